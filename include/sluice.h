@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * sluice.h - every structure that both the BPF data path (bpf/) and user
+ * space (user/) see: map keys and values, counters, the program config.
+ *
+ * Rules are identified on the data path by their *counter slot* (0 ..
+ * SL_MAX_RULES-1), not by their position in the file: slots are stable
+ * across reloads for rules whose name is unchanged, so counters survive.
+ *
+ * Layout rules: fixed-width types only, explicit padding, sizes pinned by
+ * _Static_assert below so a change on one side cannot silently diverge.
+ */
+#ifndef SLUICE_H
+#define SLUICE_H
+
+#include <linux/types.h>
+
+#define SL_MAX_RULES    4096    /* counter slots per instance */
+#define SL_NAME_LEN     48      /* rule name incl. NUL */
+#define SL_NO_RULE      0xffff  /* "no rule" in a __u16 rule slot */
+#define SL_MAX_VLANS    2       /* VLAN tags walked */
+#define SL_MAX_EXTHDRS  8       /* IPv6 extension headers walked */
+
+/* Protocol slots: the data path maps the IP protocol to one of these. */
+enum sl_pslot {
+	SL_P_OTHER = 0,         /* any protocol but the four below (port 0) */
+	SL_P_TCP   = 1,
+	SL_P_UDP   = 2,
+	SL_P_ICMP  = 3,         /* IPPROTO_ICMP (IPv4 only) */
+	SL_P_ICMP6 = 4,         /* IPPROTO_ICMPV6 (IPv6 only) */
+	SL_PSLOTS  = 5,
+};
+
+enum sl_action {
+	SL_ACT_NONE  = 0,       /* no rule decided */
+	SL_ACT_ALLOW = 1,
+	SL_ACT_DENY  = 2,
+};
+
+enum sl_policy { SL_POLICY_DROP = 0, SL_POLICY_ALLOW = 1 };
+enum sl_mode   { SL_MODE_ENFORCE = 0, SL_MODE_AUDIT = 1 };
+
+/* A decision: which rule (slot) decided and how. */
+struct sl_decision {
+	__u16 rule;             /* counter slot, SL_NO_RULE if none */
+	__u8  action;           /* enum sl_action */
+	__u8  pad;
+};
+
+/* dst4 / dst6: LPM tries on the destination address. */
+struct sl_lpm4_key {
+	__u32 prefixlen;
+	__u8  addr[4];          /* network order */
+};
+
+struct sl_lpm6_key {
+	__u32 prefixlen;
+	__u8  addr[16];         /* network order */
+};
+
+/*
+ * The value of a destination prefix: its policy class (the ordered set of
+ * rules whose destinations cover the prefix), the first of those rules
+ * (credited with near-miss drops), and the decision for non-first
+ * fragments per protocol slot (first rule matching destination and
+ * protocol, ports ignored).
+ */
+struct sl_dst_val {
+	__u32 class_id;
+	__u16 near_rule;        /* first covering rule's slot */
+	__u16 pad;
+	struct sl_decision frag[SL_PSLOTS];
+};
+
+/*
+ * ports: an LPM trie keyed by (class, protocol slot, port), all in network
+ * order, so a port interval becomes a handful of prefixes and the port
+ * check is one lookup whatever the number of rules.  prefixlen counts the
+ * bits of class_be (32) + pslot (8) + port_be (16): 40 .. 56.
+ */
+struct sl_port_key {
+	__u32 prefixlen;
+	__u8  class_be[4];
+	__u8  pslot;
+	__u8  port_be[2];
+	__u8  pad;
+};
+#define SL_PORT_KEY_FIXED_BITS 40   /* class + pslot */
+
+/* counters: per-CPU array indexed by rule slot. */
+struct sl_rule_ctr {
+	__u64 pass_packets;
+	__u64 pass_bytes;
+	__u64 drop_packets;         /* deny-rule drops + near-miss drops */
+	__u64 drop_bytes;
+	__u64 near_miss_packets;    /* policy drops whose address hit this rule */
+	__u64 near_miss_bytes;
+	__u16 last_miss_port;       /* last near-miss (host order), per CPU */
+	__u8  last_miss_proto;      /* IP protocol number */
+	__u8  pad[5];
+};
+
+/* globals: per-CPU array indexed by enum sl_global. */
+enum sl_global {
+	SL_G_POLICY_PASS = 0,   /* no rule matched, policy allow */
+	SL_G_POLICY_DROP,       /* no rule matched, policy drop */
+	SL_G_MALFORMED,         /* truncated / bad IP headers: dropped */
+	SL_G_NON_IP,            /* ARP, LLDP, ...: passed */
+	SL_G_FRAGMENTS,         /* non-first fragments judged without ports */
+	SL_G_CONTROL,           /* link-local control traffic passed unjudged */
+	SL_G_AUDIT_PASS,        /* would-be drops passed because mode audit */
+	SL_G_MAX,
+};
+
+struct sl_global_ctr {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* rules: array indexed by slot; names for bpftool users. */
+struct sl_rule_meta {
+	char  name[SL_NAME_LEN];
+	__u8  action;           /* enum sl_action; SL_ACT_NONE = free slot */
+	__u8  pad;
+	__u16 index;            /* position in the ruleset (first-match order) */
+	__u32 generation;       /* generation that last wrote this slot */
+};
+
+/* The program's configuration, a read-only global (map "config"). */
+struct sl_config {
+	__u8  policy;           /* enum sl_policy */
+	__u8  mode;             /* enum sl_mode */
+	__u8  control_pass;     /* 1: pass link-local control traffic unjudged */
+	__u8  record;           /* 1: write each result to "last" (tests only) */
+	__u32 generation;
+};
+
+/* Why a verdict was reached (reference classifier and "last" map). */
+enum sl_reason {
+	SL_R_RULE = 0,          /* a rule matched (allow or deny) */
+	SL_R_POLICY,            /* no rule's address matched: policy */
+	SL_R_NEAR_MISS,         /* address matched rule(s), proto/port did not: policy */
+	SL_R_MALFORMED,
+	SL_R_NON_IP,
+	SL_R_CONTROL,
+};
+
+#define SL_RF_FRAGMENT  0x01    /* non-first fragment, judged without ports */
+
+enum sl_verdict { SL_V_DROP = 0, SL_V_PASS = 1 };
+
+/* One classification result. */
+struct sl_result {
+	__u8  verdict;          /* enum sl_verdict, after audit mode */
+	__u8  reason;           /* enum sl_reason */
+	__u8  flags;            /* SL_RF_* */
+	__u8  proto;            /* IP protocol (0 if not IP) */
+	__u16 rule;             /* credited slot (rule or near-miss), SL_NO_RULE */
+	__u16 port;             /* destination port judged, host order (0 if none) */
+	__u32 packets;          /* packets counted (gso_segs or 1) */
+};
+
+_Static_assert(sizeof(struct sl_decision) == 4, "sl_decision");
+_Static_assert(sizeof(struct sl_lpm4_key) == 8, "sl_lpm4_key");
+_Static_assert(sizeof(struct sl_lpm6_key) == 20, "sl_lpm6_key");
+_Static_assert(sizeof(struct sl_dst_val) == 28, "sl_dst_val");
+_Static_assert(sizeof(struct sl_port_key) == 12, "sl_port_key");
+_Static_assert(sizeof(struct sl_rule_ctr) == 56, "sl_rule_ctr");
+_Static_assert(sizeof(struct sl_global_ctr) == 16, "sl_global_ctr");
+_Static_assert(sizeof(struct sl_rule_meta) == 56, "sl_rule_meta");
+_Static_assert(sizeof(struct sl_config) == 8, "sl_config");
+_Static_assert(sizeof(struct sl_result) == 12, "sl_result");
+
+#endif /* SLUICE_H */

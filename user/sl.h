@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * sl.h - user-side internal API of sluice: the pure stages of the pipeline
+ * (DESIGN.md section 1): parse+resolve -> ruleset, compile -> image,
+ * classify (reference classifier).  Nothing here makes a syscall except
+ * reading rule files.  Functions return 0 or a negative errno.
+ *
+ * Module prefixes: sl_diag_* (diag.c), sl_parse_* / sl_ruleset_* (parse.c,
+ * resolve.c), sl_image_* / sl_compile (compile.c), sl_classify* /
+ * sl_pkt_* (classify.c).
+ */
+#ifndef SL_H
+#define SL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sluice.h"
+
+/* ---------------------------------------------------------------- diag */
+
+struct sl_pos {
+	const char *file;       /* interned; lives as long as the ruleset */
+	int line;               /* 1-based; 0 = no position */
+	int col;                /* 1-based */
+};
+
+enum sl_sev { SL_SEV_NOTE = 0, SL_SEV_WARNING = 1, SL_SEV_ERROR = 2 };
+
+struct sl_diag {
+	enum sl_sev sev;
+	struct sl_pos pos;
+	char *msg;              /* "expected ';' after port list" */
+	char *hint;             /* optional second line, or NULL */
+};
+
+struct sl_diags {
+	struct sl_diag *v;
+	size_t n, cap;
+	size_t nerrors, nwarnings;
+};
+
+void sl_diag_add(struct sl_diags *d, enum sl_sev sev, struct sl_pos pos,
+		 const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* "file:line:col: error: msg\n  hint: ...\n" for every diagnostic. */
+void sl_diag_print(const struct sl_diags *d, FILE *out);
+void sl_diag_free(struct sl_diags *d);
+
+/* ------------------------------------------------------------- ruleset */
+
+enum sl_proto {                 /* protocols of the rule language */
+	SL_PROTO_TCP = 0,
+	SL_PROTO_UDP,
+	SL_PROTO_ICMP,
+	SL_PROTO_ICMP6,
+	SL_PROTO_ANY,
+};
+
+struct sl_cidr {
+	uint8_t family;         /* AF_INET or AF_INET6 */
+	uint8_t plen;           /* 0..32 / 0..128 */
+	uint8_t addr[16];       /* network order; host bits are zero */
+	struct sl_pos pos;      /* where it was written */
+};
+
+struct sl_port_range {
+	uint16_t lo, hi;        /* inclusive, lo <= hi */
+};
+
+/* One "allow tcp 443, 8801-8802;" line. */
+struct sl_proto_line {
+	enum sl_proto proto;
+	struct sl_port_range *ports;    /* sorted, disjoint, merged */
+	size_t nports;                  /* 0 = every port */
+	struct sl_pos pos;
+};
+
+struct sl_host {
+	char *name;             /* lower case, no trailing dot; "zoom.us" */
+	bool wildcard;          /* written "*.zoom.us": names below, not itself */
+	struct sl_pos pos;
+};
+
+struct sl_rule {
+	char *name;
+	enum sl_action action;          /* SL_ACT_ALLOW or SL_ACT_DENY */
+	struct sl_proto_line *lines;
+	size_t nlines;
+	struct sl_cidr *dsts;           /* resolved CIDRs (ranges split) */
+	size_t ndsts;
+	struct sl_host *hosts;          /* host names: not compiled yet */
+	size_t nhosts;
+	struct sl_pos pos;              /* of the name */
+};
+
+struct sl_ruleset {
+	enum sl_policy policy;          /* default SL_POLICY_DROP */
+	enum sl_mode mode;              /* default SL_MODE_ENFORCE */
+	bool control_pass;              /* default true ("control pass;") */
+	struct sl_cidr *resolvers;      /* "resolvers" statement, host routes */
+	size_t nresolvers;
+	struct sl_rule *rules;          /* first-match order */
+	size_t nrules;
+	char **files;                   /* interned file names (for sl_pos) */
+	size_t nfiles;
+};
+
+/*
+ * Parse and resolve a rules file (includes expanded in place, sets and
+ * address files resolved, ranges split into CIDRs, ports normalized) and
+ * run the lints.  Errors and warnings go to @d.  Returns 0, or -EINVAL if
+ * @d holds at least one error (then @rs is freed and zeroed), or another
+ * negative errno when the top file cannot be read (also reported in @d).
+ */
+int sl_ruleset_load(const char *path, struct sl_ruleset *rs, struct sl_diags *d);
+/* Same, from a buffer; @name is used in positions, includes are relative to cwd. */
+int sl_ruleset_parse(const char *name, const char *text, size_t len,
+		     struct sl_ruleset *rs, struct sl_diags *d);
+void sl_ruleset_free(struct sl_ruleset *rs);
+const char *sl_proto_name(enum sl_proto p);     /* "tcp" ... "any" */
+
+/* --------------------------------------------------------------- image */
+
+struct sl_dst4_entry { struct sl_lpm4_key key; struct sl_dst_val val; };
+struct sl_dst6_entry { struct sl_lpm6_key key; struct sl_dst_val val; };
+struct sl_port_entry { struct sl_port_key key; struct sl_decision val; };
+
+/* A compiled ruleset: exactly what the maps will hold. */
+struct sl_image {
+	struct sl_config cfg;
+	const struct sl_ruleset *rs;    /* the source (not owned) */
+	uint16_t *slot;                 /* [rs->nrules]: rule index -> counter slot */
+	struct sl_dst4_entry *dst4;  size_t ndst4;
+	struct sl_dst6_entry *dst6;  size_t ndst6;
+	struct sl_port_entry *ports; size_t nports;
+	uint32_t nclasses;
+};
+
+/*
+ * Compile @rs into @img.  @slots maps rule index -> counter slot (NULL:
+ * slot = index); every slot must be < SL_MAX_RULES and distinct.
+ */
+int sl_compile(const struct sl_ruleset *rs, const uint16_t *slots,
+	       uint32_t generation, struct sl_image *img);
+void sl_image_free(struct sl_image *img);
+/* Rule index of a slot, or -1. */
+int sl_image_rule_of_slot(const struct sl_image *img, uint16_t slot);
+
+/* ----------------------------------------------- reference classifier */
+
+/* A parsed packet: what the classifier judges. */
+struct sl_pkt {
+	int kind;               /* SL_PK_* */
+	uint8_t family;         /* AF_INET / AF_INET6 */
+	uint8_t dst[16];
+	uint8_t proto;          /* IP protocol number (after ext headers) */
+	bool fragment;          /* non-first fragment: no ports */
+	uint16_t port;          /* destination port, host order (TCP/UDP first fragment) */
+	uint8_t icmp_type;      /* ICMP / ICMPv6 type when proto is ICMP */
+};
+enum { SL_PK_IP = 0, SL_PK_NON_IP, SL_PK_MALFORMED };
+
+/*
+ * Parse an Ethernet frame as the data path does (up to SL_MAX_VLANS
+ * VLAN tags, IPv4 options, up to SL_MAX_EXTHDRS IPv6 extension headers).
+ */
+int sl_pkt_parse(const void *frame, size_t len, struct sl_pkt *p);
+
+/*
+ * The oracle: decide @p by the *semantics* of DESIGN.md section 2 applied
+ * to img->rs (first match over the rules in order), using img->slot for
+ * slots and img->cfg for policy, mode, control.  Does not look at the
+ * compiled tables.  @gso_segs is the packet count (0 or 1 = one packet).
+ */
+void sl_classify_pkt(const struct sl_image *img, const struct sl_pkt *p,
+		     uint32_t gso_segs, struct sl_result *res);
+/* Parse + classify a frame. */
+void sl_classify_frame(const struct sl_image *img, const void *frame, size_t len,
+		       uint32_t gso_segs, struct sl_result *res);
+/*
+ * Look a tuple up in the compiled tables exactly as the data path does
+ * (LPM on dst4/dst6, class, ports), for `sluice lookup` on an image and
+ * for cross-checking the compiler.  @proto is an IP protocol number.
+ */
+void sl_image_lookup(const struct sl_image *img, const struct sl_pkt *p,
+		     struct sl_result *res);
+
+const char *sl_reason_name(enum sl_reason r);   /* "rule", "policy", ... */
+
+#endif /* SL_H */
