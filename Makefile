@@ -39,6 +39,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 PROG_SRCS  := $(wildcard tests/prog/*.c)
 PROG_BINS  := $(patsubst tests/prog/%.c,$(BUILD)/tests/%,$(PROG_SRCS))
 
+.SECONDARY:
 .PHONY: all deps demo check test install uninstall clean bench sanitize
 all: $(BUILD)/sluice
 
