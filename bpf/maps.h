@@ -71,6 +71,14 @@ struct {
 	__type(value, struct sl_result);
 } last SEC(".maps");
 
+/* attachments: where this instance is attached (user side only; kept across reloads). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SL_MAX_ATTACH);
+	__type(key, __u32);
+	__type(value, struct sl_attach);
+} attachments SEC(".maps");
+
 /* config: policy, mode, control, generation; read-only after load (.rodata). */
 const volatile struct sl_config cfg = {};
 

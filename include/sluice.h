@@ -135,6 +135,28 @@ struct sl_config {
 	__u32 generation;
 };
 
+/* attachments: one record per hook the instance is attached to (user side
+ * writes it; the BPF side never reads it, it is declared with the other maps
+ * so that bpftool prints its fields). */
+enum sl_hook { SL_HOOK_NONE = 0, SL_HOOK_TC_EGRESS, SL_HOOK_TC_INGRESS, SL_HOOK_XDP, SL_HOOK_CGROUP };
+enum sl_att_kind { SL_ATT_TCX = 1, SL_ATT_CLSACT = 2, SL_ATT_XDP = 3, SL_ATT_CGROUP = 4 };
+#define SL_MAX_ATTACH 64
+#define SL_IFNAME_LEN 16
+
+struct sl_attach {
+	__u8  hook;             /* enum sl_hook; SL_HOOK_NONE = free record */
+	__u8  kind;             /* enum sl_att_kind */
+	__u8  qdisc_created;    /* clsact: sluice created the qdisc */
+	__u8  pad;
+	__u32 ifindex;
+	__u32 handle;           /* clsact filter handle */
+	__u32 priority;         /* clsact filter priority */
+	__u32 link_id;          /* TCX/XDP/cgroup link id */
+	__u32 pad2;
+	__u64 since;            /* attach time, seconds since the epoch */
+	char  ifname[SL_IFNAME_LEN];
+};
+
 /* Why a verdict was reached (reference classifier and "last" map). */
 enum sl_reason {
 	SL_R_RULE = 0,          /* a rule matched (allow or deny) */
@@ -170,5 +192,6 @@ _Static_assert(sizeof(struct sl_global_ctr) == 16, "sl_global_ctr");
 _Static_assert(sizeof(struct sl_rule_meta) == 56, "sl_rule_meta");
 _Static_assert(sizeof(struct sl_config) == 8, "sl_config");
 _Static_assert(sizeof(struct sl_result) == 12, "sl_result");
+_Static_assert(sizeof(struct sl_attach) == 48, "sl_attach");
 
 #endif /* SLUICE_H */
