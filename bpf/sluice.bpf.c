@@ -1,26 +1,93 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* PLACEHOLDER: the data-path owner replaces this file. */
+/*
+ * sluice.bpf.c - the sluice data path: egress allowlist filter.
+ *
+ * Every hook is a thin wrapper around the same core: sl_parse() (parse.h)
+ * on (data, data_end, l3?) and sl_classify() (classify.h).  The contract
+ * is docs/datapath.md.
+ *
+ *   sluice_tc      TC (TCX or clsact), egress or ingress; frame from Ethernet.
+ *                  pass = TC_ACT_UNSPEC (= TCX_NEXT: later programs still run),
+ *                  drop = TC_ACT_SHOT.
+ *   sluice_xdp     XDP; frame from Ethernet.  Linear part only.
+ *   sluice_cgroup  cgroup_skb/egress; packet from the IP header.
+ */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
-#include "maps.h"
+#include "classify.h"
+
+#define SL_PULL_MAX 1024
+
+static __always_inline __u32 sl_skb_packets(const struct __sk_buff *skb)
+{
+	__u32 segs = skb->gso_segs;
+
+	return segs ? segs : 1;
+}
+
+/*
+ * Parse an skb; if a header ran past the linear bytes while the skb holds
+ * more, pull up to SL_PULL_MAX bytes into the linear area and parse again
+ * once (slow path: GRO'd or paged packets with a short linear head).
+ * cgroup_skb may not pull (no bpf_skb_pull_data there): @can_pull = 0; the
+ * stack hands it a linear L3+L4 header in practice.
+ */
+static __always_inline int sl_skb_parse(struct __sk_buff *skb, int l3,
+					int can_pull, struct sl_pinfo *pi)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u32 len;
+	int rc;
+
+	rc = sl_parse(data, data_end, l3, pi);
+	if (rc != SL_PR_SHORT || !can_pull)
+		return rc;
+	len = skb->len;
+	if (len <= (__u32)(data_end - data))
+		return rc;
+	if (bpf_skb_pull_data(skb, len < SL_PULL_MAX ? len : SL_PULL_MAX))
+		return rc;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	return sl_parse(data, data_end, l3, pi);
+}
 
 SEC("tc")
 int sluice_tc(struct __sk_buff *skb)
 {
-	__u32 k = 0;
-	struct sl_global_ctr *g = bpf_map_lookup_elem(&globals, &k);
-	struct sl_rule_ctr *c = bpf_map_lookup_elem(&counters, &k);
-	struct sl_rule_meta *m = bpf_map_lookup_elem(&rules, &k);
-	struct sl_result *r = bpf_map_lookup_elem(&last, &k);
-	struct sl_lpm4_key k4 = {};
-	struct sl_lpm6_key k6 = {};
-	struct sl_port_key kp = {};
+	struct sl_pinfo pi;
+	struct sl_result res;
+	int rc = sl_skb_parse(skb, 0, 1, &pi);
 
-	if (g && c && m && r && cfg.record && bpf_map_lookup_elem(&dst4, &k4) &&
-	    bpf_map_lookup_elem(&dst6, &k6) && bpf_map_lookup_elem(&ports, &kp))
-		g->packets += skb->len;
-	return TC_ACT_UNSPEC;
+	if (sl_classify(rc, &pi, sl_skb_packets(skb), skb->len, &res) == SL_V_PASS)
+		return TC_ACT_UNSPEC;
+	return TC_ACT_SHOT;
+}
+
+SEC("xdp")
+int sluice_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct sl_pinfo pi;
+	struct sl_result res;
+	int rc = sl_parse(data, data_end, 0, &pi);
+
+	if (sl_classify(rc, &pi, 1, (__u32)(data_end - data), &res) == SL_V_PASS)
+		return XDP_PASS;
+	return XDP_DROP;
+}
+
+SEC("cgroup_skb/egress")
+int sluice_cgroup(struct __sk_buff *skb)
+{
+	struct sl_pinfo pi;
+	struct sl_result res;
+	int rc = sl_skb_parse(skb, 1, 0, &pi);
+
+	return sl_classify(rc, &pi, sl_skb_packets(skb), skb->len, &res) == SL_V_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * classify.h - the one classifier core shared by every hook (TC egress and
+ * ingress, XDP, cgroup_skb): decide a parsed packet (docs/datapath.md §2),
+ * count it (§3) and record the result for tests.  Only map lookups on the
+ * fast path: dst4/dst6, then ports, then the per-CPU counters (the latter
+ * are inlined by the verifier).
+ */
+#ifndef SL_CLASSIFY_H
+#define SL_CLASSIFY_H
+
+#include "parse.h"
+#include "maps.h"
+
+static __always_inline __u8 sl_pslot(__u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:       return SL_P_TCP;
+	case IPPROTO_UDP:       return SL_P_UDP;
+	case IPPROTO_ICMP:      return SL_P_ICMP;
+	case SL_NEXTHDR_ICMP:   return SL_P_ICMP6;
+	default:                return SL_P_OTHER;
+	}
+}
+
+/* Link-local control traffic a host cannot live without (§2 step 3). */
+static __always_inline int sl_is_control(const struct sl_pinfo *pi)
+{
+	__u32 a0 = bpf_ntohl(pi->daddr[0]);
+
+	if (pi->family == 4)
+		return (a0 >> 24) == 127 || (a0 >> 8) == 0xe00000;
+	if ((a0 >> 16) == 0xff02)
+		return 1;
+	if (!pi->daddr[0] && !pi->daddr[1] && !pi->daddr[2] &&
+	    pi->daddr[3] == bpf_htonl(1))
+		return 1;
+	return pi->proto == SL_NEXTHDR_ICMP && !pi->frag &&
+	       pi->icmp_type >= 133 && pi->icmp_type <= 137;
+}
+
+static __always_inline void sl_global_add(__u32 idx, __u32 packets, __u32 bytes)
+{
+	struct sl_global_ctr *g = bpf_map_lookup_elem(&globals, &idx);
+
+	if (g) {
+		g->packets += packets;
+		g->bytes += bytes;
+	}
+}
+
+/*
+ * Decide and count one parsed packet.  @prc is sl_parse()'s result (SHORT
+ * already retried by the caller if possible), @packets/@bytes what to count.
+ * Fills @res and returns the verdict (SL_V_PASS / SL_V_DROP) after audit mode.
+ */
+static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
+				       __u32 packets, __u32 bytes,
+				       struct sl_result *res)
+{
+	const struct sl_dst_val *v;
+	const struct sl_decision *d = NULL;
+	struct sl_rule_ctr *rc;
+	__u8 slot, drop;
+
+	res->flags = 0;
+	res->proto = 0;
+	res->rule = SL_NO_RULE;
+	res->port = 0;
+	res->packets = packets;
+
+	if (prc == SL_PR_SHORT || prc == SL_PR_BAD) {
+		res->reason = SL_R_MALFORMED;
+		sl_global_add(SL_G_MALFORMED, packets, bytes);
+		drop = 1;
+		goto verdict;
+	}
+	if (prc == SL_PR_NON_IP) {
+		res->reason = SL_R_NON_IP;
+		sl_global_add(SL_G_NON_IP, packets, bytes);
+		drop = 0;
+		goto verdict;
+	}
+
+	res->proto = pi->proto;
+	slot = sl_pslot(pi->proto);
+	if (pi->frag) {
+		res->flags = SL_RF_FRAGMENT;
+		sl_global_add(SL_G_FRAGMENTS, packets, bytes);
+	} else if (slot == SL_P_TCP || slot == SL_P_UDP) {
+		res->port = pi->port;
+	}
+
+	if (cfg.control_pass && sl_is_control(pi)) {
+		res->reason = SL_R_CONTROL;
+		sl_global_add(SL_G_CONTROL, packets, bytes);
+		drop = 0;
+		goto verdict;
+	}
+
+	if (pi->family == 4) {
+		struct sl_lpm4_key k4 = { .prefixlen = 32 };
+
+		__builtin_memcpy(k4.addr, &pi->daddr[0], 4);
+		v = bpf_map_lookup_elem(&dst4, &k4);
+	} else {
+		struct sl_lpm6_key k6 = { .prefixlen = 128 };
+
+		__builtin_memcpy(k6.addr, pi->daddr, 16);
+		v = bpf_map_lookup_elem(&dst6, &k6);
+	}
+
+	if (!v) {
+		res->reason = SL_R_POLICY;
+		goto policy;
+	}
+
+	if (pi->frag) {
+		/* slot is 0..4: a bounded index into the map value */
+		d = &v->frag[slot < SL_PSLOTS ? slot : 0];
+	} else {
+		struct sl_port_key pk = {
+			.prefixlen = SL_PORT_KEY_FIXED_BITS + 16,
+			.pslot = slot,
+		};
+		__u32 cls = bpf_htonl(v->class_id);
+		__u16 port = bpf_htons(res->port);
+
+		__builtin_memcpy(pk.class_be, &cls, 4);
+		__builtin_memcpy(pk.port_be, &port, 2);
+		d = bpf_map_lookup_elem(&ports, &pk);
+	}
+
+	if (d && d->action != SL_ACT_NONE) {
+		res->reason = SL_R_RULE;
+		res->rule = d->rule;
+		drop = d->action != SL_ACT_ALLOW;
+		rc = bpf_map_lookup_elem(&counters, &(__u32){ d->rule });
+		if (rc) {
+			if (drop) {
+				rc->drop_packets += packets;
+				rc->drop_bytes += bytes;
+			} else {
+				rc->pass_packets += packets;
+				rc->pass_bytes += bytes;
+			}
+		}
+		goto verdict;
+	}
+
+	res->reason = SL_R_NEAR_MISS;
+	res->rule = v->near_rule;
+	if (cfg.policy != SL_POLICY_ALLOW) {
+		rc = bpf_map_lookup_elem(&counters, &(__u32){ v->near_rule });
+		if (rc) {
+			rc->drop_packets += packets;
+			rc->drop_bytes += bytes;
+			rc->near_miss_packets += packets;
+			rc->near_miss_bytes += bytes;
+			rc->last_miss_port = res->port;
+			rc->last_miss_proto = pi->proto;
+		}
+	}
+policy:
+	if (cfg.policy == SL_POLICY_ALLOW) {
+		sl_global_add(SL_G_POLICY_PASS, packets, bytes);
+		drop = 0;
+	} else {
+		sl_global_add(SL_G_POLICY_DROP, packets, bytes);
+		drop = 1;
+	}
+
+verdict:
+	if (drop && cfg.mode == SL_MODE_AUDIT) {
+		sl_global_add(SL_G_AUDIT_PASS, packets, bytes);
+		drop = 0;
+	}
+	res->verdict = drop ? SL_V_DROP : SL_V_PASS;
+	if (cfg.record) {
+		struct sl_result *r = bpf_map_lookup_elem(&last, &(__u32){ 0 });
+
+		if (r)
+			*r = *res;
+	}
+	return res->verdict;
+}
+
+#endif /* SL_CLASSIFY_H */

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * parse.h - header parsing helpers for the sluice data path, in the style of
+ * xdp-tools' parsing_helpers.h: a cursor walks the frame, every helper does
+ * ONE bounds check for the header it reads and advances the cursor.
+ *
+ * Offsets are kept as a bounded scalar (masked with SL_OFF_MASK) rather than
+ * as a growing packet pointer, so that every iteration of the VLAN and IPv6
+ * extension-header loops presents the verifier with the same state (cheap
+ * verification, state pruning works) whatever the header lengths were.
+ *
+ * Helpers return SL_PR_OK, SL_PR_SHORT (a header is cut short: malformed,
+ * unless the skb has non-linear bytes left, see sluice.bpf.c) or
+ * SL_PR_BAD (malformed whatever the length).  Semantics: docs/datapath.md §1.
+ */
+#ifndef SL_PARSE_H
+#define SL_PARSE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "sluice.h"
+
+/*
+ * Largest offset the parser can reach: 14 (eth) + 2*4 (vlan) + 40 (ipv6) +
+ * 8 * 2048 (ext headers) + 4 (l4) = 16466 < 0x7fff.  Masking with it is a
+ * no-op on real values and tells the verifier the offset is bounded.
+ */
+#define SL_OFF_MASK 0x7fff
+
+enum sl_parse_rc {
+	SL_PR_OK = 0,
+	SL_PR_NON_IP,
+	SL_PR_SHORT,            /* ran out of bytes */
+	SL_PR_BAD,              /* malformed whatever the length */
+};
+
+#ifndef ETH_P_8021Q
+#define ETH_P_8021Q 0x8100
+#endif
+#ifndef ETH_P_8021AD
+#define ETH_P_8021AD 0x88A8
+#endif
+#define SL_NEXTHDR_HOP      0
+#define SL_NEXTHDR_TCP      6
+#define SL_NEXTHDR_UDP      17
+#define SL_NEXTHDR_ROUTING  43
+#define SL_NEXTHDR_FRAGMENT 44
+#define SL_NEXTHDR_AUTH     51
+#define SL_NEXTHDR_ICMP     58
+#define SL_NEXTHDR_DEST     60
+
+/* What the parser learns about one packet. */
+struct sl_pinfo {
+	__u32 daddr[4];         /* destination, network order; IPv4 in [0] */
+	__u8  family;           /* 4 or 6 */
+	__u8  proto;            /* final IP protocol */
+	__u8  frag;             /* non-first fragment */
+	__u8  icmp_type;        /* ICMP / ICMPv6 type */
+	__u16 port;             /* TCP/UDP destination port, host order */
+};
+
+struct sl_vlan_hdr {
+	__be16 tci;
+	__be16 encap_proto;
+};
+
+struct sl_cursor {
+	void *data;
+	void *data_end;
+	__u32 off;              /* from data, always <= SL_OFF_MASK */
+};
+
+/* Pointer to @len bytes at the cursor, or NULL if they are not all present. */
+static __always_inline void *sl_cur_ptr(struct sl_cursor *c, __u32 len)
+{
+	void *p = c->data + (c->off & SL_OFF_MASK);
+
+	if (p + len > c->data_end)
+		return NULL;
+	return p;
+}
+
+static __always_inline void sl_cur_adv(struct sl_cursor *c, __u32 len)
+{
+	c->off = (c->off + len) & SL_OFF_MASK;
+}
+
+static __always_inline int sl_proto_is_vlan(__be16 p)
+{
+	return p == bpf_htons(ETH_P_8021Q) || p == bpf_htons(ETH_P_8021AD);
+}
+
+/* Ethernet + up to SL_MAX_VLANS tags; *proto = the inner EtherType. */
+static __always_inline int sl_parse_eth(struct sl_cursor *c, __be16 *proto)
+{
+	struct ethhdr *eth = sl_cur_ptr(c, sizeof(*eth));
+	__be16 p;
+	int i;
+
+	if (!eth)
+		return SL_PR_SHORT;
+	p = eth->h_proto;
+	sl_cur_adv(c, sizeof(*eth));
+
+#pragma unroll
+	for (i = 0; i < SL_MAX_VLANS; i++) {
+		struct sl_vlan_hdr *vh;
+
+		if (!sl_proto_is_vlan(p))
+			break;
+		vh = sl_cur_ptr(c, sizeof(*vh));
+		if (!vh)
+			return SL_PR_SHORT;
+		p = vh->encap_proto;
+		sl_cur_adv(c, sizeof(*vh));
+	}
+	if (sl_proto_is_vlan(p))
+		return SL_PR_BAD;       /* a third tag */
+	*proto = p;
+	return SL_PR_OK;
+}
+
+static __always_inline int sl_parse_ip4(struct sl_cursor *c, struct sl_pinfo *pi)
+{
+	struct iphdr *iph = sl_cur_ptr(c, sizeof(*iph));
+	__u8 vihl;
+	__u32 hlen;
+
+	if (!iph)
+		return SL_PR_SHORT;
+	vihl = *(__u8 *)iph;
+	if ((vihl >> 4) != 4 || (vihl & 0xf) < 5)
+		return SL_PR_BAD;
+	hlen = (vihl & 0xf) * 4;
+	if (!sl_cur_ptr(c, hlen))
+		return SL_PR_SHORT;
+	sl_cur_adv(c, hlen);
+
+	pi->family = 4;
+	pi->daddr[0] = iph->daddr;
+	pi->proto = iph->protocol;
+	pi->frag = (iph->frag_off & bpf_htons(0x1fff)) != 0;
+	return SL_PR_OK;
+}
+
+static __always_inline int sl_is_exthdr(__u8 nh)
+{
+	return nh == SL_NEXTHDR_HOP || nh == SL_NEXTHDR_ROUTING ||
+	       nh == SL_NEXTHDR_DEST || nh == SL_NEXTHDR_FRAGMENT ||
+	       nh == SL_NEXTHDR_AUTH;
+}
+
+/* The 8 bytes every extension header starts with. */
+struct sl_ext_hdr {
+	__u8   nexthdr;
+	__u8   hdrlen;
+	__be16 frag_off;        /* fragment header only */
+	__be32 rest;
+};
+
+static __always_inline int sl_parse_ip6(struct sl_cursor *c, struct sl_pinfo *pi)
+{
+	struct ipv6hdr *ip6 = sl_cur_ptr(c, sizeof(*ip6));
+	__u8 nh;
+	int i;
+
+	if (!ip6)
+		return SL_PR_SHORT;
+	if ((*(__u8 *)ip6 >> 4) != 6)
+		return SL_PR_BAD;
+	pi->family = 6;
+	__builtin_memcpy(pi->daddr, &ip6->daddr, 16);
+	nh = ip6->nexthdr;
+	sl_cur_adv(c, sizeof(*ip6));
+
+	for (i = 0; i < SL_MAX_EXTHDRS; i++) {
+		struct sl_ext_hdr *eh;
+		__u32 len;
+
+		if (!sl_is_exthdr(nh))
+			break;
+		eh = sl_cur_ptr(c, sizeof(*eh));
+		if (!eh)
+			return SL_PR_SHORT;
+		if (nh == SL_NEXTHDR_FRAGMENT) {
+			len = 8;
+			if (bpf_ntohs(eh->frag_off) >> 3) {
+				pi->frag = 1;
+				pi->proto = eh->nexthdr;
+				return SL_PR_OK;        /* the walk stops */
+			}
+		} else if (nh == SL_NEXTHDR_AUTH) {
+			len = ((__u32)eh->hdrlen + 2) * 4;
+		} else {
+			len = ((__u32)eh->hdrlen + 1) * 8;
+		}
+		nh = eh->nexthdr;
+		sl_cur_adv(c, len);
+	}
+	if (sl_is_exthdr(nh))
+		return SL_PR_BAD;       /* a ninth extension header */
+	pi->proto = nh;
+	return SL_PR_OK;
+}
+
+/* L4 (not for non-first fragments): port or ICMP type. */
+static __always_inline int sl_parse_l4(struct sl_cursor *c, struct sl_pinfo *pi)
+{
+	__u8 *l4;
+
+	if (pi->frag)
+		return SL_PR_OK;
+	switch (pi->proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		l4 = sl_cur_ptr(c, 4);
+		if (!l4)
+			return SL_PR_SHORT;
+		pi->port = ((__u16)l4[2] << 8) | l4[3];
+		break;
+	case IPPROTO_ICMP:
+	case SL_NEXTHDR_ICMP:
+		l4 = sl_cur_ptr(c, 4);
+		if (!l4)
+			return SL_PR_SHORT;
+		pi->icmp_type = l4[0];
+		break;
+	default:
+		break;
+	}
+	return SL_PR_OK;
+}
+
+/*
+ * Parse a frame from @data to @data_end.  @l3 = 0: it starts with an
+ * Ethernet header (TC, XDP).  @l3 = 1: it starts with the IP header
+ * (cgroup_skb); the family is the version nibble.
+ */
+static __always_inline int sl_parse(void *data, void *data_end, int l3,
+				    struct sl_pinfo *pi)
+{
+	struct sl_cursor c = { .data = data, .data_end = data_end, .off = 0 };
+	__be16 proto;
+	int rc;
+
+	__builtin_memset(pi, 0, sizeof(*pi));
+	if (!l3) {
+		rc = sl_parse_eth(&c, &proto);
+		if (rc)
+			return rc;
+	} else {
+		__u8 *v = sl_cur_ptr(&c, 1);
+
+		if (!v)
+			return SL_PR_SHORT;
+		proto = (*v >> 4) == 6 ? bpf_htons(ETH_P_IPV6) : bpf_htons(ETH_P_IP);
+	}
+
+	if (proto == bpf_htons(ETH_P_IP))
+		rc = sl_parse_ip4(&c, pi);
+	else if (proto == bpf_htons(ETH_P_IPV6))
+		rc = sl_parse_ip6(&c, pi);
+	else
+		return SL_PR_NON_IP;
+	if (rc)
+		return rc;
+	return sl_parse_l4(&c, pi);
+}
+
+#endif /* SL_PARSE_H */
