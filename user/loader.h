@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * loader.h - from an image to a running data path: open/size/load the
- * skeleton, fill the maps, pin, attach (TCX or clsact), replace atomically.
+ * skeleton, fill the maps, pin under /sys/fs/bpf/sluice/<instance>/,
+ * attach (TCX, or clsact on older kernels), replace atomically, detach.
+ * Functions return 0 or a negative errno and print what went wrong, naming
+ * the interface or path and what to do, on stderr.
  */
 #ifndef SL_LOADER_H
 #define SL_LOADER_H
@@ -10,18 +13,22 @@
 
 struct sluice_bpf;
 
+#define SL_PIN_ROOT     "/sys/fs/bpf/sluice"
+#define SL_INST_LEN     32
+
 /* Maps carried over from the running generation (-1 = create new). */
 struct sl_reuse {
 	int counters_fd;
 	int globals_fd;
 	int rules_fd;
+	int attach_fd;
 };
 
 /*
  * Open the skeleton, set the config from img->cfg (record=true makes the
  * program write each result to the "last" map, for tests), size the
- * tries to the image, reuse the given maps, load, and fill dst4, dst6,
- * ports and the rule names of img's slots.  The program is not attached.
+ * tries to the image, reuse the given maps (NULL: all new), load, and fill
+ * dst4, dst6, ports and the rule names of img's slots.  Not attached.
  */
 int sl_bpf_load(const struct sl_image *img, bool record,
 		const struct sl_reuse *reuse, struct sluice_bpf **out);
@@ -31,5 +38,64 @@ void sl_bpf_destroy(struct sluice_bpf *skel);
 int sl_read_rule_ctr(int counters_fd, uint32_t slot, struct sl_rule_ctr *out);
 /* Sum one global counter over CPUs. */
 int sl_read_global_ctr(int globals_fd, uint32_t idx, struct sl_global_ctr *out);
+
+/* Silence or show libbpf's own messages (-v). */
+void sl_loader_verbose(bool on);
+
+/* ------------------------------------------------------------ instances */
+
+enum sl_tc_mode { SL_TC_AUTO = 0, SL_TC_TCX, SL_TC_CLSACT };
+
+struct sl_apply_opts {
+	const char *instance;           /* default "default" */
+	const char *const *devs;        /* interfaces to attach to (may be 0) */
+	size_t ndevs;
+	enum sl_hook hook;              /* SL_HOOK_TC_EGRESS */
+	enum sl_tc_mode tc_mode;
+};
+
+struct sl_apply_report {
+	uint32_t generation;
+	size_t nattached;               /* attachments now running it */
+	size_t nnew;                    /* of which attached by this call */
+	double load_ms, switch_ms;      /* load+fill, switch of all attachments */
+};
+
+/*
+ * Compile @rs with slots stable by rule name, load a new generation and
+ * switch every attachment of the instance to it atomically; attach to the
+ * devices in @o that are not attached yet.  On any failure the running
+ * generation is untouched.
+ */
+int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
+	     struct sl_apply_report *rep);
+
+/* Detach the instance from @dev (NULL with @all: everything, and remove the
+ * instance's pins).  The instance's pins go when its last attachment goes. */
+int sl_detach(const char *instance, const char *dev, enum sl_hook hook, bool all);
+
+/* An instance's pinned objects, opened read-only for status/stats/lookup. */
+struct sl_instance {
+	char name[SL_INST_LEN + 1];
+	int prog_fd, config_fd, dst4_fd, dst6_fd, ports_fd;
+	int counters_fd, globals_fd, rules_fd, attach_fd;
+	struct sl_config cfg;
+};
+
+int sl_instance_open(const char *instance, struct sl_instance *in);
+void sl_instance_close(struct sl_instance *in);
+/* Names of every instance under SL_PIN_ROOT (sorted); free with free(). */
+int sl_instance_list(char ***names, size_t *n);
+/* Read the loaded tables back into an image (img->rs is NULL). */
+int sl_image_from_maps(const struct sl_instance *in, struct sl_image *img);
+/* Rule metadata by slot; out must hold SL_MAX_RULES entries. */
+int sl_read_rule_meta(int rules_fd, struct sl_rule_meta *out);
+/* Attachment records; out must hold SL_MAX_ATTACH entries. */
+int sl_read_attach(int attach_fd, struct sl_attach *out);
+/* Whether an attachment record is still live in the kernel. */
+bool sl_attach_alive(const struct sl_instance *in, const struct sl_attach *a);
+
+const char *sl_hook_name(enum sl_hook h);       /* "tc-egress", ... */
+const char *sl_att_kind_name(enum sl_att_kind k); /* "tcx", "clsact", ... */
 
 #endif

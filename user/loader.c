@@ -1,0 +1,1129 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * loader.c - images into kernels.
+ *
+ * Pin layout of an instance (DESIGN.md section 3), /sys/fs/bpf/sluice/<inst>/:
+ *   prog                   the classifier of the running generation
+ *   config                 its .rodata (struct sl_config)
+ *   dst4, dst6, ports      its tables (replaced on every apply)
+ *   counters, globals      per-CPU counters (kept across applies)
+ *   rules                  slot -> rule name (kept)
+ *   attachments            where the instance is attached (kept)
+ *   link.<hook>.<ifname>   TCX links (the attachment itself)
+ *
+ * An apply loads a complete new generation next to the running one, points
+ * every attachment at the new program (bpf_link_update for TCX, an in-place
+ * filter replace for clsact: each atomic), then renames the new pins over the
+ * old ones.  A packet sees the old program with the old maps or the new
+ * program with the new maps, never a mix, never an empty table.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+#include "sluice.skel.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+/* Debian 12's uapi headers predate TCX (Linux 6.6). */
+#define SL_BPF_TCX_INGRESS 46
+#define SL_BPF_TCX_EGRESS  47
+#define SL_ENOTSUPP        524  /* the kernel's internal ENOTSUPP */
+
+static bool verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!verbose && level != LIBBPF_WARN)
+		return 0;
+	if (!verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void sl_loader_verbose(bool on)
+{
+	verbose = on;
+	libbpf_set_print(libbpf_print);
+}
+
+__attribute__((format(printf, 1, 2)))
+static void err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sluice: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+const char *sl_hook_name(enum sl_hook h)
+{
+	switch (h) {
+	case SL_HOOK_TC_EGRESS:  return "tc-egress";
+	case SL_HOOK_TC_INGRESS: return "tc-ingress";
+	case SL_HOOK_XDP:        return "xdp";
+	case SL_HOOK_CGROUP:     return "cgroup";
+	default:                 return "none";
+	}
+}
+
+const char *sl_att_kind_name(enum sl_att_kind k)
+{
+	switch (k) {
+	case SL_ATT_TCX:    return "tcx";
+	case SL_ATT_CLSACT: return "clsact";
+	case SL_ATT_XDP:    return "xdp";
+	case SL_ATT_CGROUP: return "cgroup";
+	default:            return "?";
+	}
+}
+
+/* ------------------------------------------------------------ loading */
+
+static size_t max1(size_t n) { return n ? n : 1; }
+
+/* Fill a map from an array of (key, value) records, batched when the map
+ * type supports it. */
+static int fill_map(int fd, const void *recs, size_t n, size_t rec_sz,
+		    size_t key_sz, const char *name)
+{
+	const char *p = recs;
+
+	for (size_t i = 0; i < n; i++, p += rec_sz) {
+		if (bpf_map_update_elem(fd, p, p + key_sz, BPF_ANY)) {
+			int e = -errno;
+			err("map %s: cannot insert entry %zu of %zu: %s", name, i, n, strerror(-e));
+			return e;
+		}
+	}
+	return 0;
+}
+
+int sl_bpf_load(const struct sl_image *img, bool record,
+		const struct sl_reuse *reuse, struct sluice_bpf **out)
+{
+	struct sluice_bpf *skel;
+	int e;
+
+	*out = NULL;
+	skel = sluice_bpf__open();
+	if (!skel) {
+		e = -errno;
+		err("cannot open the BPF object: %s", strerror(-e));
+		return e;
+	}
+	skel->rodata->cfg = img->cfg;
+	skel->rodata->cfg.record = record ? 1 : 0;
+
+	if ((e = bpf_map__set_max_entries(skel->maps.dst4, max1(img->ndst4))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.dst6, max1(img->ndst6))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.ports, max1(img->nports))))
+		goto fail_msg;
+	if (reuse) {
+		if ((reuse->counters_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.counters, reuse->counters_fd))) ||
+		    (reuse->globals_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.globals, reuse->globals_fd))) ||
+		    (reuse->rules_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.rules, reuse->rules_fd))) ||
+		    (reuse->attach_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.attachments, reuse->attach_fd))))
+			goto fail_msg;
+	}
+	e = sluice_bpf__load(skel);
+	if (e) {
+		err("the kernel refused the BPF program or its maps: %s (run with -v for the verifier log)",
+		    strerror(-e));
+		goto fail;
+	}
+	if ((e = fill_map(bpf_map__fd(skel->maps.dst4), img->dst4, img->ndst4,
+			  sizeof(*img->dst4), sizeof(img->dst4->key), "dst4")) ||
+	    (e = fill_map(bpf_map__fd(skel->maps.dst6), img->dst6, img->ndst6,
+			  sizeof(*img->dst6), sizeof(img->dst6->key), "dst6")) ||
+	    (e = fill_map(bpf_map__fd(skel->maps.ports), img->ports, img->nports,
+			  sizeof(*img->ports), sizeof(img->ports->key), "ports")))
+		goto fail;
+	if (img->rs) {
+		int rfd = bpf_map__fd(skel->maps.rules);
+
+		for (size_t i = 0; i < img->rs->nrules; i++) {
+			struct sl_rule_meta m = {0};
+			__u32 slot = img->slot[i];
+
+			snprintf(m.name, sizeof(m.name), "%s", img->rs->rules[i].name);
+			m.action = img->rs->rules[i].action;
+			m.index = i;
+			m.generation = img->cfg.generation;
+			if (bpf_map_update_elem(rfd, &slot, &m, BPF_ANY)) {
+				e = -errno;
+				err("map rules: cannot write slot %u: %s", slot, strerror(-e));
+				goto fail;
+			}
+		}
+	}
+	*out = skel;
+	return 0;
+fail_msg:
+	err("cannot prepare the BPF maps: %s", strerror(-e));
+fail:
+	sluice_bpf__destroy(skel);
+	return e < 0 ? e : -EINVAL;
+}
+
+void sl_bpf_destroy(struct sluice_bpf *skel)
+{
+	sluice_bpf__destroy(skel);
+}
+
+static int ncpus(void)
+{
+	static int n;
+
+	if (!n)
+		n = libbpf_num_possible_cpus();
+	return n;
+}
+
+int sl_read_rule_ctr(int fd, uint32_t slot, struct sl_rule_ctr *out)
+{
+	int n = ncpus();
+	struct sl_rule_ctr *v;
+
+	if (n <= 0)
+		return n ? n : -EINVAL;
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(fd, &slot, v)) {
+		int e = -errno;
+		free(v);
+		return e;
+	}
+	for (int c = 0; c < n; c++) {
+		out->pass_packets += v[c].pass_packets;
+		out->pass_bytes += v[c].pass_bytes;
+		out->drop_packets += v[c].drop_packets;
+		out->drop_bytes += v[c].drop_bytes;
+		out->near_miss_packets += v[c].near_miss_packets;
+		out->near_miss_bytes += v[c].near_miss_bytes;
+		if (v[c].last_miss_proto) {
+			out->last_miss_proto = v[c].last_miss_proto;
+			out->last_miss_port = v[c].last_miss_port;
+		}
+	}
+	free(v);
+	return 0;
+}
+
+int sl_read_global_ctr(int fd, uint32_t idx, struct sl_global_ctr *out)
+{
+	int n = ncpus();
+	struct sl_global_ctr *v;
+
+	if (n <= 0)
+		return n ? n : -EINVAL;
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(fd, &idx, v)) {
+		int e = -errno;
+		free(v);
+		return e;
+	}
+	for (int c = 0; c < n; c++) {
+		out->packets += v[c].packets;
+		out->bytes += v[c].bytes;
+	}
+	free(v);
+	return 0;
+}
+
+/* Zero one slot of a per-CPU array on every CPU. */
+static int zero_percpu(int fd, uint32_t key, size_t value_sz)
+{
+	size_t sz = ((value_sz + 7) & ~(size_t)7) * ncpus();
+	void *z = calloc(1, sz);
+	int e = 0;
+
+	if (!z)
+		return -ENOMEM;
+	if (bpf_map_update_elem(fd, &key, z, BPF_ANY))
+		e = -errno;
+	free(z);
+	return e;
+}
+
+/* ------------------------------------------------------------ pins */
+
+static bool valid_instance(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > SL_INST_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      (i > 0 && (c == '-' || c == '_'))))
+			return false;
+	}
+	return true;
+}
+
+/* Mount bpffs at /sys/fs/bpf if it is missing. */
+static int ensure_bpffs(void)
+{
+	struct statfs st;
+
+	if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mkdir("/sys/fs/bpf", 0700) && errno != EEXIST) {
+		int e = -errno;
+		err("/sys/fs/bpf: cannot create the bpffs mount point: %s", strerror(-e));
+		return e;
+	}
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+		int e = -errno;
+		err("/sys/fs/bpf: cannot mount bpffs: %s (mount it: mount -t bpf bpf /sys/fs/bpf)",
+		    strerror(-e));
+		return e;
+	}
+	return 0;
+}
+
+static void pin_path(char *buf, size_t sz, const char *inst, const char *name)
+{
+	snprintf(buf, sz, SL_PIN_ROOT "/%s/%s", inst, name);
+}
+
+static int obj_get(const char *inst, const char *name)
+{
+	char p[PATH_MAX];
+
+	pin_path(p, sizeof(p), inst, name);
+	return bpf_obj_get(p);
+}
+
+static int pin_fd(int fd, const char *inst, const char *name)
+{
+	char p[PATH_MAX];
+
+	pin_path(p, sizeof(p), inst, name);
+	unlink(p);
+	if (bpf_obj_pin(fd, p)) {
+		int e = -errno;
+		err("%s: cannot pin: %s", p, strerror(-e));
+		return e;
+	}
+	return 0;
+}
+
+static int rename_pin(const char *inst, const char *from, const char *to)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+
+	pin_path(a, sizeof(a), inst, from);
+	pin_path(b, sizeof(b), inst, to);
+	if (rename(a, b)) {
+		int e = -errno;
+		err("%s: cannot rename to %s: %s", a, b, strerror(-e));
+		return e;
+	}
+	return 0;
+}
+
+static void unpin(const char *inst, const char *name)
+{
+	char p[PATH_MAX];
+
+	pin_path(p, sizeof(p), inst, name);
+	unlink(p);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void sl_instance_close(struct sl_instance *in)
+{
+	close_fd(&in->prog_fd);
+	close_fd(&in->config_fd);
+	close_fd(&in->dst4_fd);
+	close_fd(&in->dst6_fd);
+	close_fd(&in->ports_fd);
+	close_fd(&in->counters_fd);
+	close_fd(&in->globals_fd);
+	close_fd(&in->rules_fd);
+	close_fd(&in->attach_fd);
+}
+
+static int read_config(int fd, struct sl_config *cfg)
+{
+	struct bpf_map_info info = {0};
+	__u32 len = sizeof(info), k = 0;
+	void *buf;
+	int e = 0;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (info.value_size < sizeof(*cfg))
+		return -EINVAL;
+	buf = calloc(1, info.value_size);
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &k, buf))
+		e = -errno;
+	else
+		memcpy(cfg, buf, sizeof(*cfg));
+	free(buf);
+	return e;
+}
+
+int sl_instance_open(const char *inst, struct sl_instance *in)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	memset(in, 0, sizeof(*in));
+	in->prog_fd = in->config_fd = in->dst4_fd = in->dst6_fd = in->ports_fd = -1;
+	in->counters_fd = in->globals_fd = in->rules_fd = in->attach_fd = -1;
+	if (!valid_instance(inst)) {
+		err("'%s' is not an instance name ([a-z0-9][a-z0-9_-]*, at most %d characters)",
+		    inst, SL_INST_LEN);
+		return -EINVAL;
+	}
+	snprintf(in->name, sizeof(in->name), "%s", inst);
+	snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s", inst);
+	if (stat(dir, &st))
+		return -ENOENT;
+	in->prog_fd = obj_get(inst, "prog");
+	in->config_fd = obj_get(inst, "config");
+	in->dst4_fd = obj_get(inst, "dst4");
+	in->dst6_fd = obj_get(inst, "dst6");
+	in->ports_fd = obj_get(inst, "ports");
+	in->counters_fd = obj_get(inst, "counters");
+	in->globals_fd = obj_get(inst, "globals");
+	in->rules_fd = obj_get(inst, "rules");
+	in->attach_fd = obj_get(inst, "attachments");
+	if (in->prog_fd < 0 || in->config_fd < 0 || in->dst4_fd < 0 || in->dst6_fd < 0 ||
+	    in->ports_fd < 0 || in->counters_fd < 0 || in->globals_fd < 0 ||
+	    in->rules_fd < 0 || in->attach_fd < 0) {
+		err("%s: the instance's pins are incomplete; remove it with: sluice detach --all --instance %s",
+		    dir, inst);
+		sl_instance_close(in);
+		return -EIO;
+	}
+	if (read_config(in->config_fd, &in->cfg)) {
+		err("%s/config: cannot read", dir);
+		sl_instance_close(in);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int sl_instance_list(char ***names, size_t *n)
+{
+	DIR *d = opendir(SL_PIN_ROOT);
+	struct dirent *de;
+	char **v = NULL;
+	size_t cnt = 0;
+
+	*names = NULL;
+	*n = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		char **nv;
+
+		if (de->d_name[0] == '.' || !valid_instance(de->d_name))
+			continue;
+		nv = realloc(v, (cnt + 1) * sizeof(*v));
+		if (!nv)
+			break;
+		v = nv;
+		v[cnt] = strdup(de->d_name);
+		if (v[cnt])
+			cnt++;
+	}
+	closedir(d);
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), cmp_str);
+	*names = v;
+	*n = cnt;
+	return 0;
+}
+
+int sl_read_rule_meta(int fd, struct sl_rule_meta *out)
+{
+	for (__u32 k = 0; k < SL_MAX_RULES; k++)
+		if (bpf_map_lookup_elem(fd, &k, &out[k]))
+			return -errno;
+	return 0;
+}
+
+int sl_read_attach(int fd, struct sl_attach *out)
+{
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)
+		if (bpf_map_lookup_elem(fd, &k, &out[k]))
+			return -errno;
+	return 0;
+}
+
+/* Read every (key, value) of a map into a growing array of records. */
+static int dump_map(int fd, size_t key_sz, size_t val_sz, void **recs, size_t *n)
+{
+	size_t rec = key_sz + val_sz, cap = 0, cnt = 0;
+	unsigned char key[64], next[64];
+	char *v = NULL;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		if (cnt == cap) {
+			char *nv;
+			cap = cap ? cap * 2 : 256;
+			nv = realloc(v, cap * rec);
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		memcpy(v + cnt * rec, next, key_sz);
+		if (bpf_map_lookup_elem(fd, next, v + cnt * rec + key_sz) == 0)
+			cnt++;
+		memcpy(key, next, key_sz);
+		prev = key;
+	}
+	*recs = v;
+	*n = cnt;
+	return 0;
+}
+
+static int cmp_dst4(const void *a, const void *b) { return memcmp(a, b, sizeof(struct sl_lpm4_key)); }
+static int cmp_dst6(const void *a, const void *b) { return memcmp(a, b, sizeof(struct sl_lpm6_key)); }
+static int cmp_port(const void *a, const void *b) { return memcmp(a, b, sizeof(struct sl_port_key)); }
+
+int sl_image_from_maps(const struct sl_instance *in, struct sl_image *img)
+{
+	void *r;
+	int e;
+
+	memset(img, 0, sizeof(*img));
+	img->cfg = in->cfg;
+	if ((e = dump_map(in->dst4_fd, sizeof(struct sl_lpm4_key), sizeof(struct sl_dst_val), &r, &img->ndst4)))
+		goto fail;
+	img->dst4 = r;
+	if ((e = dump_map(in->dst6_fd, sizeof(struct sl_lpm6_key), sizeof(struct sl_dst_val), &r, &img->ndst6)))
+		goto fail;
+	img->dst6 = r;
+	if ((e = dump_map(in->ports_fd, sizeof(struct sl_port_key), sizeof(struct sl_decision), &r, &img->nports)))
+		goto fail;
+	img->ports = r;
+	if (img->ndst4)
+		qsort(img->dst4, img->ndst4, sizeof(*img->dst4), cmp_dst4);
+	if (img->ndst6)
+		qsort(img->dst6, img->ndst6, sizeof(*img->dst6), cmp_dst6);
+	if (img->nports)
+		qsort(img->ports, img->nports, sizeof(*img->ports), cmp_port);
+	for (size_t i = 0; i < img->ndst4; i++)
+		if (img->dst4[i].val.class_id >= img->nclasses)
+			img->nclasses = img->dst4[i].val.class_id + 1;
+	for (size_t i = 0; i < img->ndst6; i++)
+		if (img->dst6[i].val.class_id >= img->nclasses)
+			img->nclasses = img->dst6[i].val.class_id + 1;
+	return 0;
+fail:
+	free(img->dst4);
+	free(img->dst6);
+	memset(img, 0, sizeof(*img));
+	return e;
+}
+
+/* ------------------------------------------------------------ attaching */
+
+static void link_pin_name(char *buf, size_t sz, const struct sl_attach *a)
+{
+	snprintf(buf, sz, "link.%s.%.*s", sl_hook_name(a->hook), SL_IFNAME_LEN, a->ifname);
+}
+
+bool sl_attach_alive(const struct sl_instance *in, const struct sl_attach *a)
+{
+	char name[64];
+	int fd;
+
+	if (a->hook == SL_HOOK_NONE)
+		return false;
+	if (a->kind == SL_ATT_CLSACT) {
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex,
+				    .attach_point = a->hook == SL_HOOK_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = a->handle, .priority = a->priority);
+		return bpf_tc_query(&hook, &opts) == 0;
+	}
+	link_pin_name(name, sizeof(name), a);
+	fd = obj_get(in->name, name);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return if_indextoname(a->ifindex, name) != NULL;
+}
+
+static enum bpf_tc_attach_point tc_point(enum sl_hook h)
+{
+	return h == SL_HOOK_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+}
+
+/* Attach @prog_fd to @dev; fills @a.  TCX first, clsact on kernels without it. */
+static int attach_tc(const char *inst, int prog_fd, const char *dev, enum sl_hook hook,
+		     enum sl_tc_mode mode, struct sl_attach *a)
+{
+	unsigned int ifindex = if_nametoindex(dev);
+	int e;
+
+	memset(a, 0, sizeof(*a));
+	if (!ifindex) {
+		err("%s: no such interface (see: ip link show)", dev);
+		return -ENODEV;
+	}
+	a->hook = hook;
+	a->ifindex = ifindex;
+	a->since = time(NULL);
+	snprintf(a->ifname, sizeof(a->ifname), "%s", dev);
+
+	if (mode != SL_TC_CLSACT) {
+		int type = hook == SL_HOOK_TC_INGRESS ? SL_BPF_TCX_INGRESS : SL_BPF_TCX_EGRESS;
+		int lfd = bpf_link_create(prog_fd, ifindex, type, NULL);
+
+		if (lfd >= 0) {
+			struct bpf_link_info info = {0};
+			__u32 len = sizeof(info);
+			char name[64];
+
+			a->kind = SL_ATT_TCX;
+			if (bpf_obj_get_info_by_fd(lfd, &info, &len) == 0)
+				a->link_id = info.id;
+			link_pin_name(name, sizeof(name), a);
+			e = pin_fd(lfd, inst, name);
+			close(lfd);         /* the pin holds the link */
+			return e;
+		}
+		e = -errno;
+		if (mode == SL_TC_TCX || (e != -EINVAL && e != -EOPNOTSUPP && e != -SL_ENOTSUPP)) {
+			err("%s: cannot attach a TCX %s link: %s", dev, sl_hook_name(hook), strerror(-e));
+			return e;
+		}
+	}
+	{
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = ifindex, .attach_point = tc_point(hook));
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, to, .prog_fd = prog_fd);
+
+		e = bpf_tc_hook_create(&th);
+		if (e && e != -EEXIST) {
+			err("%s: cannot create a clsact qdisc: %s", dev, strerror(-e));
+			return e;
+		}
+		a->qdisc_created = e == 0;
+		e = bpf_tc_attach(&th, &to);
+		if (e) {
+			err("%s: cannot attach a clsact %s filter: %s", dev, sl_hook_name(hook), strerror(-e));
+			if (a->qdisc_created) {
+				th.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+				bpf_tc_hook_destroy(&th);
+			}
+			return e;
+		}
+		a->kind = SL_ATT_CLSACT;
+		a->handle = to.handle;
+		a->priority = to.priority;
+	}
+	return 0;
+}
+
+/* Point an existing attachment at @prog_fd, atomically. */
+static int switch_attach(const char *inst, const struct sl_attach *a, int prog_fd)
+{
+	if (a->kind == SL_ATT_CLSACT) {
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = a->ifindex, .attach_point = tc_point(a->hook));
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, to, .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE,
+				    .handle = a->handle, .priority = a->priority);
+		int e = bpf_tc_attach(&th, &to);
+
+		if (e)
+			err("%s: cannot replace the clsact filter (handle %u, prio %u): %s",
+			    a->ifname, a->handle, a->priority, strerror(-e));
+		return e;
+	} else {
+		char name[64];
+		int lfd, e = 0;
+
+		link_pin_name(name, sizeof(name), a);
+		lfd = obj_get(inst, name);
+		if (lfd < 0) {
+			e = -errno;
+			err("%s/%s/%s: link pin missing: %s", SL_PIN_ROOT, inst, name, strerror(-e));
+			return e;
+		}
+		if (bpf_link_update(lfd, prog_fd, NULL)) {
+			e = -errno;
+			err("%s: cannot switch the %s link to the new program: %s",
+			    a->ifname, sl_hook_name(a->hook), strerror(-e));
+		}
+		close(lfd);
+		return e;
+	}
+}
+
+static int detach_one(const char *inst, const struct sl_attach *a)
+{
+	if (a->kind == SL_ATT_CLSACT) {
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = a->ifindex, .attach_point = tc_point(a->hook));
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, to, .handle = a->handle, .priority = a->priority);
+		int e = bpf_tc_detach(&th, &to);
+
+		if (e && e != -ENOENT && e != -ENODEV && e != -EINVAL) {
+			err("%s: cannot remove the clsact filter (handle %u, prio %u): %s",
+			    a->ifname, a->handle, a->priority, strerror(-e));
+			return e;
+		}
+		/* The qdisc stays: other filters may have joined it since. */
+		return 0;
+	} else {
+		char name[64];
+
+		link_pin_name(name, sizeof(name), a);
+		unpin(inst, name);      /* last reference: the link goes */
+		return 0;
+	}
+}
+
+/* ------------------------------------------------------------ apply */
+
+struct lock { int fd; };
+
+static int lock_instance(const char *inst, struct lock *l)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s", inst);
+	l->fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->fd < 0) {
+		int e = -errno;
+		err("%s: cannot open: %s", dir, strerror(-e));
+		return e;
+	}
+	if (flock(l->fd, LOCK_EX)) {
+		int e = -errno;
+		close(l->fd);
+		return e;
+	}
+	return 0;
+}
+
+static void unlock_instance(struct lock *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * Stable slots: a rule keeps the slot its name had; new names take slots
+ * that are free in the running generation (so the running program never
+ * counts into a slot that now means another rule).
+ */
+static int assign_slots(const struct sl_ruleset *rs, const struct sl_rule_meta *meta,
+			uint16_t *slots)
+{
+	static unsigned char used[SL_MAX_RULES];
+	size_t next = 0;
+
+	memset(used, 0, sizeof(used));
+	for (size_t i = 0; i < rs->nrules; i++) {
+		slots[i] = SL_NO_RULE;
+		if (!meta)
+			continue;
+		for (size_t s = 0; s < SL_MAX_RULES; s++) {
+			if (meta[s].action != SL_ACT_NONE &&
+			    strncmp(meta[s].name, rs->rules[i].name, SL_NAME_LEN) == 0) {
+				slots[i] = s;
+				used[s] = 1;
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < rs->nrules; i++) {
+		if (slots[i] != SL_NO_RULE)
+			continue;
+		while (next < SL_MAX_RULES && (used[next] || (meta && meta[next].action != SL_ACT_NONE)))
+			next++;
+		if (next >= SL_MAX_RULES) {
+			err("no free counter slot for rule '%s': the running ruleset and the new one "
+			    "together name more than %d rules; detach and apply again",
+			    rs->rules[i].name, SL_MAX_RULES);
+			return -ENOSPC;
+		}
+		slots[i] = next;
+		used[next] = 1;
+	}
+	return 0;
+}
+
+static int mkdir_instance(const char *inst)
+{
+	char dir[PATH_MAX];
+
+	if (mkdir(SL_PIN_ROOT, 0700) && errno != EEXIST) {
+		int e = -errno;
+		err("%s: cannot create: %s", SL_PIN_ROOT, strerror(-e));
+		return e;
+	}
+	snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s", inst);
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		int e = -errno;
+		err("%s: cannot create: %s", dir, strerror(-e));
+		return e;
+	}
+	return 0;
+}
+
+static const char *const gen_pins[] = { "prog", "config", "dst4", "dst6", "ports" };
+
+int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
+	     struct sl_apply_report *rep)
+{
+	const char *inst = o->instance ? o->instance : "default";
+	struct sl_instance cur;
+	bool have = false;
+	struct sl_rule_meta *meta = NULL;
+	struct sl_attach att[SL_MAX_ATTACH];
+	uint16_t *slots = NULL;
+	struct sl_image img = {0};
+	struct sluice_bpf *skel = NULL;
+	struct sl_reuse reuse = { -1, -1, -1, -1 };
+	struct lock lk = { -1 };
+	size_t added[16], nadded = 0;
+	size_t switched[SL_MAX_ATTACH], nswitched = 0;
+	double t0;
+	int e;
+
+	memset(rep, 0, sizeof(*rep));
+	memset(att, 0, sizeof(att));
+	if (!valid_instance(inst)) {
+		err("'%s' is not an instance name ([a-z0-9][a-z0-9_-]*, at most %d characters)",
+		    inst, SL_INST_LEN);
+		return -EINVAL;
+	}
+	if (o->ndevs > 16) {
+		err("at most 16 --dev per apply");
+		return -E2BIG;
+	}
+	if ((e = ensure_bpffs()) || (e = mkdir_instance(inst)) || (e = lock_instance(inst, &lk)))
+		return e;
+
+	e = sl_instance_open(inst, &cur);
+	if (e == 0) {
+		have = true;
+	} else if (e == -EIO) {
+		goto out;
+	} else {
+		/* A fresh instance; leftovers of a crashed first apply are harmless. */
+		memset(&cur, 0, sizeof(cur));
+		cur.prog_fd = cur.config_fd = cur.dst4_fd = cur.dst6_fd = cur.ports_fd = -1;
+		cur.counters_fd = cur.globals_fd = cur.rules_fd = cur.attach_fd = -1;
+	}
+
+	slots = calloc(rs->nrules ? rs->nrules : 1, sizeof(*slots));
+	meta = calloc(SL_MAX_RULES, sizeof(*meta));
+	if (!slots || !meta) {
+		e = -ENOMEM;
+		goto out;
+	}
+	if (have) {
+		if ((e = sl_read_rule_meta(cur.rules_fd, meta)) || (e = sl_read_attach(cur.attach_fd, att))) {
+			err("%s/%s: cannot read the running instance: %s", SL_PIN_ROOT, inst, strerror(-e));
+			goto out;
+		}
+		reuse.counters_fd = cur.counters_fd;
+		reuse.globals_fd = cur.globals_fd;
+		reuse.rules_fd = cur.rules_fd;
+		reuse.attach_fd = cur.attach_fd;
+	}
+	if ((e = assign_slots(rs, have ? meta : NULL, slots)))
+		goto out;
+	e = sl_compile(rs, slots, have ? cur.cfg.generation + 1 : 1, &img);
+	if (e) {
+		err("cannot compile the ruleset: %s", strerror(-e));
+		goto out;
+	}
+	rep->generation = img.cfg.generation;
+
+	t0 = now_ms();
+	if ((e = sl_bpf_load(&img, false, &reuse, &skel)))
+		goto out;
+	rep->load_ms = now_ms() - t0;
+
+	/* Pin the new generation beside the running one. */
+	{
+		int fds[] = {
+			bpf_program__fd(skel->progs.sluice_tc),
+			bpf_map__fd(skel->maps.rodata),
+			bpf_map__fd(skel->maps.dst4),
+			bpf_map__fd(skel->maps.dst6),
+			bpf_map__fd(skel->maps.ports),
+		};
+		char name[32];
+
+		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+			snprintf(name, sizeof(name), ".new.%s", gen_pins[i]);
+			if ((e = pin_fd(fds[i], inst, name)))
+				goto out_unpin_new;
+		}
+		if (!have &&
+		    ((e = pin_fd(bpf_map__fd(skel->maps.counters), inst, "counters")) ||
+		     (e = pin_fd(bpf_map__fd(skel->maps.globals), inst, "globals")) ||
+		     (e = pin_fd(bpf_map__fd(skel->maps.rules), inst, "rules")) ||
+		     (e = pin_fd(bpf_map__fd(skel->maps.attachments), inst, "attachments"))))
+			goto out_unpin_new;
+	}
+
+	/* Forget records whose interface or link went away. */
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		if (att[k].hook != SL_HOOK_NONE && !sl_attach_alive(&cur, &att[k])) {
+			struct sl_attach z = {0};
+			bpf_map_update_elem(bpf_map__fd(skel->maps.attachments), &k, &z, BPF_ANY);
+			att[k] = z;
+		}
+	}
+
+	/* New attachments first (devices the instance is not on yet): if one
+	 * fails, nothing that was running has changed. */
+	t0 = now_ms();
+	for (size_t d = 0; d < o->ndevs; d++) {
+		size_t k;
+		bool found = false;
+
+		for (k = 0; k < SL_MAX_ATTACH; k++)
+			if (att[k].hook == o->hook && strncmp(att[k].ifname, o->devs[d], SL_IFNAME_LEN) == 0)
+				found = true;
+		if (found)
+			continue;
+		for (k = 0; k < SL_MAX_ATTACH && att[k].hook != SL_HOOK_NONE; k++)
+			;
+		if (k == SL_MAX_ATTACH) {
+			err("%s: the instance already has %d attachments", o->devs[d], SL_MAX_ATTACH);
+			e = -ENOSPC;
+			goto out_detach_new;
+		}
+		if (strlen(o->devs[d]) >= SL_IFNAME_LEN) {
+			err("%s: no such interface (see: ip link show)", o->devs[d]);
+			e = -ENODEV;
+			goto out_detach_new;
+		}
+		e = attach_tc(inst, bpf_program__fd(skel->progs.sluice_tc), o->devs[d], o->hook,
+			      o->tc_mode, &att[k]);
+		if (e) {
+			memset(&att[k], 0, sizeof(att[k]));
+			goto out_detach_new;
+		}
+		added[nadded++] = k;
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.attachments), &(__u32){k}, &att[k], BPF_ANY)) {
+			e = -errno;
+			goto out_detach_new;
+		}
+	}
+
+	/* The switch: every running attachment to the new program, each atomic. */
+	for (size_t k = 0; k < SL_MAX_ATTACH; k++) {
+		bool is_new = false;
+
+		if (att[k].hook == SL_HOOK_NONE)
+			continue;
+		for (size_t b = 0; b < nadded; b++)
+			is_new |= added[b] == k;
+		if (is_new)
+			continue;
+		if ((e = switch_attach(inst, &att[k], bpf_program__fd(skel->progs.sluice_tc)))) {
+			for (size_t b = 0; b < nswitched; b++)
+				switch_attach(inst, &att[switched[b]], cur.prog_fd);
+			goto out_detach_new;
+		}
+		switched[nswitched++] = k;
+	}
+	rep->switch_ms = now_ms() - t0;
+	rep->nattached = nswitched + nadded;
+	rep->nnew = nadded;
+
+	/* Committed: the new pins replace the old ones. */
+	for (size_t i = 0; i < sizeof(gen_pins) / sizeof(gen_pins[0]); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), ".new.%s", gen_pins[i]);
+		rename_pin(inst, name, gen_pins[i]);
+	}
+	/* Slots of rules that are gone: zero them now that no program counts there. */
+	if (have) {
+		int rfd = bpf_map__fd(skel->maps.rules);
+		int cfd = bpf_map__fd(skel->maps.counters);
+
+		for (__u32 s = 0; s < SL_MAX_RULES; s++) {
+			bool kept = false;
+
+			if (meta[s].action == SL_ACT_NONE)
+				continue;
+			for (size_t i = 0; i < rs->nrules && !kept; i++)
+				kept = slots[i] == s;
+			if (kept)
+				continue;
+			struct sl_rule_meta z = {0};
+			zero_percpu(cfd, s, sizeof(struct sl_rule_ctr));
+			bpf_map_update_elem(rfd, &s, &z, BPF_ANY);
+		}
+	}
+	e = 0;
+	goto out;
+
+out_detach_new:
+	for (size_t b = 0; b < nadded; b++) {
+		struct sl_attach z = {0};
+		detach_one(inst, &att[added[b]]);
+		if (have)       /* the record map is shared with the running generation */
+			bpf_map_update_elem(cur.attach_fd, &(__u32){added[b]}, &z, BPF_ANY);
+	}
+out_unpin_new:
+	for (size_t i = 0; i < sizeof(gen_pins) / sizeof(gen_pins[0]); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), ".new.%s", gen_pins[i]);
+		unpin(inst, name);
+	}
+	if (!have) {
+		unpin(inst, "counters");
+		unpin(inst, "globals");
+		unpin(inst, "rules");
+		unpin(inst, "attachments");
+	}
+out:
+	if (skel)
+		sluice_bpf__destroy(skel);
+	sl_image_free(&img);
+	if (have)
+		sl_instance_close(&cur);
+	free(slots);
+	free(meta);
+	if (e && !have) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s", inst);
+		rmdir(dir);
+	}
+	unlock_instance(&lk);
+	return e;
+}
+
+/* ------------------------------------------------------------ detach */
+
+static void remove_instance(const char *inst)
+{
+	char dir[PATH_MAX];
+	DIR *d;
+	struct dirent *de;
+
+	snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s", inst);
+	d = opendir(dir);
+	if (d) {
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				unpin(inst, de->d_name);
+		closedir(d);
+	}
+	rmdir(dir);
+	rmdir(SL_PIN_ROOT);     /* only if empty */
+}
+
+int sl_detach(const char *inst, const char *dev, enum sl_hook hook, bool all)
+{
+	struct sl_instance in;
+	struct sl_attach att[SL_MAX_ATTACH];
+	struct lock lk = { -1 };
+	size_t removed = 0, left = 0;
+	int e;
+
+	inst = inst ? inst : "default";
+	if (!valid_instance(inst)) {
+		err("'%s' is not an instance name", inst);
+		return -EINVAL;
+	}
+	e = sl_instance_open(inst, &in);
+	if (e == -ENOENT) {
+		err("%s/%s: no such instance (see: sluice status)", SL_PIN_ROOT, inst);
+		return e;
+	}
+	if (e == -EIO && all) {
+		remove_instance(inst);
+		return 0;
+	}
+	if (e)
+		return e;
+	if ((e = lock_instance(inst, &lk)))
+		goto out;
+	if ((e = sl_read_attach(in.attach_fd, att)))
+		goto out;
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		struct sl_attach z = {0};
+
+		if (att[k].hook == SL_HOOK_NONE)
+			continue;
+		if (all || (strncmp(att[k].ifname, dev, SL_IFNAME_LEN) == 0 &&
+			    (hook == SL_HOOK_NONE || att[k].hook == hook))) {
+			if ((e = detach_one(inst, &att[k])))
+				goto out;
+			bpf_map_update_elem(in.attach_fd, &k, &z, BPF_ANY);
+			removed++;
+		} else {
+			left++;
+		}
+	}
+	if (!all && !removed) {
+		err("%s: instance '%s' is not attached there (see: sluice status)", dev, inst);
+		e = -ENOENT;
+		goto out;
+	}
+	if (left == 0) {
+		sl_instance_close(&in);
+		remove_instance(inst);
+	}
+	e = 0;
+out:
+	sl_instance_close(&in);
+	unlock_instance(&lk);
+	return e;
+}
