@@ -1,2 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-int main(void) { return 0; }
+/* sluice - eBPF egress allowlist filter.  See README.md. */
+#include "cli.h"
+
+int main(int argc, char **argv)
+{
+	return sl_cli_main(argc, argv);
+}
