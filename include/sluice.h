@@ -155,6 +155,7 @@ struct sl_attach {
 	__u32 pad2;
 	__u64 since;            /* attach time, seconds since the epoch */
 	char  ifname[SL_IFNAME_LEN];
+	char  netns[SL_IFNAME_LEN]; /* named network namespace ("" = sluice's own) */
 };
 
 /* Why a verdict was reached (reference classifier and "last" map). */
@@ -192,6 +193,6 @@ _Static_assert(sizeof(struct sl_global_ctr) == 16, "sl_global_ctr");
 _Static_assert(sizeof(struct sl_rule_meta) == 56, "sl_rule_meta");
 _Static_assert(sizeof(struct sl_config) == 8, "sl_config");
 _Static_assert(sizeof(struct sl_result) == 12, "sl_result");
-_Static_assert(sizeof(struct sl_attach) == 48, "sl_attach");
+_Static_assert(sizeof(struct sl_attach) == 64, "sl_attach");
 
 #endif /* SLUICE_H */

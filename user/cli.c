@@ -218,6 +218,7 @@ static int do_apply(int argc, char **argv)
 		{ "dev", required_argument, NULL, 'd' },
 		{ "hook", required_argument, NULL, 'H' },
 		{ "tc-mode", required_argument, NULL, 'T' },
+		{ "netns", required_argument, NULL, 'n' },
 		{ 0 }
 	};
 	const struct cmd *c = find_cmd("apply");
@@ -228,10 +229,13 @@ static int do_apply(int argc, char **argv)
 	struct sl_diags d;
 	int ch, e;
 
-	while ((ch = getopt_long(argc, argv, "jvhi:d:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "jvhi:d:n:", opts, NULL)) != -1) {
 		if (common_opt(ch, c, &ao.instance))
 			continue;
 		switch (ch) {
+		case 'n':
+			ao.netns = optarg;
+			break;
 		case 'd':
 			if (ao.ndevs == 16)
 				return usage_error(c, "at most 16 --dev");
@@ -333,18 +337,20 @@ static int do_detach(int argc, char **argv)
 		{ "dev", required_argument, NULL, 'd' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "hook", required_argument, NULL, 'H' },
+		{ "netns", required_argument, NULL, 'n' },
 		{ 0 }
 	};
 	const struct cmd *c = find_cmd("detach");
-	const char *inst = "default", *dev = NULL;
+	const char *inst = "default", *dev = NULL, *netns = NULL;
 	enum sl_hook hook = SL_HOOK_NONE;
 	bool all = false;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "jvhi:d:a", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "jvhi:d:an:", opts, NULL)) != -1) {
 		if (common_opt(ch, c, &inst))
 			continue;
 		switch (ch) {
+		case 'n': netns = optarg; break;
 		case 'd': dev = optarg; break;
 		case 'a': all = true; break;
 		case 'H':
@@ -358,7 +364,7 @@ static int do_detach(int argc, char **argv)
 		return usage_error(c, "give either --dev IFACE or --all");
 	if (!need_root())
 		return EXIT_RUNTIME;
-	if (sl_detach(inst, dev, hook, all))
+	if (sl_detach(inst, dev, netns, hook, all))
 		return EXIT_RUNTIME;
 	if (!json)
 		printf("sluice: instance %s detached from %s\n", inst, all ? "everything" : dev);
@@ -437,6 +443,7 @@ static int status_one(const char *name, struct sl_json *j)
 			sl_json_obj_open(j);
 			sl_json_kstr(j, "hook", sl_hook_name(a->hook));
 			sl_json_kstr(j, "dev", a->ifname);
+			sl_json_kstr(j, "netns", a->netns[0] ? a->netns : NULL);
 			sl_json_ku64(j, "ifindex", a->ifindex);
 			sl_json_kstr(j, "mode", sl_att_kind_name(a->kind));
 			if (a->kind == SL_ATT_CLSACT) {
@@ -449,8 +456,11 @@ static int status_one(const char *name, struct sl_json *j)
 			sl_json_kbool(j, "alive", alive);
 			sl_json_obj_close(j);
 		} else {
-			printf("  %-10s %-16.16s %-6s ", sl_hook_name(a->hook), a->ifname,
-			       sl_att_kind_name(a->kind));
+			char where[40];
+
+			snprintf(where, sizeof(where), "%.16s%s%.16s", a->ifname, a->netns[0] ? "@" : "",
+				 a->netns);
+			printf("  %-10s %-24s %-6s ", sl_hook_name(a->hook), where, sl_att_kind_name(a->kind));
 			if (a->kind == SL_ATT_CLSACT)
 				printf("handle %u prio %u", a->handle, a->priority);
 			else
@@ -1090,18 +1100,21 @@ static const struct cmd cmds[] = {
 	{ "check", do_check, "FILE [--json]",
 	  "parse, resolve and compile a rules file; print errors and warnings (no root)",
 	  "  -j, --json            print the result and every diagnostic as JSON\n" },
-	{ "apply", do_apply, "FILE --dev IFACE [--dev IFACE...] [--instance NAME]",
+	{ "apply", do_apply, "FILE --dev IFACE [--dev IFACE...] [--netns NAME] [--instance NAME]",
 	  "load a rules file and attach it, or replace the running ruleset atomically",
 	  "  -d, --dev IFACE       attach to IFACE's egress (repeatable); without it, replace\n"
 	  "                        the rules of an instance that is already attached\n"
 	  "  -i, --instance NAME   instance (pins under " SL_PIN_ROOT "/NAME), default 'default'\n"
 	  "      --hook HOOK       tc-egress (default; the only hook of this version)\n"
 	  "      --tc-mode MODE    auto (TCX if the kernel has it, else clsact), tcx, clsact\n"
+	  "  -n, --netns NAME      the interfaces are in network namespace NAME (as ip -n);\n"
+	  "                        pins stay in the host's bpffs\n"
 	  "  -j, --json            print the result as JSON\n" },
-	{ "detach", do_detach, "--dev IFACE | --all [--instance NAME]",
+	{ "detach", do_detach, "--dev IFACE [--netns NAME] | --all [--instance NAME]",
 	  "remove sluice from an interface (the instance goes with its last attachment)",
 	  "  -d, --dev IFACE       detach from IFACE\n"
 	  "  -a, --all             detach from everything and remove the instance's pins\n"
+	  "  -n, --netns NAME      IFACE is in network namespace NAME\n"
 	  "  -i, --instance NAME   instance, default 'default'\n" },
 	{ "status", do_status, "[--instance NAME] [--json]",
 	  "list instances, their rulesets and attachments",

@@ -25,6 +25,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -292,8 +293,17 @@ static int ensure_bpffs(void)
 {
 	struct statfs st;
 
+	struct stat self, init;
+
 	if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
 		return 0;
+	if (stat("/proc/self/ns/mnt", &self) == 0 && stat("/proc/1/ns/mnt", &init) == 0 &&
+	    self.st_ino != init.st_ino) {
+		err("/sys/fs/bpf: no bpffs in this mount namespace (under `ip netns exec`?): pins made "
+		    "here would vanish with it and the filter with them; run sluice from the host with "
+		    "--netns NAME instead");
+		return -EPERM;
+	}
 	if (mkdir("/sys/fs/bpf", 0700) && errno != EEXIST) {
 		int e = -errno;
 		err("/sys/fs/bpf: cannot create the bpffs mount point: %s", strerror(-e));
@@ -564,17 +574,79 @@ fail:
 	return e;
 }
 
+/* ------------------------------------------------------------ netns */
+
+/*
+ * Enter a named network namespace (as `ip -n NAME`: /run/netns/NAME) for
+ * the interface work only; the mount namespace, and so the pins in the
+ * host's bpffs, stay ours.  *saved gets the namespace to return to.
+ */
+static int netns_enter(const char *name, int *saved)
+{
+	char p[PATH_MAX];
+	int fd;
+
+	*saved = -1;
+	if (!name || !name[0])
+		return 0;
+	snprintf(p, sizeof(p), "/run/netns/%s", name);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = -errno;
+		err("%s: no such network namespace (see: ip netns list)", p);
+		return e;
+	}
+	*saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (*saved < 0 || setns(fd, CLONE_NEWNET)) {
+		int e = -errno;
+		err("%s: cannot enter the network namespace: %s", p, strerror(-e));
+		close(fd);
+		if (*saved >= 0)
+			close(*saved);
+		*saved = -1;
+		return e;
+	}
+	close(fd);
+	return 0;
+}
+
+static void netns_leave(int saved)
+{
+	if (saved < 0)
+		return;
+	if (setns(saved, CLONE_NEWNET))
+		err("cannot return to the original network namespace: %s", strerror(errno));
+	close(saved);
+}
+
 /* ------------------------------------------------------------ attaching */
 
 static void link_pin_name(char *buf, size_t sz, const struct sl_attach *a)
 {
-	snprintf(buf, sz, "link.%s.%.*s", sl_hook_name(a->hook), SL_IFNAME_LEN, a->ifname);
+	if (a->netns[0])
+		snprintf(buf, sz, "link.%s.%.*s.%.*s", sl_hook_name(a->hook), SL_IFNAME_LEN, a->netns,
+			 SL_IFNAME_LEN, a->ifname);
+	else
+		snprintf(buf, sz, "link.%s.%.*s", sl_hook_name(a->hook), SL_IFNAME_LEN, a->ifname);
+}
+
+/* The ifindex a TCX link is attached to (0 once its device is gone). */
+static __u32 tcx_link_ifindex(int lfd)
+{
+	/* bpf_link_info: type, id, prog_id, then (8-aligned) tcx.ifindex;
+	 * read raw because Debian 12's uapi headers predate TCX. */
+	__u32 info[32] = {0}, len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(lfd, info, &len))
+		return 0;
+	return info[4];
 }
 
 bool sl_attach_alive(const struct sl_instance *in, const struct sl_attach *a)
 {
 	char name[64];
-	int fd;
+	bool alive;
+	int fd, saved;
 
 	if (a->hook == SL_HOOK_NONE)
 		return false;
@@ -582,14 +654,20 @@ bool sl_attach_alive(const struct sl_instance *in, const struct sl_attach *a)
 		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex,
 				    .attach_point = a->hook == SL_HOOK_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS);
 		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = a->handle, .priority = a->priority);
-		return bpf_tc_query(&hook, &opts) == 0;
+
+		if (netns_enter(a->netns, &saved))
+			return false;
+		alive = bpf_tc_query(&hook, &opts) == 0;
+		netns_leave(saved);
+		return alive;
 	}
 	link_pin_name(name, sizeof(name), a);
 	fd = obj_get(in->name, name);
 	if (fd < 0)
 		return false;
+	alive = tcx_link_ifindex(fd) != 0;
 	close(fd);
-	return if_indextoname(a->ifindex, name) != NULL;
+	return alive;
 }
 
 static enum bpf_tc_attach_point tc_point(enum sl_hook h)
@@ -598,15 +676,18 @@ static enum bpf_tc_attach_point tc_point(enum sl_hook h)
 }
 
 /* Attach @prog_fd to @dev; fills @a.  TCX first, clsact on kernels without it. */
-static int attach_tc(const char *inst, int prog_fd, const char *dev, enum sl_hook hook,
-		     enum sl_tc_mode mode, struct sl_attach *a)
+static int attach_tc_here(const char *inst, int prog_fd, const char *dev, enum sl_hook hook,
+			  enum sl_tc_mode mode, struct sl_attach *a)
 {
 	unsigned int ifindex = if_nametoindex(dev);
 	int e;
 
-	memset(a, 0, sizeof(*a));
 	if (!ifindex) {
-		err("%s: no such interface (see: ip link show)", dev);
+		if (a->netns[0])
+			err("%s: no such interface in network namespace %s (see: ip -n %s link show)",
+			    dev, a->netns, a->netns);
+		else
+			err("%s: no such interface (see: ip link show)", dev);
 		return -ENODEV;
 	}
 	a->hook = hook;
@@ -663,6 +744,20 @@ static int attach_tc(const char *inst, int prog_fd, const char *dev, enum sl_hoo
 	return 0;
 }
 
+static int attach_tc(const char *inst, int prog_fd, const char *dev, enum sl_hook hook,
+		     enum sl_tc_mode mode, const char *netns, struct sl_attach *a)
+{
+	int saved, e;
+
+	memset(a, 0, sizeof(*a));
+	snprintf(a->netns, sizeof(a->netns), "%s", netns ? netns : "");
+	if ((e = netns_enter(a->netns, &saved)))
+		return e;
+	e = attach_tc_here(inst, prog_fd, dev, hook, mode, a);
+	netns_leave(saved);
+	return e;
+}
+
 /* Point an existing attachment at @prog_fd, atomically. */
 static int switch_attach(const char *inst, const struct sl_attach *a, int prog_fd)
 {
@@ -670,7 +765,12 @@ static int switch_attach(const char *inst, const struct sl_attach *a, int prog_f
 		DECLARE_LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = a->ifindex, .attach_point = tc_point(a->hook));
 		DECLARE_LIBBPF_OPTS(bpf_tc_opts, to, .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE,
 				    .handle = a->handle, .priority = a->priority);
-		int e = bpf_tc_attach(&th, &to);
+		int saved, e = netns_enter(a->netns, &saved);
+
+		if (e)
+			return e;
+		e = bpf_tc_attach(&th, &to);
+		netns_leave(saved);
 
 		if (e)
 			err("%s: cannot replace the clsact filter (handle %u, prio %u): %s",
@@ -702,7 +802,12 @@ static int detach_one(const char *inst, const struct sl_attach *a)
 	if (a->kind == SL_ATT_CLSACT) {
 		DECLARE_LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = a->ifindex, .attach_point = tc_point(a->hook));
 		DECLARE_LIBBPF_OPTS(bpf_tc_opts, to, .handle = a->handle, .priority = a->priority);
-		int e = bpf_tc_detach(&th, &to);
+		int saved, e = netns_enter(a->netns, &saved);
+
+		if (e)
+			return e;
+		e = bpf_tc_detach(&th, &to);
+		netns_leave(saved);
 
 		if (e && e != -ENOENT && e != -ENODEV && e != -EINVAL) {
 			err("%s: cannot remove the clsact filter (handle %u, prio %u): %s",
@@ -935,7 +1040,8 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		bool found = false;
 
 		for (k = 0; k < SL_MAX_ATTACH; k++)
-			if (att[k].hook == o->hook && strncmp(att[k].ifname, o->devs[d], SL_IFNAME_LEN) == 0)
+			if (att[k].hook == o->hook && strncmp(att[k].ifname, o->devs[d], SL_IFNAME_LEN) == 0 &&
+			    strncmp(att[k].netns, o->netns ? o->netns : "", SL_IFNAME_LEN) == 0)
 				found = true;
 		if (found)
 			continue;
@@ -952,7 +1058,7 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 			goto out_detach_new;
 		}
 		e = attach_tc(inst, bpf_program__fd(skel->progs.sluice_tc), o->devs[d], o->hook,
-			      o->tc_mode, &att[k]);
+			      o->tc_mode, o->netns, &att[k]);
 		if (e) {
 			memset(&att[k], 0, sizeof(att[k]));
 			goto out_detach_new;
@@ -1069,7 +1175,7 @@ static void remove_instance(const char *inst)
 	rmdir(SL_PIN_ROOT);     /* only if empty */
 }
 
-int sl_detach(const char *inst, const char *dev, enum sl_hook hook, bool all)
+int sl_detach(const char *inst, const char *dev, const char *netns, enum sl_hook hook, bool all)
 {
 	struct sl_instance in;
 	struct sl_attach att[SL_MAX_ATTACH];
@@ -1103,6 +1209,7 @@ int sl_detach(const char *inst, const char *dev, enum sl_hook hook, bool all)
 		if (att[k].hook == SL_HOOK_NONE)
 			continue;
 		if (all || (strncmp(att[k].ifname, dev, SL_IFNAME_LEN) == 0 &&
+			    strncmp(att[k].netns, netns ? netns : "", SL_IFNAME_LEN) == 0 &&
 			    (hook == SL_HOOK_NONE || att[k].hook == hook))) {
 			if ((e = detach_one(inst, &att[k])))
 				goto out;

@@ -52,6 +52,7 @@ struct sl_apply_opts {
 	size_t ndevs;
 	enum sl_hook hook;              /* SL_HOOK_TC_EGRESS */
 	enum sl_tc_mode tc_mode;
+	const char *netns;              /* devs are in this named netns (ip -n) */
 };
 
 struct sl_apply_report {
@@ -72,7 +73,8 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 
 /* Detach the instance from @dev (NULL with @all: everything, and remove the
  * instance's pins).  The instance's pins go when its last attachment goes. */
-int sl_detach(const char *instance, const char *dev, enum sl_hook hook, bool all);
+int sl_detach(const char *instance, const char *dev, const char *netns, enum sl_hook hook,
+	      bool all);
 
 /* An instance's pinned objects, opened read-only for status/stats/lookup. */
 struct sl_instance {
