@@ -76,12 +76,17 @@ $(BUILD)/tests/%: tests/unit/%.c tests/test.h $(SAN_PURE) | $(BUILD)/tests
 $(BUILD)/tests/%: tests/prog/%.c tests/test.h $(wildcard tests/prog/*.h) $(PURE_OBJS) $(SYS_OBJS) $(SKELS) | $(BUILD)/tests
 	$(CC) $(USER_CFLAGS) -Itests $< $(PURE_OBJS) $(SYS_OBJS) $(USER_LIBS) -o $@
 
+# Small tools the end-to-end tests and benchmarks drive traffic with.
+TOOLS      := $(BUILD)/sl-udp
+$(BUILD)/sl-udp: tests/tools/sl-udp.c | $(BUILD)
+	$(CC) -std=gnu11 $(WARN) $(CFLAGS) $< -o $@
+
 sanitize: $(BUILD)/sluice-san
 
 deps:
 	@scripts/install-deps
 
-test: all $(BUILD)/sluice-san $(UNIT_BINS) $(PROG_BINS)
+test: all $(BUILD)/sluice-san $(UNIT_BINS) $(PROG_BINS) $(TOOLS)
 	@tests/run
 
 check: deps

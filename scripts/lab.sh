@@ -1,0 +1,38 @@
+# scripts/lab.sh - a two-namespace lab for the demo and the end-to-end tests.
+#   client namespace  sl-ID-c, interface slcID:  192.0.2.1, 198.51.100.1, 203.0.113.1,
+#                                                2001:db8:1::1, 2001:db8:2::1
+#   server namespace  sl-ID-s, interface slsID:  the same networks, host .2 / ::2
+# Only documentation ranges; nothing leaves the two namespaces.
+
+lab_up() {   # ID
+	local id=$1 c=sl-$1-c s=sl-$1-s
+	ip netns add "$c" || return 1
+	ip netns add "$s" || { ip netns del "$c"; return 1; }
+	ip -n "$c" link add "slc$id" type veth peer name "sls$id" netns "$s" || return 1
+	for ns in "$c" "$s"; do
+		ip -n "$ns" link set lo up
+		# no IPv6 DAD delay, no router solicitations noise
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	done
+	local n
+	for n in 192.0.2 198.51.100 203.0.113; do
+		ip -n "$c" addr add "$n.1/24" dev "slc$id"
+		ip -n "$s" addr add "$n.2/24" dev "sls$id"
+	done
+	for n in 1 2; do
+		ip -n "$c" addr add "2001:db8:$n::1/64" dev "slc$id" nodad
+		ip -n "$s" addr add "2001:db8:$n::2/64" dev "sls$id" nodad
+	done
+	ip -n "$c" link set "slc$id" up
+	ip -n "$s" link set "sls$id" up
+}
+
+lab_down() {   # ID
+	ip netns del "sl-$1-c" 2>/dev/null
+	ip netns del "sl-$1-s" 2>/dev/null
+	return 0
+}
+
+# in_c ID CMD...: run in the client namespace; in_s: in the server's
+in_c() { local id=$1; shift; ip netns exec "sl-$id-c" "$@"; }
+in_s() { local id=$1; shift; ip netns exec "sl-$id-s" "$@"; }

@@ -1,0 +1,63 @@
+# tests/lib.sh - shared by the shell tests (cli, e2e).  Every check prints
+# one line: "PASS name" / "FAIL name: why" / "SKIP name: why".
+# Tests create names unique to the run (ID) and clean up in an EXIT trap.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SLUICE=${SLUICE:-$ROOT/build/sluice}
+SLUDP=${SLUDP:-$ROOT/build/sl-udp}
+ID=${ID:-$(printf '%x%03x' $(( $$ % 4096 )) $(( RANDOM % 4096 )))}   # <= 6 chars
+T_FAILED=0
+T_PREFIX=${T_PREFIX:-$(basename "$0" .sh)/}
+
+pass() { echo "PASS $T_PREFIX$1"; }
+fail() { echo "FAIL $T_PREFIX$1: ${2:-}"; T_FAILED=1; }
+skip() { echo "SKIP $T_PREFIX$1: ${2:-}"; }
+
+# check NAME COMMAND...: passes if COMMAND succeeds.
+check() {
+	local name=$1; shift
+	if "$@"; then pass "$name"; else fail "$name" "command failed: $*"; fi
+}
+
+# expect_eq NAME GOT WANT
+expect_eq() {
+	if [ "$2" == "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi
+}
+
+# expect_ge NAME GOT MIN
+expect_ge() {
+	if [ "$2" -ge "$3" ] 2>/dev/null; then pass "$1"; else fail "$1" "got '$2', want >= $3"; fi
+}
+
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		skip "${1:-all}" "needs root (network namespaces, BPF)"
+		exit 0
+	fi
+}
+
+need_cmd() {
+	for c in "$@"; do
+		if ! command -v "$c" >/dev/null; then
+			skip "all" "needs $c (scripts/install-deps installs it)"
+			exit 0
+		fi
+	done
+}
+
+# Cleanup actions run in reverse order on exit, also on failure.
+T_CLEANUP=()
+on_exit() { T_CLEANUP=("$*" "${T_CLEANUP[@]}"); }
+run_cleanup() {
+	local c
+	for c in "${T_CLEANUP[@]}"; do eval "$c" >/dev/null 2>&1; done
+	T_CLEANUP=()
+}
+# T_FINAL: run after the cleanups, once, at exit (e.g. removing a temp dir)
+trap 'run_cleanup; eval "${T_FINAL:-}"' EXIT
+trap 'exit 130' INT TERM
+
+finish() { run_cleanup; exit $T_FAILED; }
+
+# sum_stats JSON RULE FIELD: a rule's counter from `sluice stats --json`.
+rule_stat() { jq -r --arg r "$2" --arg f "$3" '.rules[] | select(.name == $r) | .[$f]' <<<"$1"; }
