@@ -232,7 +232,9 @@ static bool is_control(const struct sl_pkt *p)
 		if (d[0] == 0xff && d[1] == 0x02)
 			return true;
 	}
-	if (p->proto == 58 && !p->fragment && p->icmp_type >= 133 && p->icmp_type <= 137)
+	/* Neighbour and router discovery: ICMPv6 in IPv6 only. */
+	if (p->family == AF_INET6 && p->proto == 58 && !p->fragment &&
+	    p->icmp_type >= 133 && p->icmp_type <= 137)
 		return true;
 	return false;
 }

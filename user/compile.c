@@ -955,8 +955,8 @@ static bool lookup_control(const struct sl_pkt *p)
 	if (p->family == AF_INET6 &&
 	    (!memcmp(d, lo6, 16) || (d[0] == 0xff && d[1] == 0x02)))
 		return true;
-	return p->proto == 58 && !p->fragment && p->icmp_type >= 133 &&
-	       p->icmp_type <= 137;
+	return p->family == AF_INET6 && p->proto == 58 && !p->fragment &&
+	       p->icmp_type >= 133 && p->icmp_type <= 137;
 }
 
 void sl_image_lookup(const struct sl_image *img, const struct sl_pkt *p,

@@ -1353,6 +1353,14 @@ static void test_parse(void)
 		sl_classify_frame(&img, f.b, f.len, 0, &res);
 		T_CHECK("classify: 127/8 control", res.reason == SL_R_CONTROL, "reason %s",
 			sl_reason_name(res.reason));
+		{
+			struct frame g;
+
+			ipv4(&g, 0, 5, 58, "198.51.100.7", 0, 135);
+			sl_classify_frame(&img, g.b, g.len, 0, &res);
+			T_CHECK("classify: proto 58 type 135 over IPv4 is not control",
+				res.reason == SL_R_RULE, "reason %s", sl_reason_name(res.reason));
+		}
 		img.cfg.control_pass = 0;
 		sl_classify_frame(&img, f.b, f.len, 0, &res);
 		T_CHECK("classify: control off -> judged", res.reason == SL_R_RULE &&
