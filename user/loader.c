@@ -102,14 +102,46 @@ const char *sl_att_kind_name(enum sl_att_kind k)
 
 static size_t max1(size_t n) { return n ? n : 1; }
 
-/* Fill a map from an array of (key, value) records, batched when the map
- * type supports it. */
+/*
+ * Fill a map from an array of (key, value) records: in batches of 64k where
+ * the kernel supports batched updates for the map type, one by one otherwise.
+ */
 static int fill_map(int fd, const void *recs, size_t n, size_t rec_sz,
 		    size_t key_sz, const char *name)
 {
+	const size_t chunk = 65536, val_sz = rec_sz - key_sz;
 	const char *p = recs;
+	char *keys = NULL, *vals = NULL;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++, p += rec_sz) {
+	if (n >= 256) {
+		keys = malloc(chunk * key_sz);
+		vals = malloc(chunk * val_sz);
+	}
+	while (keys && vals && i < n) {
+		__u32 cnt = n - i < chunk ? n - i : chunk;
+
+		for (__u32 k = 0; k < cnt; k++) {
+			memcpy(keys + k * key_sz, p + (i + k) * rec_sz, key_sz);
+			memcpy(vals + k * val_sz, p + (i + k) * rec_sz + key_sz, val_sz);
+		}
+		if (bpf_map_update_batch(fd, keys, vals, &cnt, NULL)) {
+			if (errno == EINVAL || errno == ENOTSUP || errno == SL_ENOTSUPP) {
+				i += cnt;       /* cnt = elements written before the error */
+				break;          /* no batch support: one by one */
+			}
+			int e = -errno;
+			err("map %s: cannot insert entries %zu..%zu of %zu: %s", name, i, i + cnt, n,
+			    strerror(-e));
+			free(keys);
+			free(vals);
+			return e;
+		}
+		i += cnt;
+	}
+	free(keys);
+	free(vals);
+	for (p += i * rec_sz; i < n; i++, p += rec_sz) {
 		if (bpf_map_update_elem(fd, p, p + key_sz, BPF_ANY)) {
 			int e = -errno;
 			err("map %s: cannot insert entry %zu of %zu: %s", name, i, n, strerror(-e));
