@@ -1563,6 +1563,84 @@ static void test_speed(void)
 	rs_free(&rs);
 }
 
+/* ------------------------------------------- through the rule parser */
+
+static void check_tuple(const char *name, const struct sl_image *img, const char *dst,
+			uint8_t proto, uint16_t port, uint8_t verdict, uint8_t reason,
+			uint16_t rule)
+{
+	struct sl_pkt p = { .kind = SL_PK_IP, .proto = proto, .port = port };
+	struct sl_result a, b;
+
+	p.family = strchr(dst, ':') ? AF_INET6 : AF_INET;
+	inet_pton(p.family, dst, p.dst);
+	sl_image_lookup(img, &p, &a);
+	sl_classify_pkt(img, &p, 0, &b);
+	T_CHECK(name, !memcmp(&a, &b, sizeof(a)) && a.verdict == verdict &&
+		a.reason == reason && a.rule == rule,
+		"tables %u/%s/%u classifier %u/%s/%u", a.verdict, sl_reason_name(a.reason),
+		a.rule, b.verdict, sl_reason_name(b.reason), b.rule);
+}
+
+static void test_parsed(void)
+{
+	static const char text[] =
+		"policy drop;\n"
+		"set zoom-ips { 3.7.35.0/25, 2407:30c0::/32, 34.203.254.0 - 34.203.254.255 };\n"
+		"rule zoom-media {\n"
+		"    allow tcp 443, 8801-8802;\n"
+		"    allow udp 3478-3479, 8801-8810;\n"
+		"    to @zoom-ips, 198.51.100.7;\n"
+		"}\n"
+		"rule block-test { deny any; to 3.7.35.0/24, 203.0.113.0/24; }\n"
+		"rule dns { allow udp 53; allow tcp 53; to 0.0.0.0/0, ::/0; }\n";
+	struct sl_ruleset rs;
+	struct sl_diags d = { 0 };
+	struct sl_image img;
+	int err;
+
+	memset(&rs, 0, sizeof(rs));
+	err = sl_ruleset_parse("parsed.rules", text, sizeof(text) - 1, &rs, &d);
+	if (err == -ENOSYS) {
+		T_SKIP("parsed ruleset", "rule parser not built yet");
+		sl_diag_free(&d);
+		return;
+	}
+	T_CHECK("parsed: parses", err == 0 && rs.nrules == 3, "err %d", err);
+	if (err) {
+		sl_diag_print(&d, stdout);
+		sl_diag_free(&d);
+		return;
+	}
+	err = sl_compile(&rs, NULL, 1, &img);
+	T_CHECK("parsed: compiles", err == 0, "err %d", err);
+	if (!err) {
+		check_tuple("parsed: zoom tcp 443", &img, "3.7.35.10", 6, 443,
+			    SL_V_PASS, SL_R_RULE, 0);
+		check_tuple("parsed: zoom udp 8811 inside block-test -> deny", &img, "3.7.35.10",
+			    17, 8811, SL_V_DROP, SL_R_RULE, 1);
+		check_tuple("parsed: zoom udp 8811 near miss", &img, "34.203.254.1", 17, 8811,
+			    SL_V_DROP, SL_R_NEAR_MISS, 0);
+		check_tuple("parsed: zoom udp 53 -> dns", &img, "34.203.254.1", 17, 53,
+			    SL_V_PASS, SL_R_RULE, 2);
+		check_tuple("parsed: /24 outside /25 -> block-test", &img, "3.7.35.200", 6, 443,
+			    SL_V_DROP, SL_R_RULE, 1);
+		check_tuple("parsed: range end", &img, "34.203.254.255", 17, 8810,
+			    SL_V_PASS, SL_R_RULE, 0);
+		check_tuple("parsed: host", &img, "198.51.100.7", 6, 8802,
+			    SL_V_PASS, SL_R_RULE, 0);
+		check_tuple("parsed: host neighbour -> dns near miss", &img, "198.51.100.8", 6, 443,
+			    SL_V_DROP, SL_R_NEAR_MISS, 2);
+		check_tuple("parsed: v6 zoom", &img, "2407:30c0:1::5", 6, 8801,
+			    SL_V_PASS, SL_R_RULE, 0);
+		check_tuple("parsed: v6 other icmpv6 near miss", &img, "2001:db8::1", 58, 0,
+			    SL_V_DROP, SL_R_NEAR_MISS, 2);
+		sl_image_free(&img);
+	}
+	sl_ruleset_free(&rs);
+	sl_diag_free(&d);
+}
+
 int main(void)
 {
 	(void)t_skipped;
@@ -1576,6 +1654,7 @@ int main(void)
 	test_differential();
 	test_parse();
 	test_parse_fuzz();
+	test_parsed();
 	test_speed();
 	return T_DONE();
 }
