@@ -1699,6 +1699,7 @@ int sl_ruleset_load(const char *path, struct sl_ruleset *rs, struct sl_diags *d)
 	err = read_file(path, &buf, &len);
 	if (err) {
 		sl_diag_add(d, SL_SEV_ERROR, pos, NULL, "cannot read rules file: %s", strerror(-err));
+		memset(rs, 0, sizeof(*rs));
 		return err;
 	}
 	const char *file = intern(&c, path);
