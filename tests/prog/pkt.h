@@ -29,6 +29,8 @@ struct pk_spec {
 	uint8_t icmp_type;
 	int ip4_optlen;         /* option bytes, multiple of 4, <= 40 */
 	int frag;               /* PK_FRAG_*: IPv4 frag_off, or IPv6 fragment header */
+	uint16_t frag_offset;   /* IPv4 LATER/LAST: offset in 8-byte units (0: 185/370) */
+	int df;                 /* IPv4: set the DF bit */
 	int nexts;              /* IPv6 extension headers before L4 */
 	uint8_t ext_type[PK_MAX_EXT];   /* 0, 43, 60, 51, 44 */
 	uint8_t ext_len[PK_MAX_EXT];    /* hdrlen field (ignored for 44) */
@@ -138,9 +140,11 @@ static inline size_t pk_build_full(const struct pk_spec *s, uint8_t *buf, struct
 		if (s->frag == PK_FRAG_FIRST)
 			fo = 0x2000;                        /* MF, offset 0 */
 		else if (s->frag == PK_FRAG_LATER)
-			fo = 0x2000 | 185;                  /* MF, offset 1480 */
+			fo = 0x2000 | (s->frag_offset ? s->frag_offset & 0x1fff : 185);
 		else if (s->frag == PK_FRAG_LAST)
-			fo = 370;                           /* offset 2960 */
+			fo = s->frag_offset ? s->frag_offset & 0x1fff : 370;
+		if (s->df)
+			fo |= 0x4000;
 		pk_put16(ip + 6, fo);
 		pk_put16(ip + 4, ihl * 4 + l4len + s->payload);
 		n += ihl * 4;
@@ -229,7 +233,9 @@ static inline void pk_describe(const struct pk_spec *s, char *out, size_t cap)
 	if (s->ip4_optlen && (size_t)k < cap)
 		k += snprintf(out + k, cap - k, " opts %d", s->ip4_optlen);
 	if (s->frag && (size_t)k < cap)
-		k += snprintf(out + k, cap - k, " frag %d", s->frag);
+		k += snprintf(out + k, cap - k, " frag %d/%u", s->frag, s->frag_offset);
+	if (s->df && (size_t)k < cap)
+		k += snprintf(out + k, cap - k, " df");
 	for (i = 0; i < s->nexts && (size_t)k < cap; i++)
 		k += snprintf(out + k, cap - k, "%s%u/%u/%u", i ? "," : " ext ",
 			      s->ext_type[i], s->ext_len[i], s->ext_fragoff[i]);
