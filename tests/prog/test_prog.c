@@ -713,6 +713,21 @@ static void cases_main(void)
 	check("v6 first fragment judged with ports: allowed", &s, 0, 'P', R_RULE, "zoom");
 	s = P6("2407:30c0::1", TCP, 443);   add_ext(&s, 44, 0, 100); s.payload = 0;
 	check("v6 non-first fragment with no L4 bytes: not malformed", &s, 0, 'P', R_RULE, "zoom");
+	/* fragment offset bits: lowest and highest, DF never makes a fragment */
+	s = P4("10.9.9.9", UDP, 22);        s.frag = PK_FRAG_LATER; s.frag_offset = 1;
+	check("v4 fragment offset 1 (lowest bit): non-first", &s, 0, 'D', R_RULE, "no-mgmt");
+	s = P4("10.9.9.9", UDP, 22);        s.frag = PK_FRAG_LAST; s.frag_offset = 0x1000;
+	check("v4 fragment offset 0x1000 (highest bit): non-first", &s, 0, 'D', R_RULE, "no-mgmt");
+	s = P4("3.7.35.1", TCP, 443);       s.df = 1;
+	check("v4 DF set, offset 0: not a fragment", &s, 0, 'P', R_RULE, "zoom");
+	s = P4("3.7.35.1", TCP, 8800);      s.df = 1;
+	check("v4 DF set, offset 0: ports judged", &s, 0, 'D', R_NEAR, "zoom");
+	s = P6("2001:db8:1:2::1", UDP, 53); add_ext(&s, 44, 0, 1);
+	check("v6 fragment offset 1 (lowest bit): non-first", &s, 0, 'D', R_RULE, "block-lab");
+	s = P6("2407:30c0::1", TCP, 1);     add_ext(&s, 44, 0, 8191);
+	check("v6 fragment offset 8191: non-first, ports ignored", &s, 0, 'P', R_RULE, "zoom");
+	s = P6("2407:30c0::1", TCP, 1);     add_ext(&s, 44, 0, 0);
+	check("v6 atomic fragment (offset 0, no M): judged with ports", &s, 0, 'D', R_NEAR, "zoom");
 }
 
 static void cases_headers(void)
@@ -923,6 +938,10 @@ static void cases_control(void)
 	check("icmpv6 135 non-first fragment is not control", &s, 0, 'D', R_NEAR, "anything-v6");
 	s = P6("2001:db8:9::1", ICMP6, 0); s.icmp_type = 135; add_ext(&s, 0, 0, 0);
 	check("icmpv6 135 after hop-by-hop: control", &s, 0, 'P', R_CTL, NULL);
+	s = P4("8.8.8.8", ICMP6, 0); s.icmp_type = 135;
+	check("icmpv6 (proto 58) type 135 over IPv4 is not control", &s, 0, 'D', R_POL, NULL);
+	s = P4("8.8.8.8", ICMP, 0); s.icmp_type = 135;
+	check("icmp type 135 is not control", &s, 0, 'D', R_POL, NULL);
 
 	snprintf(text, sizeof(text), "policy drop;\ncontrol filter;\n%s", RULES_CONTROL_BASE);
 	if (use_rules("rules control filter", text))
@@ -1668,6 +1687,119 @@ next:
 	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 }
 
+/*
+ * The shipped SecureVideo pack (rules/securevideo.rules: includes, sets,
+ * vendor address files pasted verbatim): packets to the edges of every
+ * prefix it compiles to, every port edge of its rules, through the data
+ * path and the oracle.
+ */
+static void real_pack_diff(uint64_t seed, int npkts)
+{
+	static const char *path = "rules/securevideo.rules";
+	struct sl_diags d = {0};
+	struct tset t;
+	struct rng r = { seed ^ 0x5eed };
+	struct snap before, after, exp;
+	char why[2048], first[2048] = "", name[160];
+	uint16_t ports[512];
+	int nports = 0, fails = 0, e;
+
+	if (access(path, R_OK)) {
+		T_SKIP("securevideo pack differential", "%s not found (run from the repository root)", path);
+		return;
+	}
+	memset(&t, 0, sizeof(t));
+	e = sl_ruleset_load(path, &t.rs, &d);
+	if (e) {
+		sl_diag_print(&d, stdout);
+		sl_diag_free(&d);
+		T_FAIL("securevideo pack differential", "%s does not load: %s", path, strerror(-e));
+		return;
+	}
+	sl_diag_free(&d);
+	t.name = path;
+	if ((e = sl_compile(&t.rs, NULL, 1, &t.img)) || (e = sl_bpf_load(&t.img, true, NULL, &t.skel))) {
+		T_FAIL("securevideo pack differential", "compile/load: %s", strerror(-e));
+		sl_ruleset_free(&t.rs);
+		return;
+	}
+	t.ok = 1;
+	for (size_t i = 0; i < t.rs.nrules; i++)
+		for (size_t j = 0; j < t.rs.rules[i].nlines; j++)
+			for (size_t k = 0; k < t.rs.rules[i].lines[j].nports && nports < 500; k++) {
+				const struct sl_port_range *pr = &t.rs.rules[i].lines[j].ports[k];
+
+				ports[nports++] = pr->lo;
+				ports[nports++] = pr->hi;
+			}
+	snap_read(&t, &before);
+	memset(&exp, 0, sizeof(exp));
+	for (int n = 0; n < npkts; n++) {
+		struct pk_spec s;
+		struct sl_result bo, oo;
+		size_t len;
+		int x, v6 = t.img.ndst6 && (!t.img.ndst4 || chance(&r, 30));
+		const uint8_t *base;
+		int plen, bytes = v6 ? 16 : 4, edge = rn(&r, 4);
+		static const uint8_t protos[] = { 6, 6, 6, 17, 17, 17, 1, 58, 47 };
+
+		memset(&s, 0, sizeof(s));
+		s.family = v6 ? 6 : 4;
+		if (v6) {
+			const struct sl_dst6_entry *de = &t.img.dst6[rn(&r, t.img.ndst6)];
+			base = de->key.addr;
+			plen = de->key.prefixlen;
+		} else {
+			const struct sl_dst4_entry *de = &t.img.dst4[rn(&r, t.img.ndst4)];
+			base = de->key.addr;
+			plen = de->key.prefixlen;
+		}
+		memcpy(s.dst, base, bytes);
+		for (int i = plen; i < bytes * 8; i++) {
+			int bit = edge == 0 ? 0 : edge == 1 ? 1 : (int)rn(&r, 2);
+
+			if (bit)
+				s.dst[i / 8] |= 0x80 >> (i % 8);
+			else
+				s.dst[i / 8] &= ~(0x80 >> (i % 8));
+		}
+		if (edge == 3 && chance(&r, 50)) {       /* one past the last address */
+			for (int i = bytes - 1; i >= 0 && ++s.dst[i] == 0; i--)
+				;
+		}
+		s.proto = protos[rn(&r, sizeof(protos))];
+		if (s.family == 6 && s.proto == 1 && chance(&r, 50))
+			s.proto = 58;
+		s.icmp_type = s.proto == 58 ? 128 : 8;
+		s.dport = nports && chance(&r, 80) ? (uint16_t)(ports[rn(&r, nports)] + rn(&r, 3) - 1)
+						   : (uint16_t)rn(&r, 65536);
+		if (chance(&r, 10))
+			s.frag = PK_FRAG_LATER;
+		if (s.frag && s.family == 6)
+			add_ext(&s, 44, 0, 1 + rn(&r, 100));
+		s.payload = rn(&r, 64);
+		if (diff_one(&t, &s, 0, &bo, &oo, &len, &x, why, sizeof(why))) {
+			if (!fails++) {
+				char desc[256];
+
+				pk_describe(&s, desc, sizeof(desc));
+				snprintf(first, sizeof(first), "[%s]: %.1500s", desc, why);
+			}
+		}
+		expect_add(&t, &bo, 1, len, &exp);
+	}
+	snap_read(&t, &after);
+	why[0] = 0;
+	if (!fails && snap_cmp(&t, &before, &after, &exp, why, sizeof(why))) {
+		fails++;
+		snprintf(first, sizeof(first), "counters:%.1900s", why);
+	}
+	snprintf(name, sizeof(name), "securevideo pack differential (%zu rules, %zu+%zu prefixes, %d packets)",
+		 t.rs.nrules, t.img.ndst4, t.img.ndst6, npkts);
+	T_CHECK(name, fails == 0, "%d mismatches, first: %s", fails, first);
+	tset_close(&t);
+}
+
 /* ------------------------------------------------------ verifier stats */
 
 static void verifier_stats(void)
@@ -1766,6 +1898,7 @@ int main(int argc, char **argv)
 		cases_control();
 		cases_policy_mode_gso();
 		cases_vendors();
+		real_pack_diff(seed, 5000);
 		if (cur_loaded)
 			tset_close(&cur);
 		T_CHECK("xdp wrapper agrees with tc on the crafted frames", n_xdp_bad == 0 && n_xdp_ok > 0,
