@@ -1842,6 +1842,46 @@ static void verifier_stats(void)
 	}
 }
 
+/* -b: ns per packet of the production program (record=0), test_run repeat. */
+static void bench(void)
+{
+	struct sl_ruleset rs;
+	struct sl_diags d = {0};
+	struct sl_image img;
+	struct sluice_bpf *skel;
+	static const char *path = "rules/securevideo.rules";
+	struct { const char *what; struct pk_spec s; } c[6];
+	uint8_t frame[4096];
+
+	if (sl_ruleset_load(path, &rs, &d) || sl_compile(&rs, NULL, 1, &img) ||
+	    sl_bpf_load(&img, false, NULL, &skel)) {
+		sl_diag_print(&d, stdout);
+		printf("# bench: cannot load %s\n", path);
+		return;
+	}
+	c[0].what = "v4 tcp allowed";     c[0].s = P4("3.7.35.1", TCP, 443);
+	c[1].what = "v4 udp near-miss";   c[1].s = P4("3.7.35.1", UDP, 9999);
+	c[2].what = "v4 policy drop";     c[2].s = P4("8.8.8.8", TCP, 443);
+	c[3].what = "v6 tcp allowed";     c[3].s = P6("2407:30c0::1", TCP, 443);
+	c[4].what = "v6 3 ext headers";   c[4].s = P6("2407:30c0::1", UDP, 8801);
+	add_ext(&c[4].s, 0, 0, 0); add_ext(&c[4].s, 60, 1, 0); add_ext(&c[4].s, 43, 0, 0);
+	c[5].what = "arp";                c[5].s = (struct pk_spec){ .ethertype = 0x0806 };
+	for (int i = 0; i < 6; i++) {
+		size_t len = pk_build(&c[i].s, frame, NULL);
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (__u32)len,
+			    .repeat = 1000000);
+
+		if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.sluice_tc), &o))
+			printf("# bench %-18s: test_run: %s\n", c[i].what, strerror(errno));
+		else
+			printf("# bench %-18s: %4u ns/packet (tc, test_run, verdict %d)\n", c[i].what,
+			       o.duration, (int)o.retval);
+	}
+	sl_bpf_destroy(skel);
+	sl_image_free(&img);
+	sl_ruleset_free(&rs);
+}
+
 /* ----------------------------------------------------------------- main */
 
 static int bpf_available(char *why, size_t cap)
@@ -1870,18 +1910,19 @@ static int bpf_available(char *why, size_t cap)
 int main(int argc, char **argv)
 {
 	uint64_t seed = (uint64_t)time(NULL);
-	int nsets = 100, npkts = 1000, c, only_random = 0;
+	int nsets = 100, npkts = 1000, c, only_random = 0, do_bench = 0;
 	char why[256];
 
-	while ((c = getopt(argc, argv, "s:n:p:vr")) != -1) {
+	while ((c = getopt(argc, argv, "s:n:p:vrb")) != -1) {
 		switch (c) {
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'n': nsets = atoi(optarg); break;
 		case 'p': npkts = atoi(optarg); break;
 		case 'v': verbose = 1; break;
 		case 'r': only_random = 1; break;
+		case 'b': do_bench = 1; break;
 		default:
-			fprintf(stderr, "usage: %s [-s seed] [-n rulesets] [-p packets] [-v] [-r]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-s seed] [-n rulesets] [-p packets] [-v] [-r: random only] [-b: bench]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -1889,6 +1930,10 @@ int main(int argc, char **argv)
 	libbpf_set_print(silence_libbpf);
 	if (!bpf_available(why, sizeof(why))) {
 		T_SKIP("test_prog", "%s", why);
+		return T_DONE();
+	}
+	if (do_bench) {
+		bench();
 		return T_DONE();
 	}
 	if (!only_random) {
