@@ -458,6 +458,13 @@ static int bhost_cmp(const void *x, const void *y)
 	return (a->seq > b->seq) - (a->seq < b->seq);
 }
 
+static int bhost_seq_cmp(const void *x, const void *y)
+{
+	const struct bhost *a = x, *b = y;
+
+	return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
 enum { K_DUP, K_NEST, K_HDUP, K_N };
 
 struct pend {
@@ -609,6 +616,8 @@ void sl__lint_list(struct pctx *c, struct dlist *dl, const char *kind,
 			dl->h[k++] = dl->h[i];
 	}
 	dl->nh = k;
+	/* Host names go back to the order they were written in. */
+	sortv(dl->h, dl->nh, sizeof(*dl->h), bhost_seq_cmp);
 out:
 	free(pv);
 	free(rm);

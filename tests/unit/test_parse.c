@@ -613,6 +613,33 @@ out:
 	sl_diag_free(&d);
 }
 
+static void test_equal_overlap(void)
+{
+	struct sl_ruleset rs;
+	struct sl_diags d;
+	const char *text =
+		"set s { 192.0.2.0/24, 198.51.100.0/24 }\n"
+		"rule tcp-web { allow tcp 443; to @s; }\n"
+		"rule udp-media { allow udp 3478; to @s; }\n"
+		"rule block { deny udp; to 198.51.100.0/24; }\n";
+
+	if (expect_ok("equal overlap", text, &rs, &d))
+		goto out;
+	T_CHECK("warn: the same set in two rules with disjoint protocols: no warning",
+		!find(&d, SL_SEV_WARNING, 3, 0, "overlaps"), "reported");
+	T_CHECK("warn: an equal prefix in a later rule whose protocol meets warns",
+		find(&d, SL_SEV_WARNING, 4, 27,
+		     "198.51.100.0/24 overlaps rule udp-media's 198.51.100.0/24 at t.rules:1:23"),
+		"missing");
+	T_CHECK("warn: equal overlap, not shadowed (udp 3478 does not cover all of udp)",
+		d.nwarnings == 1, "%zu warnings", d.nwarnings);
+	if (d.nwarnings != 1)
+		dump(&d);
+out:
+	sl_ruleset_free(&rs);
+	sl_diag_free(&d);
+}
+
 static void test_shadowed(void)
 {
 	struct sl_ruleset rs;
@@ -669,6 +696,9 @@ static void test_hosts_warning(void)
 		"missing");
 	T_CHECK("warn: duplicate host name", find(&d, SL_SEV_WARNING, 2, 44,
 		"example.com is listed twice; first at t.rules:2:31"), "missing");
+	T_CHECK("hosts kept in written order",
+		!strcmp(rs.rules[0].hosts[0].name, "zoom.us") && !rs.rules[0].hosts[0].wildcard &&
+		rs.rules[0].hosts[1].wildcard, "%s", rs.rules[0].hosts[0].name);
 	T_CHECK("hosts kept, duplicate removed", rs.rules[1].nhosts == 1 && rs.rules[0].nhosts == 2,
 		"%zu", rs.rules[1].nhosts);
 out:
@@ -1009,6 +1039,7 @@ int main(void)
 	test_errors();
 	test_too_many_rules();
 	test_warnings();
+	test_equal_overlap();
 	test_shadowed();
 	test_hosts_warning();
 	test_warning_cap();
