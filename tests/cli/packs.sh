@@ -64,6 +64,20 @@ expect_eq "lookup 34.203.254.10 udp 20000 -> allow one-click-media" "$(lk 34.203
 expect_eq "lookup 2407:30c0::1 tcp 443 -> allow zoom-media" "$(lk 2407:30c0::1 tcp 443)" "allow zoom-media rule"
 expect_eq "lookup 192.0.2.53 udp 53 -> allow dns" "$(lk 192.0.2.53 udp 53)" "allow dns rule"
 expect_eq "lookup 8.8.8.8 tcp 443 -> policy drop" "$(lk 8.8.8.8 tcp 443)" "drop null policy"
+# docs/hospital.md: the site file it shows checks, with and without audit mode.
+mkdir -p "$TMP/s" && cp -r rules/base.rules rules/securevideo.rules rules/securevideo "$TMP/s/"
+sed -n '/^       # rules\/site.rules/,/^       rule site-web/s/^       //p' docs/hospital.md > "$TMP/s/site.rules"
+check "docs/hospital.md: the site.rules example is there" grep -q '^rule site-web { allow tcp 80, 443; to any; }' "$TMP/s/site.rules"
+"$S" check "$TMP/s/site.rules" > /dev/null 2>&1; expect_eq "docs/hospital.md: its site.rules checks" "$?" 0
+expect_eq "site.rules: tcp 443 to anywhere allowed by site-web" \
+	"$("$S" lookup --json --rules "$TMP/s/site.rules" 198.51.100.80 tcp 443 2>/dev/null | jq -r '"\(.verdict) \(.rule)"')" "allow site-web"
+expect_eq "site.rules: udp 8801 to a Zoom address still credited to zoom-media" \
+	"$("$S" lookup --json --rules "$TMP/s/site.rules" 3.7.35.1 udp 8801 2>/dev/null | jq -r '.rule')" "zoom-media"
+echo 'mode audit;' >> "$TMP/s/site.rules"
+"$S" check "$TMP/s/site.rules" > /dev/null 2>&1; expect_eq "site.rules with 'mode audit;' checks" "$?" 0
+sed 's/^# mode audit;/mode audit;/' rules/securevideo.rules > "$TMP/s/securevideo.rules"
+check "uncommenting '# mode audit;' in securevideo.rules gives an audit-mode ruleset" \
+	bash -c "'$S' dump --json --rules '$TMP/s/securevideo.rules' 2>/dev/null | grep -q '\"mode\":\"audit\"'"
 if [ -f docs/hospital.md ]; then
 	check "docs/hospital.md: its sluice check output line matches" \
 		bash -c "grep -qF \"\$(build/sluice check $P 2>/dev/null)\" docs/hospital.md || grep -qF \"\$('$S' check $P 2>/dev/null)\" docs/hospital.md"
