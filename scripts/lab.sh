@@ -27,9 +27,18 @@ lab_up() {   # ID
 	ip -n "$s" link set "sls$id" up
 }
 
-lab_down() {   # ID
-	ip netns del "sl-$1-c" 2>/dev/null
-	ip netns del "sl-$1-s" 2>/dev/null
+lab_down() {   # ID: kill what runs in the namespaces (it would keep them alive), delete them
+	local ns pids
+	for ns in "sl-$1-c" "sl-$1-s"; do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[ -n "$pids" ] && kill $pids 2>/dev/null
+	done
+	[ -n "${pids:-}" ] && sleep 0.2
+	for ns in "sl-$1-c" "sl-$1-s"; do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
 	return 0
 }
 

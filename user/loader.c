@@ -9,7 +9,9 @@
  *   counters, globals      per-CPU counters (kept across applies)
  *   rules                  slot -> rule name (kept)
  *   attachments            where the instance is attached (kept)
- *   link.<hook>.<ifname>   TCX links (the attachment itself)
+ *   link-<hook>-<ifname>[@<netns>]   TCX links (the attachment itself)
+ *   next-*                 the generation being applied (renamed over the above)
+ * (bpffs refuses '.' in names.)
  *
  * An apply loads a complete new generation next to the running one, points
  * every attachment at the new program (bpf_link_update for TCX, an in-place
@@ -154,6 +156,12 @@ static int fill_map(int fd, const void *recs, size_t n, size_t rec_sz,
 int sl_bpf_load(const struct sl_image *img, bool record,
 		const struct sl_reuse *reuse, struct sluice_bpf **out)
 {
+	return sl_bpf_load_progs(img, record, reuse, SL_PROGS_ALL, out);
+}
+
+int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_reuse *reuse,
+		      unsigned int progs, struct sluice_bpf **out)
+{
 	struct sluice_bpf *skel;
 	int e;
 
@@ -164,6 +172,10 @@ int sl_bpf_load(const struct sl_image *img, bool record,
 		err("cannot open the BPF object: %s", strerror(-e));
 		return e;
 	}
+	/* Verify only the programs the hooks in use need. */
+	bpf_program__set_autoload(skel->progs.sluice_tc, !!(progs & SL_PROG_TC));
+	bpf_program__set_autoload(skel->progs.sluice_xdp, !!(progs & SL_PROG_XDP));
+	bpf_program__set_autoload(skel->progs.sluice_cgroup, !!(progs & SL_PROG_CGROUP));
 	skel->rodata->cfg = img->cfg;
 	skel->rodata->cfg.record = record ? 1 : 0;
 
@@ -459,6 +471,8 @@ int sl_instance_open(const char *inst, struct sl_instance *in)
 	if (stat(dir, &st))
 		return -ENOENT;
 	in->prog_fd = obj_get(inst, "prog");
+	if (in->prog_fd < 0 && errno == ENOENT)
+		return -ENOENT;         /* not loaded (yet): no program pinned */
 	in->config_fd = obj_get(inst, "config");
 	in->dst4_fd = obj_get(inst, "dst4");
 	in->dst6_fd = obj_get(inst, "dst6");
@@ -655,11 +669,15 @@ static void netns_leave(int saved)
 
 static void link_pin_name(char *buf, size_t sz, const struct sl_attach *a)
 {
+	/* bpffs refuses '.' in names: "eth0.100" is pinned as "eth0_100" */
 	if (a->netns[0])
-		snprintf(buf, sz, "link.%s.%.*s.%.*s", sl_hook_name(a->hook), SL_IFNAME_LEN, a->netns,
-			 SL_IFNAME_LEN, a->ifname);
+		snprintf(buf, sz, "link-%s-%.*s@%.*s", sl_hook_name(a->hook), SL_IFNAME_LEN, a->ifname,
+			 SL_IFNAME_LEN, a->netns);
 	else
-		snprintf(buf, sz, "link.%s.%.*s", sl_hook_name(a->hook), SL_IFNAME_LEN, a->ifname);
+		snprintf(buf, sz, "link-%s-%.*s", sl_hook_name(a->hook), SL_IFNAME_LEN, a->ifname);
+	for (char *c = buf; *c; c++)
+		if (*c == '.')
+			*c = '_';
 }
 
 /* The ifindex a TCX link is attached to (0 once its device is gone). */
@@ -1027,7 +1045,7 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	rep->generation = img.cfg.generation;
 
 	t0 = now_ms();
-	if ((e = sl_bpf_load(&img, false, &reuse, &skel)))
+	if ((e = sl_bpf_load_progs(&img, false, &reuse, SL_PROG_TC, &skel)))
 		goto out;
 	rep->load_ms = now_ms() - t0;
 
@@ -1043,7 +1061,7 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		char name[32];
 
 		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-			snprintf(name, sizeof(name), ".new.%s", gen_pins[i]);
+			snprintf(name, sizeof(name), "next-%s", gen_pins[i]);
 			if ((e = pin_fd(fds[i], inst, name)))
 				goto out_unpin_new;
 		}
@@ -1126,7 +1144,7 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	/* Committed: the new pins replace the old ones. */
 	for (size_t i = 0; i < sizeof(gen_pins) / sizeof(gen_pins[0]); i++) {
 		char name[32];
-		snprintf(name, sizeof(name), ".new.%s", gen_pins[i]);
+		snprintf(name, sizeof(name), "next-%s", gen_pins[i]);
 		rename_pin(inst, name, gen_pins[i]);
 	}
 	/* Slots of rules that are gone: zero them now that no program counts there. */
@@ -1161,7 +1179,7 @@ out_detach_new:
 out_unpin_new:
 	for (size_t i = 0; i < sizeof(gen_pins) / sizeof(gen_pins[0]); i++) {
 		char name[32];
-		snprintf(name, sizeof(name), ".new.%s", gen_pins[i]);
+		snprintf(name, sizeof(name), "next-%s", gen_pins[i]);
 		unpin(inst, name);
 	}
 	if (!have) {

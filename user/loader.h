@@ -32,6 +32,13 @@ struct sl_reuse {
  */
 int sl_bpf_load(const struct sl_image *img, bool record,
 		const struct sl_reuse *reuse, struct sluice_bpf **out);
+/* The same, loading only some of the programs (SL_PROG_* mask). */
+#define SL_PROG_TC      0x1
+#define SL_PROG_XDP     0x2
+#define SL_PROG_CGROUP  0x4
+#define SL_PROGS_ALL    0x7
+int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_reuse *reuse,
+		      unsigned int progs, struct sluice_bpf **out);
 void sl_bpf_destroy(struct sluice_bpf *skel);
 
 /* Sum a rule slot's per-CPU counters. */
