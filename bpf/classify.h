@@ -157,6 +157,7 @@ static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
 			rc->drop_bytes += bytes;
 			rc->near_miss_packets += packets;
 			rc->near_miss_bytes += bytes;
+			rc->last_miss_ns = bpf_ktime_get_ns();  /* near misses only */
 			rc->last_miss_port = res->port;
 			rc->last_miss_proto = pi->proto;
 		}

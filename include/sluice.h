@@ -95,8 +95,9 @@ struct sl_rule_ctr {
 	__u64 drop_bytes;
 	__u64 near_miss_packets;    /* policy drops whose address hit this rule */
 	__u64 near_miss_bytes;
-	__u16 last_miss_port;       /* last near-miss (host order), per CPU */
-	__u8  last_miss_proto;      /* IP protocol number */
+	__u64 last_miss_ns;         /* when the last near miss was (bpf_ktime_get_ns) */
+	__u16 last_miss_port;       /* its port (host order), per CPU */
+	__u8  last_miss_proto;      /* its IP protocol number */
 	__u8  pad[5];
 };
 
@@ -188,7 +189,7 @@ _Static_assert(sizeof(struct sl_lpm4_key) == 8, "sl_lpm4_key");
 _Static_assert(sizeof(struct sl_lpm6_key) == 20, "sl_lpm6_key");
 _Static_assert(sizeof(struct sl_dst_val) == 28, "sl_dst_val");
 _Static_assert(sizeof(struct sl_port_key) == 12, "sl_port_key");
-_Static_assert(sizeof(struct sl_rule_ctr) == 56, "sl_rule_ctr");
+_Static_assert(sizeof(struct sl_rule_ctr) == 64, "sl_rule_ctr");
 _Static_assert(sizeof(struct sl_global_ctr) == 16, "sl_global_ctr");
 _Static_assert(sizeof(struct sl_rule_meta) == 56, "sl_rule_meta");
 _Static_assert(sizeof(struct sl_config) == 8, "sl_config");

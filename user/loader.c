@@ -267,7 +267,8 @@ int sl_read_rule_ctr(int fd, uint32_t slot, struct sl_rule_ctr *out)
 		out->drop_bytes += v[c].drop_bytes;
 		out->near_miss_packets += v[c].near_miss_packets;
 		out->near_miss_bytes += v[c].near_miss_bytes;
-		if (v[c].last_miss_proto) {
+		if (v[c].last_miss_proto && v[c].last_miss_ns >= out->last_miss_ns) {
+			out->last_miss_ns = v[c].last_miss_ns;
 			out->last_miss_proto = v[c].last_miss_proto;
 			out->last_miss_port = v[c].last_miss_port;
 		}
