@@ -815,6 +815,42 @@ int sl_image_rule_of_slot(const struct sl_image *img, uint16_t slot)
 	return -1;
 }
 
+/* ------------------------------------------------------------ sorting */
+
+static int dst4_cmp(const void *a, const void *b)
+{
+	const struct sl_dst4_entry *x = a, *y = b;
+	int c = memcmp(x->key.addr, y->key.addr, 4);
+
+	return c ? c : (x->key.prefixlen > y->key.prefixlen) - (x->key.prefixlen < y->key.prefixlen);
+}
+
+static int dst6_cmp(const void *a, const void *b)
+{
+	const struct sl_dst6_entry *x = a, *y = b;
+	int c = memcmp(x->key.addr, y->key.addr, 16);
+
+	return c ? c : (x->key.prefixlen > y->key.prefixlen) - (x->key.prefixlen < y->key.prefixlen);
+}
+
+static int port_key_cmp(const struct sl_port_key *x, const struct sl_port_key *y);
+
+static int port_entry_cmp(const void *a, const void *b)
+{
+	return port_key_cmp(&((const struct sl_port_entry *)a)->key,
+			    &((const struct sl_port_entry *)b)->key);
+}
+
+void sl_image_sort(struct sl_image *img)
+{
+	if (img->ndst4)
+		qsort(img->dst4, img->ndst4, sizeof(*img->dst4), dst4_cmp);
+	if (img->ndst6)
+		qsort(img->dst6, img->ndst6, sizeof(*img->dst6), dst6_cmp);
+	if (img->nports)
+		qsort(img->ports, img->nports, sizeof(*img->ports), port_entry_cmp);
+}
+
 /* -------------------------------------------------------------- lookup */
 
 /* Exact-match binary searches over the sorted tables. */

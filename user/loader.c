@@ -581,9 +581,6 @@ static int dump_map(int fd, size_t key_sz, size_t val_sz, void **recs, size_t *n
 	return 0;
 }
 
-static int cmp_dst4(const void *a, const void *b) { return memcmp(a, b, sizeof(struct sl_lpm4_key)); }
-static int cmp_dst6(const void *a, const void *b) { return memcmp(a, b, sizeof(struct sl_lpm6_key)); }
-static int cmp_port(const void *a, const void *b) { return memcmp(a, b, sizeof(struct sl_port_key)); }
 
 int sl_image_from_maps(const struct sl_instance *in, struct sl_image *img)
 {
@@ -601,12 +598,7 @@ int sl_image_from_maps(const struct sl_instance *in, struct sl_image *img)
 	if ((e = dump_map(in->ports_fd, sizeof(struct sl_port_key), sizeof(struct sl_decision), &r, &img->nports)))
 		goto fail;
 	img->ports = r;
-	if (img->ndst4)
-		qsort(img->dst4, img->ndst4, sizeof(*img->dst4), cmp_dst4);
-	if (img->ndst6)
-		qsort(img->dst6, img->ndst6, sizeof(*img->dst6), cmp_dst6);
-	if (img->nports)
-		qsort(img->ports, img->nports, sizeof(*img->ports), cmp_port);
+	sl_image_sort(img);
 	for (size_t i = 0; i < img->ndst4; i++)
 		if (img->dst4[i].val.class_id >= img->nclasses)
 			img->nclasses = img->dst4[i].val.class_id + 1;

@@ -146,6 +146,10 @@ struct sl_image {
 int sl_compile(const struct sl_ruleset *rs, const uint16_t *slots,
 	       uint32_t generation, struct sl_image *img);
 void sl_image_free(struct sl_image *img);
+/* Sort the tables in the order sl_compile emits them and sl_image_lookup
+ * expects: dst by (address, prefixlen), ports by (class, slot, port, len).
+ * For images read back from maps. */
+void sl_image_sort(struct sl_image *img);
 /* Rule index of a slot, or -1. */
 int sl_image_rule_of_slot(const struct sl_image *img, uint16_t slot);
 

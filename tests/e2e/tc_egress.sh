@@ -139,6 +139,20 @@ run_mode() {   # tcx | clsact
 		"$("$SLUICE" lookup --json --instance "$inst" 192.0.2.2 udp 6001 | jq -r '.verdict + " " + .reason + " " + .rule')" \
 		"drop near_miss counted"
 
+	# the loaded maps and the rules file give the same answers
+	local t ok_all=1 a b
+	for t in "192.0.2.2 udp 6000" "192.0.2.2 tcp 8080" "192.0.2.2 tcp 8081" "198.51.100.2 udp 1" \
+		"198.51.100.77 icmp" "203.0.113.2 tcp 80" "2001:db8:2::2 tcp 8080" "2001:db8:2::2 udp 7000" \
+		"2001:db8:1::2 icmpv6" "2001:db8:1::2 udp 5001" "192.0.2.3 udp 5000"; do
+		a=$("$SLUICE" lookup --json --instance "$inst" $t | jq -c '[.verdict, .rule, .reason]')
+		b=$("$SLUICE" lookup --json --rules "$TMP/rules" $t | jq -c '[.verdict, .rule, .reason]')
+		[ -n "$a" ] && [ "$a" == "$b" ] || { ok_all=0; echo "lookup $t: maps $a, rules $b"; }
+	done
+	expect_eq "lookup from the maps == lookup --rules on 11 tuples" "$ok_all" 1
+	expect_eq "lookup (maps) 198.51.100.2 udp 1 -> deny blocked" \
+		"$("$SLUICE" lookup --json --instance "$inst" 198.51.100.2 udp 1 | jq -r '.verdict + " " + .rule')" \
+		"drop blocked"
+
 	# --- a broken rules file changes nothing
 	local gen0 gen1
 	gen0=$("$SLUICE" status --json --instance "$inst" | jq '.instances[0].generation')
