@@ -92,17 +92,35 @@ static bool need_root(void)
 	return false;
 }
 
-/* Load a rules file and print its diagnostics (stderr, or into JSON). */
-static int load_rules(const char *path, struct sl_ruleset *rs, struct sl_diags *d)
+/* Load a rules file and print its diagnostics on stderr (not with --json:
+ * the caller puts them in the document); only errors if !warnings. */
+static int load_rules_diag(const char *path, struct sl_ruleset *rs, struct sl_diags *d,
+			   bool warnings)
 {
 	int e;
 
 	memset(rs, 0, sizeof(*rs));
 	memset(d, 0, sizeof(*d));
 	e = sl_ruleset_load(path, rs, d);
-	if (!json)
+	if (json)
+		return e;
+	if (warnings) {
 		sl_diag_print(d, stderr);
+	} else if (d->nerrors) {
+		struct sl_diags errs = { .v = calloc(d->n, sizeof(*d->v)) };
+
+		for (size_t i = 0; errs.v && i < d->n; i++)
+			if (d->v[i].sev == SL_SEV_ERROR)
+				errs.v[errs.n++] = d->v[i];
+		sl_diag_print(&errs, stderr);
+		free(errs.v);
+	}
 	return e;
+}
+
+static int load_rules(const char *path, struct sl_ruleset *rs, struct sl_diags *d)
+{
+	return load_rules_diag(path, rs, d, true);
 }
 
 static const char *sev_name(enum sl_sev s)
@@ -767,7 +785,7 @@ static int do_lookup(int argc, char **argv)
 		p.port = 0;
 	from_file = rules != NULL;
 	if (from_file) {
-		e = load_rules(rules, &rs, &d);
+		e = load_rules_diag(rules, &rs, &d, false);
 		sl_diag_free(&d);
 		if (e)
 			return EXIT_USAGE;
@@ -946,7 +964,7 @@ static int do_dump(int argc, char **argv)
 	if (optind != argc)
 		return usage_error(c, "too many arguments");
 	if (rules) {
-		e = load_rules(rules, &rs, &d);
+		e = load_rules_diag(rules, &rs, &d, false);
 		sl_diag_free(&d);
 		if (e)
 			return EXIT_USAGE;
