@@ -79,6 +79,108 @@ struct {
 	__type(value, struct sl_attach);
 } attachments SEC(".maps");
 
+/* att_counters: per-CPU pass/drop per attachment record (kept across reloads). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SL_MAX_ATTACH);
+	__type(key, __u32);
+	__type(value, struct sl_att_ctr);
+} att_counters SEC(".maps");
+
+#ifdef SL_LEARN
+/* ---- host-name learning (bpf/learn.h, docs/dns.md); per generation unless noted */
+
+/* names: hash of an exact host name -> its name class and wire name. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, __u64);
+	__type(value, struct sl_name_val);
+} names SEC(".maps");
+
+/* wilds: hash of S for every "*.S" rule -> its name class and wire name. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, __u64);
+	__type(value, struct sl_name_val);
+} wilds SEC(".maps");
+
+/* nclass: name class id -> near rule and fragment decisions (like a dst value). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_dst_val);
+} nclass SEC(".maps");
+
+/* learned: address -> name classes it was learned for, with expiries (LRU = total cap; kept). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct sl_addr_key);
+	__type(value, struct sl_learned_val);
+} learned SEC(".maps");
+
+/* name_ring: name class -> its most recent learned addresses (per-name cap; kept). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct sl_name_ring);
+} name_ring SEC(".maps");
+
+/* pending: DNS queries seen on egress, awaiting their answer (LRU; kept). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct sl_pending_key);
+	__type(value, struct sl_pending_val);
+} pending SEC(".maps");
+
+/* resolvers: the DNS servers whose answers are trusted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct sl_addr_key);
+	__type(value, __u32);
+} resolvers SEC(".maps");
+
+/* learn_cfg: floor, grace, caps, enable (array of one, user space writes it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_learn_cfg);
+} learn_cfg SEC(".maps");
+
+/* learn_ctr: per-CPU learner counters by enum sl_learn_ctr (kept). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SL_L_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} learn_ctr SEC(".maps");
+
+/* learn_live: approximate number of live "learned" entries (for the total-cap counter; kept). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} learn_live SEC(".maps");
+
+/* dns_fallback: DNS answers the BPF learner could not parse, for user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} dns_fallback SEC(".maps");
+#endif /* SL_LEARN */
+
 /* config: policy, mode, control, generation; read-only after load (.rodata). */
 const volatile struct sl_config cfg = {};
 

@@ -19,6 +19,26 @@
 
 #define SL_PULL_MAX 1024
 
+/* Which attachment record this program instance serves: the loader loads one
+ * instance per attachment (all sharing the maps), so per-attachment counters
+ * cost one inlined array lookup. */
+const volatile __u32 att_index = 0;
+
+static __always_inline void sl_att_count(int verdict, __u32 packets, __u32 bytes)
+{
+	struct sl_att_ctr *a = bpf_map_lookup_elem(&att_counters, &(__u32){ att_index });
+
+	if (!a)
+		return;
+	if (verdict == SL_V_PASS) {
+		a->pass_packets += packets;
+		a->pass_bytes += bytes;
+	} else {
+		a->drop_packets += packets;
+		a->drop_bytes += bytes;
+	}
+}
+
 static __always_inline __u32 sl_skb_packets(const struct __sk_buff *skb)
 {
 	__u32 segs = skb->gso_segs;
@@ -60,10 +80,11 @@ int sluice_tc(struct __sk_buff *skb)
 	struct sl_pinfo pi;
 	struct sl_result res;
 	int rc = sl_skb_parse(skb, 0, 1, &pi);
+	__u32 packets = sl_skb_packets(skb);
+	int v = sl_classify(rc, &pi, packets, skb->len, &res);
 
-	if (sl_classify(rc, &pi, sl_skb_packets(skb), skb->len, &res) == SL_V_PASS)
-		return TC_ACT_UNSPEC;
-	return TC_ACT_SHOT;
+	sl_att_count(v, packets, skb->len);
+	return v == SL_V_PASS ? TC_ACT_UNSPEC : TC_ACT_SHOT;
 }
 
 SEC("xdp")
@@ -74,10 +95,11 @@ int sluice_xdp(struct xdp_md *ctx)
 	struct sl_pinfo pi;
 	struct sl_result res;
 	int rc = sl_parse(data, data_end, 0, &pi);
+	__u32 len = (__u32)(data_end - data);
+	int v = sl_classify(rc, &pi, 1, len, &res);
 
-	if (sl_classify(rc, &pi, 1, (__u32)(data_end - data), &res) == SL_V_PASS)
-		return XDP_PASS;
-	return XDP_DROP;
+	sl_att_count(v, 1, len);
+	return v == SL_V_PASS ? XDP_PASS : XDP_DROP;
 }
 
 SEC("cgroup_skb/egress")
@@ -86,8 +108,11 @@ int sluice_cgroup(struct __sk_buff *skb)
 	struct sl_pinfo pi;
 	struct sl_result res;
 	int rc = sl_skb_parse(skb, 1, 0, &pi);
+	__u32 packets = sl_skb_packets(skb);
+	int v = sl_classify(rc, &pi, packets, skb->len, &res);
 
-	return sl_classify(rc, &pi, sl_skb_packets(skb), skb->len, &res) == SL_V_PASS;
+	sl_att_count(v, packets, skb->len);
+	return v == SL_V_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -144,19 +144,31 @@ enum sl_att_kind { SL_ATT_TCX = 1, SL_ATT_CLSACT = 2, SL_ATT_XDP = 3, SL_ATT_CGR
 #define SL_MAX_ATTACH 64
 #define SL_IFNAME_LEN 16
 
+#define SL_CGPATH_LEN 64
+
 struct sl_attach {
 	__u8  hook;             /* enum sl_hook; SL_HOOK_NONE = free record */
 	__u8  kind;             /* enum sl_att_kind */
 	__u8  qdisc_created;    /* clsact: sluice created the qdisc */
-	__u8  pad;
+	__u8  xdp_mode;         /* XDP: 1 native (driver), 2 generic (skb) */
 	__u32 ifindex;
 	__u32 handle;           /* clsact filter handle */
 	__u32 priority;         /* clsact filter priority */
 	__u32 link_id;          /* TCX/XDP/cgroup link id */
-	__u32 pad2;
+	__u32 pad;
 	__u64 since;            /* attach time, seconds since the epoch */
+	__u64 cgroup_id;        /* cgroup: the cgroup v2 id (inode number) */
 	char  ifname[SL_IFNAME_LEN];
 	char  netns[SL_IFNAME_LEN]; /* named network namespace ("" = sluice's own) */
+	char  cgroup[SL_CGPATH_LEN]; /* cgroup: path below the cgroup2 mount */
+};
+
+/* att_counters: per attachment (record index), what it passed and dropped. */
+struct sl_att_ctr {
+	__u64 pass_packets;
+	__u64 pass_bytes;
+	__u64 drop_packets;
+	__u64 drop_bytes;
 };
 
 /* Why a verdict was reached (reference classifier and "last" map). */
@@ -184,6 +196,121 @@ struct sl_result {
 	__u32 packets;          /* packets counted (gso_segs or 1) */
 };
 
+/* ------------------------------------------------------------------
+ * Host names learned from DNS (docs/dns.md).  A *name class* is the set of
+ * rules a DNS question name matches (rules naming it exactly, rules with a
+ * wildcard above it); it gets a class id after the static ones, its port
+ * entries live in the same "ports" table, and learned addresses point to it.
+ */
+#define SL_LEARN_SLOTS    4     /* name classes one learned address can carry */
+#define SL_NAME_RING      64    /* per-name-class cap on learned addresses (LRU ring) */
+#define SL_DNS_NAME_MAX   255   /* a DNS name in wire format, root label included */
+#define SL_DNS_LABELS     128   /* labels of a name (127 + root) */
+#define SL_DNS_BUF        4096  /* DNS message bytes the BPF learner parses (power of 2) */
+#define SL_DNS_MAX_RR     64    /* answer records walked per message */
+#define SL_DNS_CHAIN      16    /* names accepted as owners: the question + CNAME targets */
+
+/* names (exact) / wilds (suffix of "*.S"): key = sl_name_hash() of the name. */
+struct sl_name_val {
+	__u32 ncls;             /* name class id (ports table class) */
+	__u8  wlen;             /* bytes of wire[] used, root label excluded */
+	__u8  nlabels;
+	__u16 pad;
+	__u8  wire[256];        /* lower-case wire-format name (collision check) */
+};
+
+/* learned / resolvers key: an address of either family. */
+struct sl_addr_key {
+	__u8  family;           /* 4 or 6 */
+	__u8  pad[3];
+	__u8  addr[16];         /* network order; IPv4 in addr[0..3], rest zero */
+};
+
+struct sl_learn_slot {
+	__u32 ncls;             /* name class */
+	__u32 stamp;            /* position in the class's ring (per-name cap) */
+	__u64 expires_ns;       /* bpf_ktime_get_ns() deadline incl. grace; 0 = free */
+};
+
+/* learned: address -> the name classes it was learned for. */
+struct sl_learned_val {
+	struct sl_learn_slot s[SL_LEARN_SLOTS];
+	__u64 learned_ns;       /* last answer that (re)taught it */
+	__u32 ttl;              /* that answer's TTL (seconds, as received) */
+	__u32 pad;
+};
+
+/* name_ring: per name class, the addresses learned for it, oldest overwritten. */
+struct sl_name_ring_ent {
+	struct sl_addr_key a;
+	__u32 stamp;
+};
+struct sl_name_ring {
+	__u32 next;             /* stamps handed out so far */
+	__u32 pad;
+	struct sl_name_ring_ent e[SL_NAME_RING];
+};
+
+/* pending: a query seen on egress, waiting for its answer. */
+struct sl_pending_key {
+	__u8  family;
+	__u8  proto;            /* 17 or 6 */
+	__u16 cport;            /* client port, network order */
+	__u16 txid;             /* network order */
+	__u16 pad;
+	__u8  resolver[16];
+	__u8  client[16];
+};
+struct sl_pending_val {
+	__u64 qhash;            /* sl_name_hash of the question */
+	__u64 sent_ns;
+};
+
+/* learn_cfg: the learner's knobs (array of one, written by user space). */
+struct sl_learn_cfg {
+	__u32 enabled;          /* 1: classifier consults "learned"; learner runs */
+	__u32 ttl_floor_s;      /* TTLs below this count as this */
+	__u32 ttl_max_s;        /* TTLs above this count as this */
+	__u32 grace_s;          /* added to every TTL */
+	__u32 pending_ms;       /* an answer later than this after its query is unsolicited */
+	__u32 name_cap;         /* addresses per name class, <= SL_NAME_RING */
+	__u32 learned_cap;      /* max_entries of "learned" (for the cap counter) */
+	__u8  max_wild_labels;  /* labels of the deepest wildcard suffix S (of "*.S") */
+	__u8  pad[3];
+	__u64 hash_seed;        /* sl_name_hash seed, random per generation */
+};
+
+/* learn_ctr: per-CPU learner counters. */
+enum sl_learn_ctr {
+	SL_L_QUERIES = 0,       /* queries to resolvers recorded on egress */
+	SL_L_ANSWERS,           /* DNS responses from a resolver examined */
+	SL_L_LEARNED,           /* (address, name class) pairs inserted or refreshed */
+	SL_L_NO_RULE,           /* answered name matches no rule */
+	SL_L_SPOOFED,           /* port-53 response from a non-resolver */
+	SL_L_UNSOLICITED,       /* no matching query (txid, ports, name) */
+	SL_L_MALFORMED,         /* bad header, label, pointer, length */
+	SL_L_TRUNCATED,         /* TC bit set: not learned (the client retries over TCP) */
+	SL_L_CAP_NAME,          /* per-name cap hit: oldest address of the name dropped */
+	SL_L_CAP_TOTAL,         /* learned map full: LRU evicted an address */
+	SL_L_SLOTS_FULL,        /* address already carried SL_LEARN_SLOTS names: soonest-expiring replaced */
+	SL_L_FALLBACK,          /* could not be parsed in BPF: sent to user space (ring buffer) */
+	SL_L_CHAIN_LONG,        /* CNAME chain longer than SL_DNS_CHAIN: rest ignored */
+	SL_L_RCODE,             /* error responses (NXDOMAIN, SERVFAIL, ...): nothing to learn */
+	SL_L_MAX,
+};
+
+/* dns_fallback ring buffer record. */
+struct sl_dns_event {
+	__u64 ts_ns;
+	__u32 ifindex;
+	__u16 len;              /* DNS message length (bytes in msg[] = min(len, SL_DNS_BUF)) */
+	__u8  family;
+	__u8  proto;
+	__u8  saddr[16];
+	__u8  daddr[16];
+	__u8  msg[SL_DNS_BUF];
+};
+
 _Static_assert(sizeof(struct sl_decision) == 4, "sl_decision");
 _Static_assert(sizeof(struct sl_lpm4_key) == 8, "sl_lpm4_key");
 _Static_assert(sizeof(struct sl_lpm6_key) == 20, "sl_lpm6_key");
@@ -194,6 +321,18 @@ _Static_assert(sizeof(struct sl_global_ctr) == 16, "sl_global_ctr");
 _Static_assert(sizeof(struct sl_rule_meta) == 56, "sl_rule_meta");
 _Static_assert(sizeof(struct sl_config) == 8, "sl_config");
 _Static_assert(sizeof(struct sl_result) == 12, "sl_result");
-_Static_assert(sizeof(struct sl_attach) == 64, "sl_attach");
+_Static_assert(sizeof(struct sl_attach) == 136, "sl_attach");
+_Static_assert(sizeof(struct sl_att_ctr) == 32, "sl_att_ctr");
+
+_Static_assert(sizeof(struct sl_name_val) == 264, "sl_name_val");
+_Static_assert(sizeof(struct sl_addr_key) == 20, "sl_addr_key");
+_Static_assert(sizeof(struct sl_learn_slot) == 16, "sl_learn_slot");
+_Static_assert(sizeof(struct sl_learned_val) == 80, "sl_learned_val");
+_Static_assert(sizeof(struct sl_name_ring_ent) == 24, "sl_name_ring_ent");
+_Static_assert(sizeof(struct sl_name_ring) == 8 + 24 * SL_NAME_RING, "sl_name_ring");
+_Static_assert(sizeof(struct sl_pending_key) == 40, "sl_pending_key");
+_Static_assert(sizeof(struct sl_pending_val) == 16, "sl_pending_val");
+_Static_assert(sizeof(struct sl_learn_cfg) == 40, "sl_learn_cfg");
+_Static_assert(sizeof(struct sl_dns_event) == 48 + SL_DNS_BUF, "sl_dns_event");
 
 #endif /* SLUICE_H */

@@ -222,11 +222,16 @@ static int do_check(int argc, char **argv)
 
 static int parse_hook(const char *s, enum sl_hook *h)
 {
-	if (!strcmp(s, "tc-egress"))
-		*h = SL_HOOK_TC_EGRESS;
-	else
-		return -EINVAL;
-	return 0;
+	static const enum sl_hook hooks[] = {
+		SL_HOOK_TC_EGRESS, SL_HOOK_TC_INGRESS, SL_HOOK_XDP, SL_HOOK_CGROUP,
+	};
+
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
+		if (!strcmp(s, sl_hook_name(hooks[i]))) {
+			*h = hooks[i];
+			return 0;
+		}
+	return -EINVAL;
 }
 
 static int do_apply(int argc, char **argv)
@@ -237,10 +242,12 @@ static int do_apply(int argc, char **argv)
 		{ "hook", required_argument, NULL, 'H' },
 		{ "tc-mode", required_argument, NULL, 'T' },
 		{ "netns", required_argument, NULL, 'n' },
+		{ "cgroup", required_argument, NULL, 'C' },
+		{ "xdp-mode", required_argument, NULL, 'X' },
 		{ 0 }
 	};
 	const struct cmd *c = find_cmd("apply");
-	const char *devs[16];
+	const char *devs[SL_MAX_DEVS];
 	struct sl_apply_opts ao = { .instance = "default", .devs = devs, .hook = SL_HOOK_TC_EGRESS };
 	struct sl_apply_report rep;
 	struct sl_ruleset rs;
@@ -255,13 +262,27 @@ static int do_apply(int argc, char **argv)
 			ao.netns = optarg;
 			break;
 		case 'd':
-			if (ao.ndevs == 16)
-				return usage_error(c, "at most 16 --dev");
+			if (ao.ndevs == SL_MAX_DEVS)
+				return usage_error(c, "at most %d --dev", SL_MAX_DEVS);
 			devs[ao.ndevs++] = optarg;
+			break;
+		case 'C':
+			ao.cgroup = optarg;
 			break;
 		case 'H':
 			if (parse_hook(optarg, &ao.hook))
-				return usage_error(c, "unknown hook '%s' (this version: tc-egress)", optarg);
+				return usage_error(c, "unknown hook '%s' (tc-egress, tc-ingress, xdp, cgroup)",
+						   optarg);
+			break;
+		case 'X':
+			if (!strcmp(optarg, "auto"))
+				ao.xdp_mode = SL_XDP_AUTO;
+			else if (!strcmp(optarg, "native"))
+				ao.xdp_mode = SL_XDP_NATIVE;
+			else if (!strcmp(optarg, "generic"))
+				ao.xdp_mode = SL_XDP_GENERIC;
+			else
+				return usage_error(c, "--xdp-mode takes auto, native or generic");
 			break;
 		case 'T':
 			if (!strcmp(optarg, "auto"))
@@ -279,6 +300,12 @@ static int do_apply(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return usage_error(c, "expected one rules file");
+	if (ao.cgroup && ao.hook != SL_HOOK_CGROUP)
+		ao.hook = SL_HOOK_CGROUP;       /* --cgroup implies --hook cgroup */
+	if (ao.hook == SL_HOOK_CGROUP && (ao.ndevs || ao.netns))
+		return usage_error(c, "--hook cgroup takes --cgroup PATH, not --dev or --netns");
+	if (ao.hook == SL_HOOK_CGROUP && !ao.cgroup)
+		return usage_error(c, "--hook cgroup needs --cgroup PATH");
 	e = load_rules(argv[optind], &rs, &d);
 	if (e) {
 		if (json) {
@@ -301,7 +328,7 @@ static int do_apply(int argc, char **argv)
 		sl_diag_free(&d);
 		return EXIT_RUNTIME;
 	}
-	if (ao.ndevs == 0) {
+	if (ao.ndevs == 0 && !ao.cgroup) {
 		struct sl_instance in;
 
 		if (sl_instance_open(ao.instance, &in) != 0) {
@@ -356,36 +383,38 @@ static int do_detach(int argc, char **argv)
 		{ "all", no_argument, NULL, 'a' },
 		{ "hook", required_argument, NULL, 'H' },
 		{ "netns", required_argument, NULL, 'n' },
+		{ "cgroup", required_argument, NULL, 'C' },
 		{ 0 }
 	};
 	const struct cmd *c = find_cmd("detach");
-	const char *inst = "default", *dev = NULL, *netns = NULL;
-	enum sl_hook hook = SL_HOOK_NONE;
-	bool all = false;
+	const char *inst = "default";
+	struct sl_detach_opts dopt = { .hook = SL_HOOK_NONE };
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "jvhi:d:an:", opts, NULL)) != -1) {
 		if (common_opt(ch, c, &inst))
 			continue;
 		switch (ch) {
-		case 'n': netns = optarg; break;
-		case 'd': dev = optarg; break;
-		case 'a': all = true; break;
+		case 'n': dopt.netns = optarg; break;
+		case 'd': dopt.dev = optarg; break;
+		case 'C': dopt.cgroup = optarg; break;
+		case 'a': dopt.all = true; break;
 		case 'H':
-			if (parse_hook(optarg, &hook))
+			if (parse_hook(optarg, &dopt.hook))
 				return usage_error(c, "unknown hook '%s'", optarg);
 			break;
 		default: return usage_error(c, "unknown option");
 		}
 	}
-	if (optind != argc || (!dev && !all) || (dev && all))
-		return usage_error(c, "give either --dev IFACE or --all");
+	if (optind != argc || (!!dopt.dev + !!dopt.cgroup + dopt.all) != 1)
+		return usage_error(c, "give one of --dev IFACE, --cgroup PATH or --all");
 	if (!need_root())
 		return EXIT_RUNTIME;
-	if (sl_detach(inst, dev, netns, hook, all))
+	if (sl_detach(inst, &dopt))
 		return EXIT_RUNTIME;
 	if (!json)
-		printf("sluice: instance %s detached from %s\n", inst, all ? "everything" : dev);
+		printf("sluice: instance %s detached from %s\n", inst,
+		       dopt.all ? "everything" : dopt.dev ? dopt.dev : dopt.cgroup);
 	else
 		printf("{\"ok\":true}\n");
 	return 0;
@@ -396,15 +425,61 @@ static int do_detach(int argc, char **argv)
 static const char *policy_name(int p) { return p == SL_POLICY_ALLOW ? "allow" : "drop"; }
 static const char *mode_name(int m) { return m == SL_MODE_AUDIT ? "audit" : "enforce"; }
 
-static uint32_t prog_id(int fd)
+/* "tcx", "clsact", "xdp native", "xdp generic", "cgroup" */
+static const char *att_mode(const struct sl_attach *a)
 {
-	struct bpf_prog_info_min { uint32_t type, id; } info;
-	uint32_t len = sizeof(info);
+	if (a->kind == SL_ATT_XDP)
+		return a->xdp_mode == SL_XDP_NATIVE ? "xdp-native" : "xdp-generic";
+	return sl_att_kind_name(a->kind);
+}
 
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return 0;
-	return info.id;
+/* "eth0", "veth1@lab", "cgroup:containers/web" */
+static void att_where(const struct sl_attach *a, char *buf, size_t sz)
+{
+	if (a->hook == SL_HOOK_CGROUP)
+		snprintf(buf, sz, "%.64s", a->cgroup[0] ? a->cgroup : "/");
+	else
+		snprintf(buf, sz, "%.16s%s%.16s", a->ifname, a->netns[0] ? "@" : "", a->netns);
+}
+
+/* One attachment as JSON: where, how, and what it passed and dropped. */
+static void json_attach(struct sl_json *j, const struct sl_instance *in, uint32_t k,
+			const struct sl_attach *a, bool detail)
+{
+	struct sl_att_ctr ac;
+
+	sl_read_att_ctr(in->att_ctr_fd, k, &ac);
+	sl_json_obj_open(j);
+	sl_json_kstr(j, "hook", sl_hook_name(a->hook));
+	if (a->hook == SL_HOOK_CGROUP) {
+		sl_json_kstr(j, "cgroup", a->cgroup);
+		sl_json_ku64(j, "cgroup_id", a->cgroup_id);
+	} else {
+		sl_json_kstr(j, "dev", a->ifname);
+		sl_json_kstr(j, "netns", a->netns[0] ? a->netns : NULL);
+		sl_json_ku64(j, "ifindex", a->ifindex);
+	}
+	sl_json_kstr(j, "mode", att_mode(a));
+	if (detail) {
+		char since[32];
+		time_t t = (time_t)a->since;
+
+		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+		sl_json_ku64(j, "prog_id", sl_attach_prog_id(in, k));
+		if (a->kind == SL_ATT_CLSACT) {
+			sl_json_ku64(j, "handle", a->handle);
+			sl_json_ku64(j, "priority", a->priority);
+		} else {
+			sl_json_ku64(j, "link_id", a->link_id);
+		}
+		sl_json_kstr(j, "since", since);
+		sl_json_kbool(j, "alive", sl_attach_alive(in, a));
+	}
+	sl_json_ku64(j, "pass_packets", ac.pass_packets);
+	sl_json_ku64(j, "pass_bytes", ac.pass_bytes);
+	sl_json_ku64(j, "drop_packets", ac.drop_packets);
+	sl_json_ku64(j, "drop_bytes", ac.drop_bytes);
+	sl_json_obj_close(j);
 }
 
 static int status_one(const char *name, struct sl_json *j)
@@ -438,52 +513,37 @@ static int status_one(const char *name, struct sl_json *j)
 		sl_json_ku64(j, "prefixes4", img.ndst4);
 		sl_json_ku64(j, "prefixes6", img.ndst6);
 		sl_json_ku64(j, "port_entries", img.nports);
-		sl_json_ku64(j, "prog_id", prog_id(in.prog_fd));
 		sl_json_key(j, "attachments");
 		sl_json_arr_open(j);
 	} else {
 		printf("instance %s: generation %u, policy %s, mode %s, %zu rules, %zu IPv4 + %zu IPv6 "
-		       "prefixes, program id %u\n", name, in.cfg.generation, policy_name(in.cfg.policy),
-		       mode_name(in.cfg.mode), nrules, img.ndst4, img.ndst6, prog_id(in.prog_fd));
+		       "prefixes\n", name, in.cfg.generation, policy_name(in.cfg.policy),
+		       mode_name(in.cfg.mode), nrules, img.ndst4, img.ndst6);
 	}
-	for (size_t k = 0; k < SL_MAX_ATTACH; k++) {
+	for (uint32_t k = 0; k < SL_MAX_ATTACH; k++) {
 		const struct sl_attach *a = &att[k];
-		bool alive;
-		char since[32];
-		time_t t;
 
 		if (a->hook == SL_HOOK_NONE)
 			continue;
-		alive = sl_attach_alive(&in, a);
-		t = (time_t)a->since;
-		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 		if (j) {
-			sl_json_obj_open(j);
-			sl_json_kstr(j, "hook", sl_hook_name(a->hook));
-			sl_json_kstr(j, "dev", a->ifname);
-			sl_json_kstr(j, "netns", a->netns[0] ? a->netns : NULL);
-			sl_json_ku64(j, "ifindex", a->ifindex);
-			sl_json_kstr(j, "mode", sl_att_kind_name(a->kind));
-			if (a->kind == SL_ATT_CLSACT) {
-				sl_json_ku64(j, "handle", a->handle);
-				sl_json_ku64(j, "priority", a->priority);
-			} else {
-				sl_json_ku64(j, "link_id", a->link_id);
-			}
-			sl_json_kstr(j, "since", since);
-			sl_json_kbool(j, "alive", alive);
-			sl_json_obj_close(j);
+			json_attach(j, &in, k, a, true);
 		} else {
-			char where[40];
+			char where[96], since[32];
+			time_t t = (time_t)a->since;
+			struct sl_att_ctr ac;
 
-			snprintf(where, sizeof(where), "%.16s%s%.16s", a->ifname, a->netns[0] ? "@" : "",
-				 a->netns);
-			printf("  %-10s %-24s %-6s ", sl_hook_name(a->hook), where, sl_att_kind_name(a->kind));
+			sl_read_att_ctr(in.att_ctr_fd, k, &ac);
+			strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+			att_where(a, where, sizeof(where));
+			printf("  %-10s %-24s %-11s prog %u ", sl_hook_name(a->hook), where, att_mode(a),
+			       sl_attach_prog_id(&in, k));
 			if (a->kind == SL_ATT_CLSACT)
 				printf("handle %u prio %u", a->handle, a->priority);
 			else
-				printf("link id %u", a->link_id);
-			printf("  since %s%s\n", since, alive ? "" : "  (GONE: interface or link removed)");
+				printf("link %u", a->link_id);
+			printf("  since %s  passed %llu dropped %llu%s\n", since,
+			       (unsigned long long)ac.pass_packets, (unsigned long long)ac.drop_packets,
+			       sl_attach_alive(&in, a) ? "" : "  (GONE: interface, cgroup or link removed)");
 		}
 	}
 	if (j) {
@@ -580,6 +640,7 @@ static int do_stats(int argc, char **argv)
 	struct sl_instance in;
 	struct sl_rule_meta *meta;
 	struct sl_global_ctr g[SL_G_MAX];
+	struct sl_attach att[SL_MAX_ATTACH];
 	uint32_t order[SL_MAX_RULES];
 	size_t n = 0;
 	struct sl_json j;
@@ -598,7 +659,7 @@ static int do_stats(int argc, char **argv)
 	if (e)
 		return EXIT_RUNTIME;
 	meta = calloc(SL_MAX_RULES, sizeof(*meta));
-	if (!meta || sl_read_rule_meta(in.rules_fd, meta)) {
+	if (!meta || sl_read_rule_meta(in.rules_fd, meta) || sl_read_attach(in.attach_fd, att)) {
 		fprintf(stderr, "sluice: %s/%s/rules: cannot read\n", SL_PIN_ROOT, inst);
 		free(meta);
 		sl_instance_close(&in);
@@ -672,6 +733,12 @@ static int do_stats(int argc, char **argv)
 		sl_json_obj_close(&j);
 		for (int i = SL_G_MALFORMED; i < SL_G_MAX; i++)
 			sl_json_ku64(&j, gnames[i], g[i].packets);
+		sl_json_key(&j, "attachments");
+		sl_json_arr_open(&j);
+		for (uint32_t k = 0; k < SL_MAX_ATTACH; k++)
+			if (att[k].hook != SL_HOOK_NONE)
+				json_attach(&j, &in, k, &att[k], false);
+		sl_json_arr_close(&j);
 		sl_json_obj_close(&j);
 		sl_json_end(&j);
 	} else {
@@ -680,6 +747,19 @@ static int do_stats(int argc, char **argv)
 		       g[SL_G_POLICY_PASS].bytes, g[SL_G_POLICY_DROP].packets, g[SL_G_POLICY_DROP].bytes);
 		for (int i = SL_G_MALFORMED; i < SL_G_MAX; i++)
 			printf("%s %llu%s", gnames[i], (unsigned long long)g[i].packets, i + 1 < SL_G_MAX ? ", " : "\n");
+		for (uint32_t k = 0; k < SL_MAX_ATTACH; k++) {
+			struct sl_att_ctr ac;
+			char where[96];
+
+			if (att[k].hook == SL_HOOK_NONE)
+				continue;
+			sl_read_att_ctr(in.att_ctr_fd, k, &ac);
+			att_where(&att[k], where, sizeof(where));
+			printf("attachment %-10s %-24s passed %llu packets (%llu bytes), dropped %llu (%llu bytes)\n",
+			       sl_hook_name(att[k].hook), where, (unsigned long long)ac.pass_packets,
+			       (unsigned long long)ac.pass_bytes, (unsigned long long)ac.drop_packets,
+			       (unsigned long long)ac.drop_bytes);
+		}
 	}
 	free(meta);
 	sl_instance_close(&in);
@@ -735,7 +815,7 @@ static int do_lookup(int argc, char **argv)
 	struct sl_ruleset rs = {0};
 	struct sl_diags d = {0};
 	struct sl_image img = {0};
-	struct sl_instance in = { .prog_fd = -1 };
+	struct sl_instance in = { .config_fd = -1 };
 	struct sl_rule_meta *meta = NULL;
 	struct sl_pkt p = {0};
 	struct sl_result res, ref;
@@ -946,7 +1026,7 @@ static int do_dump(int argc, char **argv)
 	struct sl_ruleset rs = {0};
 	struct sl_diags d = {0};
 	struct sl_image img = {0};
-	struct sl_instance in = { .prog_fd = -1 };
+	struct sl_instance in = { .config_fd = -1 };
 	struct sl_rule_meta *meta = NULL;
 	struct sl_json j, *jp = NULL;
 	int ch, e;
@@ -1118,21 +1198,31 @@ static const struct cmd cmds[] = {
 	{ "check", do_check, "FILE [--json]",
 	  "parse, resolve and compile a rules file; print errors and warnings (no root)",
 	  "  -j, --json            print the result and every diagnostic as JSON\n" },
-	{ "apply", do_apply, "FILE --dev IFACE [--dev IFACE...] [--netns NAME] [--instance NAME]",
+	{ "apply", do_apply, "FILE [--hook HOOK] --dev IFACE [--dev IFACE...] [--netns NAME] | --cgroup PATH "
+	  "[--instance NAME]",
 	  "load a rules file and attach it, or replace the running ruleset atomically",
-	  "  -d, --dev IFACE       attach to IFACE's egress (repeatable); without it, replace\n"
-	  "                        the rules of an instance that is already attached\n"
+	  "  -d, --dev IFACE       attach to IFACE (repeatable); without --dev or --cgroup,\n"
+	  "                        replace the rules wherever the instance is attached\n"
+	  "      --hook HOOK       tc-egress (default): an uplink's outbound traffic;\n"
+	  "                        tc-ingress: a container veth's host side, a gateway's LAN side;\n"
+	  "                        xdp: a gateway's LAN side, before an skb exists;\n"
+	  "                        cgroup: cgroup_skb/egress of a cgroup v2 (with --cgroup)\n"
+	  "      --cgroup PATH     the cgroup (absolute, or below the cgroup2 mount)\n"
+	  "      --xdp-mode MODE   auto (native where the driver has it, else generic), native, generic\n"
 	  "  -i, --instance NAME   instance (pins under " SL_PIN_ROOT "/NAME), default 'default'\n"
-	  "      --hook HOOK       tc-egress (default; the only hook of this version)\n"
+
 	  "      --tc-mode MODE    auto (TCX if the kernel has it, else clsact), tcx, clsact\n"
 	  "  -n, --netns NAME      the interfaces are in network namespace NAME (as ip -n);\n"
 	  "                        pins stay in the host's bpffs\n"
 	  "  -j, --json            print the result as JSON\n" },
-	{ "detach", do_detach, "--dev IFACE [--netns NAME] | --all [--instance NAME]",
+	{ "detach", do_detach, "--dev IFACE [--netns NAME] [--hook HOOK] | --cgroup PATH | --all "
+	  "[--instance NAME]",
 	  "remove sluice from an interface (the instance goes with its last attachment)",
 	  "  -d, --dev IFACE       detach from IFACE\n"
 	  "  -a, --all             detach from everything and remove the instance's pins\n"
 	  "  -n, --netns NAME      IFACE is in network namespace NAME\n"
+	  "      --hook HOOK       only this hook on IFACE (default: every hook)\n"
+	  "      --cgroup PATH     detach from a cgroup\n"
 	  "  -i, --instance NAME   instance, default 'default'\n" },
 	{ "status", do_status, "[--instance NAME] [--json]",
 	  "list instances, their rulesets and attachments",

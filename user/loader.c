@@ -3,13 +3,15 @@
  * loader.c - images into kernels.
  *
  * Pin layout of an instance (DESIGN.md section 3), /sys/fs/bpf/sluice/<inst>/:
- *   prog                   the classifier of the running generation
- *   config                 its .rodata (struct sl_config)
+ *   prog-<k>               the program of attachment record k (one per attachment,
+ *                          all sharing the maps; att_index = k selects its counters)
+ *   config                 the generation's .rodata (struct sl_config)
  *   dst4, dst6, ports      its tables (replaced on every apply)
  *   counters, globals      per-CPU counters (kept across applies)
  *   rules                  slot -> rule name (kept)
  *   attachments            where the instance is attached (kept)
- *   link-<hook>-<ifname>[@<netns>]   TCX links (the attachment itself)
+ *   att_counters           pass/drop per attachment record (kept)
+ *   link-<hook>-<ifname>[@<netns>], link-cgroup-<id>   TCX, XDP, cgroup links
  *   next-*                 the generation being applied (renamed over the above)
  * (bpffs refuses '.' in names.)
  *
@@ -23,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/if_link.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -48,6 +51,7 @@
 #define SL_BPF_TCX_INGRESS 46
 #define SL_BPF_TCX_EGRESS  47
 #define SL_ENOTSUPP        524  /* the kernel's internal ENOTSUPP */
+#define SL_BPF_F_BEFORE    (1U << 3)    /* TCX: insert before (all, with no relative) */
 
 static bool verbose;
 
@@ -187,7 +191,8 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 		if ((reuse->counters_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.counters, reuse->counters_fd))) ||
 		    (reuse->globals_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.globals, reuse->globals_fd))) ||
 		    (reuse->rules_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.rules, reuse->rules_fd))) ||
-		    (reuse->attach_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.attachments, reuse->attach_fd))))
+		    (reuse->attach_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.attachments, reuse->attach_fd))) ||
+		    (reuse->att_ctr_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.att_counters, reuse->att_ctr_fd))))
 			goto fail_msg;
 	}
 	e = sluice_bpf__load(skel);
@@ -421,7 +426,6 @@ static void close_fd(int *fd)
 
 void sl_instance_close(struct sl_instance *in)
 {
-	close_fd(&in->prog_fd);
 	close_fd(&in->config_fd);
 	close_fd(&in->dst4_fd);
 	close_fd(&in->dst6_fd);
@@ -430,6 +434,7 @@ void sl_instance_close(struct sl_instance *in)
 	close_fd(&in->globals_fd);
 	close_fd(&in->rules_fd);
 	close_fd(&in->attach_fd);
+	close_fd(&in->att_ctr_fd);
 }
 
 static int read_config(int fd, struct sl_config *cfg)
@@ -460,8 +465,8 @@ int sl_instance_open(const char *inst, struct sl_instance *in)
 	struct stat st;
 
 	memset(in, 0, sizeof(*in));
-	in->prog_fd = in->config_fd = in->dst4_fd = in->dst6_fd = in->ports_fd = -1;
-	in->counters_fd = in->globals_fd = in->rules_fd = in->attach_fd = -1;
+	in->config_fd = in->dst4_fd = in->dst6_fd = in->ports_fd = -1;
+	in->counters_fd = in->globals_fd = in->rules_fd = in->attach_fd = in->att_ctr_fd = -1;
 	if (!valid_instance(inst)) {
 		err("'%s' is not an instance name ([a-z0-9][a-z0-9_-]*, at most %d characters)",
 		    inst, SL_INST_LEN);
@@ -471,10 +476,9 @@ int sl_instance_open(const char *inst, struct sl_instance *in)
 	snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s", inst);
 	if (stat(dir, &st))
 		return -ENOENT;
-	in->prog_fd = obj_get(inst, "prog");
-	if (in->prog_fd < 0 && errno == ENOENT)
-		return -ENOENT;         /* not loaded (yet): no program pinned */
 	in->config_fd = obj_get(inst, "config");
+	if (in->config_fd < 0 && errno == ENOENT)
+		return -ENOENT;         /* not loaded (yet) */
 	in->dst4_fd = obj_get(inst, "dst4");
 	in->dst6_fd = obj_get(inst, "dst6");
 	in->ports_fd = obj_get(inst, "ports");
@@ -482,7 +486,8 @@ int sl_instance_open(const char *inst, struct sl_instance *in)
 	in->globals_fd = obj_get(inst, "globals");
 	in->rules_fd = obj_get(inst, "rules");
 	in->attach_fd = obj_get(inst, "attachments");
-	if (in->prog_fd < 0 || in->config_fd < 0 || in->dst4_fd < 0 || in->dst6_fd < 0 ||
+	in->att_ctr_fd = obj_get(inst, "att_counters");
+	if (in->att_ctr_fd < 0 || in->config_fd < 0 || in->dst4_fd < 0 || in->dst6_fd < 0 ||
 	    in->ports_fd < 0 || in->counters_fd < 0 || in->globals_fd < 0 ||
 	    in->rules_fd < 0 || in->attach_fd < 0) {
 		err("%s: the instance's pins are incomplete; remove it with: sluice detach --all --instance %s",
@@ -662,32 +667,44 @@ static void netns_leave(int saved)
 
 static void link_pin_name(char *buf, size_t sz, const struct sl_attach *a)
 {
-	/* bpffs refuses '.' in names: "eth0.100" is pinned as "eth0_100" */
-	if (a->netns[0])
+	if (a->hook == SL_HOOK_CGROUP)
+		snprintf(buf, sz, "link-cgroup-%llu", (unsigned long long)a->cgroup_id);
+	else if (a->netns[0])
 		snprintf(buf, sz, "link-%s-%.*s@%.*s", sl_hook_name(a->hook), SL_IFNAME_LEN, a->ifname,
 			 SL_IFNAME_LEN, a->netns);
 	else
 		snprintf(buf, sz, "link-%s-%.*s", sl_hook_name(a->hook), SL_IFNAME_LEN, a->ifname);
+	/* bpffs refuses '.' in names: "eth0.100" is pinned as "eth0_100" */
 	for (char *c = buf; *c; c++)
 		if (*c == '.')
 			*c = '_';
 }
 
-/* The ifindex a TCX link is attached to (0 once its device is gone). */
-static __u32 tcx_link_ifindex(int lfd)
+static void prog_pin_name(char *buf, size_t sz, const char *prefix, size_t k)
 {
-	/* bpf_link_info: type, id, prog_id, then (8-aligned) tcx.ifindex;
-	 * read raw because Debian 12's uapi headers predate TCX. */
-	__u32 info[32] = {0}, len = sizeof(info);
-
-	if (bpf_obj_get_info_by_fd(lfd, info, &len))
-		return 0;
-	return info[4];
+	snprintf(buf, sz, "%sprog-%zu", prefix, k);
 }
+
+/* bpf_link_info: type, id, prog_id, then (8-aligned) the per-type union; read
+ * raw because Debian 12's uapi headers predate TCX. */
+struct raw_link_info { __u32 type, id, prog_id, pad; __u32 u[28]; };
+
+static int link_info(int lfd, struct raw_link_info *li)
+{
+	__u32 len = sizeof(*li);
+
+	memset(li, 0, sizeof(*li));
+	return bpf_obj_get_info_by_fd(lfd, li, &len) ? -errno : 0;
+}
+
+#define SL_LINK_TYPE_CGROUP 3
+#define SL_LINK_TYPE_XDP    6
+#define SL_LINK_TYPE_TCX    11
 
 bool sl_attach_alive(const struct sl_instance *in, const struct sl_attach *a)
 {
-	char name[64];
+	struct raw_link_info li;
+	char name[96];
 	bool alive;
 	int fd, saved;
 
@@ -708,7 +725,13 @@ bool sl_attach_alive(const struct sl_instance *in, const struct sl_attach *a)
 	fd = obj_get(in->name, name);
 	if (fd < 0)
 		return false;
-	alive = tcx_link_ifindex(fd) != 0;
+	alive = link_info(fd, &li) == 0;
+	/* A TCX or XDP link whose device went away reports ifindex 0; a cgroup
+	 * link whose cgroup was removed reports cgroup id 0. */
+	if (alive && (li.type == SL_LINK_TYPE_TCX || li.type == SL_LINK_TYPE_XDP))
+		alive = li.u[0] != 0;
+	if (alive && li.type == SL_LINK_TYPE_CGROUP)
+		alive = li.u[0] != 0 || li.u[1] != 0;
 	close(fd);
 	return alive;
 }
@@ -718,51 +741,44 @@ static enum bpf_tc_attach_point tc_point(enum sl_hook h)
 	return h == SL_HOOK_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS;
 }
 
-/* Attach @prog_fd to @dev; fills @a.  TCX first, clsact on kernels without it. */
-static int attach_tc_here(const char *inst, int prog_fd, const char *dev, enum sl_hook hook,
-			  enum sl_tc_mode mode, struct sl_attach *a)
+static int pin_link(const char *inst, int lfd, struct sl_attach *a)
 {
-	unsigned int ifindex = if_nametoindex(dev);
+	struct raw_link_info li;
+	char name[96];
 	int e;
 
-	if (!ifindex) {
-		if (a->netns[0])
-			err("%s: no such interface in network namespace %s (see: ip -n %s link show)",
-			    dev, a->netns, a->netns);
-		else
-			err("%s: no such interface (see: ip link show)", dev);
-		return -ENODEV;
-	}
-	a->hook = hook;
-	a->ifindex = ifindex;
-	a->since = time(NULL);
-	snprintf(a->ifname, sizeof(a->ifname), "%s", dev);
+	if (link_info(lfd, &li) == 0)
+		a->link_id = li.id;
+	link_pin_name(name, sizeof(name), a);
+	e = pin_fd(lfd, inst, name);
+	close(lfd);             /* the pin holds the link */
+	return e;
+}
+
+/* TC: TCX first (as the first program of the hook: nothing before sluice can
+ * pass traffic around it), clsact on kernels without TCX. */
+static int attach_tc_here(const char *inst, int prog_fd, const char *dev, enum sl_tc_mode mode,
+			  struct sl_attach *a)
+{
+	int e;
 
 	if (mode != SL_TC_CLSACT) {
-		int type = hook == SL_HOOK_TC_INGRESS ? SL_BPF_TCX_INGRESS : SL_BPF_TCX_EGRESS;
-		int lfd = bpf_link_create(prog_fd, ifindex, type, NULL);
+		int type = a->hook == SL_HOOK_TC_INGRESS ? SL_BPF_TCX_INGRESS : SL_BPF_TCX_EGRESS;
+		DECLARE_LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = SL_BPF_F_BEFORE);
+		int lfd = bpf_link_create(prog_fd, a->ifindex, type, &lo);
 
 		if (lfd >= 0) {
-			struct bpf_link_info info = {0};
-			__u32 len = sizeof(info);
-			char name[64];
-
 			a->kind = SL_ATT_TCX;
-			if (bpf_obj_get_info_by_fd(lfd, &info, &len) == 0)
-				a->link_id = info.id;
-			link_pin_name(name, sizeof(name), a);
-			e = pin_fd(lfd, inst, name);
-			close(lfd);         /* the pin holds the link */
-			return e;
+			return pin_link(inst, lfd, a);
 		}
 		e = -errno;
 		if (mode == SL_TC_TCX || (e != -EINVAL && e != -EOPNOTSUPP && e != -SL_ENOTSUPP)) {
-			err("%s: cannot attach a TCX %s link: %s", dev, sl_hook_name(hook), strerror(-e));
+			err("%s: cannot attach a TCX %s link: %s", dev, sl_hook_name(a->hook), strerror(-e));
 			return e;
 		}
 	}
 	{
-		DECLARE_LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = ifindex, .attach_point = tc_point(hook));
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = a->ifindex, .attach_point = tc_point(a->hook));
 		DECLARE_LIBBPF_OPTS(bpf_tc_opts, to, .prog_fd = prog_fd);
 
 		e = bpf_tc_hook_create(&th);
@@ -773,7 +789,7 @@ static int attach_tc_here(const char *inst, int prog_fd, const char *dev, enum s
 		a->qdisc_created = e == 0;
 		e = bpf_tc_attach(&th, &to);
 		if (e) {
-			err("%s: cannot attach a clsact %s filter: %s", dev, sl_hook_name(hook), strerror(-e));
+			err("%s: cannot attach a clsact %s filter: %s", dev, sl_hook_name(a->hook), strerror(-e));
 			if (a->qdisc_created) {
 				th.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
 				bpf_tc_hook_destroy(&th);
@@ -787,18 +803,145 @@ static int attach_tc_here(const char *inst, int prog_fd, const char *dev, enum s
 	return 0;
 }
 
-static int attach_tc(const char *inst, int prog_fd, const char *dev, enum sl_hook hook,
-		     enum sl_tc_mode mode, const char *netns, struct sl_attach *a)
+/* XDP: native (driver) mode where the driver has it, generic otherwise.
+ * Never replaces an XDP program sluice did not attach. */
+static int attach_xdp_here(const char *inst, int prog_fd, const char *dev, enum sl_xdp_mode mode,
+			   struct sl_attach *a)
+{
+	static const struct { enum sl_xdp_mode m; __u32 flags; } tries[] = {
+		{ SL_XDP_NATIVE, XDP_FLAGS_DRV_MODE }, { SL_XDP_GENERIC, XDP_FLAGS_SKB_MODE },
+	};
+	int e = -EINVAL;
+
+	for (size_t i = 0; i < 2; i++) {
+		DECLARE_LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = tries[i].flags);
+		int lfd;
+
+		if (mode != SL_XDP_AUTO && mode != tries[i].m)
+			continue;
+		lfd = bpf_link_create(prog_fd, a->ifindex, BPF_XDP, &lo);
+		if (lfd >= 0) {
+			a->kind = SL_ATT_XDP;
+			a->xdp_mode = tries[i].m;
+			return pin_link(inst, lfd, a);
+		}
+		e = -errno;
+		if (e == -EBUSY || e == -EEXIST) {
+			err("%s: another XDP program is attached; sluice does not replace programs it did "
+			    "not attach (see: ip link show dev %s; use --hook tc-ingress instead)", dev, dev);
+			return e;
+		}
+	}
+	err("%s: cannot attach XDP (%s): %s", dev,
+	    mode == SL_XDP_NATIVE ? "native" : mode == SL_XDP_GENERIC ? "generic" : "native or generic",
+	    strerror(-e));
+	return e;
+}
+
+/* Attach @prog_fd to the interface target @t; fills @a. */
+static int attach_dev(const char *inst, int prog_fd, const struct sl_apply_opts *o, const char *dev,
+		      struct sl_attach *a)
 {
 	int saved, e;
 
-	memset(a, 0, sizeof(*a));
-	snprintf(a->netns, sizeof(a->netns), "%s", netns ? netns : "");
 	if ((e = netns_enter(a->netns, &saved)))
 		return e;
-	e = attach_tc_here(inst, prog_fd, dev, hook, mode, a);
+	a->ifindex = if_nametoindex(dev);
+	if (!a->ifindex) {
+		if (a->netns[0])
+			err("%s: no such interface in network namespace %s (see: ip -n %s link show)",
+			    dev, a->netns, a->netns);
+		else
+			err("%s: no such interface (see: ip link show)", dev);
+		e = -ENODEV;
+	} else if (a->hook == SL_HOOK_XDP) {
+		e = attach_xdp_here(inst, prog_fd, dev, o->xdp_mode, a);
+	} else {
+		e = attach_tc_here(inst, prog_fd, dev, o->tc_mode, a);
+	}
 	netns_leave(saved);
 	return e;
+}
+
+/* The cgroup v2 mount point, from /proc/self/mountinfo (not assumed). */
+int sl_cgroup2_mount(char *buf, size_t sz)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	int e = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[PATH_MAX], *sep = strstr(line, " - ");
+		char fstype[64];
+
+		if (!sep || sscanf(sep, " - %63s", fstype) != 1 || strcmp(fstype, "cgroup2"))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		snprintf(buf, sz, "%s", mnt);
+		e = 0;
+		break;
+	}
+	fclose(f);
+	return e;
+}
+
+/* Resolve a --cgroup argument (absolute, or relative to the cgroup2 mount). */
+static int cgroup_resolve(const char *arg, char *abs, size_t sz, char *rel, size_t relsz)
+{
+	char mnt[PATH_MAX];
+	size_t n;
+
+	if (sl_cgroup2_mount(mnt, sizeof(mnt))) {
+		err("no cgroup v2 hierarchy is mounted (see: mount -t cgroup2)");
+		return -ENOENT;
+	}
+	n = strlen(mnt);
+	if (arg[0] == '/') {
+		if (strncmp(arg, mnt, n) || (arg[n] && arg[n] != '/')) {
+			err("%s: not below the cgroup v2 mount %s", arg, mnt);
+			return -EINVAL;
+		}
+		snprintf(abs, sz, "%s", arg);
+		snprintf(rel, relsz, "%s", arg[n] ? arg + n + 1 : "");
+	} else {
+		if (snprintf(abs, sz, "%s/%s", mnt, arg) >= (int)sz)
+			return -ENAMETOOLONG;
+		snprintf(rel, relsz, "%s", arg);
+	}
+	if (strlen(rel) >= relsz - 1)
+		err("note: %s: the cgroup path is recorded truncated to %zu characters", arg, relsz - 1);
+	return 0;
+}
+
+static int attach_cgroup(const char *inst, int prog_fd, const char *path, struct sl_attach *a)
+{
+	char abs[PATH_MAX];
+	struct stat st;
+	int cfd, lfd, e;
+
+	if ((e = cgroup_resolve(path, abs, sizeof(abs), a->cgroup, sizeof(a->cgroup))))
+		return e;
+	cfd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cfd < 0 || fstat(cfd, &st)) {
+		e = -errno;
+		err("%s: cannot open the cgroup: %s", abs, strerror(-e));
+		if (cfd >= 0)
+			close(cfd);
+		return e;
+	}
+	a->cgroup_id = st.st_ino;       /* a cgroup v2 id is its directory's inode */
+	lfd = bpf_link_create(prog_fd, cfd, BPF_CGROUP_INET_EGRESS, NULL);
+	e = -errno;
+	close(cfd);
+	if (lfd < 0) {
+		err("%s: cannot attach cgroup_skb/egress: %s", abs, strerror(-e));
+		return e;
+	}
+	a->kind = SL_ATT_CGROUP;
+	return pin_link(inst, lfd, a);
 }
 
 /* Point an existing attachment at @prog_fd, atomically. */
@@ -814,13 +957,12 @@ static int switch_attach(const char *inst, const struct sl_attach *a, int prog_f
 			return e;
 		e = bpf_tc_attach(&th, &to);
 		netns_leave(saved);
-
 		if (e)
 			err("%s: cannot replace the clsact filter (handle %u, prio %u): %s",
 			    a->ifname, a->handle, a->priority, strerror(-e));
 		return e;
 	} else {
-		char name[64];
+		char name[96];
 		int lfd, e = 0;
 
 		link_pin_name(name, sizeof(name), a);
@@ -833,7 +975,8 @@ static int switch_attach(const char *inst, const struct sl_attach *a, int prog_f
 		if (bpf_link_update(lfd, prog_fd, NULL)) {
 			e = -errno;
 			err("%s: cannot switch the %s link to the new program: %s",
-			    a->ifname, sl_hook_name(a->hook), strerror(-e));
+			    a->hook == SL_HOOK_CGROUP ? a->cgroup : a->ifname, sl_hook_name(a->hook),
+			    strerror(-e));
 		}
 		close(lfd);
 		return e;
@@ -851,7 +994,6 @@ static int detach_one(const char *inst, const struct sl_attach *a)
 			return e;
 		e = bpf_tc_detach(&th, &to);
 		netns_leave(saved);
-
 		if (e && e != -ENOENT && e != -ENODEV && e != -EINVAL) {
 			err("%s: cannot remove the clsact filter (handle %u, prio %u): %s",
 			    a->ifname, a->handle, a->priority, strerror(-e));
@@ -860,12 +1002,25 @@ static int detach_one(const char *inst, const struct sl_attach *a)
 		/* The qdisc stays: other filters may have joined it since. */
 		return 0;
 	} else {
-		char name[64];
+		char name[96];
 
 		link_pin_name(name, sizeof(name), a);
 		unpin(inst, name);      /* last reference: the link goes */
 		return 0;
 	}
+}
+
+/* Forget attachment record @k: its program pin, record and counters. */
+static void forget_record(const char *inst, int attach_fd, int att_ctr_fd, __u32 k)
+{
+	struct sl_attach z = {0};
+	char name[32];
+
+	prog_pin_name(name, sizeof(name), "", k);
+	unpin(inst, name);
+	bpf_map_update_elem(attach_fd, &k, &z, BPF_ANY);
+	if (att_ctr_fd >= 0)
+		zero_percpu(att_ctr_fd, k, sizeof(struct sl_att_ctr));
 }
 
 /* ------------------------------------------------------------ apply */
@@ -966,7 +1121,101 @@ static int mkdir_instance(const char *inst)
 	return 0;
 }
 
-static const char *const gen_pins[] = { "prog", "config", "dst4", "dst6", "ports" };
+static unsigned int hook_prog(enum sl_hook h)
+{
+	return h == SL_HOOK_XDP ? SL_PROG_XDP : h == SL_HOOK_CGROUP ? SL_PROG_CGROUP : SL_PROG_TC;
+}
+
+static int skel_prog_fd(struct sluice_bpf *s, enum sl_hook h)
+{
+	return bpf_program__fd(h == SL_HOOK_XDP ? s->progs.sluice_xdp :
+			       h == SL_HOOK_CGROUP ? s->progs.sluice_cgroup : s->progs.sluice_tc);
+}
+
+/*
+ * One program instance for attachment record @k: the hook's program only,
+ * att_index = k, every map shared with @owner (the generation's maps).
+ */
+static int load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, __u32 k,
+			 enum sl_hook hook, struct sluice_bpf **out)
+{
+	struct sluice_bpf *s = sluice_bpf__open();
+	struct bpf_map *m;
+	int e;
+
+	*out = NULL;
+	if (!s) {
+		e = -errno;
+		err("cannot open the BPF object: %s", strerror(-e));
+		return e;
+	}
+	bpf_program__set_autoload(s->progs.sluice_tc, hook_prog(hook) == SL_PROG_TC);
+	bpf_program__set_autoload(s->progs.sluice_xdp, hook_prog(hook) == SL_PROG_XDP);
+	bpf_program__set_autoload(s->progs.sluice_cgroup, hook_prog(hook) == SL_PROG_CGROUP);
+	s->rodata->cfg = img->cfg;
+	s->rodata->att_index = k;
+	bpf_object__for_each_map(m, s->obj) {
+		struct bpf_map *om;
+
+		if (bpf_map__is_internal(m))
+			continue;
+		om = bpf_object__find_map_by_name(owner->obj, bpf_map__name(m));
+		if (!om || (e = bpf_map__reuse_fd(m, bpf_map__fd(om)))) {
+			e = om ? e : -ENOENT;
+			err("cannot share map %s with the program of attachment %u: %s",
+			    bpf_map__name(m), k, strerror(-e));
+			sluice_bpf__destroy(s);
+			return e;
+		}
+	}
+	e = sluice_bpf__load(s);
+	if (e) {
+		err("the kernel refused the %s program: %s (run with -v for the verifier log)",
+		    sl_hook_name(hook), strerror(-e));
+		sluice_bpf__destroy(s);
+		return e;
+	}
+	*out = s;
+	return 0;
+}
+
+/* The named targets of this apply, as attachment records to look for. */
+static size_t targets(const struct sl_apply_opts *o, struct sl_attach *t, size_t max)
+{
+	size_t n = 0;
+
+	if (o->hook == SL_HOOK_CGROUP) {
+		char abs[PATH_MAX];
+
+		if (o->cgroup && n < max) {
+			memset(&t[n], 0, sizeof(t[n]));
+			t[n].hook = SL_HOOK_CGROUP;
+			if (cgroup_resolve(o->cgroup, abs, sizeof(abs), t[n].cgroup, sizeof(t[n].cgroup)) == 0)
+				n++;
+		}
+		return n;
+	}
+	for (size_t d = 0; d < o->ndevs && n < max; d++) {
+		memset(&t[n], 0, sizeof(t[n]));
+		t[n].hook = o->hook;
+		snprintf(t[n].ifname, sizeof(t[n].ifname), "%s", o->devs[d]);
+		snprintf(t[n].netns, sizeof(t[n].netns), "%s", o->netns ? o->netns : "");
+		n++;
+	}
+	return n;
+}
+
+static bool same_target(const struct sl_attach *a, const struct sl_attach *t)
+{
+	if (a->hook != t->hook)
+		return false;
+	if (a->hook == SL_HOOK_CGROUP)
+		return strncmp(a->cgroup, t->cgroup, SL_CGPATH_LEN) == 0;
+	return strncmp(a->ifname, t->ifname, SL_IFNAME_LEN) == 0 &&
+	       strncmp(a->netns, t->netns, SL_IFNAME_LEN) == 0;
+}
+
+static const char *const gen_maps[] = { "config", "dst4", "dst6", "ports" };
 
 int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	     struct sl_apply_report *rep)
@@ -975,14 +1224,17 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	struct sl_instance cur;
 	bool have = false;
 	struct sl_rule_meta *meta = NULL;
-	struct sl_attach att[SL_MAX_ATTACH];
+	struct sl_attach att[SL_MAX_ATTACH], want[SL_MAX_DEVS];
+	struct sluice_bpf *progs[SL_MAX_ATTACH] = {0};
+	bool is_new[SL_MAX_ATTACH] = {0}, switched[SL_MAX_ATTACH] = {0};
 	uint16_t *slots = NULL;
 	struct sl_image img = {0};
 	struct sluice_bpf *skel = NULL;
-	struct sl_reuse reuse = { -1, -1, -1, -1 };
+	struct sl_reuse reuse = { -1, -1, -1, -1, -1 };
 	struct lock lk = { -1 };
-	size_t added[16], nadded = 0;
-	size_t switched[SL_MAX_ATTACH], nswitched = 0;
+	size_t nwant;
+	int attach_fd, actr_fd;
+	char name[96];
 	double t0;
 	int e;
 
@@ -993,10 +1245,24 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		    inst, SL_INST_LEN);
 		return -EINVAL;
 	}
-	if (o->ndevs > 16) {
-		err("at most 16 --dev per apply");
+	if (o->ndevs > SL_MAX_DEVS) {
+		err("at most %d --dev per apply", SL_MAX_DEVS);
 		return -E2BIG;
 	}
+	for (size_t d = 0; d < o->ndevs; d++)
+		if (strlen(o->devs[d]) >= SL_IFNAME_LEN) {
+			err("%s: no such interface (names are at most %d characters)", o->devs[d],
+			    SL_IFNAME_LEN - 1);
+			return -ENODEV;
+		}
+	if (o->netns && strlen(o->netns) >= SL_IFNAME_LEN) {
+		err("%s: network namespace names used with sluice are at most %d characters",
+		    o->netns, SL_IFNAME_LEN - 1);
+		return -EINVAL;
+	}
+	nwant = targets(o, want, SL_MAX_DEVS);
+	if (o->hook == SL_HOOK_CGROUP && o->cgroup && nwant == 0)
+		return -EINVAL;
 	if ((e = ensure_bpffs()) || (e = mkdir_instance(inst)) || (e = lock_instance(inst, &lk)))
 		return e;
 
@@ -1008,8 +1274,8 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	} else {
 		/* A fresh instance; leftovers of a crashed first apply are harmless. */
 		memset(&cur, 0, sizeof(cur));
-		cur.prog_fd = cur.config_fd = cur.dst4_fd = cur.dst6_fd = cur.ports_fd = -1;
-		cur.counters_fd = cur.globals_fd = cur.rules_fd = cur.attach_fd = -1;
+		cur.config_fd = cur.dst4_fd = cur.dst6_fd = cur.ports_fd = -1;
+		cur.counters_fd = cur.globals_fd = cur.rules_fd = cur.attach_fd = cur.att_ctr_fd = -1;
 	}
 
 	slots = calloc(rs->nrules ? rs->nrules : 1, sizeof(*slots));
@@ -1027,6 +1293,7 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		reuse.globals_fd = cur.globals_fd;
 		reuse.rules_fd = cur.rules_fd;
 		reuse.attach_fd = cur.attach_fd;
+		reuse.att_ctr_fd = cur.att_ctr_fd;
 	}
 	if ((e = assign_slots(rs, have ? meta : NULL, slots)))
 		goto out;
@@ -1037,24 +1304,60 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	}
 	rep->generation = img.cfg.generation;
 
+	/* The generation's maps (no program: each attachment gets its own). */
 	t0 = now_ms();
-	if ((e = sl_bpf_load_progs(&img, false, &reuse, SL_PROG_TC, &skel)))
+	if ((e = sl_bpf_load_progs(&img, false, &reuse, 0, &skel)))
 		goto out;
+	attach_fd = bpf_map__fd(skel->maps.attachments);
+	actr_fd = bpf_map__fd(skel->maps.att_counters);
+
+	/* Records whose interface, cgroup or link went away are forgotten. */
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)
+		if (att[k].hook != SL_HOOK_NONE && !sl_attach_alive(&cur, &att[k])) {
+			forget_record(inst, attach_fd, actr_fd, k);
+			memset(&att[k], 0, sizeof(att[k]));
+		}
+	/* New targets take free records. */
+	for (size_t w = 0; w < nwant; w++) {
+		size_t k;
+		bool found = false;
+
+		for (k = 0; k < SL_MAX_ATTACH && !found; k++)
+			found = att[k].hook != SL_HOOK_NONE && same_target(&att[k], &want[w]);
+		if (found)
+			continue;
+		for (k = 0; k < SL_MAX_ATTACH && att[k].hook != SL_HOOK_NONE; k++)
+			;
+		if (k == SL_MAX_ATTACH) {
+			err("instance %s already has %d attachments", inst, SL_MAX_ATTACH);
+			e = -ENOSPC;
+			goto out_unpin_new;
+		}
+		att[k] = want[w];
+		att[k].since = time(NULL);
+		is_new[k] = true;
+	}
+	/* One program instance per attachment, sharing the maps. */
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		if (att[k].hook == SL_HOOK_NONE)
+			continue;
+		if ((e = load_att_prog(&img, skel, k, att[k].hook, &progs[k])))
+			goto out_unpin_new;
+		prog_pin_name(name, sizeof(name), "next-", k);
+		if ((e = pin_fd(skel_prog_fd(progs[k], att[k].hook), inst, name)))
+			goto out_unpin_new;
+	}
 	rep->load_ms = now_ms() - t0;
 
-	/* Pin the new generation beside the running one. */
+	/* Pin the new generation's maps beside the running ones. */
 	{
 		int fds[] = {
-			bpf_program__fd(skel->progs.sluice_tc),
-			bpf_map__fd(skel->maps.rodata),
-			bpf_map__fd(skel->maps.dst4),
-			bpf_map__fd(skel->maps.dst6),
-			bpf_map__fd(skel->maps.ports),
+			bpf_map__fd(skel->maps.rodata), bpf_map__fd(skel->maps.dst4),
+			bpf_map__fd(skel->maps.dst6), bpf_map__fd(skel->maps.ports),
 		};
-		char name[32];
 
 		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-			snprintf(name, sizeof(name), "next-%s", gen_pins[i]);
+			snprintf(name, sizeof(name), "next-%s", gen_maps[i]);
 			if ((e = pin_fd(fds[i], inst, name)))
 				goto out_unpin_new;
 		}
@@ -1062,83 +1365,59 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		    ((e = pin_fd(bpf_map__fd(skel->maps.counters), inst, "counters")) ||
 		     (e = pin_fd(bpf_map__fd(skel->maps.globals), inst, "globals")) ||
 		     (e = pin_fd(bpf_map__fd(skel->maps.rules), inst, "rules")) ||
-		     (e = pin_fd(bpf_map__fd(skel->maps.attachments), inst, "attachments"))))
+		     (e = pin_fd(attach_fd, inst, "attachments")) ||
+		     (e = pin_fd(actr_fd, inst, "att_counters"))))
 			goto out_unpin_new;
 	}
 
-	/* Forget records whose interface or link went away. */
-	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
-		if (att[k].hook != SL_HOOK_NONE && !sl_attach_alive(&cur, &att[k])) {
-			struct sl_attach z = {0};
-			bpf_map_update_elem(bpf_map__fd(skel->maps.attachments), &k, &z, BPF_ANY);
-			att[k] = z;
-		}
-	}
-
-	/* New attachments first (devices the instance is not on yet): if one
-	 * fails, nothing that was running has changed. */
+	/* New attachments first: if one fails, nothing that ran has changed. */
 	t0 = now_ms();
-	for (size_t d = 0; d < o->ndevs; d++) {
-		size_t k;
-		bool found = false;
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		int pfd;
 
-		for (k = 0; k < SL_MAX_ATTACH; k++)
-			if (att[k].hook == o->hook && strncmp(att[k].ifname, o->devs[d], SL_IFNAME_LEN) == 0 &&
-			    strncmp(att[k].netns, o->netns ? o->netns : "", SL_IFNAME_LEN) == 0)
-				found = true;
-		if (found)
+		if (!is_new[k])
 			continue;
-		for (k = 0; k < SL_MAX_ATTACH && att[k].hook != SL_HOOK_NONE; k++)
-			;
-		if (k == SL_MAX_ATTACH) {
-			err("%s: the instance already has %d attachments", o->devs[d], SL_MAX_ATTACH);
-			e = -ENOSPC;
-			goto out_detach_new;
-		}
-		if (strlen(o->devs[d]) >= SL_IFNAME_LEN) {
-			err("%s: no such interface (see: ip link show)", o->devs[d]);
-			e = -ENODEV;
-			goto out_detach_new;
-		}
-		e = attach_tc(inst, bpf_program__fd(skel->progs.sluice_tc), o->devs[d], o->hook,
-			      o->tc_mode, o->netns, &att[k]);
+		pfd = skel_prog_fd(progs[k], att[k].hook);
+		zero_percpu(actr_fd, k, sizeof(struct sl_att_ctr));
+		e = att[k].hook == SL_HOOK_CGROUP ? attach_cgroup(inst, pfd, o->cgroup, &att[k])
+						  : attach_dev(inst, pfd, o, att[k].ifname, &att[k]);
 		if (e) {
+			is_new[k] = false;      /* nothing to undo for this one */
 			memset(&att[k], 0, sizeof(att[k]));
 			goto out_detach_new;
 		}
-		added[nadded++] = k;
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.attachments), &(__u32){k}, &att[k], BPF_ANY)) {
+		if (bpf_map_update_elem(attach_fd, &k, &att[k], BPF_ANY)) {
 			e = -errno;
 			goto out_detach_new;
 		}
+		rep->nnew++;
 	}
+	/* The switch: every running attachment to its new program, each atomic. */
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		if (att[k].hook == SL_HOOK_NONE || is_new[k])
+			continue;
+		if ((e = switch_attach(inst, &att[k], skel_prog_fd(progs[k], att[k].hook))))
+			goto out_switch_back;
+		switched[k] = true;
+	}
+	rep->switch_ms = now_ms() - t0;
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)
+		rep->nattached += att[k].hook != SL_HOOK_NONE;
 
-	/* The switch: every running attachment to the new program, each atomic. */
-	for (size_t k = 0; k < SL_MAX_ATTACH; k++) {
-		bool is_new = false;
+	/* Committed: the new pins replace the old ones. */
+	for (size_t i = 0; i < sizeof(gen_maps) / sizeof(gen_maps[0]); i++) {
+		char from[32];
+		snprintf(from, sizeof(from), "next-%s", gen_maps[i]);
+		rename_pin(inst, from, gen_maps[i]);
+	}
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		char from[32];
 
 		if (att[k].hook == SL_HOOK_NONE)
 			continue;
-		for (size_t b = 0; b < nadded; b++)
-			is_new |= added[b] == k;
-		if (is_new)
-			continue;
-		if ((e = switch_attach(inst, &att[k], bpf_program__fd(skel->progs.sluice_tc)))) {
-			for (size_t b = 0; b < nswitched; b++)
-				switch_attach(inst, &att[switched[b]], cur.prog_fd);
-			goto out_detach_new;
-		}
-		switched[nswitched++] = k;
-	}
-	rep->switch_ms = now_ms() - t0;
-	rep->nattached = nswitched + nadded;
-	rep->nnew = nadded;
-
-	/* Committed: the new pins replace the old ones. */
-	for (size_t i = 0; i < sizeof(gen_pins) / sizeof(gen_pins[0]); i++) {
-		char name[32];
-		snprintf(name, sizeof(name), "next-%s", gen_pins[i]);
-		rename_pin(inst, name, gen_pins[i]);
+		prog_pin_name(from, sizeof(from), "next-", k);
+		prog_pin_name(name, sizeof(name), "", k);
+		rename_pin(inst, from, name);
 	}
 	/* Slots of rules that are gone: zero them now that no program counts there. */
 	if (have) {
@@ -1162,26 +1441,49 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	e = 0;
 	goto out;
 
+out_switch_back:
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		int ofd;
+
+		if (!switched[k])
+			continue;
+		prog_pin_name(name, sizeof(name), "", k);
+		ofd = obj_get(inst, name);
+		if (ofd >= 0) {
+			switch_attach(inst, &att[k], ofd);
+			close(ofd);
+		}
+	}
 out_detach_new:
-	for (size_t b = 0; b < nadded; b++) {
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
 		struct sl_attach z = {0};
-		detach_one(inst, &att[added[b]]);
-		if (have)       /* the record map is shared with the running generation */
-			bpf_map_update_elem(cur.attach_fd, &(__u32){added[b]}, &z, BPF_ANY);
+
+		if (!is_new[k])
+			continue;
+		detach_one(inst, &att[k]);
+		bpf_map_update_elem(attach_fd, &k, &z, BPF_ANY);
 	}
 out_unpin_new:
-	for (size_t i = 0; i < sizeof(gen_pins) / sizeof(gen_pins[0]); i++) {
-		char name[32];
-		snprintf(name, sizeof(name), "next-%s", gen_pins[i]);
+	for (size_t i = 0; i < sizeof(gen_maps) / sizeof(gen_maps[0]); i++) {
+		snprintf(name, sizeof(name), "next-%s", gen_maps[i]);
 		unpin(inst, name);
+	}
+	for (size_t k = 0; k < SL_MAX_ATTACH; k++) {
+		prog_pin_name(name, sizeof(name), "next-", k);
+		if (progs[k])
+			unpin(inst, name);
 	}
 	if (!have) {
 		unpin(inst, "counters");
 		unpin(inst, "globals");
 		unpin(inst, "rules");
 		unpin(inst, "attachments");
+		unpin(inst, "att_counters");
 	}
 out:
+	for (size_t k = 0; k < SL_MAX_ATTACH; k++)
+		if (progs[k])
+			sluice_bpf__destroy(progs[k]);
 	if (skel)
 		sluice_bpf__destroy(skel);
 	sl_image_free(&img);
@@ -1218,25 +1520,32 @@ static void remove_instance(const char *inst)
 	rmdir(SL_PIN_ROOT);     /* only if empty */
 }
 
-int sl_detach(const char *inst, const char *dev, const char *netns, enum sl_hook hook, bool all)
+int sl_detach(const char *inst, const struct sl_detach_opts *o)
 {
 	struct sl_instance in;
-	struct sl_attach att[SL_MAX_ATTACH];
+	struct sl_attach att[SL_MAX_ATTACH], t;
 	struct lock lk = { -1 };
 	size_t removed = 0, left = 0;
 	int e;
 
 	inst = inst ? inst : "default";
+	memset(&t, 0, sizeof(t));
 	if (!valid_instance(inst)) {
 		err("'%s' is not an instance name", inst);
 		return -EINVAL;
+	}
+	if (o->cgroup) {
+		char abs[PATH_MAX];
+
+		if ((e = cgroup_resolve(o->cgroup, abs, sizeof(abs), t.cgroup, sizeof(t.cgroup))))
+			return e;
 	}
 	e = sl_instance_open(inst, &in);
 	if (e == -ENOENT) {
 		err("%s/%s: no such instance (see: sluice status)", SL_PIN_ROOT, inst);
 		return e;
 	}
-	if (e == -EIO && all) {
+	if (e == -EIO && o->all) {
 		remove_instance(inst);
 		return 0;
 	}
@@ -1247,23 +1556,30 @@ int sl_detach(const char *inst, const char *dev, const char *netns, enum sl_hook
 	if ((e = sl_read_attach(in.attach_fd, att)))
 		goto out;
 	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
-		struct sl_attach z = {0};
+		bool match;
 
 		if (att[k].hook == SL_HOOK_NONE)
 			continue;
-		if (all || (strncmp(att[k].ifname, dev, SL_IFNAME_LEN) == 0 &&
-			    strncmp(att[k].netns, netns ? netns : "", SL_IFNAME_LEN) == 0 &&
-			    (hook == SL_HOOK_NONE || att[k].hook == hook))) {
+		if (o->cgroup)
+			match = att[k].hook == SL_HOOK_CGROUP &&
+				strncmp(att[k].cgroup, t.cgroup, SL_CGPATH_LEN) == 0;
+		else
+			match = o->dev && att[k].hook != SL_HOOK_CGROUP &&
+				strncmp(att[k].ifname, o->dev, SL_IFNAME_LEN) == 0 &&
+				strncmp(att[k].netns, o->netns ? o->netns : "", SL_IFNAME_LEN) == 0 &&
+				(o->hook == SL_HOOK_NONE || att[k].hook == o->hook);
+		if (o->all || match) {
 			if ((e = detach_one(inst, &att[k])))
 				goto out;
-			bpf_map_update_elem(in.attach_fd, &k, &z, BPF_ANY);
+			forget_record(inst, in.attach_fd, in.att_ctr_fd, k);
 			removed++;
 		} else {
 			left++;
 		}
 	}
-	if (!all && !removed) {
-		err("%s: instance '%s' is not attached there (see: sluice status)", dev, inst);
+	if (!o->all && !removed) {
+		err("%s: instance '%s' is not attached there (see: sluice status)",
+		    o->cgroup ? o->cgroup : o->dev, inst);
 		e = -ENOENT;
 		goto out;
 	}
@@ -1276,4 +1592,50 @@ out:
 	sl_instance_close(&in);
 	unlock_instance(&lk);
 	return e;
+}
+
+/* ------------------------------------------------------------ reading */
+
+uint32_t sl_attach_prog_id(const struct sl_instance *in, uint32_t k)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	char name[32];
+	int fd;
+
+	prog_pin_name(name, sizeof(name), "", k);
+	fd = obj_get(in->name, name);
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+int sl_read_att_ctr(int fd, uint32_t k, struct sl_att_ctr *out)
+{
+	int n = ncpus();
+	struct sl_att_ctr *v;
+
+	if (n <= 0)
+		return n ? n : -EINVAL;
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(fd, &k, v)) {
+		int e = -errno;
+		free(v);
+		return e;
+	}
+	for (int c = 0; c < n; c++) {
+		out->pass_packets += v[c].pass_packets;
+		out->pass_bytes += v[c].pass_bytes;
+		out->drop_packets += v[c].drop_packets;
+		out->drop_bytes += v[c].drop_bytes;
+	}
+	free(v);
+	return 0;
 }

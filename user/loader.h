@@ -22,6 +22,7 @@ struct sl_reuse {
 	int globals_fd;
 	int rules_fd;
 	int attach_fd;
+	int att_ctr_fd;
 };
 
 /*
@@ -52,14 +53,18 @@ void sl_loader_verbose(bool on);
 /* ------------------------------------------------------------ instances */
 
 enum sl_tc_mode { SL_TC_AUTO = 0, SL_TC_TCX, SL_TC_CLSACT };
+enum sl_xdp_mode { SL_XDP_AUTO = 0, SL_XDP_NATIVE = 1, SL_XDP_GENERIC = 2 };
+#define SL_MAX_DEVS 16
 
 struct sl_apply_opts {
 	const char *instance;           /* default "default" */
 	const char *const *devs;        /* interfaces to attach to (may be 0) */
 	size_t ndevs;
-	enum sl_hook hook;              /* SL_HOOK_TC_EGRESS */
+	enum sl_hook hook;              /* of every target of this call */
 	enum sl_tc_mode tc_mode;
+	enum sl_xdp_mode xdp_mode;
 	const char *netns;              /* devs are in this named netns (ip -n) */
+	const char *cgroup;             /* hook cgroup: path (absolute or below the mount) */
 };
 
 struct sl_apply_report {
@@ -78,16 +83,23 @@ struct sl_apply_report {
 int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	     struct sl_apply_report *rep);
 
-/* Detach the instance from @dev (NULL with @all: everything, and remove the
- * instance's pins).  The instance's pins go when its last attachment goes. */
-int sl_detach(const char *instance, const char *dev, const char *netns, enum sl_hook hook,
-	      bool all);
+struct sl_detach_opts {
+	const char *dev;                /* an interface ... */
+	const char *netns;              /* ... in this named netns */
+	enum sl_hook hook;              /* SL_HOOK_NONE: every hook on dev */
+	const char *cgroup;             /* or a cgroup */
+	bool all;                       /* or everything, and the instance's pins */
+};
+
+/* Detach the instance from a target.  The instance's pins go when its last
+ * attachment goes. */
+int sl_detach(const char *instance, const struct sl_detach_opts *o);
 
 /* An instance's pinned objects, opened read-only for status/stats/lookup. */
 struct sl_instance {
 	char name[SL_INST_LEN + 1];
-	int prog_fd, config_fd, dst4_fd, dst6_fd, ports_fd;
-	int counters_fd, globals_fd, rules_fd, attach_fd;
+	int config_fd, dst4_fd, dst6_fd, ports_fd;
+	int counters_fd, globals_fd, rules_fd, attach_fd, att_ctr_fd;
 	struct sl_config cfg;
 };
 
@@ -101,6 +113,12 @@ int sl_image_from_maps(const struct sl_instance *in, struct sl_image *img);
 int sl_read_rule_meta(int rules_fd, struct sl_rule_meta *out);
 /* Attachment records; out must hold SL_MAX_ATTACH entries. */
 int sl_read_attach(int attach_fd, struct sl_attach *out);
+/* Program id of attachment record k (0 if none). */
+uint32_t sl_attach_prog_id(const struct sl_instance *in, uint32_t k);
+/* Sum attachment record k's per-CPU counters. */
+int sl_read_att_ctr(int att_ctr_fd, uint32_t k, struct sl_att_ctr *out);
+/* The cgroup v2 mount point (from /proc/self/mountinfo). */
+int sl_cgroup2_mount(char *buf, size_t sz);
 /* Whether an attachment record is still live in the kernel. */
 bool sl_attach_alive(const struct sl_instance *in, const struct sl_attach *a);
 

@@ -85,7 +85,7 @@ run_mode() {   # tcx | clsact
 	if [ "$mode" = tcx ]; then
 		lid=$(jq -r '.instances[0].attachments[0].link_id' <<<"$st")
 		expect_eq "bpftool: link $lid runs the pinned program" \
-			"$(bpftool -j link show id "$lid" | jq .prog_id)" "$(bpftool -j prog show pinned "$pin/prog" | jq .id)"
+			"$(bpftool -j link show id "$lid" | jq .prog_id)" "$(bpftool -j prog show pinned "$pin/prog-0" | jq .id)"
 		expect_eq "bpftool: link $lid is attached to slc$id" \
 			"$(bpftool -j link show id "$lid" | jq -r '.type')" "11"
 	else
