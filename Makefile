@@ -108,3 +108,38 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- benchmarks, fuzzing, leak checks (make bench / fuzz / fuzz-long; see bench/README.md)
+BENCH_BINS := $(BUILD)/sl-bench $(BUILD)/sl-blast
+$(BUILD)/sl-bench: tests/bench/sl-bench.c tests/prog/pkt.h $(PURE_OBJS) $(BUILD)/obj/loader.o $(SKELS) | $(BUILD)
+	$(CC) $(USER_CFLAGS) $< $(PURE_OBJS) $(BUILD)/obj/loader.o $(USER_LIBS) -o $@
+$(BUILD)/sl-blast: tests/bench/sl-blast.c | $(BUILD)
+	$(CC) -std=gnu11 $(WARN) $(CFLAGS) $< -o $@
+
+# libFuzzer targets (clang): the rule front end + compiler, the reference
+# packet parser + classifier; each checks the oracle against the compiled
+# tables.  `make fuzz` runs each for FUZZ_TIME seconds; make check runs them
+# briefly (tests/cli/fuzz.sh).
+FUZZ_TIME  ?= 120
+FUZZ_BINS  := $(BUILD)/fuzz/fuzz_rules $(BUILD)/fuzz/fuzz_pkt
+FUZZ_FLAGS := -std=gnu11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+              -Iinclude -Iuser -D_GNU_SOURCE
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(PURE_SRCS) $(HDRS) | $(BUILD)
+	@mkdir -p $(BUILD)/fuzz
+	$(CLANG) $(FUZZ_FLAGS) $< $(PURE_SRCS) -o $@
+
+.PHONY: fuzz fuzz-long
+fuzz: $(FUZZ_BINS)
+	@FUZZ_SECONDS=$(FUZZ_TIME) bash tests/cli/fuzz.sh
+
+# Far more random differential packets than make check (root; bounded time):
+# 2000 rulesets x 5000 packets, seeded (FUZZ_SEED=...) and reproducible.
+FUZZ_SEED  ?= $(shell date +%s)
+FUZZ_LONG_TIMEOUT ?= 3600
+fuzz-long: $(PROG_BINS) $(FUZZ_BINS)
+	timeout $(FUZZ_LONG_TIMEOUT) $(BUILD)/tests/test_prog -r -s $(FUZZ_SEED) -n 2000 -p 5000
+	@FUZZ_SECONDS=600 bash tests/cli/fuzz.sh
+
+# make check builds the fuzz targets, the bench tools and the valgrind run's binary.
+test: $(FUZZ_BINS) $(BENCH_BINS)

@@ -1,0 +1,705 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sl-bench - the measuring half of `make bench` (scripts/bench drives it and
+ * turns its output into bench/results.json and a Markdown table).  Every
+ * subcommand prints one JSON object per line, every figure a median over
+ * repeated runs, every comparison measured in the same process.
+ *
+ *   sl-bench pkt RULES [RUNS]          per-packet cost under BPF_PROG_TEST_RUN
+ *                                      (repeat 1e6): empty TC program, parser
+ *                                      only, sluice_tc on RULES, for a set of
+ *                                      packets (SecureVideo pack cases)
+ *   sl-bench gen DIR FAMILY N SEED [lab|sv]
+ *                                      write DIR/synth.rules: N random prefixes
+ *                                      of mixed lengths over four allow rules
+ *                                      with different port sets (+ the
+ *                                      documentation-range rules of the
+ *                                      gateway lab: "lab")
+ *   sl-bench scale RULES FAMILY [RUNS] parse/compile/load times, map memory
+ *                                      (fdinfo memlock, what bpftool shows),
+ *                                      hot ns/packet, random-destination cost
+ *                                      of sluice's classifier vs a bare LPM
+ *                                      trie of the same prefixes vs harness
+ *   sl-bench export RULES nft|ipset NAME
+ *                                      the IPv4 allow set of an allow-only
+ *                                      ruleset as an nft interval set
+ *                                      (flattened: nft refuses overlapping
+ *                                      intervals) or as `ipset restore` lines
+ *
+ * Needs root for pkt and scale (BPF).  No packet leaves the machine.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sl.h"
+#include "loader.h"
+#include "sluice.skel.h"
+#include "bench_pkt.skel.h"
+#include "bench_lookup.skel.h"
+#include "../prog/pkt.h"
+
+struct bench_dst {              /* as in bpf/bench_lookup.bpf.c */
+	uint32_t addr[4];
+	uint16_t port;
+	uint8_t family;
+	uint8_t proto;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_d);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static uint64_t rng_s;
+static uint64_t rnd(void)        /* splitmix64 */
+{
+	uint64_t z = (rng_s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "sl-bench: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(1);
+}
+
+static int quiet_libbpf(enum libbpf_print_level l, const char *f, va_list ap)
+{
+	return l == LIBBPF_WARN ? vfprintf(stderr, f, ap) : 0;
+}
+
+/* Kernel memory of a map as the kernel accounts it (bpftool's "memlock"). */
+static long long map_memlock(int fd)
+{
+	char path[64], line[256];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+struct loaded {
+	struct sl_ruleset rs;
+	struct sl_image img;
+	struct sluice_bpf *skel;
+	double parse_ms, compile_ms, load_ms;
+};
+
+static void load_rules(const char *path, struct loaded *L, unsigned int progs)
+{
+	struct sl_diags d = {0};
+	double t0;
+	int e;
+
+	memset(L, 0, sizeof(*L));
+	t0 = now_ms();
+	e = sl_ruleset_load(path, &L->rs, &d);
+	L->parse_ms = now_ms() - t0;
+	if (e) {
+		sl_diag_print(&d, stderr);
+		die("%s: %s", path, strerror(-e));
+	}
+	sl_diag_free(&d);
+	t0 = now_ms();
+	if ((e = sl_compile(&L->rs, NULL, 1, &L->img)))
+		die("compile %s: %s", path, strerror(-e));
+	L->compile_ms = now_ms() - t0;
+	t0 = now_ms();
+	if ((e = sl_bpf_load_progs(&L->img, false, NULL, progs, &L->skel)))
+		die("load %s: %s", path, strerror(-e));
+	L->load_ms = now_ms() - t0;
+}
+
+static void unload(struct loaded *L)
+{
+	sl_bpf_destroy(L->skel);
+	sl_image_free(&L->img);
+	sl_ruleset_free(&L->rs);
+}
+
+/* Median ns/packet of @prog_fd on a frame, repeat 1e6, @runs times. */
+static double run_pkt(int prog_fd, const void *frame, size_t len, int runs, int *retval)
+{
+	double v[32];
+
+	if (runs > 32)
+		runs = 32;
+	for (int i = 0; i < runs; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (__u32)len,
+			    .repeat = 1000000);
+		if (bpf_prog_test_run_opts(prog_fd, &o))
+			die("test_run: %s", strerror(errno));
+		v[i] = o.duration;
+		*retval = (int)o.retval;
+	}
+	return median(v, runs);
+}
+
+/* ---------------------------------------------------------------- pkt */
+
+static struct pk_spec spec(int fam, const char *dst, uint8_t proto, uint16_t port)
+{
+	struct pk_spec s = { .family = fam, .proto = proto, .dport = port, .payload = 64 };
+
+	if (fam == 4)
+		pk_ip4(s.dst, dst);
+	else
+		pk_ip6(s.dst, dst);
+	return s;
+}
+
+static int cmd_pkt(const char *rules, int runs)
+{
+	static const struct { const char *id, *what; int fam; const char *dst; uint8_t proto; uint16_t port; }
+	cases[] = {
+		{ "v4_zoom", "IPv4 Zoom media allowed (udp 8801 to 3.7.35.1)", 4, "3.7.35.1", 17, 8801 },
+		{ "v4_twilio", "IPv4 Twilio media allowed (udp 10000 to 34.203.254.1)", 4, "34.203.254.1", 17, 10000 },
+		{ "v4_policy_drop", "IPv4 dropped by policy (udp 443 to 8.8.8.8)", 4, "8.8.8.8", 17, 443 },
+		{ "v4_near_miss", "IPv4 dropped, near miss (udp 9999 to 3.7.35.1)", 4, "3.7.35.1", 17, 9999 },
+		{ "v6_zoom", "IPv6 Zoom media allowed (udp 8801 to 2407:30c0::1)", 6, "2407:30c0::1", 17, 8801 },
+		{ "v6_policy_drop", "IPv6 dropped by policy (udp 443 to 2a00:1450::1)", 6, "2a00:1450::1", 17, 443 },
+	};
+	struct bench_pkt_bpf *bp;
+	struct loaded L;
+	uint8_t frame[PK_MAX_FRAME];
+
+	load_rules(rules, &L, SL_PROG_TC);
+	if (!(bp = bench_pkt_bpf__open_and_load()))
+		die("bench_pkt: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pk_spec s = spec(cases[i].fam, cases[i].dst, cases[i].proto, cases[i].port);
+		size_t len = pk_build(&s, frame, NULL);
+		int rv_e, rv_p, rv_s;
+		double e = run_pkt(bpf_program__fd(bp->progs.bench_empty), frame, len, runs, &rv_e);
+		double p = run_pkt(bpf_program__fd(bp->progs.bench_parse), frame, len, runs, &rv_p);
+		double c = run_pkt(bpf_program__fd(L.skel->progs.sluice_tc), frame, len, runs, &rv_s);
+
+		printf("{\"section\":\"pkt\",\"case\":\"%s\",\"what\":\"%s\",\"empty_ns\":%.1f,"
+		       "\"parse_ns\":%.1f,\"sluice_ns\":%.1f,\"verdict\":\"%s\",\"runs\":%d,\"repeat\":1000000}\n",
+		       cases[i].id, cases[i].what, e, p, c, rv_s == 2 ? "drop" : "pass", runs);
+	}
+	bench_pkt_bpf__destroy(bp);
+	unload(&L);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- gen */
+
+static void rand_prefix4(uint8_t *a, int *plen)
+{
+	uint32_t x, r = rnd() % 100;
+	int l;
+
+	if (r < 5)        l = 8 + rnd() % 8;        /* /8../15   5% */
+	else if (r < 20)  l = 16 + rnd() % 8;       /* /16../23 15% */
+	else if (r < 75)  l = 24;                   /* /24      55% */
+	else              l = 25 + rnd() % 8;       /* /25../32 25% */
+	for (;;) {
+		x = (uint32_t)rnd();
+		uint8_t o = x >> 24;
+		if (o == 0 || o == 10 || o == 127 || o >= 224)
+			continue;               /* not routable or special */
+		if ((x >> 8) == 0xc00002 || (x >> 8) == 0xc63364 || (x >> 8) == 0xcb0071)
+			continue;               /* the documentation ranges: the lab's */
+		if (l < 24 && ((x >> 24) == 192 || (x >> 24) == 198 || (x >> 24) == 203))
+			continue;               /* nor anything that would contain them */
+		break;
+	}
+	x &= l ? ~0u << (32 - l) : 0;
+	x = htonl(x);
+	memcpy(a, &x, 4);
+	*plen = l;
+}
+
+static void rand_prefix6(uint8_t *a, int *plen)
+{
+	uint32_t r = rnd() % 100;
+	int l;
+
+	if (r < 10)       l = 24 + rnd() % 9;       /* /24../32 */
+	else if (r < 40)  l = 33 + rnd() % 15;      /* /33../47 */
+	else if (r < 80)  l = 48;
+	else              l = 49 + rnd() % 16;      /* /49../64 */
+	for (;;) {
+		uint64_t hi = rnd(), lo = rnd();
+
+		hi = (hi & ~(7ULL << 61)) | (1ULL << 61);       /* 2000::/3 */
+		if ((hi >> 32) == 0x20010db8)
+			continue;
+		for (int i = 0; i < 8; i++) {
+			a[i] = hi >> (56 - 8 * i);
+			a[8 + i] = lo >> (56 - 8 * i);
+		}
+		break;
+	}
+	for (int b = l; b < 128; b++)
+		a[b / 8] &= ~(0x80 >> (b % 8));
+	*plen = l;
+}
+
+static const char *const port_sets[4][2] = {
+	{ "allow tcp 443, 8801-8802;", "allow udp 3478-3479, 8801-8810;" },     /* media */
+	{ "allow tcp 443, 3478, 5349;", "allow udp 3478, 5004-5010;" },         /* turn */
+	{ "allow tcp 80, 443;", NULL },                                          /* web */
+	{ "allow udp 53, 123;", "allow tcp 53;" },                               /* infra */
+};
+
+static int cmd_gen(const char *dir, int fam, long n, uint64_t seed, const char *extra)
+{
+	char path[4096], a[INET6_ADDRSTRLEN];
+	FILE *rf, *af[4];
+	uint8_t addr[16] = {0};
+	int plen;
+
+	rng_s = seed;
+	for (int r = 0; r < 4; r++) {
+		snprintf(path, sizeof(path), "%s/r%d.txt", dir, r);
+		if (!(af[r] = fopen(path, "w")))
+			die("%s: %s", path, strerror(errno));
+		fprintf(af[r], "# sl-bench gen: family %d, seed %llu\n", fam, (unsigned long long)seed);
+	}
+	for (long i = 0; i < n; i++) {
+		int r = rnd() % 4;
+
+		memset(addr, 0, sizeof(addr));
+		if (fam == 4)
+			rand_prefix4(addr, &plen);
+		else
+			rand_prefix6(addr, &plen);
+		inet_ntop(fam == 4 ? AF_INET : AF_INET6, addr, a, sizeof(a));
+		fprintf(af[r], "%s/%d\n", a, plen);
+	}
+	for (int r = 0; r < 4; r++)
+		fclose(af[r]);
+	snprintf(path, sizeof(path), "%s/synth.rules", dir);
+	if (!(rf = fopen(path, "w")))
+		die("%s: %s", path, strerror(errno));
+	fprintf(rf, "# sl-bench gen: %ld random IPv%d prefixes, seed %llu\npolicy drop;\n", n, fam,
+		(unsigned long long)seed);
+	if (extra && !strcmp(extra, "lab")) {
+		/* The gateway lab's destinations (documentation range, nested). */
+		fprintf(rf, "rule lab-turn { allow udp 3478, 5004-5010; to 203.0.113.0/25, 203.0.113.128/26; }\n"
+			    "rule lab-media { allow udp 8801-8810; allow tcp 443; to 203.0.113.160/27; }\n");
+	}
+	for (int r = 0; r < 4; r++) {
+		fprintf(rf, "rule synth-%d {\n", r);
+		for (int k = 0; k < 2; k++)
+			if (port_sets[r][k])
+				fprintf(rf, "    %s\n", port_sets[r][k]);
+		fprintf(rf, "    to file \"r%d.txt\";\n}\n", r);
+	}
+	fclose(rf);
+	printf("{\"section\":\"gen\",\"path\":\"%s\",\"family\":%d,\"prefixes\":%ld}\n", path, fam, n);
+	return 0;
+}
+
+/* -------------------------------------------------------------- scale */
+
+/* Random destinations inside random prefixes of the image. */
+static void fill_dsts(const struct sl_image *img, int fam, struct bench_dst *d, size_t n)
+{
+	static const uint16_t ports[] = { 8801, 3478, 443, 53, 5004, 9999, 80, 123 };
+
+	for (size_t i = 0; i < n; i++) {
+		memset(&d[i], 0, sizeof(d[i]));
+		d[i].family = fam;
+		d[i].proto = rnd() % 4 ? 17 : 6;
+		d[i].port = ports[rnd() % 8];
+		if (fam == 4) {
+			const struct sl_dst4_entry *e = &img->dst4[rnd() % img->ndst4];
+			uint32_t a, host = e->key.prefixlen == 32 ? 0 : (uint32_t)rnd() & (~0u >> e->key.prefixlen);
+
+			memcpy(&a, e->key.addr, 4);
+			a = htonl(ntohl(a) | host);
+			d[i].addr[0] = a;
+		} else {
+			const struct sl_dst6_entry *e = &img->dst6[rnd() % img->ndst6];
+			uint8_t b[16];
+
+			memcpy(b, e->key.addr, 16);
+			for (int k = e->key.prefixlen; k < 128; k++)
+				if (rnd() & 1)
+					b[k / 8] |= 0x80 >> (k % 8);
+			memcpy(d[i].addr, b, 16);
+		}
+	}
+}
+
+static int cmd_scale(const char *rules, int fam, int runs)
+{
+	struct bench_lookup_bpf *bl;
+	struct loaded L;
+	const size_t ndsts = 1 << 16;
+	struct bench_dst *dsts;
+	uint8_t frame[PK_MAX_FRAME];
+	double v[3][32], res[3], hot;
+	int e, rv;
+	uint32_t nloops = 1 << 17;
+	long long mem4, mem6, memp;
+	size_t nbare;
+
+	if (runs > 32)
+		runs = 32;
+	load_rules(rules, &L, SL_PROG_TC);
+	if ((fam == 4 && !L.img.ndst4) || (fam == 6 && !L.img.ndst6))
+		die("%s: no IPv%d prefix", rules, fam);
+	mem4 = map_memlock(bpf_map__fd(L.skel->maps.dst4));
+	mem6 = map_memlock(bpf_map__fd(L.skel->maps.dst6));
+	memp = map_memlock(bpf_map__fd(L.skel->maps.ports));
+
+	rng_s = 12345;
+	dsts = calloc(ndsts, sizeof(*dsts));
+	fill_dsts(&L.img, fam, dsts, ndsts);
+
+	/* hot: one packet to the first random destination, repeat 1e6 */
+	{
+		struct pk_spec s = { .family = fam, .proto = dsts[0].proto, .dport = dsts[0].port,
+				     .payload = 64 };
+		size_t len;
+
+		memcpy(s.dst, dsts[0].addr, fam == 4 ? 4 : 16);
+		len = pk_build(&s, frame, NULL);
+		hot = run_pkt(bpf_program__fd(L.skel->progs.sluice_tc), frame, len, runs, &rv);
+	}
+
+	/* the random-destination program, on sluice's maps + a bare trie */
+	nbare = fam == 4 ? L.img.ndst4 : L.img.ndst6;
+	if (!(bl = bench_lookup_bpf__open()))
+		die("bench_lookup open: %s", strerror(errno));
+	bl->rodata->cfg = L.img.cfg;
+	bl->rodata->cfg.record = 0;
+	bpf_map__set_max_entries(bl->maps.dsts, ndsts);
+	bpf_map__set_max_entries(bl->maps.bare4, fam == 4 ? nbare : 1);
+	bpf_map__set_max_entries(bl->maps.bare6, fam == 6 ? nbare : 1);
+	if ((e = bpf_map__reuse_fd(bl->maps.dst4, bpf_map__fd(L.skel->maps.dst4))) ||
+	    (e = bpf_map__reuse_fd(bl->maps.dst6, bpf_map__fd(L.skel->maps.dst6))) ||
+	    (e = bpf_map__reuse_fd(bl->maps.ports, bpf_map__fd(L.skel->maps.ports))) ||
+	    (e = bpf_map__reuse_fd(bl->maps.counters, bpf_map__fd(L.skel->maps.counters))) ||
+	    (e = bpf_map__reuse_fd(bl->maps.globals, bpf_map__fd(L.skel->maps.globals))) ||
+	    (e = bpf_map__reuse_fd(bl->maps.rules, bpf_map__fd(L.skel->maps.rules))) ||
+	    (e = bpf_map__reuse_fd(bl->maps.last, bpf_map__fd(L.skel->maps.last))))
+		die("reuse_fd: %s", strerror(-e));
+	if ((e = bench_lookup_bpf__load(bl)))
+		die("bench_lookup load: %s", strerror(-e));
+	{
+		int fd = bpf_map__fd(bl->maps.dsts);
+		uint32_t *keys = malloc(ndsts * sizeof(*keys)), cnt = ndsts;
+
+		for (uint32_t i = 0; i < ndsts; i++)
+			keys[i] = i;
+		if (bpf_map_update_batch(fd, keys, dsts, &cnt, NULL))
+			die("dsts: %s", strerror(errno));
+		free(keys);
+	}
+	{
+		int fd = bpf_map__fd(fam == 4 ? bl->maps.bare4 : bl->maps.bare6);
+		size_t ksz = fam == 4 ? sizeof(struct sl_lpm4_key) : sizeof(struct sl_lpm6_key);
+		char *keys = malloc(nbare * ksz);
+		uint32_t *vals = malloc(nbare * sizeof(*vals));
+
+		for (size_t i = 0; i < nbare; i++) {
+			if (fam == 4) {
+				memcpy(keys + i * ksz, &L.img.dst4[i].key, ksz);
+				vals[i] = L.img.dst4[i].val.class_id;
+			} else {
+				memcpy(keys + i * ksz, &L.img.dst6[i].key, ksz);
+				vals[i] = L.img.dst6[i].val.class_id;
+			}
+		}
+		for (size_t i = 0; i < nbare; ) {
+			uint32_t cnt = nbare - i < 65536 ? nbare - i : 65536;
+
+			if (bpf_map_update_batch(fd, keys + i * ksz, vals + i, &cnt, NULL))
+				die("bare trie: %s", strerror(errno));
+			i += cnt;
+		}
+		free(keys);
+		free(vals);
+	}
+	bl->bss->mask = ndsts - 1;
+	bl->bss->nloops = nloops;
+	/* interleave the ops run by run, so drift hits them all alike */
+	for (int r = 0; r < runs; r++) {
+		const uint32_t ops[3] = { 0, fam == 4 ? 1 : 2, 3 };  /* harness, bare, sluice */
+
+		for (int op = 0; op < 3; op++) {
+			LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = frame, .data_size_in = 64, .repeat = 1);
+
+			bl->bss->op = ops[op];
+			if (bpf_prog_test_run_opts(bpf_program__fd(bl->progs.bench_loop), &t))
+				die("test_run bench_loop: %s", strerror(errno));
+			v[op][r] = (double)t.duration / nloops;
+		}
+	}
+	for (int op = 0; op < 3; op++)
+		res[op] = median(v[op], runs);
+	printf("{\"section\":\"scale\",\"rules\":\"%s\",\"family\":%d,\"prefixes\":%zu,"
+	       "\"classes\":%u,\"port_entries\":%zu,\"parse_ms\":%.1f,\"compile_ms\":%.1f,"
+	       "\"load_ms\":%.1f,\"mem_dst4\":%lld,\"mem_dst6\":%lld,\"mem_ports\":%lld,"
+	       "\"hot_ns\":%.1f,\"rand_harness_ns\":%.1f,\"rand_bare_ns\":%.1f,\"rand_sluice_ns\":%.1f,"
+	       "\"rand_hits\":%llu,\"runs\":%d,\"nloops\":%u,\"ndsts\":%zu}\n",
+	       rules, fam, nbare, L.img.nclasses, L.img.nports, L.parse_ms, L.compile_ms, L.load_ms,
+	       mem4, mem6, memp, hot, res[0], res[1], res[2],
+	       (unsigned long long)bl->bss->hits, runs, nloops, ndsts);
+	bench_lookup_bpf__destroy(bl);
+	free(dsts);
+	unload(&L);
+	return 0;
+}
+
+/* ------------------------------------------------------------- export */
+
+struct ival { uint32_t lo, hi; };
+struct cls_ports { struct ival *iv[2]; size_t n[2], cap[2]; };   /* [0] tcp, [1] udp */
+
+static void iv_add(struct cls_ports *c, int k, uint32_t lo, uint32_t hi)
+{
+	if (c->n[k] == c->cap[k]) {
+		c->cap[k] = c->cap[k] ? 2 * c->cap[k] : 8;
+		c->iv[k] = realloc(c->iv[k], c->cap[k] * sizeof(struct ival));
+	}
+	c->iv[k][c->n[k]++] = (struct ival){ lo, hi };
+}
+
+static int cmp_iv(const void *a, const void *b)
+{
+	const struct ival *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static void iv_merge(struct cls_ports *c)
+{
+	for (int k = 0; k < 2; k++) {
+		size_t m = 0;
+
+		qsort(c->iv[k], c->n[k], sizeof(struct ival), cmp_iv);
+		for (size_t i = 0; i < c->n[k]; i++) {
+			if (m && c->iv[k][i].lo <= c->iv[k][m - 1].hi + 1) {
+				if (c->iv[k][i].hi > c->iv[k][m - 1].hi)
+					c->iv[k][m - 1].hi = c->iv[k][i].hi;
+			} else {
+				c->iv[k][m++] = c->iv[k][i];
+			}
+		}
+		c->n[k] = m;
+	}
+}
+
+static void ip4s(uint32_t a, char *out)
+{
+	uint32_t n = htonl(a);
+
+	inet_ntop(AF_INET, &n, out, INET_ADDRSTRLEN);
+}
+
+static struct cls_ports *g_cls;
+static long g_nelem;
+
+static void emit_range(uint32_t lo, uint32_t hi, uint32_t cls)
+{
+	static const char *pn[2] = { "tcp", "udp" };
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	struct cls_ports *c = &g_cls[cls];
+
+	ip4s(lo, a);
+	ip4s(hi, b);
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < c->n[k]; i++, g_nelem++)
+			printf("%s\t%s-%s . %s . %u-%u", g_nelem ? ",\n" : "", a, b, pn[k],
+			       c->iv[k][i].lo, c->iv[k][i].hi);
+}
+
+/* nft: sweep the LPM prefixes into disjoint address ranges (each with the
+ * class of its longest covering prefix), times the class's allowed ports. */
+static void export_nft(const struct sl_image *img, const char *name)
+{
+	struct { uint64_t end; uint32_t cls; } st[40];
+	int sp = 0;
+	uint64_t cur = 0;
+	size_t ncls = img->nclasses + 1;
+
+	g_cls = calloc(ncls + 1, sizeof(*g_cls));
+	for (size_t i = 0; i < img->nports; i++) {
+		const struct sl_port_entry *p = &img->ports[i];
+		uint32_t cls, port, plen = p->key.prefixlen - SL_PORT_KEY_FIXED_BITS, lo, hi;
+		int k;
+
+		if (p->val.action != SL_ACT_ALLOW)
+			continue;
+		if (p->key.pslot == SL_P_TCP) k = 0;
+		else if (p->key.pslot == SL_P_UDP) k = 1;
+		else continue;
+		memcpy(&cls, p->key.class_be, 4);
+		cls = ntohl(cls);
+		port = (p->key.port_be[0] << 8) | p->key.port_be[1];
+		lo = plen ? port & (0xffffu << (16 - plen)) & 0xffff : 0;
+		hi = lo | (plen >= 16 ? 0 : (0xffffu >> plen));
+		if (cls < ncls)
+			iv_add(&g_cls[cls], k, lo, hi);
+	}
+	for (size_t c = 0; c < ncls; c++)
+		iv_merge(&g_cls[c]);
+
+	printf("table ip %s {\n\tset allowed {\n\t\ttype ipv4_addr . inet_proto . inet_service\n"
+	       "\t\tflags interval\n\t\telements = {\n", name);
+	for (size_t i = 0; i < img->ndst4; i++) {
+		uint32_t a, cls = img->dst4[i].val.class_id;
+		int l = img->dst4[i].key.prefixlen;
+		uint64_t s, t;
+
+		memcpy(&a, img->dst4[i].key.addr, 4);
+		s = ntohl(a);
+		t = s + (l ? (1ULL << (32 - l)) : (1ULL << 32)) - 1;
+		while (sp && st[sp - 1].end < s) {
+			if (cur <= st[sp - 1].end)
+				emit_range(cur, st[sp - 1].end, st[sp - 1].cls);
+			cur = st[sp - 1].end + 1;
+			sp--;
+		}
+		if (sp && cur < s)
+			emit_range(cur, s - 1, st[sp - 1].cls);
+		cur = s;
+		if (sp < 40)
+			st[sp++] = (typeof(st[0])){ t, cls < ncls ? cls : 0 };
+	}
+	while (sp) {
+		if (cur <= st[sp - 1].end)
+			emit_range(cur, st[sp - 1].end, st[sp - 1].cls);
+		cur = st[sp - 1].end + 1;
+		sp--;
+	}
+	printf("\n\t\t}\n\t}\n\tchain forward_filter {\n\t\ttype filter hook forward priority 0; policy accept;\n"
+	       "\t\toifname \"%s\" ip daddr . meta l4proto . th dport @allowed accept\n"
+	       "\t\toifname \"%s\" drop\n\t}\n}\n",
+	       getenv("SL_OIF") ? getenv("SL_OIF") : "eth0", getenv("SL_OIF") ? getenv("SL_OIF") : "eth0");
+	fprintf(stderr, "nft elements: %ld\n", g_nelem);
+}
+
+/* ipset hash:net,port: each rule's prefixes times its port ranges (an
+ * allow-only ruleset: the union is the ruleset's meaning). */
+static void export_ipset(const struct sl_ruleset *rs, const char *name)
+{
+	static const char *pn[] = { "tcp", "udp" };
+	char a[INET_ADDRSTRLEN];
+	long n = 0;
+
+	for (size_t r = 0; r < rs->nrules; r++)
+		for (size_t d = 0; d < rs->rules[r].ndsts; d++)
+			for (size_t l = 0; l < rs->rules[r].nlines; l++) {
+				const struct sl_proto_line *pl = &rs->rules[r].lines[l];
+
+				if (rs->rules[r].dsts[d].family != AF_INET || pl->proto > SL_PROTO_UDP)
+					continue;
+				for (size_t p = 0; p < pl->nports; p++)
+					n += pl->ports[p].hi - pl->ports[p].lo + 1;
+			}
+	printf("create %s hash:net,port family inet hashsize %ld maxelem %ld\n", name,
+	       n < 1024 ? 1024 : n / 2, n + 1024);
+	for (size_t r = 0; r < rs->nrules; r++) {
+		if (rs->rules[r].action != SL_ACT_ALLOW)
+			die("ipset export: rule %s is not an allow rule", rs->rules[r].name);
+		for (size_t d = 0; d < rs->rules[r].ndsts; d++) {
+			const struct sl_cidr *c = &rs->rules[r].dsts[d];
+
+			if (c->family != AF_INET)
+				continue;
+			inet_ntop(AF_INET, c->addr, a, sizeof(a));
+			for (size_t l = 0; l < rs->rules[r].nlines; l++) {
+				const struct sl_proto_line *pl = &rs->rules[r].lines[l];
+
+				if (pl->proto > SL_PROTO_UDP)
+					continue;
+				for (size_t p = 0; p < pl->nports; p++)
+					printf("add %s %s/%d,%s:%u-%u\n", name, a, c->plen, pn[pl->proto],
+					       pl->ports[p].lo, pl->ports[p].hi);
+			}
+		}
+	}
+	fprintf(stderr, "ipset entries: %ld\n", n);
+}
+
+static int cmd_export(const char *rules, const char *what, const char *name)
+{
+	struct sl_ruleset rs;
+	struct sl_image img;
+	struct sl_diags d = {0};
+	int e;
+
+	if ((e = sl_ruleset_load(rules, &rs, &d))) {
+		sl_diag_print(&d, stderr);
+		die("%s: %s", rules, strerror(-e));
+	}
+	sl_diag_free(&d);
+	if ((e = sl_compile(&rs, NULL, 1, &img)))
+		die("compile: %s", strerror(-e));
+	if (!strcmp(what, "nft"))
+		export_nft(&img, name);
+	else
+		export_ipset(&rs, name);
+	sl_image_free(&img);
+	sl_ruleset_free(&rs);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
+	libbpf_set_print(quiet_libbpf);
+	if (argc >= 3 && !strcmp(argv[1], "pkt"))
+		return cmd_pkt(argv[2], argc > 3 ? atoi(argv[3]) : 5);
+	if (argc >= 6 && !strcmp(argv[1], "gen"))
+		return cmd_gen(argv[2], atoi(argv[3]), atol(argv[4]), strtoull(argv[5], NULL, 0),
+			       argc > 6 ? argv[6] : NULL);
+	if (argc >= 4 && !strcmp(argv[1], "scale"))
+		return cmd_scale(argv[2], atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 5);
+	if (argc >= 5 && !strcmp(argv[1], "export"))
+		return cmd_export(argv[2], argv[3], argv[4]);
+	fprintf(stderr, "usage: sl-bench pkt RULES [RUNS] | gen DIR FAMILY N SEED [lab] |\n"
+		"       scale RULES FAMILY [RUNS] | export RULES nft|ipset NAME\n");
+	return 2;
+}
