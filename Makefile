@@ -77,9 +77,13 @@ $(BUILD)/tests/%: tests/prog/%.c tests/test.h $(wildcard tests/prog/*.h) $(PURE_
 	$(CC) $(USER_CFLAGS) -Itests $< $(PURE_OBJS) $(SYS_OBJS) $(USER_LIBS) -o $@
 
 # Small tools the end-to-end tests and benchmarks drive traffic with.
-TOOLS      := $(BUILD)/sl-udp
+TOOLS      := $(BUILD)/sl-udp $(BUILD)/foreign.bpf.o
 $(BUILD)/sl-udp: tests/tools/sl-udp.c | $(BUILD)
 	$(CC) -std=gnu11 $(WARN) $(CFLAGS) $< -o $@
+
+# A BPF object that is not sluice's, for the coexistence tests.
+$(BUILD)/foreign.bpf.o: tests/tools/foreign.bpf.c | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 sanitize: $(BUILD)/sluice-san
 

@@ -52,6 +52,7 @@
 #define SL_BPF_TCX_EGRESS  47
 #define SL_ENOTSUPP        524  /* the kernel's internal ENOTSUPP */
 #define SL_BPF_F_BEFORE    (1U << 3)    /* TCX: insert before (all, with no relative) */
+#define SL_TC_HANDLE       0x51c3       /* clsact: sluice's filter handle */
 
 static bool verbose;
 
@@ -787,7 +788,20 @@ static int attach_tc_here(const char *inst, int prog_fd, const char *dev, enum s
 			return e;
 		}
 		a->qdisc_created = e == 0;
+		/* First in line: priority 1 (the lowest number runs first) with
+		 * sluice's own handle; if another filter holds priority 1, let
+		 * the kernel choose, and say that others may run before. */
+		to.priority = 1;
+		to.handle = SL_TC_HANDLE;
 		e = bpf_tc_attach(&th, &to);
+		if (e == -EEXIST || e == -EINVAL || e == -EBUSY) {
+			fprintf(stderr, "sluice: %s: warning: clsact priority 1 is taken; sluice's filter "
+				"runs after the filters before it\n", dev);
+			to.priority = 0;
+			to.handle = 0;
+			to.prog_id = 0;
+			e = bpf_tc_attach(&th, &to);
+		}
 		if (e) {
 			err("%s: cannot attach a clsact %s filter: %s", dev, sl_hook_name(a->hook), strerror(-e));
 			if (a->qdisc_created) {
