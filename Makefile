@@ -104,11 +104,21 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench
 
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DOCDIR     ?= $(PREFIX)/share/doc/sluice
+
 install: $(BUILD)/sluice
 	install -D -m 0755 $(BUILD)/sluice $(DESTDIR)$(PREFIX)/sbin/sluice
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/rules
+	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+		scripts/systemd/sluice@.service.in > $(DESTDIR)$(UNITDIR)/sluice@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/sluice@.service
+	install -m 0644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
+	cp -r rules/. $(DESTDIR)$(DOCDIR)/rules/
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/sluice
+	rm -f $(DESTDIR)$(PREFIX)/sbin/sluice $(DESTDIR)$(UNITDIR)/sluice@.service
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The systemd unit sluice@.service as `make install` installs it: it verifies
+# with systemd-analyze, and its ExecStart, ExecReload and ExecStop lines, run
+# as systemd would run them (EnvironmentFile, %i, ${RULES} one word, $ARGS
+# split), attach, replace and detach a ruleset in a namespace lab.
+source "$(dirname "$0")/../lib.sh"
+source "$ROOT/scripts/lab.sh"
+need_root
+need_cmd ip jq make
+
+TMP=$(mktemp -d)
+T_FINAL='rm -rf "$TMP"'
+P=$TMP/prefix
+id=${ID}u
+inst=unit$id
+
+make -s -C "$ROOT" install PREFIX="$P" > "$TMP/install.out" 2>&1 ||
+	{ fail "make install" "$(tail -5 "$TMP/install.out")"; finish; }
+UNIT=$P/lib/systemd/system/sluice@.service
+check "make install: binary and unit installed" test -x "$P/sbin/sluice" -a -f "$UNIT"
+if command -v systemd-analyze >/dev/null; then
+	check "systemd-analyze verify accepts the unit" systemd-analyze verify "$UNIT"
+else
+	skip "systemd-analyze verify" "systemd-analyze is not installed"
+fi
+
+lab_up "$id" || { fail setup "cannot build the lab"; finish; }
+on_exit lab_down "$id"
+on_exit "$P/sbin/sluice" detach --all --instance "$inst"
+cat > "$TMP/rules" <<'RULES'
+policy drop;
+rule web { allow udp 6000; to 192.0.2.2; }
+RULES
+cat > "$TMP/$inst.conf" <<CONF
+RULES=$TMP/rules
+ARGS=--dev slc$id --netns sl-$id-c
+CONF
+
+# Run a unit's Exec line the way systemd does, with the conf file's variables.
+run_exec() {   # KEY
+	local line
+	line=$(sed -n "s/^$1=//p" "$UNIT")
+	line=${line//%i/$inst}
+	( # EnvironmentFile: KEY=VALUE, the value verbatim (spaces included)
+	  while IFS='=' read -r k v; do [ -n "$k" ] && export "$k=$v"; done < "$TMP/$inst.conf"
+	  line=${line//\$\{RULES\}/\"$RULES\"}
+	  eval "$line" )
+}
+check "ExecStart attaches" run_exec ExecStart
+expect_eq "status: attached to slc$id" \
+	"$("$P/sbin/sluice" status --json --instance "$inst" | jq -r '.instances[0].attachments[0].dev')" "slc$id"
+ready=$TMP/ready
+in_s "$id" "$SLUDP" recv 192.0.2.2 6001 300 "$ready" > "$TMP/recv" 2>/dev/null &
+for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.05; done
+in_c "$id" "$SLUDP" send 192.0.2.2 6001 10 >/dev/null 2>&1
+wait
+expect_eq "the unit's ruleset filters: udp 6001 dropped" "$(awk '{print $2}' "$TMP/recv")" 0
+check "ExecReload replaces the ruleset" run_exec ExecReload
+expect_eq "after reload: generation 2" \
+	"$("$P/sbin/sluice" status --json --instance "$inst" | jq '.instances[0].generation')" 2
+check "ExecStop detaches" run_exec ExecStop
+check "after stop: no instance" test ! -e "/sys/fs/bpf/sluice/$inst"
+finish
