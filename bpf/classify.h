@@ -49,6 +49,106 @@ static __always_inline void sl_global_add(__u32 idx, __u32 packets, __u32 bytes)
 	}
 }
 
+#ifdef SL_LEARN
+/*
+ * Learned addresses (docs/datapath.md §5, docs/dns.md).  First match over
+ * the union of the static class and the live name classes of the address is
+ * the earliest, in rule order, of each list's first match; the near-miss
+ * rule likewise the earliest of the near rules.  Rule order comes from the
+ * "rules" map (index of each slot).
+ */
+enum { SL_LD_NONE = 0, SL_LD_RULE, SL_LD_NEAR };
+
+static __always_inline __u32 sl_rule_order(__u16 slot)
+{
+	__u32 k = slot;
+	const struct sl_rule_meta *m = bpf_map_lookup_elem(&rules, &k);
+
+	return m ? m->index : 0xffffffff;
+}
+
+/* First matching rule of class @v for this packet (fragment: frag[], else ports). */
+static __always_inline const struct sl_decision *
+sl_class_decision(const struct sl_dst_val *v, const struct sl_pinfo *pi, __u8 slot, __u16 port)
+{
+	struct sl_port_key pk = {
+		.prefixlen = SL_PORT_KEY_FIXED_BITS + 16,
+		.pslot = slot,
+	};
+	__u32 cls = bpf_htonl(v->class_id);
+	__u16 pbe = bpf_htons(port);
+
+	if (pi->frag)
+		return &v->frag[slot < SL_PSLOTS ? slot : 0];
+	__builtin_memcpy(pk.class_be, &cls, 4);
+	__builtin_memcpy(pk.port_be, &pbe, 2);
+	return bpf_map_lookup_elem(&ports, &pk);
+}
+
+/* SL_LD_NONE: no live learned name class (decide as without learning). */
+static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slot, __u16 port,
+					     const struct sl_dst_val *v,
+					     struct sl_decision *ld, __u16 *near)
+{
+	const struct sl_learn_cfg *lc = bpf_map_lookup_elem(&learn_cfg, &(__u32){ 0 });
+	const struct sl_learned_val *e;
+	const struct sl_decision *d;
+	struct sl_addr_key ak = {};
+	__u32 best = 0xffffffff, nbest = 0xffffffff, o;
+	__u64 now;
+	int i, live = 0;
+
+	if (!lc || !lc->enabled)
+		return SL_LD_NONE;
+	ak.family = pi->family;
+	if (pi->family == 4)
+		__builtin_memcpy(ak.addr, pi->daddr, 4);
+	else
+		__builtin_memcpy(ak.addr, pi->daddr, 16);
+	e = bpf_map_lookup_elem(&learned, &ak);
+	if (!e)
+		return SL_LD_NONE;
+	now = bpf_ktime_get_ns();
+	if (v) {
+		*near = v->near_rule;
+		nbest = sl_rule_order(v->near_rule);
+		d = sl_class_decision(v, pi, slot, port);
+		if (d && d->action != SL_ACT_NONE) {
+			*ld = *d;
+			best = sl_rule_order(d->rule);
+		}
+	}
+#pragma unroll
+	for (i = 0; i < SL_LEARN_SLOTS; i++) {
+		const struct sl_dst_val *nv;
+		__u32 nc = e->s[i].ncls;
+
+		if (e->s[i].expires_ns <= now)
+			continue;
+		nv = bpf_map_lookup_elem(&nclass, &nc);
+		if (!nv)
+			continue;       /* a pattern the running ruleset no longer has */
+		live = 1;
+		o = sl_rule_order(nv->near_rule);
+		if (o < nbest) {
+			nbest = o;
+			*near = nv->near_rule;
+		}
+		d = sl_class_decision(nv, pi, slot, port);
+		if (d && d->action != SL_ACT_NONE) {
+			o = sl_rule_order(d->rule);
+			if (o < best) {
+				best = o;
+				*ld = *d;
+			}
+		}
+	}
+	if (!live)
+		return SL_LD_NONE;
+	return best != 0xffffffff ? SL_LD_RULE : SL_LD_NEAR;
+}
+#endif /* SL_LEARN */
+
 /*
  * Decide and count one parsed packet.  @prc is sl_parse()'s result (SHORT
  * already retried by the caller if possible), @packets/@bytes what to count.
@@ -61,7 +161,12 @@ static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
 	const struct sl_dst_val *v;
 	const struct sl_decision *d = NULL;
 	struct sl_rule_ctr *rc;
+	__u16 near = SL_NO_RULE;
 	__u8 slot, drop;
+#ifdef SL_LEARN
+	struct sl_decision ld = { .rule = SL_NO_RULE };
+	int lr;
+#endif
 
 	res->flags = 0;
 	res->proto = 0;
@@ -110,10 +215,20 @@ static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
 		v = bpf_map_lookup_elem(&dst6, &k6);
 	}
 
+#ifdef SL_LEARN
+	lr = sl_learned_decide(pi, slot, res->port, v, &ld, &near);
+	if (lr == SL_LD_RULE) {
+		d = &ld;
+		goto rule;
+	}
+	if (lr == SL_LD_NEAR)
+		goto near_miss;
+#endif
 	if (!v) {
 		res->reason = SL_R_POLICY;
 		goto policy;
 	}
+	near = v->near_rule;
 
 	if (pi->frag) {
 		/* slot is 0..4: a bounded index into the map value */
@@ -132,6 +247,9 @@ static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
 	}
 
 	if (d && d->action != SL_ACT_NONE) {
+#ifdef SL_LEARN
+rule:
+#endif
 		res->reason = SL_R_RULE;
 		res->rule = d->rule;
 		drop = d->action != SL_ACT_ALLOW;
@@ -148,10 +266,13 @@ static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
 		goto verdict;
 	}
 
+#ifdef SL_LEARN
+near_miss:
+#endif
 	res->reason = SL_R_NEAR_MISS;
-	res->rule = v->near_rule;
+	res->rule = near;
 	if (cfg.policy != SL_POLICY_ALLOW) {
-		rc = bpf_map_lookup_elem(&counters, &(__u32){ v->near_rule });
+		rc = bpf_map_lookup_elem(&counters, &(__u32){ near });
 		if (rc) {
 			rc->drop_packets += packets;
 			rc->drop_bytes += bytes;

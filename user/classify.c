@@ -239,8 +239,30 @@ static bool is_control(const struct sl_pkt *p)
 	return false;
 }
 
-void sl_classify_pkt(const struct sl_image *img, const struct sl_pkt *p,
-		     uint32_t gso_segs, struct sl_result *res)
+/*
+ * Learned addresses (docs/dns.md): a rule also covers A if A is learned,
+ * unexpired at @now, for a question name that the rule lists (exactly, or
+ * strictly below one of its "*.S").  Decided here by that definition alone,
+ * independently of the name classes the compiler builds.
+ */
+static bool rule_learned(const struct sl_rule *r, const struct sl_pkt *p,
+			 const struct sl_learned_addr *L, size_t nL, uint64_t now)
+{
+	for (size_t i = 0; i < nL; i++) {
+		if (L[i].family != p->family || L[i].expires <= now)
+			continue;
+		if (memcmp(L[i].addr, p->dst, p->family == AF_INET ? 4 : 16))
+			continue;
+		for (size_t h = 0; h < r->nhosts; h++)
+			if (sl_host_matches(&r->hosts[h], L[i].qname))
+				return true;
+	}
+	return false;
+}
+
+static void classify_core(const struct sl_image *img, const struct sl_pkt *p, uint32_t gso_segs,
+			  const struct sl_learned_addr *L, size_t nL, uint64_t now,
+			  struct sl_result *res)
 {
 	const struct sl_ruleset *rs = img->rs;
 	int slot, first_cover = -1, match = -1;
@@ -276,7 +298,7 @@ void sl_classify_pkt(const struct sl_image *img, const struct sl_pkt *p,
 	for (size_t i = 0; rs && i < rs->nrules; i++) {
 		const struct sl_rule *r = &rs->rules[i];
 
-		if (!rule_covers(r, p->family, p->dst))
+		if (!rule_covers(r, p->family, p->dst) && !(nL && rule_learned(r, p, L, nL, now)))
 			continue;
 		if (first_cover < 0)
 			first_cover = (int)i;
@@ -297,6 +319,19 @@ void sl_classify_pkt(const struct sl_image *img, const struct sl_pkt *p,
 	}
 out:
 	res->verdict = (drop && img->cfg.mode != SL_MODE_AUDIT) ? SL_V_DROP : SL_V_PASS;
+}
+
+void sl_classify_pkt(const struct sl_image *img, const struct sl_pkt *p,
+		     uint32_t gso_segs, struct sl_result *res)
+{
+	classify_core(img, p, gso_segs, NULL, 0, 0, res);
+}
+
+void sl_classify_pkt_learned(const struct sl_image *img, const struct sl_pkt *p,
+			     uint32_t gso_segs, const struct sl_learned_addr *learned,
+			     size_t nlearned, uint64_t now, struct sl_result *res)
+{
+	classify_core(img, p, gso_segs, learned, nlearned, now, res);
 }
 
 void sl_classify_frame(const struct sl_image *img, const void *frame, size_t len,

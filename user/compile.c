@@ -768,6 +768,54 @@ int sl_compile(const struct sl_ruleset *rs, const uint16_t *slots,
 	img->ports = pb.v;
 	img->nports = pb.n;
 	pb.v = NULL;
+	pb.n = pb.cap = 0;
+
+	/* Name classes (names.c, docs/dns.md): ids above the static ones; their
+	 * port entries go to img->name_ports (the loader writes both tables
+	 * into the one "ports" map). */
+	err = sl_names_build(rs, &img->names, &img->nnames, &img->max_wild_labels);
+	if (err)
+		goto fail;
+	for (size_t k = 0; k < img->nnames; k++) {
+		struct sl_nameclass *nc = &img->names[k];
+		const uint16_t *list = nc->rules;
+		uint32_t nl = (uint32_t)nc->nrules;
+
+		memset(&nc->val, 0, sizeof(nc->val));
+		nc->val.class_id = nc->ncls;
+		nc->val.near_rule = nl ? img->slot[list[0]] : SL_NO_RULE;
+		for (int s = 0; s < SL_PSLOTS; s++) {
+			nc->val.frag[s].rule = SL_NO_RULE;
+			nc->val.frag[s].action = SL_ACT_NONE;
+			for (uint32_t i = 0; i < nl; i++)
+				if (rule_has_slot(&rs->rules[list[i]], s)) {
+					nc->val.frag[s].rule = img->slot[list[i]];
+					nc->val.frag[s].action = (uint8_t)rs->rules[list[i]].action;
+					break;
+				}
+		}
+		for (int s = 0; s < SL_PSLOTS; s++) {
+			if (s == SL_P_TCP || s == SL_P_UDP) {
+				err = ports_tcpudp(rs, img->slot, list, nl, nc->ncls, s, &pb);
+				if (err)
+					goto fail;
+				continue;
+			}
+			for (uint32_t i = 0; i < nl; i++) {
+				const struct sl_rule *r = &rs->rules[list[i]];
+
+				if (rule_matches_port0(r, s)) {
+					if (pbuf_push(&pb, nc->ncls, s, 0, 0, img->slot[list[i]],
+						      (uint8_t)r->action))
+						goto nomem;
+					break;
+				}
+			}
+		}
+	}
+	img->name_ports = pb.v;
+	img->nname_ports = pb.n;
+	pb.v = NULL;
 
 	err = 0;
 	goto out;
@@ -802,6 +850,8 @@ void sl_image_free(struct sl_image *img)
 	free(img->dst4);
 	free(img->dst6);
 	free(img->ports);
+	free(img->name_ports);
+	sl_names_free(img->names, img->nnames);
 	memset(img, 0, sizeof(*img));
 }
 
@@ -969,6 +1019,15 @@ static const struct sl_decision *lpm_ports(const struct sl_image *img, uint32_t 
 	return NULL;
 }
 
+/* The same over the name classes' entries (img->name_ports). */
+static const struct sl_decision *lpm_name_ports(const struct sl_image *img, uint32_t cls,
+						int slot, uint16_t port)
+{
+	struct sl_image t = { .ports = img->name_ports, .nports = img->nname_ports };
+
+	return cls >= SL_NCLS_BASE ? lpm_ports(&t, cls, slot, port) : lpm_ports(img, cls, slot, port);
+}
+
 static int lookup_pslot(uint8_t proto)
 {
 	switch (proto) {
@@ -1049,5 +1108,70 @@ void sl_image_lookup(const struct sl_image *img, const struct sl_pkt *p,
 		}
 	}
 out:
+	res->verdict = (drop && img->cfg.mode != SL_MODE_AUDIT) ? SL_V_DROP : SL_V_PASS;
+}
+
+/*
+ * Learned addresses (datapath.md §5): the earliest, in rule order, of the
+ * first matches of the static class and of each live name class; near rule
+ * likewise.  Rule order = index in img->rs when present, else the slot's
+ * position via sl_image_rule_of_slot.
+ */
+static uint32_t order_of(const struct sl_image *img, uint16_t slot)
+{
+	int i = sl_image_rule_of_slot(img, slot);
+
+	return i < 0 ? 0xffffffffu : (uint32_t)i;
+}
+
+void sl_image_lookup_learned(const struct sl_image *img, const struct sl_pkt *p,
+			     const uint32_t *ncls, size_t n, struct sl_result *res)
+{
+	const struct sl_dst_val *v, *cand[1 + SL_LEARN_SLOTS];
+	struct sl_decision best = { .rule = SL_NO_RULE };
+	uint32_t bo = 0xffffffffu, no = 0xffffffffu;
+	uint16_t near = SL_NO_RULE;
+	size_t nc = 0;
+	int slot;
+	bool drop;
+
+	sl_image_lookup(img, p, res);
+	if (p->kind != SL_PK_IP || res->reason == SL_R_CONTROL || !n)
+		return;
+	slot = lookup_pslot(p->proto);
+	v = lpm_dst(img, p->family, p->dst);
+	if (v)
+		cand[nc++] = v;
+	for (size_t i = 0; i < n && nc < 1 + SL_LEARN_SLOTS; i++)
+		for (size_t k = 0; k < img->nnames; k++)
+			if (img->names[k].ncls == ncls[i]) {
+				cand[nc++] = &img->names[k].val;
+				break;
+			}
+	if (nc == (v ? 1u : 0u))
+		return;         /* no live name class the ruleset knows */
+	for (size_t i = 0; i < nc; i++) {
+		const struct sl_decision *d = p->fragment ? &cand[i]->frag[slot]
+				: lpm_name_ports(img, cand[i]->class_id, slot, res->port);
+		uint32_t o = order_of(img, cand[i]->near_rule);
+
+		if (o < no) {
+			no = o;
+			near = cand[i]->near_rule;
+		}
+		if (d && d->action != SL_ACT_NONE && (o = order_of(img, d->rule)) < bo) {
+			bo = o;
+			best = *d;
+		}
+	}
+	if (bo != 0xffffffffu) {
+		res->reason = SL_R_RULE;
+		res->rule = best.rule;
+		drop = best.action != SL_ACT_ALLOW;
+	} else {
+		res->reason = SL_R_NEAR_MISS;
+		res->rule = near;
+		drop = img->cfg.policy != SL_POLICY_ALLOW;
+	}
 	res->verdict = (drop && img->cfg.mode != SL_MODE_AUDIT) ? SL_V_DROP : SL_V_PASS;
 }

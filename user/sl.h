@@ -129,6 +129,19 @@ struct sl_dst6_entry { struct sl_lpm6_key key; struct sl_dst_val val; };
 struct sl_port_entry { struct sl_port_key key; struct sl_decision val; };
 
 /* A compiled ruleset: exactly what the maps will hold. */
+/* A name class (docs/dns.md): the rules a DNS question name matches. */
+struct sl_nameclass {
+	char *name;             /* the name, or S of "*.S"; lower case */
+	bool wild;              /* pattern "*.S": names strictly below S */
+	uint32_t ncls;          /* class id in "ports" (>= SL_NCLS_BASE) */
+	uint64_t hash;          /* sl_name_hash(name): key of names / wilds */
+	struct sl_name_val nval;        /* value of names / wilds */
+	struct sl_dst_val val;          /* value of nclass: near rule, frag[] */
+	uint16_t *rules;        /* rule indices, file order */
+	size_t nrules;
+};
+#define SL_NCLS_BASE 0x40000000u        /* name class ids: BASE | hash bits (stable) */
+
 struct sl_image {
 	struct sl_config cfg;
 	const struct sl_ruleset *rs;    /* the source (not owned) */
@@ -137,6 +150,10 @@ struct sl_image {
 	struct sl_dst6_entry *dst6;  size_t ndst6;
 	struct sl_port_entry *ports; size_t nports;
 	uint32_t nclasses;
+	struct sl_nameclass *names;     /* sorted by ncls */
+	struct sl_port_entry *name_ports; size_t nname_ports;  /* their "ports" entries, sorted */
+	size_t nnames;
+	uint8_t max_wild_labels;        /* labels of the deepest "*.S" suffix S */
 };
 
 /*
@@ -181,6 +198,21 @@ int sl_pkt_parse(const void *frame, size_t len, struct sl_pkt *p);
  */
 void sl_classify_pkt(const struct sl_image *img, const struct sl_pkt *p,
 		     uint32_t gso_segs, struct sl_result *res);
+/*
+ * The oracle with learned addresses (docs/dns.md): @learned lists
+ * (address, question name, expiry) triples; an entry with expires > @now
+ * makes every rule listing the name (exactly, or strictly below a "*.S")
+ * cover the address.  Time units are the caller's (tests use ns).
+ */
+struct sl_learned_addr {
+	uint8_t family;         /* AF_INET / AF_INET6 */
+	uint8_t addr[16];
+	const char *qname;      /* lower case, no trailing dot */
+	uint64_t expires;
+};
+void sl_classify_pkt_learned(const struct sl_image *img, const struct sl_pkt *p,
+			     uint32_t gso_segs, const struct sl_learned_addr *learned,
+			     size_t nlearned, uint64_t now, struct sl_result *res);
 /* Parse + classify a frame. */
 void sl_classify_frame(const struct sl_image *img, const void *frame, size_t len,
 		       uint32_t gso_segs, struct sl_result *res);
@@ -193,5 +225,27 @@ void sl_image_lookup(const struct sl_image *img, const struct sl_pkt *p,
 		     struct sl_result *res);
 
 const char *sl_reason_name(enum sl_reason r);   /* "rule", "policy", ... */
+
+/* ---------------------------------------------------- names (names.c) */
+
+/* Hash of a lower-case dotted name ("" = the root), label by label from the
+ * root: the BPF learner's sl_dns_hash() on the same name gives the same value. */
+uint64_t sl_name_hash(const char *name, uint64_t seed);
+/* Lower-case wire format without the root label; returns its length or -EINVAL. */
+int sl_name_wire(const char *name, uint8_t *wire, size_t cap, uint8_t *nlabels);
+/* Does host pattern @h match question name @q (exact, or strictly below "*.S")? */
+bool sl_host_matches(const struct sl_host *h, const char *q);
+/* Build img->names from img->rs (called by sl_compile; ports entries via @emit). */
+int sl_names_build(const struct sl_ruleset *rs, struct sl_nameclass **out, size_t *n,
+		   uint8_t *max_wild_labels);
+void sl_names_free(struct sl_nameclass *v, size_t n);
+/* Name class of question @q in @img (exact, else longest wildcard), or NULL. */
+const struct sl_nameclass *sl_names_find(const struct sl_image *img, const char *q);
+/*
+ * Look a tuple up in the compiled tables with learned name classes @ncls
+ * (the live ones of the address), as the data path does (datapath.md §5).
+ */
+void sl_image_lookup_learned(const struct sl_image *img, const struct sl_pkt *p,
+			     const uint32_t *ncls, size_t n, struct sl_result *res);
 
 #endif /* SL_H */

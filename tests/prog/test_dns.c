@@ -1,0 +1,779 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_dns.c - host-name learning under BPF_PROG_TEST_RUN (docs/dns.md):
+ * crafted DNS queries (TC egress, sluice_tc) and answers (TC ingress,
+ * sluice_learn) of bpf/learn_test.bpf.c; what lands in "learned", the
+ * learner's counters, and the classification of learned addresses against
+ * the reference classifier (sl_classify_pkt_learned) and the compiled tables
+ * (sl_image_lookup_learned).  Malicious answers: pointer loops, forward
+ * pointers, lengths past the end, 255-label names, spoofed sources,
+ * unsolicited answers, truncation.  -b: cost per answer.
+ *
+ * Needs root; otherwise SKIP.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/pkt_cls.h>
+
+#include "sl.h"
+#include "learn.h"
+#include "learn_test.skel.h"
+#include "test.h"
+
+static const char *RULES =
+	"policy drop;\n"
+	"rule dns { allow udp 53; allow tcp 53; to 192.0.2.53, 2001:db8::53; }\n"
+	"rule block { deny any; to 198.51.100.66; }\n"
+	"rule zoom { allow tcp 443; allow udp 8801-8810; to zoom.us, *.zoom.us; }\n"
+	"rule vsee { allow tcp 443, 8443; to *.vsee.com; }\n"
+	"rule late { allow tcp 80; to *.y.vsee.com, 203.0.113.200; }\n";
+
+static struct sl_ruleset rs;
+static struct sl_image img;
+static struct learn_test_bpf *sk;
+static int fd_tc, fd_learn;
+
+/* ------------------------------------------------------------ frames */
+
+struct fr { uint8_t b[9000]; size_t n; };
+
+static size_t put_name(uint8_t *p, const char *name)
+{
+	size_t n = 0;
+	const char *s = name;
+
+	while (*s) {
+		const char *d = strchr(s, '.');
+		size_t l = d ? (size_t)(d - s) : strlen(s);
+
+		p[n++] = (uint8_t)l;
+		memcpy(p + n, s, l);
+		n += l;
+		s += l + (d ? 1 : 0);
+	}
+	p[n++] = 0;
+	return n;
+}
+
+/* A DNS message under construction. */
+struct msg { uint8_t b[8192]; size_t n; int an; };
+
+static void m_hdr(struct msg *m, uint16_t id, uint16_t flags, const char *q, uint16_t qtype)
+{
+	memset(m, 0, sizeof(*m));
+	m->b[0] = id >> 8; m->b[1] = id & 0xff;
+	m->b[2] = flags >> 8; m->b[3] = flags & 0xff;
+	m->b[5] = 1;
+	m->n = 12;
+	m->n += put_name(m->b + m->n, q);
+	m->b[m->n++] = 0; m->b[m->n++] = (uint8_t)qtype;
+	m->b[m->n++] = 0; m->b[m->n++] = 1;
+}
+
+/* An answer record; owner NULL = pointer to the question name (offset 12). */
+static void m_rr(struct msg *m, const char *owner, uint16_t type, uint32_t ttl,
+		 const void *rd, uint16_t rdlen)
+{
+	if (owner) {
+		m->n += put_name(m->b + m->n, owner);
+	} else {
+		m->b[m->n++] = 0xc0; m->b[m->n++] = 12;
+	}
+	m->b[m->n++] = type >> 8; m->b[m->n++] = type & 0xff;
+	m->b[m->n++] = 0; m->b[m->n++] = 1;
+	m->b[m->n++] = ttl >> 24; m->b[m->n++] = ttl >> 16; m->b[m->n++] = ttl >> 8; m->b[m->n++] = ttl;
+	m->b[m->n++] = rdlen >> 8; m->b[m->n++] = rdlen & 0xff;
+	memcpy(m->b + m->n, rd, rdlen);
+	m->n += rdlen;
+	m->an++;
+	m->b[6] = m->an >> 8; m->b[7] = m->an & 0xff;
+}
+
+static void m_a(struct msg *m, const char *owner, const char *a, uint32_t ttl)
+{
+	uint8_t x[16];
+
+	if (strchr(a, ':')) {
+		inet_pton(AF_INET6, a, x);
+		m_rr(m, owner, 28, ttl, x, 16);
+	} else {
+		inet_pton(AF_INET, a, x);
+		m_rr(m, owner, 1, ttl, x, 4);
+	}
+}
+
+static void m_cname(struct msg *m, const char *owner, const char *target, uint32_t ttl)
+{
+	uint8_t x[300];
+
+	m_rr(m, owner, 5, ttl, x, (uint16_t)put_name(x, target));
+}
+
+/* Ethernet + IPv4/IPv6 + UDP/TCP(53) around @m; tcp: 2-byte length prefix. */
+static void frame(struct fr *f, const char *src, const char *dst, uint16_t sport, uint16_t dport,
+		  int tcp, const uint8_t *pl, size_t plen)
+{
+	int v6 = strchr(src, ':') != NULL;
+	size_t l3 = 14, l4, dl;
+	uint8_t *b = f->b;
+
+	memset(f, 0, sizeof(*f));
+	b[12] = v6 ? 0x86 : 0x08; b[13] = v6 ? 0xdd : 0x00;
+	if (v6) {
+		b[l3] = 0x60;
+		b[l3 + 6] = tcp ? 6 : 17;
+		b[l3 + 7] = 64;
+		inet_pton(AF_INET6, src, b + l3 + 8);
+		inet_pton(AF_INET6, dst, b + l3 + 24);
+		l4 = l3 + 40;
+	} else {
+		b[l3] = 0x45;
+		b[l3 + 8] = 64;
+		b[l3 + 9] = tcp ? 6 : 17;
+		inet_pton(AF_INET, src, b + l3 + 12);
+		inet_pton(AF_INET, dst, b + l3 + 16);
+		l4 = l3 + 20;
+	}
+	b[l4] = sport >> 8; b[l4 + 1] = sport & 0xff;
+	b[l4 + 2] = dport >> 8; b[l4 + 3] = dport & 0xff;
+	if (tcp) {
+		b[l4 + 12] = 5 << 4;
+		b[l4 + 13] = 0x18;
+		dl = l4 + 20;
+		b[dl] = (uint8_t)(plen >> 8); b[dl + 1] = (uint8_t)plen;
+		dl += 2;
+	} else {
+		size_t ul = 8 + plen;
+
+		b[l4 + 4] = (uint8_t)(ul >> 8); b[l4 + 5] = (uint8_t)ul;
+		dl = l4 + 8;
+	}
+	memcpy(b + dl, pl, plen);
+	f->n = dl + plen;
+	if (v6) {
+		size_t pl6 = f->n - l3 - 40;
+
+		b[l3 + 4] = (uint8_t)(pl6 >> 8); b[l3 + 5] = (uint8_t)pl6;
+	} else {
+		size_t tl = f->n - l3;
+
+		b[l3 + 2] = (uint8_t)(tl >> 8); b[l3 + 3] = (uint8_t)tl;
+	}
+}
+
+static int run(int fd, const struct fr *f, __u32 *duration)
+{
+	uint8_t out[9000];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->b, .data_size_in = (__u32)f->n,
+		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+
+	if (bpf_prog_test_run_opts(fd, &o))
+		return -errno;
+	if (duration)
+		*duration = o.duration;
+	return (int)o.retval;
+}
+
+/* ------------------------------------------------------------ state */
+
+static uint64_t ctr(uint32_t i)
+{
+	uint64_t v = 0;
+
+	sl_learn_ctr_read(bpf_map__fd(sk->maps.learn_ctr), i, &v);
+	return v;
+}
+
+static int learned_has(const char *a, uint32_t ncls)
+{
+	struct sl_addr_key k = { 0 };
+	struct sl_learned_val v;
+
+	if (strchr(a, ':')) {
+		k.family = 6;
+		inet_pton(AF_INET6, a, k.addr);
+	} else {
+		k.family = 4;
+		inet_pton(AF_INET, a, k.addr);
+	}
+	if (bpf_map_lookup_elem(bpf_map__fd(sk->maps.learned), &k, &v))
+		return 0;
+	for (int i = 0; i < SL_LEARN_SLOTS; i++)
+		if (v.s[i].expires_ns && (ncls == 0 || v.s[i].ncls == ncls))
+			return 1;
+	return 0;
+}
+
+static uint32_t ncls_of(const char *q)
+{
+	const struct sl_nameclass *c = sl_names_find(&img, q);
+
+	return c ? c->ncls : 0xffffffffu;
+}
+
+/* A query from client:cport to resolver, then the answer @m back. */
+static int exchange(const char *client, const char *resolver, uint16_t cport, int tcp,
+		    const char *q, struct msg *ans)
+{
+	struct msg qm;
+	struct fr f;
+	int rc;
+
+	m_hdr(&qm, (uint16_t)(ans->b[0] << 8 | ans->b[1]), 0x0100, q, 1);
+	frame(&f, client, resolver, cport, 53, tcp, qm.b, qm.n);
+	rc = run(fd_tc, &f, NULL);
+	if (rc != TC_ACT_UNSPEC)
+		return -100;
+	frame(&f, resolver, client, 53, cport, tcp, ans->b, ans->n);
+	return run(fd_learn, &f, NULL);
+}
+
+/* The oracle's learned table, fed with what the answers taught. */
+static struct sl_learned_addr otab[256];
+static char onames[256][256];
+static size_t on;
+
+static void oracle_add(const char *addr, const char *q)
+{
+	struct sl_learned_addr *e = &otab[on];
+
+	memset(e, 0, sizeof(*e));
+	e->family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	inet_pton(e->family, addr, e->addr);
+	snprintf(onames[on], sizeof(onames[on]), "%s", q);
+	e->qname = onames[on];
+	e->expires = UINT64_MAX;
+	on++;
+}
+
+/* Classify dst/proto/port in BPF, the oracle and the tables; all must agree with @want. */
+static void expect_pkt(const char *name, const char *dst, uint8_t proto, uint16_t port,
+		       int want_verdict, const char *want_rule)
+{
+	struct fr f;
+	uint8_t pl[8] = { 0 };
+	struct sl_result bres, ores, tres;
+	struct sl_pkt p;
+	uint32_t ncls[SL_LEARN_SLOTS];
+	size_t nn = 0;
+	int rc;
+	const char *src = strchr(dst, ':') ? "2001:db8::1" : "192.0.2.1";
+
+	frame(&f, src, dst, 40000, port, proto == 6, pl, proto == 6 ? 0 : sizeof(pl));
+	rc = run(fd_tc, &f, NULL);
+	bpf_map_lookup_elem(bpf_map__fd(sk->maps.last), &(__u32){ 0 }, &bres);
+	sl_pkt_parse(f.b, f.n, &p);
+	sl_classify_pkt_learned(&img, &p, 1, otab, on, 1, &ores);
+	{
+		struct sl_addr_key k = { 0 };
+		struct sl_learned_val v;
+
+		k.family = p.family == AF_INET ? 4 : 6;
+		memcpy(k.addr, p.dst, p.family == AF_INET ? 4 : 16);
+		if (!bpf_map_lookup_elem(bpf_map__fd(sk->maps.learned), &k, &v))
+			for (int i = 0; i < SL_LEARN_SLOTS; i++)
+				if (v.s[i].expires_ns > 1000000000ULL)  /* not expired by the test */
+					ncls[nn++] = v.s[i].ncls;
+	}
+	sl_image_lookup_learned(&img, &p, ncls, nn, &tres);
+	{
+		int r = want_rule ? sl_image_rule_of_slot(&img, bres.rule) : -1;
+		const char *got = r >= 0 ? rs.rules[r].name : "-";
+		int ok = bres.verdict == want_verdict && (rc == TC_ACT_SHOT) == (want_verdict == SL_V_DROP) &&
+			 (!want_rule || !strcmp(got, want_rule)) &&
+			 ores.verdict == bres.verdict && ores.rule == bres.rule && ores.reason == bres.reason &&
+			 tres.verdict == bres.verdict && tres.rule == bres.rule && tres.reason == bres.reason;
+
+		T_CHECK(name, ok, "bpf verdict %d rule %s(%u) reason %s; oracle %d %u %s; tables %d %u %s",
+			bres.verdict, got, bres.rule, sl_reason_name(bres.reason), ores.verdict, ores.rule,
+			sl_reason_name(ores.reason), tres.verdict, tres.rule, sl_reason_name(tres.reason));
+	}
+}
+
+/* ------------------------------------------------------------ setup */
+
+static int setup(char *why, size_t cap)
+{
+	struct sl_diags d = { 0 };
+	struct sl_learn_opts o;
+	struct sl_learn_fds fds;
+	int e;
+
+	if (geteuid() != 0) {
+		snprintf(why, cap, "not root (BPF_PROG_TEST_RUN needs CAP_BPF and CAP_NET_ADMIN)");
+		return -EPERM;
+	}
+	e = sl_ruleset_parse("dns.rules", RULES, strlen(RULES), &rs, &d);
+	sl_diag_free(&d);
+	if (e || (e = sl_compile(&rs, NULL, 1, &img))) {
+		snprintf(why, cap, "ruleset: %s", strerror(-e));
+		return e;
+	}
+	sk = learn_test_bpf__open();
+	if (!sk) {
+		snprintf(why, cap, "open: %s", strerror(errno));
+		return -errno;
+	}
+	sk->rodata->cfg = img.cfg;
+	sk->rodata->cfg.record = 1;
+	bpf_map__set_max_entries(sk->maps.dst4, img.ndst4 ? img.ndst4 : 1);
+	bpf_map__set_max_entries(sk->maps.dst6, img.ndst6 ? img.ndst6 : 1);
+	bpf_map__set_max_entries(sk->maps.ports, img.nports + img.nname_ports + 1);
+	bpf_map__set_max_entries(sk->maps.names, img.nnames + 1);
+	bpf_map__set_max_entries(sk->maps.wilds, img.nnames + 1);
+	bpf_map__set_max_entries(sk->maps.nclass, img.nnames + 1);
+	e = learn_test_bpf__load(sk);
+	if (e) {
+		snprintf(why, cap, "load: %s", strerror(-e));
+		return e;
+	}
+	for (size_t i = 0; i < img.ndst4; i++)
+		bpf_map_update_elem(bpf_map__fd(sk->maps.dst4), &img.dst4[i].key, &img.dst4[i].val, 0);
+	for (size_t i = 0; i < img.ndst6; i++)
+		bpf_map_update_elem(bpf_map__fd(sk->maps.dst6), &img.dst6[i].key, &img.dst6[i].val, 0);
+	for (size_t i = 0; i < img.nports; i++)
+		bpf_map_update_elem(bpf_map__fd(sk->maps.ports), &img.ports[i].key, &img.ports[i].val, 0);
+	for (size_t i = 0; i < rs.nrules; i++) {
+		struct sl_rule_meta m = { 0 };
+		__u32 k = img.slot[i];
+
+		snprintf(m.name, sizeof(m.name), "%s", rs.rules[i].name);
+		m.action = (uint8_t)rs.rules[i].action;
+		m.index = (uint16_t)i;
+		bpf_map_update_elem(bpf_map__fd(sk->maps.rules), &k, &m, 0);
+	}
+	fds = (struct sl_learn_fds){
+		.names = bpf_map__fd(sk->maps.names), .wilds = bpf_map__fd(sk->maps.wilds),
+		.nclass = bpf_map__fd(sk->maps.nclass), .name_ring = bpf_map__fd(sk->maps.name_ring),
+		.resolvers = bpf_map__fd(sk->maps.resolvers), .learn_cfg = bpf_map__fd(sk->maps.learn_cfg),
+		.ports = bpf_map__fd(sk->maps.ports), .learned = bpf_map__fd(sk->maps.learned),
+		.learn_ctr = bpf_map__fd(sk->maps.learn_ctr),
+	};
+	sl_learn_opts_default(&o);
+	o.resolvers = rs.resolvers;
+	o.nresolvers = rs.nresolvers;
+	if (!rs.nresolvers) {
+		static struct sl_cidr r[2];
+
+		memset(r, 0, sizeof(r));
+		r[0].family = AF_INET; r[0].plen = 32;
+		inet_pton(AF_INET, "192.0.2.53", r[0].addr);
+		r[1].family = AF_INET6; r[1].plen = 128;
+		inet_pton(AF_INET6, "2001:db8::53", r[1].addr);
+		o.resolvers = r;
+		o.nresolvers = 2;
+	}
+	o.name_cap = 8;
+	e = sl_learn_fill(&img, &fds, &o);
+	if (e) {
+		snprintf(why, cap, "fill: %s", strerror(-e));
+		return e;
+	}
+	fd_tc = bpf_program__fd(sk->progs.sluice_tc);
+	fd_learn = bpf_program__fd(sk->progs.sluice_learn);
+	return 0;
+}
+
+/* ------------------------------------------------------------ cases */
+
+#define C(id) "test_dns/" id
+
+static void cases_names(void)
+{
+	T_CHECK(C("names: zoom.us, *.zoom.us, *.vsee.com, *.y.vsee.com = 4 name classes"), img.nnames == 4,
+		"%zu", img.nnames);
+	T_CHECK(C("names: a.zoom.us -> class of *.zoom.us"), sl_names_find(&img, "a.zoom.us") &&
+		sl_names_find(&img, "a.zoom.us")->wild, "miss");
+	T_CHECK(C("names: zoom.us -> exact class"), sl_names_find(&img, "zoom.us") &&
+		!sl_names_find(&img, "zoom.us")->wild, "miss");
+	T_CHECK(C("names: x.y.vsee.com -> *.y.vsee.com class (rules vsee, late)"),
+		sl_names_find(&img, "x.y.vsee.com") && sl_names_find(&img, "x.y.vsee.com")->nrules == 2, "miss");
+	T_CHECK(C("names: y.vsee.com -> *.vsee.com class (vsee only)"),
+		sl_names_find(&img, "y.vsee.com") && sl_names_find(&img, "y.vsee.com")->nrules == 1, "miss");
+	T_CHECK(C("names: vsee.com matches nothing"), !sl_names_find(&img, "vsee.com"), "hit");
+	T_CHECK(C("names: hash is per label from the root"),
+		sl_name_hash("A.Zoom.US", 0) == sl_name_hash("a.zoom.us.", 0) &&
+		sl_name_hash("a.zoom.us", 0) != sl_name_hash("zoom.us.a", 0), "hash");
+}
+
+static void cases_learn(void)
+{
+	struct msg m;
+	uint64_t c0, c1;
+	int rc;
+
+	/* before: nothing learned, the address is not covered */
+	expect_pkt(C("before learning: tcp 203.0.113.10:443 policy drop"), "203.0.113.10", 6, 443, SL_V_DROP, NULL);
+
+	m_hdr(&m, 0x1234, 0x8180, "a.zoom.us", 1);
+	m_a(&m, NULL, "203.0.113.10", 300);
+	c0 = ctr(SL_L_LEARNED);
+	rc = exchange("192.0.2.1", "192.0.2.53", 40001, 0, "a.zoom.us", &m);
+	T_CHECK(C("udp answer for a.zoom.us learned 203.0.113.10 (*.zoom.us)"),
+		rc == TC_ACT_UNSPEC && learned_has("203.0.113.10", ncls_of("a.zoom.us")) &&
+		ctr(SL_L_LEARNED) == c0 + 1, "rc %d learned %d", rc, learned_has("203.0.113.10", 0));
+	oracle_add("203.0.113.10", "a.zoom.us");
+	if (getenv("DNS_DEBUG"))
+		for (uint32_t i = 0; i < SL_L_MAX; i++)
+			printf("# %s %llu\n", sl_learn_ctr_name(i), (unsigned long long)ctr(i));
+	T_CHECK(C("query recorded on egress, answer consumed the pending entry"), ctr(SL_L_QUERIES) >= 1, "queries 0");
+	expect_pkt(C("learned: tcp 203.0.113.10:443 allow zoom"), "203.0.113.10", 6, 443, SL_V_PASS, "zoom");
+	expect_pkt(C("learned: udp 203.0.113.10:8805 allow zoom"), "203.0.113.10", 17, 8805, SL_V_PASS, "zoom");
+	expect_pkt(C("learned: tcp 203.0.113.10:80 near miss zoom"), "203.0.113.10", 6, 80, SL_V_DROP, "zoom");
+
+	/* the same answer again: no pending query any more */
+	c0 = ctr(SL_L_UNSOLICITED);
+	{
+		struct fr f;
+
+		m_hdr(&m, 0x1235, 0x8180, "b.zoom.us", 1);
+		m_a(&m, NULL, "203.0.113.11", 300);
+		frame(&f, "192.0.2.53", "192.0.2.1", 53, 40001, 0, m.b, m.n);
+		run(fd_learn, &f, NULL);
+		T_CHECK(C("unsolicited answer (no query) not learned, counted"),
+			!learned_has("203.0.113.11", 0) && ctr(SL_L_UNSOLICITED) == c0 + 1, "learned");
+		/* spoofed: from a non-resolver */
+		c0 = ctr(SL_L_SPOOFED);
+		frame(&f, "192.0.2.99", "192.0.2.1", 53, 40001, 0, m.b, m.n);
+		run(fd_learn, &f, NULL);
+		T_CHECK(C("spoofed answer from 192.0.2.99 not learned, counted"),
+			!learned_has("203.0.113.11", 0) && ctr(SL_L_SPOOFED) == c0 + 1, "learned");
+	}
+	/* wrong txid */
+	{
+		struct msg q;
+		struct fr f;
+
+		c0 = ctr(SL_L_UNSOLICITED);
+		m_hdr(&q, 0x2000, 0x0100, "c.zoom.us", 1);
+		frame(&f, "192.0.2.1", "192.0.2.53", 40002, 53, 0, q.b, q.n);
+		run(fd_tc, &f, NULL);
+		m_hdr(&m, 0x2001, 0x8180, "c.zoom.us", 1);
+		m_a(&m, NULL, "203.0.113.12", 300);
+		frame(&f, "192.0.2.53", "192.0.2.1", 53, 40002, 0, m.b, m.n);
+		run(fd_learn, &f, NULL);
+		T_CHECK(C("answer with another txid not learned"), !learned_has("203.0.113.12", 0) &&
+			ctr(SL_L_UNSOLICITED) == c0 + 1, "learned");
+		/* other question name, right txid */
+		m_hdr(&m, 0x2000, 0x8180, "d.zoom.us", 1);
+		m_a(&m, NULL, "203.0.113.12", 300);
+		frame(&f, "192.0.2.53", "192.0.2.1", 53, 40002, 0, m.b, m.n);
+		run(fd_learn, &f, NULL);
+		T_CHECK(C("answer to another question name not learned"), !learned_has("203.0.113.12", 0), "learned");
+		/* other client port */
+		m_hdr(&m, 0x2000, 0x8180, "c.zoom.us", 1);
+		m_a(&m, NULL, "203.0.113.12", 300);
+		frame(&f, "192.0.2.53", "192.0.2.1", 53, 40003, 0, m.b, m.n);
+		run(fd_learn, &f, NULL);
+		T_CHECK(C("answer to another client port not learned"), !learned_has("203.0.113.12", 0), "learned");
+	}
+
+	/* truncated */
+	c0 = ctr(SL_L_TRUNCATED);
+	m_hdr(&m, 0x3000, 0x8380, "e.zoom.us", 1);
+	m_a(&m, NULL, "203.0.113.13", 300);
+	exchange("192.0.2.1", "192.0.2.53", 40004, 0, "e.zoom.us", &m);
+	T_CHECK(C("truncated (TC) answer not learned, counted"), !learned_has("203.0.113.13", 0) &&
+		ctr(SL_L_TRUNCATED) == c0 + 1, "learned");
+
+	/* unlisted name */
+	c0 = ctr(SL_L_NO_RULE);
+	m_hdr(&m, 0x3001, 0x8180, "zoom.us.evil.example", 1);
+	m_a(&m, NULL, "203.0.113.14", 300);
+	exchange("192.0.2.1", "192.0.2.53", 40005, 0, "zoom.us.evil.example", &m);
+	T_CHECK(C("unlisted name zoom.us.evil.example not learned (no_rule)"),
+		!learned_has("203.0.113.14", 0) && ctr(SL_L_NO_RULE) == c0 + 1, "learned");
+	m_hdr(&m, 0x3002, 0x8180, "xzoom.us", 1);
+	m_a(&m, NULL, "203.0.113.14", 300);
+	exchange("192.0.2.1", "192.0.2.53", 40005, 0, "xzoom.us", &m);
+	T_CHECK(C("xzoom.us does not match *.zoom.us"), !learned_has("203.0.113.14", 0), "learned");
+	m_hdr(&m, 0x3003, 0x8180, "vsee.com", 1);
+	m_a(&m, NULL, "203.0.113.14", 300);
+	exchange("192.0.2.1", "192.0.2.53", 40005, 0, "vsee.com", &m);
+	T_CHECK(C("vsee.com does not match *.vsee.com"), !learned_has("203.0.113.14", 0), "learned");
+
+	/* exact name, upper case in the answer */
+	m_hdr(&m, 0x3004, 0x8180, "ZOOM.us", 1);
+	m_a(&m, NULL, "203.0.113.15", 60);
+	exchange("192.0.2.1", "192.0.2.53", 40006, 0, "ZOOM.us", &m);
+	T_CHECK(C("exact zoom.us (any case) learned"), learned_has("203.0.113.15", ncls_of("zoom.us")), "miss");
+	oracle_add("203.0.113.15", "zoom.us");
+
+	/* CNAME chain: x.y.vsee.com -> c1.cdn.example -> c2.cdn.example -> A; a stray A not learned */
+	m_hdr(&m, 0x3005, 0x8180, "x.y.vsee.com", 1);
+	m_cname(&m, NULL, "c1.cdn.example", 300);
+	m_cname(&m, "c1.cdn.example", "c2.cdn.example", 300);
+	m_a(&m, "c2.cdn.example", "203.0.113.20", 300);
+	m_a(&m, "stray.example", "203.0.113.21", 300);
+	exchange("192.0.2.1", "192.0.2.53", 40007, 0, "x.y.vsee.com", &m);
+	T_CHECK(C("CNAME chain: end of chain learned for *.y.vsee.com"),
+		learned_has("203.0.113.20", ncls_of("x.y.vsee.com")), "miss");
+	T_CHECK(C("CNAME chain: A record of an unrelated owner not learned"), !learned_has("203.0.113.21", 0), "learned");
+	oracle_add("203.0.113.20", "x.y.vsee.com");
+	expect_pkt(C("x.y.vsee.com address: tcp 8443 allow vsee"), "203.0.113.20", 6, 8443, SL_V_PASS, "vsee");
+	expect_pkt(C("x.y.vsee.com address: tcp 80 allow late (2nd rule of the class)"), "203.0.113.20", 6, 80, SL_V_PASS, "late");
+	expect_pkt(C("x.y.vsee.com address: udp 9 near miss vsee"), "203.0.113.20", 17, 9, SL_V_DROP, "vsee");
+
+	/* a long CNAME chain (20 > SL_DNS_CHAIN): counted, rest ignored */
+	{
+		char a[64], b[64];
+
+		c0 = ctr(SL_L_CHAIN_LONG);
+		m_hdr(&m, 0x3006, 0x8180, "long.zoom.us", 1);
+		m_cname(&m, NULL, "c0.chain.example", 60);
+		for (int i = 0; i < 20; i++) {
+			snprintf(a, sizeof(a), "c%d.chain.example", i);
+			snprintf(b, sizeof(b), "c%d.chain.example", i + 1);
+			m_cname(&m, a, b, 60);
+		}
+		m_a(&m, "c3.chain.example", "203.0.113.22", 60);
+		exchange("192.0.2.1", "192.0.2.53", 40008, 0, "long.zoom.us", &m);
+		T_CHECK(C("long CNAME chain: early link learned, overflow counted"),
+			learned_has("203.0.113.22", 0) && ctr(SL_L_CHAIN_LONG) > c0, "learned %d",
+			learned_has("203.0.113.22", 0));
+		oracle_add("203.0.113.22", "long.zoom.us");
+	}
+
+	/* IPv6 resolver, AAAA answer */
+	m_hdr(&m, 0x3007, 0x8180, "v6.zoom.us", 28);
+	m_a(&m, NULL, "2001:db8:5::10", 300);
+	exchange("2001:db8::1", "2001:db8::53", 40009, 0, "v6.zoom.us", &m);
+	T_CHECK(C("AAAA over IPv6 learned 2001:db8:5::10"), learned_has("2001:db8:5::10", ncls_of("v6.zoom.us")), "miss");
+	oracle_add("2001:db8:5::10", "v6.zoom.us");
+	expect_pkt(C("learned v6: tcp [2001:db8:5::10]:443 allow zoom"), "2001:db8:5::10", 6, 443, SL_V_PASS, "zoom");
+
+	/* DNS over TCP */
+	m_hdr(&m, 0x3008, 0x8180, "tcp.zoom.us", 1);
+	m_a(&m, NULL, "203.0.113.23", 300);
+	rc = exchange("192.0.2.1", "192.0.2.53", 40010, 1, "tcp.zoom.us", &m);
+	T_CHECK(C("DNS over TCP learned 203.0.113.23"), learned_has("203.0.113.23", 0), "rc %d", rc);
+	oracle_add("203.0.113.23", "tcp.zoom.us");
+
+	/* a name rule after a deny rule stays denied */
+	m_hdr(&m, 0x3009, 0x8180, "deny.zoom.us", 1);
+	m_a(&m, NULL, "198.51.100.66", 300);
+	exchange("192.0.2.1", "192.0.2.53", 40011, 0, "deny.zoom.us", &m);
+	oracle_add("198.51.100.66", "deny.zoom.us");
+	expect_pkt(C("learned 198.51.100.66 still denied by the earlier deny rule"), "198.51.100.66", 6, 443, SL_V_DROP, "block");
+
+	/* one address, two rules: the combined policy */
+	m_hdr(&m, 0x300a, 0x8180, "both.vsee.com", 1);
+	m_a(&m, NULL, "203.0.113.10", 300);
+	exchange("192.0.2.1", "192.0.2.53", 40012, 0, "both.vsee.com", &m);
+	oracle_add("203.0.113.10", "both.vsee.com");
+	expect_pkt(C("address of a.zoom.us and both.vsee.com: tcp 443 -> zoom (first)"), "203.0.113.10", 6, 443, SL_V_PASS, "zoom");
+	expect_pkt(C("address of a.zoom.us and both.vsee.com: tcp 8443 -> vsee"), "203.0.113.10", 6, 8443, SL_V_PASS, "vsee");
+	/* static + learned: 203.0.113.200 is static in 'late' (tcp 80); learned for zoom adds 443 */
+	m_hdr(&m, 0x300b, 0x8180, "static.zoom.us", 1);
+	m_a(&m, NULL, "203.0.113.200", 300);
+	exchange("192.0.2.1", "192.0.2.53", 40013, 0, "static.zoom.us", &m);
+	oracle_add("203.0.113.200", "static.zoom.us");
+	expect_pkt(C("static late + learned zoom: tcp 443 allow zoom"), "203.0.113.200", 6, 443, SL_V_PASS, "zoom");
+	expect_pkt(C("static late + learned zoom: tcp 80 allow late"), "203.0.113.200", 6, 80, SL_V_PASS, "late");
+	expect_pkt(C("static late + learned zoom: tcp 22 near miss zoom (earlier rule)"), "203.0.113.200", 6, 22, SL_V_DROP, "zoom");
+
+	/* per-name cap (8 in this test): 12 addresses for one class keep the last 8 */
+	{
+		char a[32];
+
+		c0 = ctr(SL_L_CAP_NAME);
+		m_hdr(&m, 0x300c, 0x8180, "many.vsee.com", 1);
+		for (int i = 0; i < 12; i++) {
+			snprintf(a, sizeof(a), "203.0.113.%d", 100 + i);
+			m_a(&m, NULL, a, 300);
+		}
+		exchange("192.0.2.1", "192.0.2.53", 40014, 0, "many.vsee.com", &m);
+		c1 = ctr(SL_L_CAP_NAME);
+		/* the class of *.vsee.com already held both.vsee.com's address: 13 pairs, 5 evicted */
+		T_CHECK(C("per-name cap 8: 1 + 12 addresses -> oldest 5 evicted, last 8 kept, cap counted 5"),
+			!learned_has("203.0.113.100", 0) && !learned_has("203.0.113.103", 0) &&
+			learned_has("203.0.113.104", 0) && learned_has("203.0.113.111", 0) && c1 - c0 == 5,
+			"cap %llu, .100 %d .104 %d", (unsigned long long)(c1 - c0),
+			learned_has("203.0.113.100", 0), learned_has("203.0.113.104", 0));
+	}
+	/* more answers than the BPF walk takes: fallback counted */
+	{
+		char a[32];
+
+		c0 = ctr(SL_L_FALLBACK);
+		m_hdr(&m, 0x300d, 0x8180, "huge.zoom.us", 1);
+		for (int i = 0; i < SL_DNS_MAX_RR + 6; i++) {
+			snprintf(a, sizeof(a), "198.51.100.%d", 100 + i);
+			m_a(&m, NULL, a, 300);
+		}
+		exchange("192.0.2.1", "192.0.2.53", 40015, 0, "huge.zoom.us", &m);
+		T_CHECK(C("70 A records: BPF walks 64, the message goes to user space (fallback)"),
+			ctr(SL_L_FALLBACK) == c0 + 1, "fallback %llu", (unsigned long long)(ctr(SL_L_FALLBACK) - c0));
+	}
+}
+
+static void malicious(const char *name, const uint8_t *msg, size_t n, int expect_ctr)
+{
+	struct msg q;
+	struct fr f;
+	uint64_t c0 = ctr((uint32_t)expect_ctr), l0 = ctr(SL_L_LEARNED);
+	int rc;
+
+	/* a real query with the same txid so only the answer's content is at fault */
+	m_hdr(&q, (uint16_t)(msg[0] << 8 | msg[1]), 0x0100, "m.zoom.us", 1);
+	frame(&f, "192.0.2.1", "192.0.2.53", 40100, 53, 0, q.b, q.n);
+	run(fd_tc, &f, NULL);
+	frame(&f, "192.0.2.53", "192.0.2.1", 53, 40100, 0, msg, n);
+	rc = run(fd_learn, &f, NULL);
+	T_CHECK(name, rc == TC_ACT_UNSPEC && ctr((uint32_t)expect_ctr) == c0 + 1 && ctr(SL_L_LEARNED) == l0,
+		"rc %d, %s +%llu, learned +%llu", rc, sl_learn_ctr_name((uint32_t)expect_ctr),
+		(unsigned long long)(ctr((uint32_t)expect_ctr) - c0),
+		(unsigned long long)(ctr(SL_L_LEARNED) - l0));
+}
+
+static void cases_malicious(void)
+{
+	struct msg m;
+	uint8_t b[2048];
+	size_t n;
+
+	/* answer owner is a pointer to itself */
+	m_hdr(&m, 0x4000, 0x8180, "m.zoom.us", 1);
+	n = m.n;
+	memcpy(b, m.b, n);
+	b[7] = 1;
+	b[n] = 0xc0; b[n + 1] = (uint8_t)n; n += 2;
+	memcpy(b + n, "\0\1\0\1\0\0\1\0\0\4\xcb\0\x71\x1e", 14); n += 14;
+	malicious(C("malicious: pointer loop (owner points to itself) -> malformed"), b, n, SL_L_MALFORMED);
+	/* forward pointer */
+	b[n - 16 + 1] = (uint8_t)(n + 4);
+	malicious(C("malicious: forward pointer -> malformed"), b, n, SL_L_MALFORMED);
+	/* two pointers pointing at each other */
+	m_hdr(&m, 0x4001, 0x8180, "m.zoom.us", 1);
+	n = m.n;
+	memcpy(b, m.b, n);
+	b[7] = 1;
+	b[n] = 0xc0; b[n + 1] = (uint8_t)(n + 2);
+	b[n + 2] = 0xc0; b[n + 3] = (uint8_t)n;
+	n += 4;
+	malicious(C("malicious: pointer cycle of two -> malformed"), b, n, SL_L_MALFORMED);
+	/* label length past the end */
+	m_hdr(&m, 0x4002, 0x8180, "m.zoom.us", 1);
+	n = m.n;
+	memcpy(b, m.b, n);
+	b[7] = 1;
+	b[n++] = 60; memcpy(b + n, "abc", 3); n += 3;
+	malicious(C("malicious: label length past the end -> malformed"), b, n, SL_L_MALFORMED);
+	/* rdlength past the end */
+	m_hdr(&m, 0x4003, 0x8180, "m.zoom.us", 1);
+	m_a(&m, NULL, "203.0.113.40", 60);
+	m.b[m.n - 6] = 0x10;       /* rdlength 0x1004 */
+	malicious(C("malicious: rdlength past the end -> malformed"), m.b, m.n, SL_L_MALFORMED);
+	/* A record with rdlength 5 */
+	m_hdr(&m, 0x4004, 0x8180, "m.zoom.us", 1);
+	m_rr(&m, NULL, 1, 60, "\xcb\0\x71\x29\0", 5);
+	malicious(C("malicious: A record of 5 bytes -> malformed"), m.b, m.n, SL_L_MALFORMED);
+	/* 255 one-byte labels in the question */
+	memset(b, 0, sizeof(b));
+	b[0] = 0x40; b[1] = 0x05; b[2] = 0x81; b[3] = 0x80; b[5] = 1; b[7] = 0;
+	n = 12;
+	for (int i = 0; i < 255; i++) {
+		b[n++] = 1;
+		b[n++] = 'a';
+	}
+	b[n++] = 0;
+	memcpy(b + n, "\0\1\0\1", 4); n += 4;
+	malicious(C("malicious: 255-label question name -> malformed"), b, n, SL_L_MALFORMED);
+	/* label type 01 */
+	m_hdr(&m, 0x4006, 0x8180, "m.zoom.us", 1);
+	m.b[12] = 0x41;
+	malicious(C("malicious: label type 01 in the question -> malformed"), m.b, m.n, SL_L_MALFORMED);
+	/* a header and nothing else */
+	memset(b, 0, 12);
+	b[0] = 0x40; b[1] = 0x07; b[2] = 0x81; b[3] = 0x80; b[5] = 1; b[7] = 1;
+	malicious(C("malicious: header only, qdcount 1 -> malformed"), b, 12, SL_L_MALFORMED);
+	/* qdcount 2 */
+	m_hdr(&m, 0x4008, 0x8180, "m.zoom.us", 1);
+	m.b[5] = 2;
+	malicious(C("malicious: qdcount 2 -> malformed"), m.b, m.n, SL_L_MALFORMED);
+}
+
+static void cases_expiry(void)
+{
+	struct sl_addr_key k = { .family = 4 };
+	struct sl_learned_val v;
+	int fd = bpf_map__fd(sk->maps.learned);
+
+	inet_pton(AF_INET, "203.0.113.15", k.addr);
+	expect_pkt(C("expiry: before, tcp 203.0.113.15:443 allow zoom"), "203.0.113.15", 6, 443, SL_V_PASS, "zoom");
+	if (bpf_map_lookup_elem(fd, &k, &v)) {
+		T_FAIL(C("expiry"), "203.0.113.15 not in learned");
+		return;
+	}
+	for (int i = 0; i < SL_LEARN_SLOTS; i++)
+		if (v.s[i].expires_ns)
+			v.s[i].expires_ns = 1000;       /* long past */
+	bpf_map_update_elem(fd, &k, &v, BPF_EXIST);
+	/* the oracle: the entry expired */
+	for (size_t i = 0; i < on; i++)
+		if (otab[i].family == AF_INET && !memcmp(otab[i].addr, k.addr, 4))
+			otab[i].expires = 0;
+	expect_pkt(C("expiry: after TTL + grace, tcp 203.0.113.15:443 policy drop"), "203.0.113.15", 6, 443, SL_V_DROP, NULL);
+}
+
+static void bench(void)
+{
+	struct msg m, q;
+	struct fr fq, fa;
+	uint64_t sum = 0, n = 0, sumq = 0;
+	__u32 d;
+
+	m_hdr(&q, 0x5000, 0x0100, "bench.zoom.us", 1);
+	frame(&fq, "192.0.2.1", "192.0.2.53", 41000, 53, 0, q.b, q.n);
+	m_hdr(&m, 0x5000, 0x8180, "bench.zoom.us", 1);
+	m_cname(&m, NULL, "edge.cdn.example", 300);
+	m_a(&m, "edge.cdn.example", "203.0.113.50", 300);
+	m_a(&m, "edge.cdn.example", "203.0.113.51", 300);
+	frame(&fa, "192.0.2.53", "192.0.2.1", 53, 41000, 0, m.b, m.n);
+	for (int i = 0; i < 2000; i++) {
+		run(fd_tc, &fq, &d);
+		if (i >= 100)
+			sumq += d;
+		run(fd_learn, &fa, &d);
+		if (i >= 100) {
+			sum += d;
+			n++;
+		}
+	}
+	printf("# cost: query on egress (classify + record) %llu ns; answer (CNAME + 2 A, learned) %llu ns "
+	       "(BPF_PROG_TEST_RUN, mean of %llu)\n", (unsigned long long)(sumq / n),
+	       (unsigned long long)(sum / n), (unsigned long long)n);
+	T_CHECK(C("bench: an answer is learned in under 20 us"), n && sum / n < 20000, "%llu ns",
+		(unsigned long long)(n ? sum / n : 0));
+}
+
+int main(int argc, char **argv)
+{
+	char why[256];
+	int do_bench = argc > 1 && !strcmp(argv[1], "-b");
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (setup(why, sizeof(why))) {
+		T_SKIP("test_dns", "%s", why);
+		return T_DONE();
+	}
+	cases_names();
+	cases_learn();
+	cases_malicious();
+	cases_expiry();
+	bench();
+	(void)do_bench;
+	learn_test_bpf__destroy(sk);
+	sl_image_free(&img);
+	sl_ruleset_free(&rs);
+	printf("# test_dns: %d passed, %d failed\n", t_passed, t_failed);
+	return T_DONE();
+}
