@@ -766,6 +766,66 @@ static int do_stats(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The image a command reads: compiled from a rules file (no root), or read
+ * back from the loaded maps of an instance.  Returns 0 or an exit status.
+ */
+struct image_src {
+	struct sl_ruleset rs;
+	struct sl_image img;
+	struct sl_instance in;
+	struct sl_rule_meta *meta;      /* loaded maps only */
+	bool from_file;
+};
+
+static int image_open(struct image_src *src, const char *rules, const char *inst, const char *hint)
+{
+	struct sl_diags d;
+	int e;
+
+	memset(src, 0, sizeof(*src));
+	src->in.config_fd = -1;
+	src->from_file = rules != NULL;
+	if (rules) {
+		e = load_rules_diag(rules, &src->rs, &d, false);
+		sl_diag_free(&d);
+		if (e)
+			return EXIT_USAGE;
+		if ((e = sl_compile(&src->rs, NULL, 0, &src->img))) {
+			fprintf(stderr, "sluice: %s: cannot compile: %s\n", rules, strerror(-e));
+			sl_ruleset_free(&src->rs);
+			return EXIT_RUNTIME;
+		}
+		return 0;
+	}
+	if (!need_root())
+		return EXIT_RUNTIME;
+	e = sl_instance_open(inst, &src->in);
+	if (e == -ENOENT)
+		fprintf(stderr, "sluice: instance '%s' is not loaded; %s\n", inst, hint);
+	if (e)
+		return EXIT_RUNTIME;
+	src->meta = calloc(SL_MAX_RULES, sizeof(*src->meta));
+	if (!src->meta || sl_read_rule_meta(src->in.rules_fd, src->meta) ||
+	    sl_image_from_maps(&src->in, &src->img)) {
+		fprintf(stderr, "sluice: %s/%s: cannot read the loaded tables\n", SL_PIN_ROOT, inst);
+		free(src->meta);
+		sl_instance_close(&src->in);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static void image_close(struct image_src *src)
+{
+	free(src->meta);
+	sl_image_free(&src->img);
+	if (src->from_file)
+		sl_ruleset_free(&src->rs);
+	else
+		sl_instance_close(&src->in);
+}
+
 /* ------------------------------------------------------------ lookup */
 
 static int parse_proto(const char *s, uint8_t *proto)
@@ -812,16 +872,12 @@ static int do_lookup(int argc, char **argv)
 	};
 	const struct cmd *c = find_cmd("lookup");
 	const char *inst = "default", *rules = NULL, *name;
-	struct sl_ruleset rs = {0};
-	struct sl_diags d = {0};
-	struct sl_image img = {0};
-	struct sl_instance in = { .config_fd = -1 };
-	struct sl_rule_meta *meta = NULL;
+	struct image_src src;
+	const struct sl_image *img = &src.img;
 	struct sl_pkt p = {0};
 	struct sl_result res, ref;
-	bool from_file;
 	char pbuf[16], addr[INET6_ADDRSTRLEN], detail[256];
-	int ch, e, rc = 0;
+	int ch, rc = 0;
 
 	while ((ch = getopt_long(argc, argv, "jvhi:r:f", opts, NULL)) != -1) {
 		if (common_opt(ch, c, &inst))
@@ -863,37 +919,12 @@ static int do_lookup(int argc, char **argv)
 	}
 	if (p.fragment)
 		p.port = 0;
-	from_file = rules != NULL;
-	if (from_file) {
-		e = load_rules_diag(rules, &rs, &d, false);
-		sl_diag_free(&d);
-		if (e)
-			return EXIT_USAGE;
-		if ((e = sl_compile(&rs, NULL, 0, &img))) {
-			fprintf(stderr, "sluice: %s: cannot compile: %s\n", rules, strerror(-e));
-			sl_ruleset_free(&rs);
-			return EXIT_RUNTIME;
-		}
-	} else {
-		if (!need_root())
-			return EXIT_RUNTIME;
-		e = sl_instance_open(inst, &in);
-		if (e == -ENOENT)
-			fprintf(stderr, "sluice: instance '%s' is not loaded; use --rules FILE to look up "
-				"in a rules file\n", inst);
-		if (e)
-			return EXIT_RUNTIME;
-		meta = calloc(SL_MAX_RULES, sizeof(*meta));
-		if (!meta || sl_read_rule_meta(in.rules_fd, meta) || sl_image_from_maps(&in, &img)) {
-			fprintf(stderr, "sluice: %s/%s: cannot read the loaded tables\n", SL_PIN_ROOT, inst);
-			rc = EXIT_RUNTIME;
-			goto out;
-		}
-	}
-	sl_image_lookup(&img, &p, &res);
-	if (from_file) {
+	if ((rc = image_open(&src, rules, inst, "use --rules FILE to look up in a rules file")))
+		return rc;
+	sl_image_lookup(img, &p, &res);
+	if (src.from_file) {
 		/* The compiled tables and the reference semantics must agree. */
-		sl_classify_pkt(&img, &p, 1, &ref);
+		sl_classify_pkt(img, &p, 1, &ref);
 		if (ref.verdict != res.verdict || ref.reason != res.reason || ref.rule != res.rule) {
 			fprintf(stderr, "sluice: internal error: the compiled tables say %s/%s/%u but the "
 				"reference classifier says %s/%s/%u; please report this with the rules file\n",
@@ -903,7 +934,7 @@ static int do_lookup(int argc, char **argv)
 			goto out;
 		}
 	}
-	name = slot_name(&img, meta, res.rule);
+	name = slot_name(img, src.meta, res.rule);
 	inet_ntop(p.family, p.dst, addr, sizeof(addr));
 	{
 		char what[32];
@@ -915,22 +946,22 @@ static int do_lookup(int argc, char **argv)
 			snprintf(what, sizeof(what), "%s", ipproto_name(p.proto, pbuf, sizeof(pbuf)));
 		switch (res.reason) {
 		case SL_R_RULE: {
-			int ri = sl_image_rule_of_slot(&img, res.rule);
-			int act = img.rs && ri >= 0 ? (int)img.rs->rules[ri].action :
-				  meta && res.rule < SL_MAX_RULES ? meta[res.rule].action : SL_ACT_NONE;
+			int ri = sl_image_rule_of_slot(img, res.rule);
+			int act = img->rs && ri >= 0 ? (int)img->rs->rules[ri].action :
+				  src.meta && res.rule < SL_MAX_RULES ? src.meta[res.rule].action : SL_ACT_NONE;
 
 			snprintf(detail, sizeof(detail), "rule %s %s %s to %s%s", name ? name : "?",
 				 act == SL_ACT_ALLOW ? "allows" : "denies", what, addr,
-				 img.cfg.mode == SL_MODE_AUDIT && act == SL_ACT_DENY ? " (audit mode: passed)" : "");
+				 img->cfg.mode == SL_MODE_AUDIT && act == SL_ACT_DENY ? " (audit mode: passed)" : "");
 			break;
 		}
 		case SL_R_NEAR_MISS:
 			snprintf(detail, sizeof(detail), "the address matches rule %s but %s is not allowed "
-				 "there; policy %s", name ? name : "?", what, policy_name(img.cfg.policy));
+				 "there; policy %s", name ? name : "?", what, policy_name(img->cfg.policy));
 			break;
 		case SL_R_POLICY:
 			snprintf(detail, sizeof(detail), "no rule covers %s; policy %s", addr,
-				 policy_name(img.cfg.policy));
+				 policy_name(img->cfg.policy));
 			break;
 		case SL_R_CONTROL:
 			snprintf(detail, sizeof(detail), "link-local control traffic passes unjudged "
@@ -952,19 +983,14 @@ static int do_lookup(int argc, char **argv)
 		sl_json_kstr(&j, "address", addr);
 		sl_json_kstr(&j, "proto", ipproto_name(p.proto, pbuf, sizeof(pbuf)));
 		sl_json_ku64(&j, "port", p.port);
-		sl_json_kstr(&j, "mode", mode_name(img.cfg.mode));
+		sl_json_kstr(&j, "mode", mode_name(img->cfg.mode));
 		sl_json_obj_close(&j);
 		sl_json_end(&j);
 	} else {
 		printf("%s: %s\n", res.verdict == SL_V_PASS ? "allow" : "drop", detail);
 	}
 out:
-	free(meta);
-	sl_image_free(&img);
-	if (from_file)
-		sl_ruleset_free(&rs);
-	else
-		sl_instance_close(&in);
+	image_close(&src);
 	return rc;
 }
 
@@ -1023,11 +1049,9 @@ static int do_dump(int argc, char **argv)
 	};
 	const struct cmd *c = find_cmd("dump");
 	const char *inst = "default", *rules = NULL;
-	struct sl_ruleset rs = {0};
-	struct sl_diags d = {0};
-	struct sl_image img = {0};
-	struct sl_instance in = { .config_fd = -1 };
-	struct sl_rule_meta *meta = NULL;
+	struct image_src src;
+	const struct sl_image *img = &src.img;
+	const struct sl_rule_meta *meta;
 	struct sl_json j, *jp = NULL;
 	int ch, e;
 
@@ -1043,61 +1067,38 @@ static int do_dump(int argc, char **argv)
 		rules = argv[optind++];
 	if (optind != argc)
 		return usage_error(c, "too many arguments");
-	if (rules) {
-		e = load_rules_diag(rules, &rs, &d, false);
-		sl_diag_free(&d);
-		if (e)
-			return EXIT_USAGE;
-		if ((e = sl_compile(&rs, NULL, 0, &img))) {
-			fprintf(stderr, "sluice: %s: cannot compile: %s\n", rules, strerror(-e));
-			sl_ruleset_free(&rs);
-			return EXIT_RUNTIME;
-		}
-	} else {
-		if (!need_root())
-			return EXIT_RUNTIME;
-		e = sl_instance_open(inst, &in);
-		if (e == -ENOENT)
-			fprintf(stderr, "sluice: instance '%s' is not loaded; give a rules file to dump "
-				"its compiled image\n", inst);
-		if (e)
-			return EXIT_RUNTIME;
-		meta = calloc(SL_MAX_RULES, sizeof(*meta));
-		if (!meta || sl_read_rule_meta(in.rules_fd, meta) || sl_image_from_maps(&in, &img)) {
-			free(meta);
-			sl_instance_close(&in);
-			return EXIT_RUNTIME;
-		}
-	}
+	if ((e = image_open(&src, rules, inst, "give a rules file to dump its compiled image")))
+		return e;
+	meta = src.meta;
 	if (json) {
 		jp = &j;
 		sl_json_init(jp, stdout);
 		sl_json_obj_open(jp);
-		sl_json_kstr(jp, "policy", policy_name(img.cfg.policy));
-		sl_json_kstr(jp, "mode", mode_name(img.cfg.mode));
-		sl_json_kbool(jp, "control_pass", img.cfg.control_pass);
-		sl_json_ku64(jp, "generation", img.cfg.generation);
-		sl_json_ku64(jp, "classes", img.nclasses);
+		sl_json_kstr(jp, "policy", policy_name(img->cfg.policy));
+		sl_json_kstr(jp, "mode", mode_name(img->cfg.mode));
+		sl_json_kbool(jp, "control_pass", img->cfg.control_pass);
+		sl_json_ku64(jp, "generation", img->cfg.generation);
+		sl_json_ku64(jp, "classes", img->nclasses);
 		sl_json_key(jp, "rules");
 		sl_json_arr_open(jp);
 	} else {
 		printf("policy %s, mode %s, control %s, %u classes\nrules (slot: name action):\n",
-		       policy_name(img.cfg.policy), mode_name(img.cfg.mode),
-		       img.cfg.control_pass ? "pass" : "filter", img.nclasses);
+		       policy_name(img->cfg.policy), mode_name(img->cfg.mode),
+		       img->cfg.control_pass ? "pass" : "filter", img->nclasses);
 	}
-	if (img.rs) {
-		for (size_t i = 0; i < img.rs->nrules; i++) {
-			const struct sl_rule *r = &img.rs->rules[i];
+	if (img->rs) {
+		for (size_t i = 0; i < img->rs->nrules; i++) {
+			const struct sl_rule *r = &img->rs->rules[i];
 			if (jp) {
 				sl_json_obj_open(jp);
 				sl_json_kstr(jp, "name", r->name);
-				sl_json_ku64(jp, "slot", img.slot[i]);
+				sl_json_ku64(jp, "slot", img->slot[i]);
 				sl_json_kstr(jp, "action", action_name(r->action));
 				sl_json_ku64(jp, "destinations", r->ndsts);
 				sl_json_ku64(jp, "host_names", r->nhosts);
 				sl_json_obj_close(jp);
 			} else {
-				printf("  %4u: %s %s (%zu destinations%s)\n", img.slot[i], r->name,
+				printf("  %4u: %s %s (%zu destinations%s)\n", img->slot[i], r->name,
 				       action_name(r->action), r->ndsts, r->nhosts ? ", host names not enforced" : "");
 			}
 		}
@@ -1121,37 +1122,37 @@ static int do_dump(int argc, char **argv)
 		sl_json_key(jp, "dst4");
 		sl_json_arr_open(jp);
 	} else {
-		printf("dst4 (%zu prefixes):\n", img.ndst4);
+		printf("dst4 (%zu prefixes):\n", img->ndst4);
 	}
-	for (size_t i = 0; i < img.ndst4; i++)
-		dump_dst(jp, &img, meta, AF_INET, img.dst4[i].key.addr, img.dst4[i].key.prefixlen,
-			 &img.dst4[i].val);
+	for (size_t i = 0; i < img->ndst4; i++)
+		dump_dst(jp, img, meta, AF_INET, img->dst4[i].key.addr, img->dst4[i].key.prefixlen,
+			 &img->dst4[i].val);
 	if (jp) {
 		sl_json_arr_close(jp);
 		sl_json_key(jp, "dst6");
 		sl_json_arr_open(jp);
 	} else {
-		printf("dst6 (%zu prefixes):\n", img.ndst6);
+		printf("dst6 (%zu prefixes):\n", img->ndst6);
 	}
-	for (size_t i = 0; i < img.ndst6; i++)
-		dump_dst(jp, &img, meta, AF_INET6, img.dst6[i].key.addr, img.dst6[i].key.prefixlen,
-			 &img.dst6[i].val);
+	for (size_t i = 0; i < img->ndst6; i++)
+		dump_dst(jp, img, meta, AF_INET6, img->dst6[i].key.addr, img->dst6[i].key.prefixlen,
+			 &img->dst6[i].val);
 	if (jp) {
 		sl_json_arr_close(jp);
 		sl_json_key(jp, "ports");
 		sl_json_arr_open(jp);
 	} else {
-		printf("ports (%zu entries: class proto ports -> rule):\n", img.nports);
+		printf("ports (%zu entries: class proto ports -> rule):\n", img->nports);
 	}
-	for (size_t i = 0; i < img.nports; i++) {
-		const struct sl_port_entry *pe = &img.ports[i];
+	for (size_t i = 0; i < img->nports; i++) {
+		const struct sl_port_entry *pe = &img->ports[i];
 		uint32_t cls = (uint32_t)pe->key.class_be[0] << 24 | pe->key.class_be[1] << 16 |
 			       pe->key.class_be[2] << 8 | pe->key.class_be[3];
 		uint32_t bits = pe->key.prefixlen > SL_PORT_KEY_FIXED_BITS ?
 				pe->key.prefixlen - SL_PORT_KEY_FIXED_BITS : 0;
 		uint32_t lo = (uint32_t)pe->key.port_be[0] << 8 | pe->key.port_be[1];
 		uint32_t hi = lo | (bits >= 16 ? 0 : (0xffffu >> bits));
-		const char *rn = slot_name(&img, meta, pe->val.rule);
+		const char *rn = slot_name(img, meta, pe->val.rule);
 
 		if (bits == 0)
 			lo = 0, hi = 65535;
@@ -1174,12 +1175,7 @@ static int do_dump(int argc, char **argv)
 		sl_json_obj_close(jp);
 		sl_json_end(jp);
 	}
-	free(meta);
-	sl_image_free(&img);
-	if (rules)
-		sl_ruleset_free(&rs);
-	else
-		sl_instance_close(&in);
+	image_close(&src);
 	return 0;
 }
 

@@ -250,61 +250,61 @@ static int ncpus(void)
 	return n;
 }
 
-int sl_read_rule_ctr(int fd, uint32_t slot, struct sl_rule_ctr *out)
+/*
+ * Read one key of a per-CPU map and add up its first @nwords u64 fields
+ * over CPUs into @out (a struct of at least that many u64s).  If @vals is
+ * not NULL the per-CPU values are handed back (free() them).
+ */
+static int percpu_sum(int fd, uint32_t key, size_t value_sz, size_t nwords, void *out,
+		      void **vals)
 {
 	int n = ncpus();
-	struct sl_rule_ctr *v;
+	size_t stride = (value_sz + 7) & ~(size_t)7;
+	unsigned char *v;
+	uint64_t *o = out;
 
 	if (n <= 0)
 		return n ? n : -EINVAL;
-	v = calloc(n, sizeof(*v));
+	v = calloc(n, stride);
 	if (!v)
 		return -ENOMEM;
-	memset(out, 0, sizeof(*out));
-	if (bpf_map_lookup_elem(fd, &slot, v)) {
+	memset(out, 0, value_sz);
+	if (bpf_map_lookup_elem(fd, &key, v)) {
 		int e = -errno;
 		free(v);
 		return e;
 	}
-	for (int c = 0; c < n; c++) {
-		out->pass_packets += v[c].pass_packets;
-		out->pass_bytes += v[c].pass_bytes;
-		out->drop_packets += v[c].drop_packets;
-		out->drop_bytes += v[c].drop_bytes;
-		out->near_miss_packets += v[c].near_miss_packets;
-		out->near_miss_bytes += v[c].near_miss_bytes;
+	for (int c = 0; c < n; c++)
+		for (size_t w = 0; w < nwords; w++)
+			o[w] += ((const uint64_t *)(v + c * stride))[w];
+	if (vals)
+		*vals = v;
+	else
+		free(v);
+	return 0;
+}
+
+int sl_read_rule_ctr(int fd, uint32_t slot, struct sl_rule_ctr *out)
+{
+	struct sl_rule_ctr *v;
+	int e = percpu_sum(fd, slot, sizeof(*out), 6, out, (void **)&v);
+
+	if (e)
+		return e;
+	/* the newest near miss of any CPU */
+	for (int c = 0; c < ncpus(); c++)
 		if (v[c].last_miss_proto && v[c].last_miss_ns >= out->last_miss_ns) {
 			out->last_miss_ns = v[c].last_miss_ns;
 			out->last_miss_proto = v[c].last_miss_proto;
 			out->last_miss_port = v[c].last_miss_port;
 		}
-	}
 	free(v);
 	return 0;
 }
 
 int sl_read_global_ctr(int fd, uint32_t idx, struct sl_global_ctr *out)
 {
-	int n = ncpus();
-	struct sl_global_ctr *v;
-
-	if (n <= 0)
-		return n ? n : -EINVAL;
-	v = calloc(n, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	memset(out, 0, sizeof(*out));
-	if (bpf_map_lookup_elem(fd, &idx, v)) {
-		int e = -errno;
-		free(v);
-		return e;
-	}
-	for (int c = 0; c < n; c++) {
-		out->packets += v[c].packets;
-		out->bytes += v[c].bytes;
-	}
-	free(v);
-	return 0;
+	return percpu_sum(fd, idx, sizeof(*out), sizeof(*out) / 8, out, NULL);
 }
 
 /* Zero one slot of a per-CPU array on every CPU. */
@@ -1630,26 +1630,5 @@ uint32_t sl_attach_prog_id(const struct sl_instance *in, uint32_t k)
 
 int sl_read_att_ctr(int fd, uint32_t k, struct sl_att_ctr *out)
 {
-	int n = ncpus();
-	struct sl_att_ctr *v;
-
-	if (n <= 0)
-		return n ? n : -EINVAL;
-	v = calloc(n, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	memset(out, 0, sizeof(*out));
-	if (bpf_map_lookup_elem(fd, &k, v)) {
-		int e = -errno;
-		free(v);
-		return e;
-	}
-	for (int c = 0; c < n; c++) {
-		out->pass_packets += v[c].pass_packets;
-		out->pass_bytes += v[c].pass_bytes;
-		out->drop_packets += v[c].drop_packets;
-		out->drop_bytes += v[c].drop_bytes;
-	}
-	free(v);
-	return 0;
+	return percpu_sum(fd, k, sizeof(*out), sizeof(*out) / 8, out, NULL);
 }
