@@ -540,7 +540,7 @@ static void ip4s(uint32_t a, char *out)
 static struct cls_ports *g_cls;
 static long g_nelem;
 
-static void emit_range(uint32_t lo, uint32_t hi, uint32_t cls)
+static void emit_range1(uint32_t lo, uint32_t hi, uint32_t cls)
 {
 	static const char *pn[2] = { "tcp", "udp" };
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
@@ -552,6 +552,28 @@ static void emit_range(uint32_t lo, uint32_t hi, uint32_t cls)
 		for (size_t i = 0; i < c->n[k]; i++, g_nelem++)
 			printf("%s\t%s-%s . %s . %u-%u", g_nelem ? ",\n" : "", a, b, pn[k],
 			       c->iv[k][i].lo, c->iv[k][i].hi);
+}
+
+/* Adjacent ranges of the same class become one element set. */
+static int64_t m_lo = -1, m_hi;
+static uint32_t m_cls;
+static void emit_flush(void)
+{
+	if (m_lo >= 0)
+		emit_range1((uint32_t)m_lo, (uint32_t)m_hi, m_cls);
+	m_lo = -1;
+}
+
+static void emit_range(uint32_t lo, uint32_t hi, uint32_t cls)
+{
+	if (m_lo >= 0 && cls == m_cls && (int64_t)lo == m_hi + 1) {
+		m_hi = hi;
+		return;
+	}
+	emit_flush();
+	m_lo = lo;
+	m_hi = hi;
+	m_cls = cls;
 }
 
 /* nft: sweep the LPM prefixes into disjoint address ranges (each with the
@@ -613,6 +635,7 @@ static void export_nft(const struct sl_image *img, const char *name)
 		cur = st[sp - 1].end + 1;
 		sp--;
 	}
+	emit_flush();
 	printf("\n\t\t}\n\t}\n\tchain forward_filter {\n\t\ttype filter hook forward priority 0; policy accept;\n"
 	       "\t\toifname \"%s\" ip daddr . meta l4proto . th dport @allowed accept\n"
 	       "\t\toifname \"%s\" drop\n\t}\n}\n",
