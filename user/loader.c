@@ -342,19 +342,34 @@ static bool valid_instance(const char *s)
 /* Mount bpffs at /sys/fs/bpf if it is missing. */
 static int ensure_bpffs(void)
 {
-	struct statfs st;
+	struct statfs st, pst;
+	struct stat self, parent, ours, theirs;
+	char pns[64], proot[64];
+	bool private_ns;
 
-	struct stat self, init;
-
-	if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
-		return 0;
-	if (stat("/proc/self/ns/mnt", &self) == 0 && stat("/proc/1/ns/mnt", &init) == 0 &&
-	    self.st_ino != init.st_ino) {
-		err("/sys/fs/bpf: no bpffs in this mount namespace (under `ip netns exec`?): pins made "
-		    "here would vanish with it and the filter with them; run sluice from the host with "
-		    "--netns NAME instead");
+	/*
+	 * `ip netns exec` runs us in a mount namespace of our own whose /sys is
+	 * a fresh sysfs (without bpffs, or with a private one): pins made there
+	 * vanish with it, and the links and the filter with them.  Our parent
+	 * (the shell that ran ip netns exec) still sees the host's mounts:
+	 * if our mount namespace differs from our parent's, /sys/fs/bpf must be
+	 * the very bpffs the parent sees.
+	 */
+	snprintf(pns, sizeof(pns), "/proc/%d/ns/mnt", (int)getppid());
+	snprintf(proot, sizeof(proot), "/proc/%d/root/sys/fs/bpf", (int)getppid());
+	private_ns = stat("/proc/self/ns/mnt", &self) == 0 && stat(pns, &parent) == 0 &&
+		     self.st_ino != parent.st_ino;
+	if (private_ns &&
+	    (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC ||
+	     statfs(proot, &pst) || pst.f_type != BPF_FS_MAGIC ||
+	     stat("/sys/fs/bpf", &ours) || stat(proot, &theirs) || ours.st_dev != theirs.st_dev)) {
+		err("/sys/fs/bpf: this mount namespace (under `ip netns exec`?) has no bpffs, or a "
+		    "private one: pins made here would vanish with it and the filter with them; run "
+		    "sluice from the host and name the namespace with --netns NAME");
 		return -EPERM;
 	}
+	if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return 0;
 	if (mkdir("/sys/fs/bpf", 0700) && errno != EEXIST) {
 		int e = -errno;
 		err("/sys/fs/bpf: cannot create the bpffs mount point: %s", strerror(-e));

@@ -65,6 +65,13 @@ gone_clean() {   # nothing of sluice on the gateway's interfaces, no links, no p
 	return 0
 }
 
+# --- 0. `ip netns exec` would give sluice a private /sys: it must refuse ------
+T_PREFIX="hooks/netns-exec/"
+in_g "$id" "$SLUICE" apply "$TMP/rules" --dev "slgc$id" --instance "$inst" > "$TMP/out" 2>&1
+expect_eq "apply under ip netns exec refuses (exit 1)" "$?" 1
+check "the refusal names --netns" grep -q -- "--netns" "$TMP/out"
+check "nothing attached (no TCX link, no filter, no pins)" bash -c "! bpftool -j link show | jq -e '.[] | select(.type == 11 and .ifindex == $(ip -n $G -j link show dev slgc$id | jq '.[0].ifindex'))' >/dev/null 2>&1 && ! tc -n $G filter show dev slgc$id egress | grep -q sluice && test ! -e $pin"
+
 # --- 1. tc-ingress on the container's host-side veth -------------------------
 T_PREFIX="hooks/tc-ingress/"
 if "$SLUICE" apply "$TMP/rules" --hook tc-ingress --dev "slgc$id" --netns "$G" --instance "$inst" \
