@@ -125,8 +125,8 @@ clean:
 
 # ---- benchmarks, fuzzing, leak checks (make bench / fuzz / fuzz-long; see bench/README.md)
 BENCH_BINS := $(BUILD)/sl-bench $(BUILD)/sl-blast
-$(BUILD)/sl-bench: tests/bench/sl-bench.c tests/prog/pkt.h $(PURE_OBJS) $(BUILD)/obj/loader.o $(SKELS) | $(BUILD)
-	$(CC) $(USER_CFLAGS) $< $(PURE_OBJS) $(BUILD)/obj/loader.o $(USER_LIBS) -o $@
+$(BUILD)/sl-bench: tests/bench/sl-bench.c tests/prog/pkt.h $(PURE_OBJS) $(BUILD)/obj/loader.o $(BUILD)/obj/learn.o $(SKELS) | $(BUILD)
+	$(CC) $(USER_CFLAGS) $< $(PURE_OBJS) $(BUILD)/obj/loader.o $(BUILD)/obj/learn.o $(USER_LIBS) -o $@
 $(BUILD)/sl-blast: tests/bench/sl-blast.c | $(BUILD)
 	$(CC) -std=gnu11 $(WARN) $(CFLAGS) $< -o $@
 

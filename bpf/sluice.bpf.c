@@ -11,11 +11,14 @@
  *                  drop = TC_ACT_SHOT.
  *   sluice_xdp     XDP; frame from Ethernet.  Linear part only.
  *   sluice_cgroup  cgroup_skb/egress; packet from the IP header.
+ *   sluice_learn   TC ingress: learns host-name addresses from DNS answers.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
+#define SL_LEARN 1              /* host names learned from DNS (learn.h, docs/dns.md) */
 #include "classify.h"
+#include "learn.h"
 
 #define SL_PULL_MAX 1024
 
@@ -84,7 +87,11 @@ int sluice_tc(struct __sk_buff *skb)
 	int v = sl_classify(rc, &pi, packets, skb->len, &res);
 
 	sl_att_count(v, packets, skb->len);
-	return v == SL_V_PASS ? TC_ACT_UNSPEC : TC_ACT_SHOT;
+	if (v != SL_V_PASS)
+		return TC_ACT_SHOT;
+	if (res.port == 53 && (res.proto == IPPROTO_UDP || res.proto == IPPROTO_TCP))
+		sl_learn_query(skb);    /* a DNS query to a resolver: remember it */
+	return TC_ACT_UNSPEC;
 }
 
 SEC("xdp")
@@ -113,6 +120,18 @@ int sluice_cgroup(struct __sk_buff *skb)
 
 	sl_att_count(v, packets, skb->len);
 	return v == SL_V_PASS;
+}
+
+/*
+ * The DNS learner, on TC ingress of the interface the answers arrive on:
+ * learns the addresses of answers to queries recorded on egress, before
+ * the answer reaches the client (no race).  Never drops.
+ */
+SEC("tc")
+int sluice_learn(struct __sk_buff *skb)
+{
+	sl_learn_answer(skb);
+	return TC_ACT_UNSPEC;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -139,7 +139,8 @@ struct sl_config {
 /* attachments: one record per hook the instance is attached to (user side
  * writes it; the BPF side never reads it, it is declared with the other maps
  * so that bpftool prints its fields). */
-enum sl_hook { SL_HOOK_NONE = 0, SL_HOOK_TC_EGRESS, SL_HOOK_TC_INGRESS, SL_HOOK_XDP, SL_HOOK_CGROUP };
+enum sl_hook { SL_HOOK_NONE = 0, SL_HOOK_TC_EGRESS, SL_HOOK_TC_INGRESS, SL_HOOK_XDP, SL_HOOK_CGROUP,
+	       SL_HOOK_DNS /* the DNS learner, TC ingress */ };
 enum sl_att_kind { SL_ATT_TCX = 1, SL_ATT_CLSACT = 2, SL_ATT_XDP = 3, SL_ATT_CGROUP = 4 };
 #define SL_MAX_ATTACH 64
 #define SL_IFNAME_LEN 16

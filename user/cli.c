@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "json.h"
+#include "learn.h"
 #include "loader.h"
 #include "sl.h"
 
@@ -244,6 +245,8 @@ static int do_apply(int argc, char **argv)
 		{ "netns", required_argument, NULL, 'n' },
 		{ "cgroup", required_argument, NULL, 'C' },
 		{ "xdp-mode", required_argument, NULL, 'X' },
+		{ "dns-floor", required_argument, NULL, 'F' },
+		{ "dns-grace", required_argument, NULL, 'G' },
 		{ 0 }
 	};
 	const struct cmd *c = find_cmd("apply");
@@ -269,6 +272,20 @@ static int do_apply(int argc, char **argv)
 		case 'C':
 			ao.cgroup = optarg;
 			break;
+		case 'F':
+		case 'G': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (!*optarg || *end || v == 0 || v > 86400)
+				return usage_error(c, "--dns-%s takes seconds, 1 to 86400",
+						   ch == 'F' ? "floor" : "grace");
+			if (ch == 'F')
+				ao.dns_floor_s = v;
+			else
+				ao.dns_grace_s = v;
+			break;
+		}
 		case 'H':
 			if (parse_hook(optarg, &ao.hook))
 				return usage_error(c, "unknown hook '%s' (tc-egress, tc-ingress, xdp, cgroup)",
@@ -351,10 +368,8 @@ static int do_apply(int argc, char **argv)
 			sl_json_ku64(&j, "rules", rs.nrules);
 			sl_json_ku64(&j, "attachments", rep.nattached);
 			sl_json_ku64(&j, "new_attachments", rep.nnew);
-			sl_json_key(&j, "load_ms");
-			fprintf(stdout, "%.3f", rep.load_ms);
-			sl_json_key(&j, "switch_ms");
-			fprintf(stdout, "%.3f", rep.switch_ms);
+			sl_json_kdouble(&j, "load_ms", rep.load_ms);
+			sl_json_kdouble(&j, "switch_ms", rep.switch_ms);
 			json_diags(&j, &d);
 			sl_json_obj_close(&j);
 			sl_json_end(&j);
@@ -364,8 +379,8 @@ static int do_apply(int argc, char **argv)
 			       ao.instance, rep.generation, rs.nrules, rep.nattached,
 			       rep.nattached == 1 ? "" : "s", rep.nnew, rep.load_ms, rep.switch_ms);
 			if (count_hosts(&rs))
-				printf("sluice: note: %zu host-name destinations are not enforced yet\n",
-				       count_hosts(&rs));
+				printf("sluice: %zu host-name destinations are learned from DNS answers "
+				       "(see: sluice learned)\n", count_hosts(&rs));
 		}
 	}
 	sl_ruleset_free(&rs);
@@ -1099,7 +1114,7 @@ static int do_dump(int argc, char **argv)
 				sl_json_obj_close(jp);
 			} else {
 				printf("  %4u: %s %s (%zu destinations%s)\n", img->slot[i], r->name,
-				       action_name(r->action), r->ndsts, r->nhosts ? ", host names not enforced" : "");
+				       action_name(r->action), r->ndsts, r->nhosts ? ", plus host names learned from DNS" : "");
 			}
 		}
 	} else {
@@ -1179,6 +1194,178 @@ static int do_dump(int argc, char **argv)
 	return 0;
 }
 
+/* ------------------------------------------------------------ learned */
+
+struct pattern { uint32_t ncls; char name[260]; };
+
+/* "zoom.us" from a lower-case wire-format name. */
+static void wire_to_dotted(const struct sl_name_val *v, char *out, size_t sz, bool wild)
+{
+	size_t o = 0, i = 0;
+
+	if (wild && sz > 2)
+		out[o++] = '*', out[o++] = '.';
+	while (i < v->wlen && i < sizeof(v->wire) && v->wire[i] && o + 1 < sz) {
+		size_t n = v->wire[i++];
+
+		for (size_t k = 0; k < n && i < v->wlen && o + 1 < sz; k++)
+			out[o++] = (char)v->wire[i++];
+		if (i < v->wlen && v->wire[i] && o + 1 < sz)
+			out[o++] = '.';
+	}
+	out[o] = '\0';
+}
+
+/* Every host pattern of the loaded generation, by name class. */
+static size_t read_patterns(const struct sl_instance *in, struct pattern **out)
+{
+	int fds[2] = { in->names_fd, in->wilds_fd };
+	struct pattern *v = NULL;
+	size_t n = 0;
+
+	for (int w = 0; w < 2; w++) {
+		__u64 key, next, *prev = NULL;
+		struct sl_name_val nv;
+
+		if (fds[w] < 0)
+			continue;
+		while (bpf_map_get_next_key(fds[w], prev, &next) == 0) {
+			struct pattern *nvv;
+
+			key = next;
+			prev = &key;
+			if (bpf_map_lookup_elem(fds[w], &key, &nv))
+				continue;
+			nvv = realloc(v, (n + 1) * sizeof(*v));
+			if (!nvv)
+				break;
+			v = nvv;
+			v[n].ncls = nv.ncls;
+			wire_to_dotted(&nv, v[n].name, sizeof(v[n].name), w == 1);
+			n++;
+		}
+	}
+	*out = v;
+	return n;
+}
+
+static const char *pattern_of(const struct pattern *p, size_t n, uint32_t ncls)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i].ncls == ncls)
+			return p[i].name;
+	return NULL;
+}
+
+/* The first rule of a name class (its near rule), by name. */
+static const char *ncls_rule(const struct sl_instance *in, const struct sl_rule_meta *meta,
+			     uint32_t ncls)
+{
+	struct sl_dst_val v;
+
+	if (in->nclass_fd < 0 || bpf_map_lookup_elem(in->nclass_fd, &ncls, &v) ||
+	    v.near_rule >= SL_MAX_RULES || meta[v.near_rule].action == SL_ACT_NONE)
+		return NULL;
+	return meta[v.near_rule].name;
+}
+
+static int do_learned(int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_OPTS, { 0 } };
+	const struct cmd *c = find_cmd("learned");
+	const char *inst = "default";
+	struct sl_instance in;
+	struct sl_rule_meta *meta;
+	struct sl_learned_row *rows = NULL;
+	struct pattern *pats = NULL;
+	size_t nrows = 0, npats;
+	struct sl_json j;
+	int ch, e;
+
+	while ((ch = getopt_long(argc, argv, "jvhi:", opts, NULL)) != -1)
+		if (!common_opt(ch, c, &inst))
+			return usage_error(c, "unknown option");
+	if (optind != argc)
+		return usage_error(c, "no arguments expected");
+	if (!need_root())
+		return EXIT_RUNTIME;
+	e = sl_instance_open(inst, &in);
+	if (e == -ENOENT)
+		fprintf(stderr, "sluice: instance '%s' is not loaded (see: sluice status)\n", inst);
+	if (e)
+		return EXIT_RUNTIME;
+	meta = calloc(SL_MAX_RULES, sizeof(*meta));
+	if (!meta || sl_read_rule_meta(in.rules_fd, meta) ||
+	    (in.learned_fd >= 0 && sl_learned_read(in.learned_fd, &rows, &nrows))) {
+		fprintf(stderr, "sluice: %s/%s/learned: cannot read\n", SL_PIN_ROOT, inst);
+		free(meta);
+		sl_instance_close(&in);
+		return EXIT_RUNTIME;
+	}
+	npats = read_patterns(&in, &pats);
+	if (json) {
+		sl_json_init(&j, stdout);
+		sl_json_obj_open(&j);
+		sl_json_key(&j, "learned");
+		sl_json_arr_open(&j);
+	} else {
+		printf("%-40s %-30s %-20s %10s %8s\n", "ADDRESS", "NAME", "RULE", "LEFT (s)", "TTL");
+	}
+	for (size_t i = 0; i < nrows; i++) {
+		char a[INET6_ADDRSTRLEN];
+		const char *pn = pattern_of(pats, npats, rows[i].ncls);
+		const char *rn = ncls_rule(&in, meta, rows[i].ncls);
+
+		inet_ntop(rows[i].family, rows[i].addr, a, sizeof(a));
+		if (json) {
+			sl_json_obj_open(&j);
+			sl_json_kstr(&j, "address", a);
+			sl_json_kstr(&j, "name", pn);
+			sl_json_key(&j, "rules");
+			sl_json_arr_open(&j);
+			if (rn)
+				sl_json_str(&j, rn);
+			sl_json_arr_close(&j);
+			sl_json_key(&j, "remaining_ms");
+			sl_json_i64(&j, rows[i].remaining_ms);
+			sl_json_ku64(&j, "ttl", rows[i].ttl);
+			sl_json_kbool(&j, "live", rows[i].remaining_ms > 0);
+			sl_json_obj_close(&j);
+		} else {
+			printf("%-40s %-30s %-20s %10lld %8u%s\n", a, pn ? pn : "?", rn ? rn : "?",
+			       (long long)(rows[i].remaining_ms / 1000), rows[i].ttl,
+			       rows[i].remaining_ms > 0 ? "" : "  (expired)");
+		}
+	}
+	if (json) {
+		sl_json_arr_close(&j);
+		sl_json_key(&j, "counters");
+		sl_json_obj_open(&j);
+		for (uint32_t k = 0; in.learn_ctr_fd >= 0 && k < SL_L_MAX; k++) {
+			uint64_t v = 0;
+
+			sl_learn_ctr_read(in.learn_ctr_fd, k, &v);
+			sl_json_ku64(&j, sl_learn_ctr_name(k), v);
+		}
+		sl_json_obj_close(&j);
+		sl_json_obj_close(&j);
+		sl_json_end(&j);
+	} else {
+		for (uint32_t k = 0; in.learn_ctr_fd >= 0 && k < SL_L_MAX; k++) {
+			uint64_t v = 0;
+
+			sl_learn_ctr_read(in.learn_ctr_fd, k, &v);
+			printf("%s%s %llu", k ? ", " : "dns: ", sl_learn_ctr_name(k), (unsigned long long)v);
+		}
+		printf("\n");
+	}
+	free(rows);
+	free(pats);
+	free(meta);
+	sl_instance_close(&in);
+	return 0;
+}
+
 /* ------------------------------------------------------------ table */
 
 static int do_help(int argc, char **argv);
@@ -1205,6 +1392,8 @@ static const struct cmd cmds[] = {
 	  "                        cgroup: cgroup_skb/egress of a cgroup v2 (with --cgroup)\n"
 	  "      --cgroup PATH     the cgroup (absolute, or below the cgroup2 mount)\n"
 	  "      --xdp-mode MODE   auto (native where the driver has it, else generic), native, generic\n"
+	  "      --dns-floor SEC   host names: shortest TTL honoured (default 60)\n"
+	  "      --dns-grace SEC   host names: kept this long past the TTL (default 120)\n"
 	  "  -i, --instance NAME   instance (pins under " SL_PIN_ROOT "/NAME), default 'default'\n"
 
 	  "      --tc-mode MODE    auto (TCX if the kernel has it, else clsact), tcx, clsact\n"
@@ -1239,6 +1428,11 @@ static const struct cmd cmds[] = {
 	  "  -r, --rules FILE      compile FILE (no root); without it, read the loaded maps\n"
 	  "  -i, --instance NAME   instance, default 'default'\n"
 	  "  -j, --json            JSON output\n" },
+	{ "learned", do_learned, "[--instance NAME] [--json]",
+	  "addresses learned from DNS answers for host-name rules, and the learner's counters",
+	  "  -i, --instance NAME   instance, default 'default'\n"
+	  "  -j, --json            {\"learned\": [{\"address\", \"name\", \"rules\", \"remaining_ms\", \"ttl\"}],\n"
+	  "                        \"counters\": {\"queries\", \"learned\", \"spoofed\", ...}}\n" },
 	{ "help", do_help, "[COMMAND]", "show help", "" },
 	{ "version", do_version, "", "print the version", "" },
 };

@@ -91,6 +91,13 @@ void sl_json_kstr(struct sl_json *j, const char *key, const char *s) { sl_json_k
 void sl_json_ku64(struct sl_json *j, const char *key, uint64_t v) { sl_json_key(j, key); sl_json_u64(j, v); }
 void sl_json_kbool(struct sl_json *j, const char *key, bool v) { sl_json_key(j, key); sl_json_bool(j, v); }
 
+void sl_json_kdouble(struct sl_json *j, const char *key, double v)
+{
+	sl_json_key(j, key);
+	sep(j);
+	fprintf(j->out, "%.3f", v);
+}
+
 void sl_json_end(struct sl_json *j)
 {
 	fputc('\n', j->out);

@@ -34,6 +34,7 @@ void sl_json_null(struct sl_json *j);
 void sl_json_kstr(struct sl_json *j, const char *key, const char *s);
 void sl_json_ku64(struct sl_json *j, const char *key, uint64_t v);
 void sl_json_kbool(struct sl_json *j, const char *key, bool v);
+void sl_json_kdouble(struct sl_json *j, const char *key, double v);   /* 3 decimals */
 /* Ends the document with a newline. */
 void sl_json_end(struct sl_json *j);
 

@@ -41,6 +41,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "learn.h"
 #include "loader.h"
 #include "sluice.skel.h"
 
@@ -90,6 +91,7 @@ const char *sl_hook_name(enum sl_hook h)
 	case SL_HOOK_TC_INGRESS: return "tc-ingress";
 	case SL_HOOK_XDP:        return "xdp";
 	case SL_HOOK_CGROUP:     return "cgroup";
+	case SL_HOOK_DNS:        return "dns-learn";
 	default:                 return "none";
 	}
 }
@@ -158,6 +160,13 @@ static int fill_map(int fd, const void *recs, size_t n, size_t rec_sz,
 	return 0;
 }
 
+static const struct sl_learn_opts *learn_opts;
+
+void sl_bpf_learn_opts(const struct sl_learn_opts *o)
+{
+	learn_opts = o;
+}
+
 int sl_bpf_load(const struct sl_image *img, bool record,
 		const struct sl_reuse *reuse, struct sluice_bpf **out)
 {
@@ -181,19 +190,28 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 	bpf_program__set_autoload(skel->progs.sluice_tc, !!(progs & SL_PROG_TC));
 	bpf_program__set_autoload(skel->progs.sluice_xdp, !!(progs & SL_PROG_XDP));
 	bpf_program__set_autoload(skel->progs.sluice_cgroup, !!(progs & SL_PROG_CGROUP));
+	bpf_program__set_autoload(skel->progs.sluice_learn, !!(progs & SL_PROG_LEARN));
 	skel->rodata->cfg = img->cfg;
 	skel->rodata->cfg.record = record ? 1 : 0;
 
 	if ((e = bpf_map__set_max_entries(skel->maps.dst4, max1(img->ndst4))) ||
 	    (e = bpf_map__set_max_entries(skel->maps.dst6, max1(img->ndst6))) ||
-	    (e = bpf_map__set_max_entries(skel->maps.ports, max1(img->nports))))
+	    (e = bpf_map__set_max_entries(skel->maps.ports, max1(img->nports + img->nname_ports))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.names, max1(img->nnames))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.wilds, max1(img->nnames))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.nclass, max1(img->nnames))))
 		goto fail_msg;
 	if (reuse) {
 		if ((reuse->counters_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.counters, reuse->counters_fd))) ||
 		    (reuse->globals_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.globals, reuse->globals_fd))) ||
 		    (reuse->rules_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.rules, reuse->rules_fd))) ||
 		    (reuse->attach_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.attachments, reuse->attach_fd))) ||
-		    (reuse->att_ctr_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.att_counters, reuse->att_ctr_fd))))
+		    (reuse->att_ctr_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.att_counters, reuse->att_ctr_fd))) ||
+		    (reuse->learned_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learned, reuse->learned_fd))) ||
+		    (reuse->name_ring_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.name_ring, reuse->name_ring_fd))) ||
+		    (reuse->pending_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.pending, reuse->pending_fd))) ||
+		    (reuse->learn_ctr_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_ctr, reuse->learn_ctr_fd))) ||
+		    (reuse->learn_live_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_live, reuse->learn_live_fd))))
 			goto fail_msg;
 	}
 	e = sluice_bpf__load(skel);
@@ -226,6 +244,32 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 				goto fail;
 			}
 		}
+	}
+	{
+		struct sl_learn_fds lf = {
+			.names = bpf_map__fd(skel->maps.names),
+			.wilds = bpf_map__fd(skel->maps.wilds),
+			.nclass = bpf_map__fd(skel->maps.nclass),
+			.name_ring = bpf_map__fd(skel->maps.name_ring),
+			.resolvers = bpf_map__fd(skel->maps.resolvers),
+			.learn_cfg = bpf_map__fd(skel->maps.learn_cfg),
+			.ports = bpf_map__fd(skel->maps.ports),
+			.learned = bpf_map__fd(skel->maps.learned),
+			.learn_ctr = bpf_map__fd(skel->maps.learn_ctr),
+		};
+		struct sl_learn_opts lo;
+
+		if (learn_opts) {
+			lo = *learn_opts;
+		} else {
+			sl_learn_opts_default(&lo);
+			if (img->rs && img->rs->nresolvers) {
+				lo.resolvers = img->rs->resolvers;
+				lo.nresolvers = img->rs->nresolvers;
+			}
+		}
+		if ((e = sl_learn_fill(img, &lf, &lo)))
+			goto fail;
 	}
 	*out = skel;
 	return 0;
@@ -451,6 +495,14 @@ void sl_instance_close(struct sl_instance *in)
 	close_fd(&in->rules_fd);
 	close_fd(&in->attach_fd);
 	close_fd(&in->att_ctr_fd);
+	close_fd(&in->learned_fd);
+	close_fd(&in->names_fd);
+	close_fd(&in->wilds_fd);
+	close_fd(&in->nclass_fd);
+	close_fd(&in->learn_ctr_fd);
+	close_fd(&in->name_ring_fd);
+	close_fd(&in->pending_fd);
+	close_fd(&in->learn_live_fd);
 }
 
 static int read_config(int fd, struct sl_config *cfg)
@@ -483,6 +535,8 @@ int sl_instance_open(const char *inst, struct sl_instance *in)
 	memset(in, 0, sizeof(*in));
 	in->config_fd = in->dst4_fd = in->dst6_fd = in->ports_fd = -1;
 	in->counters_fd = in->globals_fd = in->rules_fd = in->attach_fd = in->att_ctr_fd = -1;
+	in->learned_fd = in->names_fd = in->wilds_fd = in->nclass_fd = in->learn_ctr_fd = -1;
+	in->name_ring_fd = in->pending_fd = in->learn_live_fd = -1;
 	if (!valid_instance(inst)) {
 		err("'%s' is not an instance name ([a-z0-9][a-z0-9_-]*, at most %d characters)",
 		    inst, SL_INST_LEN);
@@ -503,6 +557,15 @@ int sl_instance_open(const char *inst, struct sl_instance *in)
 	in->rules_fd = obj_get(inst, "rules");
 	in->attach_fd = obj_get(inst, "attachments");
 	in->att_ctr_fd = obj_get(inst, "att_counters");
+	/* host-name learning (absent in instances made before it existed) */
+	in->learned_fd = obj_get(inst, "learned");
+	in->names_fd = obj_get(inst, "names");
+	in->wilds_fd = obj_get(inst, "wilds");
+	in->nclass_fd = obj_get(inst, "nclass");
+	in->learn_ctr_fd = obj_get(inst, "learn_ctr");
+	in->name_ring_fd = obj_get(inst, "name_ring");
+	in->pending_fd = obj_get(inst, "pending");
+	in->learn_live_fd = obj_get(inst, "learn_live");
 	if (in->att_ctr_fd < 0 || in->config_fd < 0 || in->dst4_fd < 0 || in->dst6_fd < 0 ||
 	    in->ports_fd < 0 || in->counters_fd < 0 || in->globals_fd < 0 ||
 	    in->rules_fd < 0 || in->attach_fd < 0) {
@@ -717,6 +780,16 @@ static int link_info(int lfd, struct raw_link_info *li)
 #define SL_LINK_TYPE_XDP    6
 #define SL_LINK_TYPE_TCX    11
 
+static bool hook_ingress(enum sl_hook h)
+{
+	return h == SL_HOOK_TC_INGRESS || h == SL_HOOK_DNS;
+}
+
+static enum bpf_tc_attach_point tc_point(enum sl_hook h)
+{
+	return hook_ingress(h) ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+}
+
 bool sl_attach_alive(const struct sl_instance *in, const struct sl_attach *a)
 {
 	struct raw_link_info li;
@@ -728,7 +801,7 @@ bool sl_attach_alive(const struct sl_instance *in, const struct sl_attach *a)
 		return false;
 	if (a->kind == SL_ATT_CLSACT) {
 		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex,
-				    .attach_point = a->hook == SL_HOOK_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+				    .attach_point = tc_point(a->hook));
 		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = a->handle, .priority = a->priority);
 
 		if (netns_enter(a->netns, &saved))
@@ -752,10 +825,6 @@ bool sl_attach_alive(const struct sl_instance *in, const struct sl_attach *a)
 	return alive;
 }
 
-static enum bpf_tc_attach_point tc_point(enum sl_hook h)
-{
-	return h == SL_HOOK_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS;
-}
 
 static int pin_link(const char *inst, int lfd, struct sl_attach *a)
 {
@@ -779,7 +848,7 @@ static int attach_tc_here(const char *inst, int prog_fd, const char *dev, enum s
 	int e;
 
 	if (mode != SL_TC_CLSACT) {
-		int type = a->hook == SL_HOOK_TC_INGRESS ? SL_BPF_TCX_INGRESS : SL_BPF_TCX_EGRESS;
+		int type = hook_ingress(a->hook) ? SL_BPF_TCX_INGRESS : SL_BPF_TCX_EGRESS;
 		DECLARE_LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = SL_BPF_F_BEFORE);
 		int lfd = bpf_link_create(prog_fd, a->ifindex, type, &lo);
 
@@ -1152,13 +1221,15 @@ static int mkdir_instance(const char *inst)
 
 static unsigned int hook_prog(enum sl_hook h)
 {
-	return h == SL_HOOK_XDP ? SL_PROG_XDP : h == SL_HOOK_CGROUP ? SL_PROG_CGROUP : SL_PROG_TC;
+	return h == SL_HOOK_XDP ? SL_PROG_XDP : h == SL_HOOK_CGROUP ? SL_PROG_CGROUP :
+	       h == SL_HOOK_DNS ? SL_PROG_LEARN : SL_PROG_TC;
 }
 
 static int skel_prog_fd(struct sluice_bpf *s, enum sl_hook h)
 {
 	return bpf_program__fd(h == SL_HOOK_XDP ? s->progs.sluice_xdp :
-			       h == SL_HOOK_CGROUP ? s->progs.sluice_cgroup : s->progs.sluice_tc);
+			       h == SL_HOOK_CGROUP ? s->progs.sluice_cgroup :
+			       h == SL_HOOK_DNS ? s->progs.sluice_learn : s->progs.sluice_tc);
 }
 
 /*
@@ -1181,6 +1252,7 @@ static int load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, _
 	bpf_program__set_autoload(s->progs.sluice_tc, hook_prog(hook) == SL_PROG_TC);
 	bpf_program__set_autoload(s->progs.sluice_xdp, hook_prog(hook) == SL_PROG_XDP);
 	bpf_program__set_autoload(s->progs.sluice_cgroup, hook_prog(hook) == SL_PROG_CGROUP);
+	bpf_program__set_autoload(s->progs.sluice_learn, hook_prog(hook) == SL_PROG_LEARN);
 	s->rodata->cfg = img->cfg;
 	s->rodata->att_index = k;
 	bpf_object__for_each_map(m, s->obj) {
@@ -1244,7 +1316,9 @@ static bool same_target(const struct sl_attach *a, const struct sl_attach *t)
 	       strncmp(a->netns, t->netns, SL_IFNAME_LEN) == 0;
 }
 
-static const char *const gen_maps[] = { "config", "dst4", "dst6", "ports" };
+static const char *const gen_maps[] = {
+	"config", "dst4", "dst6", "ports", "names", "wilds", "nclass", "resolvers", "learn_cfg",
+};
 
 int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	     struct sl_apply_report *rep)
@@ -1253,13 +1327,14 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	struct sl_instance cur;
 	bool have = false;
 	struct sl_rule_meta *meta = NULL;
-	struct sl_attach att[SL_MAX_ATTACH], want[SL_MAX_DEVS];
+	struct sl_attach att[SL_MAX_ATTACH], want[2 * SL_MAX_DEVS];
+	struct sl_learn_opts lopt;
 	struct sluice_bpf *progs[SL_MAX_ATTACH] = {0};
 	bool is_new[SL_MAX_ATTACH] = {0}, switched[SL_MAX_ATTACH] = {0};
 	uint16_t *slots = NULL;
 	struct sl_image img = {0};
 	struct sluice_bpf *skel = NULL;
-	struct sl_reuse reuse = { -1, -1, -1, -1, -1 };
+	struct sl_reuse reuse = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 	struct lock lk = { -1 };
 	size_t nwant;
 	int attach_fd, actr_fd;
@@ -1305,6 +1380,8 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		memset(&cur, 0, sizeof(cur));
 		cur.config_fd = cur.dst4_fd = cur.dst6_fd = cur.ports_fd = -1;
 		cur.counters_fd = cur.globals_fd = cur.rules_fd = cur.attach_fd = cur.att_ctr_fd = -1;
+		cur.learned_fd = cur.names_fd = cur.wilds_fd = cur.nclass_fd = cur.learn_ctr_fd = -1;
+		cur.name_ring_fd = cur.pending_fd = cur.learn_live_fd = -1;
 	}
 
 	slots = calloc(rs->nrules ? rs->nrules : 1, sizeof(*slots));
@@ -1323,6 +1400,11 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		reuse.rules_fd = cur.rules_fd;
 		reuse.attach_fd = cur.attach_fd;
 		reuse.att_ctr_fd = cur.att_ctr_fd;
+		reuse.learned_fd = cur.learned_fd;
+		reuse.name_ring_fd = cur.name_ring_fd;
+		reuse.pending_fd = cur.pending_fd;
+		reuse.learn_ctr_fd = cur.learn_ctr_fd;
+		reuse.learn_live_fd = cur.learn_live_fd;
 	}
 	if ((e = assign_slots(rs, have ? meta : NULL, slots)))
 		goto out;
@@ -1335,8 +1417,44 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 
 	/* The generation's maps (no program: each attachment gets its own). */
 	t0 = now_ms();
-	if ((e = sl_bpf_load_progs(&img, false, &reuse, 0, &skel)))
+	sl_learn_opts_default(&lopt);
+	if (rs->nresolvers) {
+		lopt.resolvers = rs->resolvers;
+		lopt.nresolvers = rs->nresolvers;
+	}
+	if (o->dns_floor_s)
+		lopt.ttl_floor_s = o->dns_floor_s;
+	if (o->dns_grace_s)
+		lopt.grace_s = o->dns_grace_s;
+	sl_bpf_learn_opts(&lopt);
+	e = sl_bpf_load_progs(&img, false, &reuse, 0, &skel);
+	sl_bpf_learn_opts(NULL);
+	if (e)
 		goto out;
+	/* Host names: the DNS learner goes on TC ingress of every TC egress
+	 * interface (where the answers to its queries come back). */
+	if (img.nnames) {
+		size_t nw = nwant;
+
+		for (size_t w = 0; w < nw; w++)
+			if (want[w].hook == SL_HOOK_TC_EGRESS) {
+				want[nwant] = want[w];
+				want[nwant++].hook = SL_HOOK_DNS;
+			}
+		for (size_t k = 0; k < SL_MAX_ATTACH && nwant < 2 * SL_MAX_DEVS; k++) {
+			struct sl_attach t;
+
+			if (att[k].hook != SL_HOOK_TC_EGRESS)
+				continue;
+			t = att[k];
+			t.hook = SL_HOOK_DNS;
+			want[nwant] = t;
+			memset(&want[nwant].kind, 0, sizeof(want[nwant]) - offsetof(struct sl_attach, kind));
+			snprintf(want[nwant].ifname, SL_IFNAME_LEN, "%s", att[k].ifname);
+			snprintf(want[nwant].netns, SL_IFNAME_LEN, "%s", att[k].netns);
+			nwant++;
+		}
+	}
 	attach_fd = bpf_map__fd(skel->maps.attachments);
 	actr_fd = bpf_map__fd(skel->maps.att_counters);
 
@@ -1383,6 +1501,9 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		int fds[] = {
 			bpf_map__fd(skel->maps.rodata), bpf_map__fd(skel->maps.dst4),
 			bpf_map__fd(skel->maps.dst6), bpf_map__fd(skel->maps.ports),
+			bpf_map__fd(skel->maps.names), bpf_map__fd(skel->maps.wilds),
+			bpf_map__fd(skel->maps.nclass), bpf_map__fd(skel->maps.resolvers),
+			bpf_map__fd(skel->maps.learn_cfg),
 		};
 
 		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -1396,6 +1517,13 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		     (e = pin_fd(bpf_map__fd(skel->maps.rules), inst, "rules")) ||
 		     (e = pin_fd(attach_fd, inst, "attachments")) ||
 		     (e = pin_fd(actr_fd, inst, "att_counters"))))
+			goto out_unpin_new;
+		/* learning state: kept; pinned by the first apply that has it */
+		if ((cur.learned_fd < 0 && (e = pin_fd(bpf_map__fd(skel->maps.learned), inst, "learned"))) ||
+		    (cur.name_ring_fd < 0 && (e = pin_fd(bpf_map__fd(skel->maps.name_ring), inst, "name_ring"))) ||
+		    (cur.pending_fd < 0 && (e = pin_fd(bpf_map__fd(skel->maps.pending), inst, "pending"))) ||
+		    (cur.learn_ctr_fd < 0 && (e = pin_fd(bpf_map__fd(skel->maps.learn_ctr), inst, "learn_ctr"))) ||
+		    (cur.learn_live_fd < 0 && (e = pin_fd(bpf_map__fd(skel->maps.learn_live), inst, "learn_live"))))
 			goto out_unpin_new;
 	}
 
@@ -1509,6 +1637,17 @@ out_unpin_new:
 		unpin(inst, "attachments");
 		unpin(inst, "att_counters");
 	}
+	/* learning state this apply pinned for the first time */
+	if (cur.learned_fd < 0)
+		unpin(inst, "learned");
+	if (cur.name_ring_fd < 0)
+		unpin(inst, "name_ring");
+	if (cur.pending_fd < 0)
+		unpin(inst, "pending");
+	if (cur.learn_ctr_fd < 0)
+		unpin(inst, "learn_ctr");
+	if (cur.learn_live_fd < 0)
+		unpin(inst, "learn_live");
 out:
 	for (size_t k = 0; k < SL_MAX_ATTACH; k++)
 		if (progs[k])

@@ -23,6 +23,8 @@ struct sl_reuse {
 	int rules_fd;
 	int attach_fd;
 	int att_ctr_fd;
+	/* host-name learning state, kept across applies */
+	int learned_fd, name_ring_fd, pending_fd, learn_ctr_fd, learn_live_fd;
 };
 
 /*
@@ -33,11 +35,15 @@ struct sl_reuse {
  */
 int sl_bpf_load(const struct sl_image *img, bool record,
 		const struct sl_reuse *reuse, struct sluice_bpf **out);
+/* Learning options for the next sl_bpf_load* (NULL: defaults, resolvers from img->rs). */
+struct sl_learn_opts;
+void sl_bpf_learn_opts(const struct sl_learn_opts *o);
 /* The same, loading only some of the programs (SL_PROG_* mask). */
 #define SL_PROG_TC      0x1
 #define SL_PROG_XDP     0x2
 #define SL_PROG_CGROUP  0x4
-#define SL_PROGS_ALL    0x7
+#define SL_PROG_LEARN   0x8
+#define SL_PROGS_ALL    0xf
 int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_reuse *reuse,
 		      unsigned int progs, struct sluice_bpf **out);
 void sl_bpf_destroy(struct sluice_bpf *skel);
@@ -65,6 +71,7 @@ struct sl_apply_opts {
 	enum sl_xdp_mode xdp_mode;
 	const char *netns;              /* devs are in this named netns (ip -n) */
 	const char *cgroup;             /* hook cgroup: path (absolute or below the mount) */
+	uint32_t dns_floor_s, dns_grace_s;      /* 0: defaults (docs/dns.md) */
 };
 
 struct sl_apply_report {
@@ -100,6 +107,8 @@ struct sl_instance {
 	char name[SL_INST_LEN + 1];
 	int config_fd, dst4_fd, dst6_fd, ports_fd;
 	int counters_fd, globals_fd, rules_fd, attach_fd, att_ctr_fd;
+	int learned_fd, names_fd, wilds_fd, nclass_fd, learn_ctr_fd;  /* -1 if absent */
+	int name_ring_fd, pending_fd, learn_live_fd;
 	struct sl_config cfg;
 };
 

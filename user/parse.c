@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -1011,42 +1012,81 @@ out:
 	free(buf);
 }
 
-static void parse_resolvers(struct pctx *c, struct lexer *lx)
+/* Add one resolver address (a /32 or /128), warning about duplicates. */
+static int add_resolver(struct pctx *c, const struct sl_cidr *r, const char *txt, int len)
 {
 	struct sl_ruleset *rs = c->rs;
 
+	for (size_t i = 0; i < rs->nresolvers; i++) {
+		const struct sl_cidr *o = &rs->resolvers[i];
+
+		if (o->family == r->family && !memcmp(o->addr, r->addr, 16)) {
+			WARN(c, r->pos, NULL, "resolver %.*s is listed twice; first at %s:%d:%d",
+			     len, txt, o->pos.file, o->pos.line, o->pos.col);
+			return 0;
+		}
+	}
+	if (GROW(c, rs->resolvers, c->cresolvers, rs->nresolvers))
+		return -1;
+	rs->resolvers[rs->nresolvers++] = *r;
+	return 0;
+}
+
+/* "resolvers @set;": the set's addresses, so they are written in one place. */
+static void resolvers_from_set(struct pctx *c, const struct tok *t)
+{
+	char name[SL_NAME_MAX + 1];
+	size_t n = t->len - 1;
+	long id;
+
+	if (n == 0 || n > SL_NAME_MAX) {
+		ERR(c, t->pos, NULL, "bad set reference %s", TD(*t));
+		return;
+	}
+	memcpy(name, t->s + 1, n);
+	name[n] = 0;
+	id = nmap_get(&c->setmap, name);
+	if (id < 0) {
+		ERR(c, t->pos, NULL, "unknown set '@%s' (sets must be defined before they are used)", name);
+		return;
+	}
+	for (size_t i = 0; i < c->sets[id].d.nc; i++) {
+		struct sl_cidr r = c->sets[id].d.c[i].c;
+		char a[64];
+
+		inet_ntop(r.family, r.addr, a, sizeof(a));
+		if (r.plen != (r.family == AF_INET ? 32 : 128)) {
+			ERR(c, t->pos, "resolvers are addresses: give the set single addresses",
+			    "set '@%s' holds the prefix %s/%u, not an address", name, a, r.plen);
+			continue;
+		}
+		r.pos = t->pos;
+		if (add_resolver(c, &r, a, (int)strlen(a)))
+			return;
+	}
+}
+
+static void parse_resolvers(struct pctx *c, struct lexer *lx)
+{
 	for (;;) {
 		struct tok t = lex_next(lx);
 		struct sl_cidr r;
 
 		memset(&r, 0, sizeof(r));
-		if (t.type != T_WORD) {
+		if (t.type == T_WORD && t.len > 1 && t.s[0] == '@') {
+			resolvers_from_set(c, &t);
+		} else if (t.type != T_WORD) {
 			ERR(c, t.pos, NULL, "expected a DNS server address, found %s", TD(t));
 			recover_top(lx, &t);
 			return;
-		}
-		if (memchr(t.s, '/', t.len)) {
+		} else if (memchr(t.s, '/', t.len)) {
 			ERR(c, t.pos, "write the server's address, e.g. 192.0.2.53",
 			    "resolvers are addresses, not prefixes: '%.*s'", (int)t.len, t.s);
 		} else if (addr_or_err(c, t.s, t.len, t.pos, &r.family, r.addr) == 0) {
-			bool dup = false;
-
 			r.plen = r.family == AF_INET ? 32 : 128;
 			r.pos = t.pos;
-			for (size_t i = 0; i < rs->nresolvers && !dup; i++) {
-				const struct sl_cidr *o = &rs->resolvers[i];
-
-				if (o->family == r.family && !memcmp(o->addr, r.addr, 16)) {
-					WARN(c, t.pos, NULL, "resolver %.*s is listed twice; first at %s:%d:%d",
-					     (int)t.len, t.s, o->pos.file, o->pos.line, o->pos.col);
-					dup = true;
-				}
-			}
-			if (!dup) {
-				if (GROW(c, rs->resolvers, c->cresolvers, rs->nresolvers))
-					return;
-				rs->resolvers[rs->nresolvers++] = r;
-			}
+			if (add_resolver(c, &r, t.s, (int)t.len))
+				return;
 		}
 		struct tok u = lex_next(lx);
 		if (u.type == T_COMMA)

@@ -3,7 +3,7 @@
  * resolve.c - the resolver half of the front end: address syntax, ranges
  * split into CIDRs, host-name checks, port normalization, and the lints
  * (duplicates, nested prefixes, overlaps between rules, shadowed rules,
- * host names not enforced yet).
+ * notes on host names learned from DNS).
  *
  * Everything that looks at many prefixes sorts them (address, then prefix
  * length) and sweeps once with a stack of enclosing prefixes, so a rule of
@@ -835,10 +835,10 @@ static void host_notice(struct pctx *c, const struct sl_rule *r)
 		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s%s", i ? ", " : "",
 				      r->hosts[i].wildcard ? "*." : "", r->hosts[i].name);
 	}
-	sl__diag(c, SL_SEV_WARNING, r->hosts[0].pos, NULL,
-		 "host names are not enforced yet: rule %s (%s); %s", r->name, list,
-		 r->ndsts ? "its address destinations are enforced"
-			  : "it has no address destinations, so it matches nothing yet");
+	sl__diag(c, SL_SEV_NOTE, r->hosts[0].pos, NULL,
+		 "rule %s: the addresses of %s are learned from DNS answers of the configured "
+		 "resolvers%s", r->name, list,
+		 r->ndsts ? "" : "; until a client resolves them the rule matches nothing");
 }
 
 /*

@@ -173,6 +173,8 @@ static void test_statements(void)
 		"resolvers 192.0.2.53, 2001:DB8::53;\n"
 		"resolvers 198.51.100.53;\n"
 		"set s { 10.0.0.0/8 };\n"
+		"set dns { 203.0.113.53, 198.51.100.53 };\n"
+		"resolvers @dns;\n"
 		"rule web {\n"
 		"    allow tcp 443, 80;\n"
 		"    allow udp 443;\n"
@@ -187,8 +189,9 @@ static void test_statements(void)
 	T_CHECK("mode audit", rs.mode == SL_MODE_AUDIT, "%d", rs.mode);
 	T_CHECK("control filter -> control_pass false", !rs.control_pass, "%d", rs.control_pass);
 	char b0[64], b1[64], b2[64];
-	T_CHECK("resolvers accumulate as host routes",
-		rs.nresolvers == 3 &&
+	T_CHECK("resolvers accumulate as host routes, @set included, duplicates once",
+		rs.nresolvers == 4 &&
+		!strcmp(cidr_str(&rs.resolvers[3], b0, 64), "203.0.113.53/32") &&
 		!strcmp(cidr_str(&rs.resolvers[0], b0, 64), "192.0.2.53/32") &&
 		!strcmp(cidr_str(&rs.resolvers[1], b1, 64), "2001:db8::53/128") &&
 		!strcmp(cidr_str(&rs.resolvers[2], b2, 64), "198.51.100.53/32") &&
@@ -199,13 +202,13 @@ static void test_statements(void)
 	if (rs.nrules != 2)
 		goto out;
 	const struct sl_rule *w = &rs.rules[0], *bl = &rs.rules[1];
-	T_CHECK("rule position is its name", w->pos.line == 8 && w->pos.col == 6 &&
+	T_CHECK("rule position is its name", w->pos.line == 10 && w->pos.col == 6 &&
 		!strcmp(w->pos.file, "t.rules") && file_in_rs(&rs, w->pos.file),
 		"%d:%d", w->pos.line, w->pos.col);
 	T_CHECK("allow rule: action, two lines, ports sorted",
 		w->action == SL_ACT_ALLOW && w->nlines == 2 && w->lines[0].proto == SL_PROTO_TCP &&
 		!strcmp(ports_str(&w->lines[0]), "80-80,443-443") &&
-		w->lines[1].proto == SL_PROTO_UDP && w->lines[0].pos.line == 9 &&
+		w->lines[1].proto == SL_PROTO_UDP && w->lines[0].pos.line == 11 &&
 		w->lines[0].pos.col == 11, "lines %zu", w->nlines);
 	T_CHECK("several `to` accumulate (set + prefix)",
 		!strcmp(dsts_str(w), "10.0.0.0/8,192.0.2.0/24"), "%s", dsts_str(w));
@@ -492,6 +495,10 @@ static void test_errors(void)
 		   "resolvers are addresses, not prefixes", NULL);
 	expect_err("err: resolver host name", "resolvers dns.example.com;", 1, 11,
 		   "bad IPv4 address", NULL);
+	expect_err("err: resolvers @set of prefixes", "set r { 192.0.2.0/24 };\nresolvers @r;", 2, 11,
+		   "set '@r' holds the prefix 192.0.2.0/24, not an address", NULL);
+	expect_err("err: resolvers @unknown", "resolvers @nope;", 1, 11,
+		   "unknown set '@nope'", NULL);
 	expect_err("err: missing ',' between destinations (hint)",
 		   "rule a { allow any; to 10.0.0.0/8 192.0.2.0/24; }", 1, 35,
 		   "expected ',' or ';' after the destination, found '192.0.2.0/24'",
@@ -686,13 +693,14 @@ static void test_hosts_warning(void)
 
 	if (expect_ok("hosts", text, &rs, &d))
 		goto out;
-	T_CHECK("warn: host names not enforced yet, one warning per rule",
-		count(&d, SL_SEV_WARNING, "host names are not enforced yet") == 2 &&
-		find(&d, SL_SEV_WARNING, 1, 0,
-		     "host names are not enforced yet: rule web (zoom.us, *.zoom.us); its address destinations are"),
+	T_CHECK("note: host names learned from DNS, one note per rule, no warning",
+		count(&d, SL_SEV_NOTE, "are learned from DNS answers") == 2 &&
+		count(&d, SL_SEV_WARNING, "learned from DNS") == 0 &&
+		find(&d, SL_SEV_NOTE, 1, 0,
+		     "rule web: the addresses of zoom.us, *.zoom.us are learned from DNS answers"),
 		"missing");
-	T_CHECK("warn: rule with only names says it matches nothing yet",
-		find(&d, SL_SEV_WARNING, 2, 0, "rule names (example.com); it has no address destinations"),
+	T_CHECK("note: rule with only names matches nothing until a client resolves them",
+		find(&d, SL_SEV_NOTE, 2, 0, "until a client resolves them the rule matches nothing"),
 		"missing");
 	T_CHECK("warn: duplicate host name", find(&d, SL_SEV_WARNING, 2, 44,
 		"example.com is listed twice; first at t.rules:2:31"), "missing");
