@@ -889,6 +889,7 @@ static int do_lookup(int argc, char **argv)
 	const char *inst = "default", *rules = NULL, *name;
 	struct image_src src;
 	const struct sl_image *img = &src.img;
+	bool learned = false;
 	struct sl_pkt p = {0};
 	struct sl_result res, ref;
 	char pbuf[16], addr[INET6_ADDRSTRLEN], detail[256];
@@ -937,6 +938,28 @@ static int do_lookup(int argc, char **argv)
 	if ((rc = image_open(&src, rules, inst, "use --rules FILE to look up in a rules file")))
 		return rc;
 	sl_image_lookup(img, &p, &res);
+	/* From the loaded maps: an address learned from DNS answers takes part
+	 * in first match with its live name classes, as on the data path. */
+	if (!src.from_file && src.in.learned_fd >= 0) {
+		struct sl_addr_key ak = { .family = p.family == AF_INET ? 4 : 6 };
+		struct sl_learned_val lv;
+		uint32_t ncls[SL_LEARN_SLOTS];
+		struct timespec ts;
+		uint64_t now;
+		size_t n = 0;
+
+		memcpy(ak.addr, p.dst, p.family == AF_INET ? 4 : 16);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		if (bpf_map_lookup_elem(src.in.learned_fd, &ak, &lv) == 0)
+			for (int i = 0; i < SL_LEARN_SLOTS; i++)
+				if (lv.s[i].expires_ns > now)
+					ncls[n++] = lv.s[i].ncls;
+		if (n) {
+			sl_image_lookup_learned(img, &p, ncls, n, &res);
+			learned = true;
+		}
+	}
 	if (src.from_file) {
 		/* The compiled tables and the reference semantics must agree. */
 		sl_classify_pkt(img, &p, 1, &ref);
@@ -985,6 +1008,9 @@ static int do_lookup(int argc, char **argv)
 		default:
 			snprintf(detail, sizeof(detail), "%s", sl_reason_name(res.reason));
 		}
+		if (learned)
+			strncat(detail, " (the address was learned from DNS answers; see: sluice learned)",
+				sizeof(detail) - strlen(detail) - 1);
 	}
 	if (json) {
 		struct sl_json j;
@@ -999,6 +1025,7 @@ static int do_lookup(int argc, char **argv)
 		sl_json_kstr(&j, "proto", ipproto_name(p.proto, pbuf, sizeof(pbuf)));
 		sl_json_ku64(&j, "port", p.port);
 		sl_json_kstr(&j, "mode", mode_name(img->cfg.mode));
+		sl_json_kbool(&j, "learned", learned);
 		sl_json_obj_close(&j);
 		sl_json_end(&j);
 	} else {

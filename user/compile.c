@@ -851,12 +851,15 @@ void sl_image_free(struct sl_image *img)
 	free(img->dst6);
 	free(img->ports);
 	free(img->name_ports);
+	free(img->slot_index);
 	sl_names_free(img->names, img->nnames);
 	memset(img, 0, sizeof(*img));
 }
 
 int sl_image_rule_of_slot(const struct sl_image *img, uint16_t slot)
 {
+	if (img && !img->rs && img->slot_index)
+		return slot < SL_MAX_RULES ? img->slot_index[slot] : -1;
 	if (!img || !img->rs || !img->slot)
 		return -1;
 	for (size_t i = 0; i < img->rs->nrules; i++)

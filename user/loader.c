@@ -683,6 +683,58 @@ int sl_image_from_maps(const struct sl_instance *in, struct sl_image *img)
 		goto fail;
 	img->ports = r;
 	sl_image_sort(img);
+	/* Name classes' port entries sort after the static ones (ids >= SL_NCLS_BASE). */
+	{
+		size_t k = 0;
+
+		while (k < img->nports && ((uint32_t)img->ports[k].key.class_be[0] << 24) < SL_NCLS_BASE)
+			k++;
+		if (k < img->nports) {
+			img->nname_ports = img->nports - k;
+			img->name_ports = malloc(img->nname_ports * sizeof(*img->name_ports));
+			if (!img->name_ports) {
+				e = -ENOMEM;
+				goto fail;
+			}
+			memcpy(img->name_ports, img->ports + k, img->nname_ports * sizeof(*img->ports));
+			img->nports = k;
+		}
+	}
+	/* Name classes (near rule, fragments) and rule order, for learned addresses. */
+	if (in->nclass_fd >= 0) {
+		__u32 key, next, *prev = NULL;
+		struct sl_dst_val v;
+
+		while (bpf_map_get_next_key(in->nclass_fd, prev, &next) == 0) {
+			struct sl_nameclass *nn;
+
+			key = next;
+			prev = &key;
+			if (bpf_map_lookup_elem(in->nclass_fd, &key, &v))
+				continue;
+			nn = realloc(img->names, (img->nnames + 1) * sizeof(*nn));
+			if (!nn) {
+				e = -ENOMEM;
+				goto fail;
+			}
+			img->names = nn;
+			memset(&nn[img->nnames], 0, sizeof(*nn));
+			nn[img->nnames].ncls = key;
+			nn[img->nnames].val = v;
+			img->nnames++;
+		}
+	}
+	img->slot_index = malloc(SL_MAX_RULES * sizeof(*img->slot_index));
+	if (!img->slot_index) {
+		e = -ENOMEM;
+		goto fail;
+	}
+	for (__u32 k = 0; k < SL_MAX_RULES; k++) {
+		struct sl_rule_meta m;
+
+		img->slot_index[k] = bpf_map_lookup_elem(in->rules_fd, &k, &m) == 0 &&
+				     m.action != SL_ACT_NONE ? m.index : -1;
+	}
 	for (size_t i = 0; i < img->ndst4; i++)
 		if (img->dst4[i].val.class_id >= img->nclasses)
 			img->nclasses = img->dst4[i].val.class_id + 1;
@@ -691,9 +743,7 @@ int sl_image_from_maps(const struct sl_instance *in, struct sl_image *img)
 			img->nclasses = img->dst6[i].val.class_id + 1;
 	return 0;
 fail:
-	free(img->dst4);
-	free(img->dst6);
-	memset(img, 0, sizeof(*img));
+	sl_image_free(img);
 	return e;
 }
 

@@ -154,6 +154,7 @@ struct sl_image {
 	struct sl_port_entry *name_ports; size_t nname_ports;  /* their "ports" entries, sorted */
 	size_t nnames;
 	uint8_t max_wild_labels;        /* labels of the deepest "*.S" suffix S */
+	int32_t *slot_index;            /* read back from maps (rs NULL): slot -> rule index, -1 */
 };
 
 /*

@@ -246,6 +246,13 @@ r=$(learned_field 203.0.113.10 remaining_ms)
 check "2. TTL 30 -> floor 60 + grace 120: remaining_ms in [170000, 180000] (got $r)" \
 	test "$r" -ge 170000 -a "$r" -le 180000 2>/dev/null
 expect_eq "2. learned: ttl 30 as answered" "$(learned_field 203.0.113.10 ttl)" 30
+lk() { "$SLUICE" lookup --json --instance "$inst" "$@" 2>/dev/null | jq -r '"\(.verdict) \(.rule) \(.reason) \(.learned)"'; }
+expect_eq "2. lookup (loaded maps) 203.0.113.10 tcp 443: allowed by zoom, learned" \
+	"$(lk 203.0.113.10 tcp 443)" "allow zoom rule true"
+expect_eq "2. lookup (loaded maps) 203.0.113.10 tcp 80: near miss of zoom, learned" \
+	"$(lk 203.0.113.10 tcp 80)" "drop zoom near_miss true"
+expect_eq "2. lookup (loaded maps) 203.0.113.13 (unlisted name) tcp 443: policy" \
+	"$(lk 203.0.113.13 tcp 443)" "drop null policy false"
 expect_eq "2. udp 203.0.113.10:8805 passes (zoom's udp ports)" "$(udp_count 203.0.113.10 203.0.113.10 8805 3)" 3
 expect_eq "2. udp 203.0.113.10:8811 dropped (not a zoom port)" "$(udp_count 203.0.113.10 203.0.113.10 8811 3)" 0
 check "2. tcp 203.0.113.10:80 dropped (not a zoom port)" tcp_fails 203.0.113.10 80
