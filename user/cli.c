@@ -641,6 +641,30 @@ static const char *ipproto_name(int p, char *buf, size_t sz)
 	}
 }
 
+/* The DNS learner's counters: a JSON object under @key, or one text line. */
+static void learn_ctrs(struct sl_json *j, const char *key, const struct sl_instance *in)
+{
+	if (in->learn_ctr_fd < 0)
+		return;
+	if (j) {
+		sl_json_key(j, key);
+		sl_json_obj_open(j);
+	}
+	for (uint32_t k = 0; k < SL_L_MAX; k++) {
+		uint64_t v = 0;
+
+		sl_learn_ctr_read(in->learn_ctr_fd, k, &v);
+		if (j)
+			sl_json_ku64(j, sl_learn_ctr_name(k), v);
+		else
+			printf("%s%s %llu", k ? ", " : "dns: ", sl_learn_ctr_name(k), (unsigned long long)v);
+	}
+	if (j)
+		sl_json_obj_close(j);
+	else
+		printf("\n");
+}
+
 static int do_stats(int argc, char **argv)
 {
 	static const struct option opts[] = { COMMON_OPTS, { 0 } };
@@ -754,6 +778,7 @@ static int do_stats(int argc, char **argv)
 			if (att[k].hook != SL_HOOK_NONE)
 				json_attach(&j, &in, k, &att[k], false);
 		sl_json_arr_close(&j);
+		learn_ctrs(&j, "dns", &in);
 		sl_json_obj_close(&j);
 		sl_json_end(&j);
 	} else {
@@ -775,6 +800,7 @@ static int do_stats(int argc, char **argv)
 			       (unsigned long long)ac.pass_bytes, (unsigned long long)ac.drop_packets,
 			       (unsigned long long)ac.drop_bytes);
 		}
+		learn_ctrs(NULL, NULL, &in);
 	}
 	free(meta);
 	sl_instance_close(&in);
@@ -1366,25 +1392,11 @@ static int do_learned(int argc, char **argv)
 	}
 	if (json) {
 		sl_json_arr_close(&j);
-		sl_json_key(&j, "counters");
-		sl_json_obj_open(&j);
-		for (uint32_t k = 0; in.learn_ctr_fd >= 0 && k < SL_L_MAX; k++) {
-			uint64_t v = 0;
-
-			sl_learn_ctr_read(in.learn_ctr_fd, k, &v);
-			sl_json_ku64(&j, sl_learn_ctr_name(k), v);
-		}
-		sl_json_obj_close(&j);
+		learn_ctrs(&j, "counters", &in);
 		sl_json_obj_close(&j);
 		sl_json_end(&j);
 	} else {
-		for (uint32_t k = 0; in.learn_ctr_fd >= 0 && k < SL_L_MAX; k++) {
-			uint64_t v = 0;
-
-			sl_learn_ctr_read(in.learn_ctr_fd, k, &v);
-			printf("%s%s %llu", k ? ", " : "dns: ", sl_learn_ctr_name(k), (unsigned long long)v);
-		}
-		printf("\n");
+		learn_ctrs(NULL, NULL, &in);
 	}
 	free(rows);
 	free(pats);

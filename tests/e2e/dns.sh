@@ -246,6 +246,8 @@ r=$(learned_field 203.0.113.10 remaining_ms)
 check "2. TTL 30 -> floor 60 + grace 120: remaining_ms in [170000, 180000] (got $r)" \
 	test "$r" -ge 170000 -a "$r" -le 180000 2>/dev/null
 expect_eq "2. learned: ttl 30 as answered" "$(learned_field 203.0.113.10 ttl)" 30
+expect_ge "2. stats --json: dns.learned counter" \
+	"$("$SLUICE" stats --json --instance "$inst" | jq '.dns.learned // -1')" 1
 lk() { "$SLUICE" lookup --json --instance "$inst" "$@" 2>/dev/null | jq -r '"\(.verdict) \(.rule) \(.reason) \(.learned)"'; }
 expect_eq "2. lookup (loaded maps) 203.0.113.10 tcp 443: allowed by zoom, learned" \
 	"$(lk 203.0.113.10 tcp 443)" "allow zoom rule true"
