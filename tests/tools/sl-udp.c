@@ -120,6 +120,26 @@ int main(int argc, char **argv)
 			}
 		}
 		printf("received %ld unique %ld\n", got, uniq);
+		{
+			/* the first gaps, for diagnosis (stderr) */
+			long maxseq = -1, shown = 0;
+
+			for (long i = (1 << 24) - 1; i >= 0; i--)
+				if (seen[i]) {
+					maxseq = i;
+					break;
+				}
+			for (long i = 0; i <= maxseq && shown < 8; i++)
+				if (!seen[i]) {
+					long j = i;
+
+					while (j + 1 <= maxseq && !seen[j + 1])
+						j++;
+					fprintf(stderr, "missing %ld-%ld\n", i, j);
+					shown++;
+					i = j;
+				}
+		}
 		free(seen);
 		return 0;
 	}
