@@ -641,6 +641,35 @@ static const char *ipproto_name(int p, char *buf, size_t sz)
 	}
 }
 
+/*
+ * Open a loaded instance (root) and read its rule metadata: what stats,
+ * learned, lookup and dump start from.  Returns 0 or an exit status (the
+ * reason printed; @hint says what to do when the instance is not loaded).
+ */
+static int instance_meta_open(const char *inst, const char *hint, struct sl_instance *in,
+			      struct sl_rule_meta **meta)
+{
+	int e;
+
+	*meta = NULL;
+	if (!need_root())
+		return EXIT_RUNTIME;
+	e = sl_instance_open(inst, in);
+	if (e == -ENOENT)
+		fprintf(stderr, "sluice: instance '%s' is not loaded; %s\n", inst, hint);
+	if (e)
+		return EXIT_RUNTIME;
+	*meta = calloc(SL_MAX_RULES, sizeof(**meta));
+	if (!*meta || sl_read_rule_meta(in->rules_fd, *meta)) {
+		fprintf(stderr, "sluice: %s/%s/rules: cannot read\n", SL_PIN_ROOT, inst);
+		free(*meta);
+		*meta = NULL;
+		sl_instance_close(in);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
 /* The DNS learner's counters: a JSON object under @key, or one text line. */
 static void learn_ctrs(struct sl_json *j, const char *key, const struct sl_instance *in)
 {
@@ -690,16 +719,10 @@ static int do_stats(int argc, char **argv)
 			return usage_error(c, "unknown option");
 	if (optind != argc)
 		return usage_error(c, "no arguments expected");
-	if (!need_root())
-		return EXIT_RUNTIME;
-	e = sl_instance_open(inst, &in);
-	if (e == -ENOENT)
-		fprintf(stderr, "sluice: instance '%s' is not loaded (see: sluice status)\n", inst);
-	if (e)
-		return EXIT_RUNTIME;
-	meta = calloc(SL_MAX_RULES, sizeof(*meta));
-	if (!meta || sl_read_rule_meta(in.rules_fd, meta) || sl_read_attach(in.attach_fd, att)) {
-		fprintf(stderr, "sluice: %s/%s/rules: cannot read\n", SL_PIN_ROOT, inst);
+	if ((e = instance_meta_open(inst, "see: sluice status", &in, &meta)))
+		return e;
+	if (sl_read_attach(in.attach_fd, att)) {
+		fprintf(stderr, "sluice: %s/%s/attachments: cannot read\n", SL_PIN_ROOT, inst);
 		free(meta);
 		sl_instance_close(&in);
 		return EXIT_RUNTIME;
@@ -839,16 +862,9 @@ static int image_open(struct image_src *src, const char *rules, const char *inst
 		}
 		return 0;
 	}
-	if (!need_root())
-		return EXIT_RUNTIME;
-	e = sl_instance_open(inst, &src->in);
-	if (e == -ENOENT)
-		fprintf(stderr, "sluice: instance '%s' is not loaded; %s\n", inst, hint);
-	if (e)
-		return EXIT_RUNTIME;
-	src->meta = calloc(SL_MAX_RULES, sizeof(*src->meta));
-	if (!src->meta || sl_read_rule_meta(src->in.rules_fd, src->meta) ||
-	    sl_image_from_maps(&src->in, &src->img)) {
+	if ((e = instance_meta_open(inst, hint, &src->in, &src->meta)))
+		return e;
+	if (sl_image_from_maps(&src->in, &src->img)) {
 		fprintf(stderr, "sluice: %s/%s: cannot read the loaded tables\n", SL_PIN_ROOT, inst);
 		free(src->meta);
 		sl_instance_close(&src->in);
@@ -1340,16 +1356,9 @@ static int do_learned(int argc, char **argv)
 			return usage_error(c, "unknown option");
 	if (optind != argc)
 		return usage_error(c, "no arguments expected");
-	if (!need_root())
-		return EXIT_RUNTIME;
-	e = sl_instance_open(inst, &in);
-	if (e == -ENOENT)
-		fprintf(stderr, "sluice: instance '%s' is not loaded (see: sluice status)\n", inst);
-	if (e)
-		return EXIT_RUNTIME;
-	meta = calloc(SL_MAX_RULES, sizeof(*meta));
-	if (!meta || sl_read_rule_meta(in.rules_fd, meta) ||
-	    (in.learned_fd >= 0 && sl_learned_read(in.learned_fd, &rows, &nrows))) {
+	if ((e = instance_meta_open(inst, "see: sluice status", &in, &meta)))
+		return e;
+	if (in.learned_fd >= 0 && sl_learned_read(in.learned_fd, &rows, &nrows)) {
 		fprintf(stderr, "sluice: %s/%s/learned: cannot read\n", SL_PIN_ROOT, inst);
 		free(meta);
 		sl_instance_close(&in);

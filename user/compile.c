@@ -906,21 +906,26 @@ void sl_image_sort(struct sl_image *img)
 
 /* -------------------------------------------------------------- lookup */
 
-/* Exact-match binary searches over the sorted tables. */
-static const struct sl_dst_val *find4(const struct sl_image *img, const uint8_t *a,
-				      uint32_t plen)
+/*
+ * Exact-match binary search over a sorted dst table (entries: key
+ * {prefixlen, addr[nb]} then value at @val_off), for dst4 and dst6 alike.
+ */
+static const struct sl_dst_val *find_dst(const void *tab, size_t n, size_t stride, size_t nb,
+					 size_t val_off, const uint8_t *a, uint32_t plen)
 {
-	size_t lo = 0, hi = img->ndst4;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		const struct sl_dst4_entry *e = &img->dst4[mid];
-		int c = memcmp(e->key.addr, a, 4);
+		const unsigned char *e = (const unsigned char *)tab + mid * stride;
+		uint32_t epl;
+		int c = memcmp(e + sizeof(uint32_t), a, nb);
 
+		memcpy(&epl, e, sizeof(epl));
 		if (!c)
-			c = e->key.prefixlen < plen ? -1 : e->key.prefixlen > plen;
+			c = epl < plen ? -1 : epl > plen;
 		if (!c)
-			return &e->val;
+			return (const struct sl_dst_val *)(e + val_off);
 		if (c < 0)
 			lo = mid + 1;
 		else
@@ -929,26 +934,16 @@ static const struct sl_dst_val *find4(const struct sl_image *img, const uint8_t 
 	return NULL;
 }
 
-static const struct sl_dst_val *find6(const struct sl_image *img, const uint8_t *a,
-				      uint32_t plen)
+static const struct sl_dst_val *find4(const struct sl_image *img, const uint8_t *a, uint32_t plen)
 {
-	size_t lo = 0, hi = img->ndst6;
+	return find_dst(img->dst4, img->ndst4, sizeof(*img->dst4), 4,
+			offsetof(struct sl_dst4_entry, val), a, plen);
+}
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const struct sl_dst6_entry *e = &img->dst6[mid];
-		int c = memcmp(e->key.addr, a, 16);
-
-		if (!c)
-			c = e->key.prefixlen < plen ? -1 : e->key.prefixlen > plen;
-		if (!c)
-			return &e->val;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+static const struct sl_dst_val *find6(const struct sl_image *img, const uint8_t *a, uint32_t plen)
+{
+	return find_dst(img->dst6, img->ndst6, sizeof(*img->dst6), 16,
+			offsetof(struct sl_dst6_entry, val), a, plen);
 }
 
 static void mask_bytes(uint8_t *out, const uint8_t *in, unsigned nbytes, unsigned plen)
