@@ -21,7 +21,7 @@ BPF_CFLAGS := -target bpf -g -O2 -std=gnu11 $(WARN) -D__TARGET_ARCH_$(ARCH) \
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Pure stages: no syscalls, unit-tested without root (DESIGN.md section 1).
-PURE_SRCS  := user/diag.c user/parse.c user/resolve.c user/compile.c user/classify.c user/json.c user/names.c
+PURE_SRCS  := user/diag.c user/parse.c user/resolve.c user/compile.c user/classify.c user/json.c user/names.c user/fast.c
 # System side: loader, CLI.
 SYS_SRCS   := user/loader.c user/cli.c user/learn.c
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
@@ -49,6 +49,10 @@ $(BUILD) $(BUILD)/obj $(BUILD)/san $(BUILD)/tests:
 # ---- BPF side: object, then skeleton
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(HDRS) $(wildcard bpf/*.h) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# the "before" variants of make bench include the object they vary
+$(BUILD)/sluice_lpm.bpf.o: bpf/sluice.bpf.c
+$(BUILD)/bench_lookup_lpm.bpf.o: bpf/bench_lookup.bpf.c
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@

@@ -3,8 +3,9 @@
  * classify.h - the one classifier core shared by every hook (TC egress and
  * ingress, XDP, cgroup_skb): decide a parsed packet (docs/datapath.md §2),
  * count it (§3) and record the result for tests.  Only map lookups on the
- * fast path: dst4/dst6, then ports, then the per-CPU counters (the latter
- * are inlined by the verifier).
+ * fast path: IPv4 dir16/dir8 (array reads, inlined by the verifier) or the
+ * dst6 trie, the class (array), its inline port intervals, and the per-CPU
+ * counters (inlined).
  */
 #ifndef SL_CLASSIFY_H
 #define SL_CLASSIFY_H
@@ -49,13 +50,105 @@ static __always_inline void sl_global_add(__u32 idx, __u32 packets, __u32 bytes)
 	}
 }
 
+/*
+ * The port decision of class @c for a packet that is not a non-first
+ * fragment: TCP/UDP from the class's inline intervals (a branch-light
+ * binary search over 16 sorted upper bounds), or from the "ports" trie when
+ * the class has more intervals than fit; other slots from p0[].  The
+ * result may be a decision with action SL_ACT_NONE (no rule), or NULL.
+ */
+static __always_inline const struct sl_decision *
+sl_port_decision(const struct sl_class *c, __u8 slot, __u16 port)
+{
+	if (slot != SL_P_TCP && slot != SL_P_UDP)
+		return &c->p0[slot < SL_PSLOTS ? slot : 0];
+#ifndef SL_PORTS_TRIE_ONLY
+	if (!(c->flags & SL_CF_TRIE(slot))) {
+		const struct sl_ivals *iv = &c->iv[slot == SL_P_UDP];
+
+		return &iv->d[sl_ival_index(iv, port)];
+	}
+#endif
+	{
+		struct sl_port_key pk = {
+			.prefixlen = SL_PORT_KEY_FIXED_BITS + 16,
+			.pslot = slot,
+		};
+		__u32 cls = bpf_htonl(c->class_id);
+		__u16 pbe = bpf_htons(port);
+
+		__builtin_memcpy(pk.class_be, &cls, 4);
+		__builtin_memcpy(pk.port_be, &pbe, 2);
+		return bpf_map_lookup_elem(&ports, &pk);
+	}
+}
+
+/* First matching rule of class @c for this packet (fragment: frag[], else ports). */
+static __always_inline const struct sl_decision *
+sl_class_decision(const struct sl_class *c, const struct sl_pinfo *pi, __u8 slot, __u16 port)
+{
+	if (pi->frag)
+		return &c->frag[slot < SL_PSLOTS ? slot : 0];
+	return sl_port_decision(c, slot, port);
+}
+
+static __always_inline const struct sl_class *sl_class_of(__u32 class_id)
+{
+	return bpf_map_lookup_elem(&classes, &class_id);
+}
+
+/*
+ * The static policy class of the destination, or NULL.  IPv4: three array
+ * reads at most on dir16/dir8 (built from dst4), or the dst4 trie itself
+ * when built with SL_LPM_ONLY (the "before" of `make bench`).  IPv6: dst6.
+ */
+static __always_inline const struct sl_class *sl_dst_class(const struct sl_pinfo *pi)
+{
+	const struct sl_dst_val *v;
+
+	if (pi->family == 4) {
+#ifndef SL_LPM_ONLY
+		__u32 a = bpf_ntohl(pi->daddr[0]);
+		__u32 k = a >> 24, x;
+		const struct sl_dir_grp *g = bpf_map_lookup_elem(&dir16, &k);
+
+		if (!g)
+			return NULL;
+		x = g->e[(a >> 16) & 0xff];
+		if (x & SL_DIR_GROUP) {
+			k = x & ~SL_DIR_GROUP;
+			g = bpf_map_lookup_elem(&dir8, &k);
+			x = g ? g->e[(a >> 8) & 0xff] : 0;
+			if (x & SL_DIR_GROUP) {
+				k = x & ~SL_DIR_GROUP;
+				g = bpf_map_lookup_elem(&dir8, &k);
+				x = g ? g->e[a & 0xff] : 0;
+			}
+		}
+		return x ? sl_class_of(x - 1) : NULL;
+#else
+		struct sl_lpm4_key k4 = { .prefixlen = 32 };
+
+		__builtin_memcpy(k4.addr, &pi->daddr[0], 4);
+		v = bpf_map_lookup_elem(&dst4, &k4);
+#endif
+	} else {
+		struct sl_lpm6_key k6 = { .prefixlen = 128 };
+
+		__builtin_memcpy(k6.addr, pi->daddr, 16);
+		v = bpf_map_lookup_elem(&dst6, &k6);
+	}
+	return v ? sl_class_of(v->cidx) : NULL;
+}
+
 #ifdef SL_LEARN
 /*
  * Learned addresses (docs/datapath.md §5, docs/dns.md).  First match over
  * the union of the static class and the live name classes of the address is
  * the earliest, in rule order, of each list's first match; the near-miss
  * rule likewise the earliest of the near rules.  Rule order comes from the
- * "rules" map (index of each slot).
+ * "rules" map (index of each slot).  The "learned" hash is consulted only
+ * if the address's bit is set in "learn_bloom".
  */
 enum { SL_LD_NONE = 0, SL_LD_RULE, SL_LD_NEAR };
 
@@ -67,38 +160,25 @@ static __always_inline __u32 sl_rule_order(__u16 slot)
 	return m ? m->index : 0xffffffff;
 }
 
-/* First matching rule of class @v for this packet (fragment: frag[], else ports). */
-static __always_inline const struct sl_decision *
-sl_class_decision(const struct sl_dst_val *v, const struct sl_pinfo *pi, __u8 slot, __u16 port)
-{
-	struct sl_port_key pk = {
-		.prefixlen = SL_PORT_KEY_FIXED_BITS + 16,
-		.pslot = slot,
-	};
-	__u32 cls = bpf_htonl(v->class_id);
-	__u16 pbe = bpf_htons(port);
-
-	if (pi->frag)
-		return &v->frag[slot < SL_PSLOTS ? slot : 0];
-	__builtin_memcpy(pk.class_be, &cls, 4);
-	__builtin_memcpy(pk.port_be, &pbe, 2);
-	return bpf_map_lookup_elem(&ports, &pk);
-}
-
 /* SL_LD_NONE: no live learned name class (decide as without learning). */
 static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slot, __u16 port,
-					     const struct sl_dst_val *v,
+					     const struct sl_class *c,
 					     struct sl_decision *ld, __u16 *near)
 {
 	const struct sl_learn_cfg *lc = bpf_map_lookup_elem(&learn_cfg, &(__u32){ 0 });
 	const struct sl_learned_val *e;
 	const struct sl_decision *d;
+	const __u64 *bw;
 	struct sl_addr_key ak = {};
-	__u32 best = 0xffffffff, nbest = 0xffffffff, o;
+	__u32 best = 0xffffffff, nbest = 0xffffffff, o, bit;
 	__u64 now;
 	int i, live = 0;
 
 	if (!lc || !lc->enabled)
+		return SL_LD_NONE;
+	bit = sl_bloom_bit(pi->daddr[0], pi->daddr[1], pi->daddr[2], pi->daddr[3]);
+	bw = bpf_map_lookup_elem(&learn_bloom, &(__u32){ bit >> 6 });
+	if (!bw || !(*bw & (1ULL << (bit & 63))))
 		return SL_LD_NONE;
 	ak.family = pi->family;
 	if (pi->family == 4)
@@ -109,10 +189,10 @@ static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slo
 	if (!e)
 		return SL_LD_NONE;
 	now = bpf_ktime_get_ns();
-	if (v) {
-		*near = v->near_rule;
-		nbest = sl_rule_order(v->near_rule);
-		d = sl_class_decision(v, pi, slot, port);
+	if (c) {
+		*near = c->near_rule;
+		nbest = sl_rule_order(c->near_rule);
+		d = sl_class_decision(c, pi, slot, port);
 		if (d && d->action != SL_ACT_NONE) {
 			*ld = *d;
 			best = sl_rule_order(d->rule);
@@ -121,20 +201,24 @@ static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slo
 #pragma unroll
 	for (i = 0; i < SL_LEARN_SLOTS; i++) {
 		const struct sl_dst_val *nv;
-		__u32 nc = e->s[i].ncls;
+		const struct sl_class *nc;
+		__u32 ncl = e->s[i].ncls;
 
 		if (e->s[i].expires_ns <= now)
 			continue;
-		nv = bpf_map_lookup_elem(&nclass, &nc);
+		nv = bpf_map_lookup_elem(&nclass, &ncl);
 		if (!nv)
 			continue;       /* a pattern the running ruleset no longer has */
+		nc = sl_class_of(nv->cidx);
+		if (!nc)
+			continue;
 		live = 1;
-		o = sl_rule_order(nv->near_rule);
+		o = sl_rule_order(nc->near_rule);
 		if (o < nbest) {
 			nbest = o;
-			*near = nv->near_rule;
+			*near = nc->near_rule;
 		}
-		d = sl_class_decision(nv, pi, slot, port);
+		d = sl_class_decision(nc, pi, slot, port);
 		if (d && d->action != SL_ACT_NONE) {
 			o = sl_rule_order(d->rule);
 			if (o < best) {
@@ -158,7 +242,7 @@ static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
 				       __u32 packets, __u32 bytes,
 				       struct sl_result *res)
 {
-	const struct sl_dst_val *v;
+	const struct sl_class *c;
 	const struct sl_decision *d = NULL;
 	struct sl_rule_ctr *rc;
 	__u16 near = SL_NO_RULE;
@@ -203,20 +287,10 @@ static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
 		goto verdict;
 	}
 
-	if (pi->family == 4) {
-		struct sl_lpm4_key k4 = { .prefixlen = 32 };
-
-		__builtin_memcpy(k4.addr, &pi->daddr[0], 4);
-		v = bpf_map_lookup_elem(&dst4, &k4);
-	} else {
-		struct sl_lpm6_key k6 = { .prefixlen = 128 };
-
-		__builtin_memcpy(k6.addr, pi->daddr, 16);
-		v = bpf_map_lookup_elem(&dst6, &k6);
-	}
+	c = sl_dst_class(pi);
 
 #ifdef SL_LEARN
-	lr = sl_learned_decide(pi, slot, res->port, v, &ld, &near);
+	lr = sl_learned_decide(pi, slot, res->port, c, &ld, &near);
 	if (lr == SL_LD_RULE) {
 		d = &ld;
 		goto rule;
@@ -224,27 +298,12 @@ static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
 	if (lr == SL_LD_NEAR)
 		goto near_miss;
 #endif
-	if (!v) {
+	if (!c) {
 		res->reason = SL_R_POLICY;
 		goto policy;
 	}
-	near = v->near_rule;
-
-	if (pi->frag) {
-		/* slot is 0..4: a bounded index into the map value */
-		d = &v->frag[slot < SL_PSLOTS ? slot : 0];
-	} else {
-		struct sl_port_key pk = {
-			.prefixlen = SL_PORT_KEY_FIXED_BITS + 16,
-			.pslot = slot,
-		};
-		__u32 cls = bpf_htonl(v->class_id);
-		__u16 port = bpf_htons(res->port);
-
-		__builtin_memcpy(pk.class_be, &cls, 4);
-		__builtin_memcpy(pk.port_be, &port, 2);
-		d = bpf_map_lookup_elem(&ports, &pk);
-	}
+	near = c->near_rule;
+	d = sl_class_decision(c, pi, slot, res->port);
 
 	if (d && d->action != SL_ACT_NONE) {
 #ifdef SL_LEARN
@@ -278,7 +337,8 @@ near_miss:
 			rc->drop_bytes += bytes;
 			rc->near_miss_packets += packets;
 			rc->near_miss_bytes += bytes;
-			rc->last_miss_ns = bpf_ktime_get_ns();  /* near misses only */
+			/* coarse clock: a tick's precision, a fraction of the cost in a VM */
+			rc->last_miss_ns = bpf_ktime_get_coarse_ns();
 			rc->last_miss_port = res->port;
 			rc->last_miss_proto = pi->proto;
 		}

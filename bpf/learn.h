@@ -539,6 +539,19 @@ static __always_inline __u32 sl_ring_push(const struct sl_addr_key *a, __u32 ncl
 	return idx;
 }
 
+/* Set the bloom bit of @a (classify.h reads it before "learned"). */
+static __always_inline void sl_bloom_set(const struct sl_addr_key *a)
+{
+	__u32 w[4], bit;
+	__u64 *bw;
+
+	__builtin_memcpy(w, a->addr, 16);
+	bit = sl_bloom_bit(w[0], w[1], w[2], w[3]);
+	bw = bpf_map_lookup_elem(&learn_bloom, &(__u32){ bit >> 6 });
+	if (bw && !(*bw & (1ULL << (bit & 63))))
+		__sync_fetch_and_or(bw, 1ULL << (bit & 63));
+}
+
 /* Insert or refresh (addr, ncls) with @ttl seconds. */
 static __always_inline void sl_learn_addr(const struct sl_addr_key *a, __u32 ncls, __u32 ttl,
 					  struct sl_learn_cfg *lc)
@@ -554,6 +567,7 @@ static __always_inline void sl_learn_addr(const struct sl_addr_key *a, __u32 ncl
 		t = lc->ttl_max_s;
 	exp = now + ((__u64)t + lc->grace_s) * 1000000000ULL;
 	sl_lctr(SL_L_LEARNED);
+	sl_bloom_set(a);        /* before the address becomes visible in "learned" */
 
 	v = bpf_map_lookup_elem(&learned, a);
 	if (!v) {

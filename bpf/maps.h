@@ -3,7 +3,7 @@
  * maps.h - every map of the sluice data path, in one place.
  * Types are in include/sluice.h.  Pin names (under
  * /sys/fs/bpf/sluice/<instance>/) are the map names below.
- * The loader sizes dst4, dst6 and ports to the compiled image.
+ * The loader sizes dst4, dst6, ports, classes and dir8 to the compiled image.
  */
 #ifndef SL_MAPS_H
 #define SL_MAPS_H
@@ -38,6 +38,32 @@ struct {
 	__type(key, struct sl_port_key);
 	__type(value, struct sl_decision);
 } ports SEC(".maps");
+
+/* classes: class id (static and name classes) -> policy class with inline port intervals (per generation). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_class);
+} classes SEC(".maps");
+
+/* dir16: IPv4 fast path, [top byte].e[2nd byte] -> leaf (class + 1) or dir8 group (per generation). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, SL_DIR16_SIZE / 256);
+	__type(key, __u32);
+	__type(value, struct sl_dir_grp);
+} dir16 SEC(".maps");
+
+/* dir8: IPv4 fast path, [group].e[next byte] -> leaf or group (per generation). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_dir_grp);
+} dir8 SEC(".maps");
 
 /* counters: per-rule per-CPU pass/drop/near-miss counters, by slot (kept across reloads). */
 struct {
@@ -141,6 +167,14 @@ struct {
 	__type(key, struct sl_pending_key);
 	__type(value, struct sl_pending_val);
 } pending SEC(".maps");
+
+/* learn_bloom: one bit per hashed learned address, set before insertion (kept). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SL_BLOOM_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} learn_bloom SEC(".maps");
 
 /* resolvers: the DNS servers whose answers are trusted. */
 struct {

@@ -66,10 +66,11 @@ struct sl_lpm6_key {
  * protocol, ports ignored).
  */
 struct sl_dst_val {
-	__u32 class_id;
+	__u32 class_id;         /* key of the class in "ports" */
 	__u16 near_rule;        /* first covering rule's slot */
 	__u16 pad;
 	struct sl_decision frag[SL_PSLOTS];
+	__u32 cidx;             /* index of the class in "classes" */
 };
 
 /*
@@ -87,6 +88,80 @@ struct sl_port_key {
 };
 #define SL_PORT_KEY_FIXED_BITS 40   /* class + pslot */
 
+/*
+ * classes: the policy class of every static and name class id, as the fast
+ * path reads it (docs/datapath.md §4).  The port decision of TCP and UDP is
+ * held inline as up to SL_CLS_IVALS sorted intervals (a 4-step binary
+ * search); a class with more intervals on a slot sets SL_CF_TRIE(slot) and
+ * the data path asks the "ports" trie (which holds every class, the source
+ * of truth) instead.
+ */
+#define SL_CLS_IVALS    16
+#define SL_CF_TRIE(s)   (1u << (s))     /* slot s (SL_P_TCP / SL_P_UDP) is in "ports" only */
+
+struct sl_ivals {
+	__u16 hi[SL_CLS_IVALS];         /* inclusive upper bounds, ascending; padded with 0xffff */
+	struct sl_decision d[SL_CLS_IVALS]; /* decision of [hi[i-1]+1, hi[i]] */
+};
+
+struct sl_class {
+	__u32 class_id;
+	__u16 near_rule;                /* first covering rule's slot */
+	__u8  flags;                    /* SL_CF_TRIE() */
+	__u8  pad;
+	struct sl_decision frag[SL_PSLOTS];  /* non-first fragments, per slot */
+	struct sl_decision p0[SL_PSLOTS];    /* OTHER, ICMP, ICMP6 (port-less) */
+	struct sl_ivals iv[2];          /* [0] TCP, [1] UDP */
+};
+
+/* Index of the interval of @iv holding @port: the data path's 4-step binary
+ * search (classify.h), shared with user space (user/fast.c). */
+static inline __attribute__((always_inline)) __u32 sl_ival_index(const struct sl_ivals *iv,
+								  __u16 port)
+{
+	__u32 i = port > iv->hi[7] ? 8 : 0;
+
+	if (port > iv->hi[(i + 3) & 15])
+		i += 4;
+	if (port > iv->hi[(i + 1) & 15])
+		i += 2;
+	if (port > iv->hi[i & 15])
+		i += 1;
+	return i & 15;
+}
+
+/*
+ * IPv4 fast path (DIR-16-8-8, as DPDK's LPM): dir16 is indexed by the top
+ * 16 bits of the destination (as 256 groups of 256), dir8 holds groups of
+ * 256 entries indexed by the next byte.  An entry is 0 (no prefix), class id + 1 (a leaf), or
+ * SL_DIR_GROUP | group (look at dir8[group * 256 + next byte]).  Built from
+ * dst4 (the source of truth) by user space; at most three array reads.
+ */
+#define SL_DIR_GROUP    0x80000000u
+#define SL_DIR16_SIZE   65536
+
+/* One map value of dir16 (key: top byte) or dir8 (key: group): 256 entries.
+ * (Array elements are 8-byte aligned, so a u32 per element would double the
+ * memory; a 1 KiB group is dense and is one inlined array lookup.) */
+struct sl_dir_grp {
+	__u32 e[256];
+};
+
+/* learn_bloom: a 2^SL_BLOOM_LOG-bit filter over learned addresses; the
+ * learner sets an address's bit before it inserts the address, the
+ * classifier looks the address up in "learned" only if its bit is set.
+ * Bits are never cleared (a stale bit costs one hash lookup). */
+#define SL_BLOOM_LOG    20
+#define SL_BLOOM_WORDS  (1u << (SL_BLOOM_LOG - 6))
+
+/* Bit of an address (4 words, network order as in the packet; IPv4 in [0]). */
+static inline __u32 sl_bloom_bit(__u32 a0, __u32 a1, __u32 a2, __u32 a3)
+{
+	__u32 w = a0 ^ (a1 * 0x85ebca6bu) ^ (a2 * 0xc2b2ae35u) ^ (a3 * 0x27d4eb2fu);
+
+	return (w * 0x9e3779b1u) >> (32 - SL_BLOOM_LOG);
+}
+
 /* counters: per-CPU array indexed by rule slot. */
 struct sl_rule_ctr {
 	__u64 pass_packets;
@@ -95,7 +170,7 @@ struct sl_rule_ctr {
 	__u64 drop_bytes;
 	__u64 near_miss_packets;    /* policy drops whose address hit this rule */
 	__u64 near_miss_bytes;
-	__u64 last_miss_ns;         /* when the last near miss was (bpf_ktime_get_ns) */
+	__u64 last_miss_ns;         /* when the last near miss was (bpf_ktime_get_coarse_ns, CLOCK_MONOTONIC_COARSE) */
 	__u16 last_miss_port;       /* its port (host order), per CPU */
 	__u8  last_miss_proto;      /* its IP protocol number */
 	__u8  pad[5];
@@ -315,8 +390,11 @@ struct sl_dns_event {
 _Static_assert(sizeof(struct sl_decision) == 4, "sl_decision");
 _Static_assert(sizeof(struct sl_lpm4_key) == 8, "sl_lpm4_key");
 _Static_assert(sizeof(struct sl_lpm6_key) == 20, "sl_lpm6_key");
-_Static_assert(sizeof(struct sl_dst_val) == 28, "sl_dst_val");
+_Static_assert(sizeof(struct sl_dst_val) == 32, "sl_dst_val");
 _Static_assert(sizeof(struct sl_port_key) == 12, "sl_port_key");
+_Static_assert(sizeof(struct sl_ivals) == 96, "sl_ivals");
+_Static_assert(sizeof(struct sl_class) == 240, "sl_class");
+_Static_assert(sizeof(struct sl_dir_grp) == 1024, "sl_dir_grp");
 _Static_assert(sizeof(struct sl_rule_ctr) == 64, "sl_rule_ctr");
 _Static_assert(sizeof(struct sl_global_ctr) == 16, "sl_global_ctr");
 _Static_assert(sizeof(struct sl_rule_meta) == 56, "sl_rule_meta");

@@ -697,6 +697,7 @@ int sl_compile(const struct sl_ruleset *rs, const uint16_t *slots,
 		uint32_t nl = cl.len[c];
 
 		vals[c].class_id = c;
+		vals[c].cidx = c;
 		vals[c].near_rule = img->slot[list[0]];
 		for (int s = 0; s < SL_PSLOTS; s++) {
 			vals[c].frag[s].rule = SL_NO_RULE;
@@ -783,6 +784,7 @@ int sl_compile(const struct sl_ruleset *rs, const uint16_t *slots,
 
 		memset(&nc->val, 0, sizeof(nc->val));
 		nc->val.class_id = nc->ncls;
+		nc->val.cidx = cl.n + (uint32_t)k;
 		nc->val.near_rule = nl ? img->slot[list[0]] : SL_NO_RULE;
 		for (int s = 0; s < SL_PSLOTS; s++) {
 			nc->val.frag[s].rule = SL_NO_RULE;
@@ -1024,6 +1026,18 @@ static const struct sl_decision *lpm_name_ports(const struct sl_image *img, uint
 	struct sl_image t = { .ports = img->name_ports, .nports = img->nname_ports };
 
 	return cls >= SL_NCLS_BASE ? lpm_ports(&t, cls, slot, port) : lpm_ports(img, cls, slot, port);
+}
+
+const struct sl_dst_val *sl_image_dst(const struct sl_image *img, uint8_t family,
+				     const uint8_t *addr)
+{
+	return lpm_dst(img, family, addr);
+}
+
+const struct sl_decision *sl_image_port_decision(const struct sl_image *img, uint32_t cls,
+						 int slot, uint16_t port)
+{
+	return lpm_name_ports(img, cls, slot, port);
 }
 
 static int lookup_pslot(uint8_t proto)

@@ -33,6 +33,7 @@
 #include <sched.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -173,17 +174,99 @@ int sl_bpf_load(const struct sl_image *img, bool record,
 	return sl_bpf_load_progs(img, record, reuse, SL_PROGS_ALL, out);
 }
 
+/* Write @n u32 into the BPF_F_MMAPABLE array @fd (of sl_dir_grp values, which
+ * are contiguous: 1 KiB is a multiple of the 8-byte element alignment). */
+static int fill_mmap(int fd, const uint32_t *v, size_t n, const char *name)
+{
+	size_t len = (n * sizeof(*v) + 4095) & ~(size_t)4095;
+	void *m;
+
+	if (!n)
+		return 0;
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		int e = -errno;
+
+		err("map %s: cannot map it to fill it: %s", name, strerror(-e));
+		return e;
+	}
+	memcpy(m, v, n * sizeof(*v));
+	munmap(m, len);
+	return 0;
+}
+
+int sl_fast_fill(const struct sl_fast *f, int fd, int dir16_fd, int dir8_fd)
+{
+	int e;
+	__u32 *keys = malloc((f->ncls ? f->ncls : 1) * sizeof(*keys));
+	__u32 cnt = f->ncls;
+
+	if (!keys)
+		return -ENOMEM;
+	for (__u32 i = 0; i < f->ncls; i++)
+		keys[i] = i;
+	if (cnt && bpf_map_update_batch(fd, keys, f->cls, &cnt, NULL)) {
+		for (__u32 i = cnt; i < f->ncls; i++)
+			if (bpf_map_update_elem(fd, &keys[i], &f->cls[i], BPF_ANY)) {
+				e = -errno;
+				err("map classes: cannot write class %u of %u: %s", i, f->ncls,
+				    strerror(-e));
+				free(keys);
+				return e;
+			}
+	}
+	free(keys);
+	if ((e = fill_mmap(dir16_fd, f->dir16, SL_DIR16_SIZE, "dir16")) ||
+	    (e = fill_mmap(dir8_fd, f->dir8, (size_t)f->ngroups * 256, "dir8")))
+		return e;
+	return 0;
+}
+
+/*
+ * A fresh bloom filter beside an existing "learned" map (an instance made
+ * before the filter existed): set the bit of every learned address before
+ * the new programs run, or they would skip those addresses.
+ */
+static int seed_bloom(struct sluice_bpf *skel, int learned_fd)
+{
+	int bfd = bpf_map__fd(skel->maps.learn_bloom);
+	struct sl_addr_key k, *prev = NULL;
+
+	while (!bpf_map_get_next_key(learned_fd, prev, &k)) {
+		__u32 w[4], bit, idx;
+		__u64 word;
+
+		memcpy(w, k.addr, 16);
+		bit = sl_bloom_bit(w[0], w[1], w[2], w[3]);
+		idx = bit >> 6;
+		if (bpf_map_lookup_elem(bfd, &idx, &word))
+			return -errno;
+		word |= 1ULL << (bit & 63);
+		if (bpf_map_update_elem(bfd, &idx, &word, BPF_ANY))
+			return -errno;
+		prev = &k;
+	}
+	return 0;
+}
+
 int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_reuse *reuse,
 		      unsigned int progs, struct sluice_bpf **out)
 {
 	struct sluice_bpf *skel;
+	struct sl_fast fast;
 	int e;
 
 	*out = NULL;
+	e = sl_fast_build(img, &fast);
+	if (e) {
+		err("cannot build the IPv4 fast table and the class table: %s", strerror(-e));
+		return e;
+	}
 	skel = sluice_bpf__open();
 	if (!skel) {
 		e = -errno;
 		err("cannot open the BPF object: %s", strerror(-e));
+		sl_fast_free(&fast);
 		return e;
 	}
 	/* Verify only the programs the hooks in use need. */
@@ -199,7 +282,9 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 	    (e = bpf_map__set_max_entries(skel->maps.ports, max1(img->nports + img->nname_ports))) ||
 	    (e = bpf_map__set_max_entries(skel->maps.names, max1(img->nnames))) ||
 	    (e = bpf_map__set_max_entries(skel->maps.wilds, max1(img->nnames))) ||
-	    (e = bpf_map__set_max_entries(skel->maps.nclass, max1(img->nnames))))
+	    (e = bpf_map__set_max_entries(skel->maps.nclass, max1(img->nnames))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.classes, max1(fast.ncls))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.dir8, max1(fast.ngroups))))
 		goto fail_msg;
 	if (reuse) {
 		if ((reuse->counters_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.counters, reuse->counters_fd))) ||
@@ -211,7 +296,8 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 		    (reuse->name_ring_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.name_ring, reuse->name_ring_fd))) ||
 		    (reuse->pending_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.pending, reuse->pending_fd))) ||
 		    (reuse->learn_ctr_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_ctr, reuse->learn_ctr_fd))) ||
-		    (reuse->learn_live_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_live, reuse->learn_live_fd))))
+		    (reuse->learn_live_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_live, reuse->learn_live_fd))) ||
+		    (reuse->learn_bloom_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_bloom, reuse->learn_bloom_fd))))
 			goto fail_msg;
 	}
 	e = sluice_bpf__load(skel);
@@ -225,8 +311,15 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 	    (e = fill_map(bpf_map__fd(skel->maps.dst6), img->dst6, img->ndst6,
 			  sizeof(*img->dst6), sizeof(img->dst6->key), "dst6")) ||
 	    (e = fill_map(bpf_map__fd(skel->maps.ports), img->ports, img->nports,
-			  sizeof(*img->ports), sizeof(img->ports->key), "ports")))
+			  sizeof(*img->ports), sizeof(img->ports->key), "ports")) ||
+	    (e = sl_fast_fill(&fast, bpf_map__fd(skel->maps.classes), bpf_map__fd(skel->maps.dir16),
+			      bpf_map__fd(skel->maps.dir8))))
 		goto fail;
+	if (reuse && reuse->learned_fd >= 0 && reuse->learn_bloom_fd < 0 &&
+	    (e = seed_bloom(skel, reuse->learned_fd))) {
+		err("map learn_bloom: cannot seed it from the learned addresses: %s", strerror(-e));
+		goto fail;
+	}
 	if (img->rs) {
 		int rfd = bpf_map__fd(skel->maps.rules);
 
@@ -271,11 +364,13 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 		if ((e = sl_learn_fill(img, &lf, &lo)))
 			goto fail;
 	}
+	sl_fast_free(&fast);
 	*out = skel;
 	return 0;
 fail_msg:
 	err("cannot prepare the BPF maps: %s", strerror(-e));
 fail:
+	sl_fast_free(&fast);
 	sluice_bpf__destroy(skel);
 	return e < 0 ? e : -EINVAL;
 }
@@ -503,6 +598,7 @@ void sl_instance_close(struct sl_instance *in)
 	close_fd(&in->name_ring_fd);
 	close_fd(&in->pending_fd);
 	close_fd(&in->learn_live_fd);
+	close_fd(&in->learn_bloom_fd);
 }
 
 static int read_config(int fd, struct sl_config *cfg)
@@ -536,7 +632,7 @@ int sl_instance_open(const char *inst, struct sl_instance *in)
 	in->config_fd = in->dst4_fd = in->dst6_fd = in->ports_fd = -1;
 	in->counters_fd = in->globals_fd = in->rules_fd = in->attach_fd = in->att_ctr_fd = -1;
 	in->learned_fd = in->names_fd = in->wilds_fd = in->nclass_fd = in->learn_ctr_fd = -1;
-	in->name_ring_fd = in->pending_fd = in->learn_live_fd = -1;
+	in->name_ring_fd = in->pending_fd = in->learn_live_fd = in->learn_bloom_fd = -1;
 	if (!valid_instance(inst)) {
 		err("'%s' is not an instance name ([a-z0-9][a-z0-9_-]*, at most %d characters)",
 		    inst, SL_INST_LEN);
@@ -566,6 +662,7 @@ int sl_instance_open(const char *inst, struct sl_instance *in)
 	in->name_ring_fd = obj_get(inst, "name_ring");
 	in->pending_fd = obj_get(inst, "pending");
 	in->learn_live_fd = obj_get(inst, "learn_live");
+	in->learn_bloom_fd = obj_get(inst, "learn_bloom");
 	if (in->att_ctr_fd < 0 || in->config_fd < 0 || in->dst4_fd < 0 || in->dst6_fd < 0 ||
 	    in->ports_fd < 0 || in->counters_fd < 0 || in->globals_fd < 0 ||
 	    in->rules_fd < 0 || in->attach_fd < 0) {
@@ -1368,6 +1465,7 @@ static bool same_target(const struct sl_attach *a, const struct sl_attach *t)
 
 static const char *const gen_maps[] = {
 	"config", "dst4", "dst6", "ports", "names", "wilds", "nclass", "resolvers", "learn_cfg",
+	"classes", "dir16", "dir8",
 };
 
 int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
@@ -1384,7 +1482,7 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	uint16_t *slots = NULL;
 	struct sl_image img = {0};
 	struct sluice_bpf *skel = NULL;
-	struct sl_reuse reuse = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+	struct sl_reuse reuse = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 	struct lock lk = { -1 };
 	size_t nwant;
 	int attach_fd, actr_fd;
@@ -1431,7 +1529,7 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		cur.config_fd = cur.dst4_fd = cur.dst6_fd = cur.ports_fd = -1;
 		cur.counters_fd = cur.globals_fd = cur.rules_fd = cur.attach_fd = cur.att_ctr_fd = -1;
 		cur.learned_fd = cur.names_fd = cur.wilds_fd = cur.nclass_fd = cur.learn_ctr_fd = -1;
-		cur.name_ring_fd = cur.pending_fd = cur.learn_live_fd = -1;
+		cur.name_ring_fd = cur.pending_fd = cur.learn_live_fd = cur.learn_bloom_fd = -1;
 	}
 
 	slots = calloc(rs->nrules ? rs->nrules : 1, sizeof(*slots));
@@ -1455,6 +1553,7 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		reuse.pending_fd = cur.pending_fd;
 		reuse.learn_ctr_fd = cur.learn_ctr_fd;
 		reuse.learn_live_fd = cur.learn_live_fd;
+		reuse.learn_bloom_fd = cur.learn_bloom_fd;
 	}
 	if ((e = assign_slots(rs, have ? meta : NULL, slots)))
 		goto out;
@@ -1553,7 +1652,8 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 			bpf_map__fd(skel->maps.dst6), bpf_map__fd(skel->maps.ports),
 			bpf_map__fd(skel->maps.names), bpf_map__fd(skel->maps.wilds),
 			bpf_map__fd(skel->maps.nclass), bpf_map__fd(skel->maps.resolvers),
-			bpf_map__fd(skel->maps.learn_cfg),
+			bpf_map__fd(skel->maps.learn_cfg), bpf_map__fd(skel->maps.classes),
+			bpf_map__fd(skel->maps.dir16), bpf_map__fd(skel->maps.dir8),
 		};
 
 		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -1573,7 +1673,8 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		    (cur.name_ring_fd < 0 && (e = pin_fd(bpf_map__fd(skel->maps.name_ring), inst, "name_ring"))) ||
 		    (cur.pending_fd < 0 && (e = pin_fd(bpf_map__fd(skel->maps.pending), inst, "pending"))) ||
 		    (cur.learn_ctr_fd < 0 && (e = pin_fd(bpf_map__fd(skel->maps.learn_ctr), inst, "learn_ctr"))) ||
-		    (cur.learn_live_fd < 0 && (e = pin_fd(bpf_map__fd(skel->maps.learn_live), inst, "learn_live"))))
+		    (cur.learn_live_fd < 0 && (e = pin_fd(bpf_map__fd(skel->maps.learn_live), inst, "learn_live"))) ||
+		    (cur.learn_bloom_fd < 0 && (e = pin_fd(bpf_map__fd(skel->maps.learn_bloom), inst, "learn_bloom"))))
 			goto out_unpin_new;
 	}
 
@@ -1698,6 +1799,8 @@ out_unpin_new:
 		unpin(inst, "learn_ctr");
 	if (cur.learn_live_fd < 0)
 		unpin(inst, "learn_live");
+	if (cur.learn_bloom_fd < 0)
+		unpin(inst, "learn_bloom");
 out:
 	for (size_t k = 0; k < SL_MAX_ATTACH; k++)
 		if (progs[k])

@@ -24,7 +24,7 @@ struct sl_reuse {
 	int attach_fd;
 	int att_ctr_fd;
 	/* host-name learning state, kept across applies */
-	int learned_fd, name_ring_fd, pending_fd, learn_ctr_fd, learn_live_fd;
+	int learned_fd, name_ring_fd, pending_fd, learn_ctr_fd, learn_live_fd, learn_bloom_fd;
 };
 
 /*
@@ -35,6 +35,9 @@ struct sl_reuse {
  */
 int sl_bpf_load(const struct sl_image *img, bool record,
 		const struct sl_reuse *reuse, struct sluice_bpf **out);
+/* Write the fast tables @f (user/fast.c) into loaded maps classes, dir16 and
+ * dir8 (sized ncls, 256 and max(1, ngroups) by the caller). */
+int sl_fast_fill(const struct sl_fast *f, int classes_fd, int dir16_fd, int dir8_fd);
 /* Learning options for the next sl_bpf_load* (NULL: defaults, resolvers from img->rs). */
 struct sl_learn_opts;
 void sl_bpf_learn_opts(const struct sl_learn_opts *o);
@@ -108,7 +111,7 @@ struct sl_instance {
 	int config_fd, dst4_fd, dst6_fd, ports_fd;
 	int counters_fd, globals_fd, rules_fd, attach_fd, att_ctr_fd;
 	int learned_fd, names_fd, wilds_fd, nclass_fd, learn_ctr_fd;  /* -1 if absent */
-	int name_ring_fd, pending_fd, learn_live_fd;
+	int name_ring_fd, pending_fd, learn_live_fd, learn_bloom_fd;
 	struct sl_config cfg;
 };
 

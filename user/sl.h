@@ -171,6 +171,29 @@ void sl_image_sort(struct sl_image *img);
 /* Rule index of a slot, or -1. */
 int sl_image_rule_of_slot(const struct sl_image *img, uint16_t slot);
 
+/* ------------------------------------------------ fast tables (fast.c) */
+
+/* The data path's derived tables (docs/datapath.md §4): built from an image. */
+struct sl_fast {
+	struct sl_class *cls; uint32_t ncls;    /* indexed by sl_dst_val.cidx */
+	uint32_t *dir16;                        /* SL_DIR16_SIZE entries */
+	uint32_t *dir8; uint32_t ngroups;       /* ngroups * 256 entries */
+	size_t ntrie;                           /* TCP/UDP slots left to "ports" */
+};
+int sl_fast_build(const struct sl_image *img, struct sl_fast *f);
+void sl_fast_free(struct sl_fast *f);
+/* Class index of an IPv4 address through dir16/dir8, or -1. */
+int64_t sl_fast_class4(const struct sl_fast *f, const uint8_t a[4]);
+/* Port decision of class @c as the data path takes it. */
+struct sl_decision sl_fast_port(const struct sl_image *img, const struct sl_class *c,
+				int slot, uint16_t port);
+/* The dst4/dst6 LPM value of @addr (AF_INET / AF_INET6) in @img, or NULL. */
+const struct sl_dst_val *sl_image_dst(const struct sl_image *img, uint8_t family,
+				     const uint8_t *addr);
+/* The "ports" LPM decision of (class id, slot, port) in @img, or NULL. */
+const struct sl_decision *sl_image_port_decision(const struct sl_image *img, uint32_t cls,
+						 int slot, uint16_t port);
+
 /* ----------------------------------------------- reference classifier */
 
 /* A parsed packet: what the classifier judges. */

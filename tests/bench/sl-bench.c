@@ -20,6 +20,8 @@
  *                                      hot ns/packet, random-destination cost
  *                                      of sluice's classifier vs a bare LPM
  *                                      trie of the same prefixes vs harness
+ *   sl-bench free RULES READY GO       load RULES, create READY, wait for GO,
+ *                                      then release the maps (the kernel frees them)
  *   sl-bench export RULES nft|ipset NAME
  *                                      the IPv4 allow set of an allow-only
  *                                      ruleset as an nft interval set
@@ -46,6 +48,8 @@
 #include "sluice.skel.h"
 #include "bench_pkt.skel.h"
 #include "bench_lookup.skel.h"
+#include "bench_lookup_lpm.skel.h"
+#include "sluice_lpm.skel.h"
 #include "../prog/pkt.h"
 
 struct bench_dst {              /* as in bpf/bench_lookup.bpf.c */
@@ -161,6 +165,46 @@ static void unload(struct loaded *L)
 	sl_ruleset_free(&L->rs);
 }
 
+/*
+ * Before loading @obj, make each of its maps share the same-named map of
+ * @from (the internal .rodata/.bss/.data maps excepted): a second program
+ * object then runs on exactly the maps sluice loaded.
+ */
+static void reuse_maps(struct bpf_object *obj, struct bpf_object *from)
+{
+	struct bpf_map *m, *src;
+	int e;
+
+	bpf_object__for_each_map(m, obj) {
+		if (bpf_map__is_internal(m))
+			continue;
+		src = bpf_object__find_map_by_name(from, bpf_map__name(m));
+		if (!src)
+			continue;
+		if ((e = bpf_map__reuse_fd(m, bpf_map__fd(src))))
+			die("reuse map %s: %s", bpf_map__name(m), strerror(-e));
+	}
+}
+
+/* The "before" data path (bpf/sluice_lpm.bpf.c) on the maps of @L. */
+static struct sluice_lpm_bpf *load_before(const struct loaded *L)
+{
+	struct sluice_lpm_bpf *b = sluice_lpm_bpf__open();
+	int e;
+
+	if (!b)
+		die("sluice_lpm open: %s", strerror(errno));
+	b->rodata->cfg = L->img.cfg;
+	b->rodata->cfg.record = 0;
+	bpf_program__set_autoload(b->progs.sluice_xdp, false);
+	bpf_program__set_autoload(b->progs.sluice_cgroup, false);
+	bpf_program__set_autoload(b->progs.sluice_learn, false);
+	reuse_maps(b->obj, L->skel->obj);
+	if ((e = sluice_lpm_bpf__load(b)))
+		die("sluice_lpm load: %s", strerror(-e));
+	return b;
+}
+
 /* Median ns/packet of @prog_fd on a frame, repeat 1e6, @runs times. */
 static double run_pkt(int prog_fd, const void *frame, size_t len, int runs, int *retval)
 {
@@ -204,25 +248,33 @@ static int cmd_pkt(const char *rules, int runs)
 		{ "v6_policy_drop", "IPv6 dropped by policy (udp 443 to 2a00:1450::1)", 6, "2a00:1450::1", 17, 443 },
 	};
 	struct bench_pkt_bpf *bp;
+	struct sluice_lpm_bpf *before;
 	struct loaded L;
 	uint8_t frame[PK_MAX_FRAME];
 
 	load_rules(rules, &L, SL_PROG_TC);
+	before = load_before(&L);
 	if (!(bp = bench_pkt_bpf__open_and_load()))
 		die("bench_pkt: %s", strerror(errno));
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct pk_spec s = spec(cases[i].fam, cases[i].dst, cases[i].proto, cases[i].port);
 		size_t len = pk_build(&s, frame, NULL);
-		int rv_e, rv_p, rv_s;
+		int rv_e, rv_p, rv_s, rv_b;
 		double e = run_pkt(bpf_program__fd(bp->progs.bench_empty), frame, len, runs, &rv_e);
 		double p = run_pkt(bpf_program__fd(bp->progs.bench_parse), frame, len, runs, &rv_p);
 		double c = run_pkt(bpf_program__fd(L.skel->progs.sluice_tc), frame, len, runs, &rv_s);
+		double b = run_pkt(bpf_program__fd(before->progs.sluice_tc), frame, len, runs, &rv_b);
 
+		if (rv_b != rv_s)
+			die("%s: the before and after data paths disagree (%d vs %d)", cases[i].id,
+			    rv_b, rv_s);
 		printf("{\"section\":\"pkt\",\"case\":\"%s\",\"what\":\"%s\",\"empty_ns\":%.1f,"
-		       "\"parse_ns\":%.1f,\"sluice_ns\":%.1f,\"verdict\":\"%s\",\"runs\":%d,\"repeat\":1000000}\n",
-		       cases[i].id, cases[i].what, e, p, c, rv_s == 2 ? "drop" : "pass", runs);
+		       "\"parse_ns\":%.1f,\"sluice_ns\":%.1f,\"before_ns\":%.1f,\"verdict\":\"%s\","
+		       "\"runs\":%d,\"repeat\":1000000}\n",
+		       cases[i].id, cases[i].what, e, p, c, b, rv_s == 2 ? "drop" : "pass", runs);
 	}
 	bench_pkt_bpf__destroy(bp);
+	sluice_lpm_bpf__destroy(before);
 	unload(&L);
 	return 0;
 }
@@ -369,18 +421,29 @@ static void fill_dsts(const struct sl_image *img, int fam, struct bench_dst *d, 
 	}
 }
 
+struct bl_bss {                  /* bench_lookup.bpf.c's globals, in order */
+	uint32_t op, nloops, mask;
+	uint64_t hits;
+};
+_Static_assert(sizeof(struct bl_bss) == sizeof(*((struct bench_lookup_bpf *)0)->bss), "bss");
+_Static_assert(sizeof(struct bl_bss) == sizeof(*((struct bench_lookup_lpm_bpf *)0)->bss), "bss");
+
 static int cmd_scale(const char *rules, int fam, int runs)
 {
 	struct bench_lookup_bpf *bl;
+	struct bench_lookup_lpm_bpf *bb;
+	struct sluice_lpm_bpf *before;
+	struct bl_bss *bss[2];
 	struct loaded L;
 	const size_t ndsts = 1 << 16;
 	struct bench_dst *dsts;
 	uint8_t frame[PK_MAX_FRAME];
-	double v[3][32], res[3], hot;
-	int e, rv;
+	double v[4][32], res[4], hot, hot_before;
+	int e, rv, rvb;
 	uint32_t nloops = 1 << 17;
-	long long mem4, mem6, memp;
+	long long mem4, mem6, memp, memc, memd16, memd8;
 	size_t nbare;
+	struct bpf_object *objs[2];
 
 	if (runs > 32)
 		runs = 32;
@@ -390,6 +453,10 @@ static int cmd_scale(const char *rules, int fam, int runs)
 	mem4 = map_memlock(bpf_map__fd(L.skel->maps.dst4));
 	mem6 = map_memlock(bpf_map__fd(L.skel->maps.dst6));
 	memp = map_memlock(bpf_map__fd(L.skel->maps.ports));
+	memc = map_memlock(bpf_map__fd(L.skel->maps.classes));
+	memd16 = map_memlock(bpf_map__fd(L.skel->maps.dir16));
+	memd8 = map_memlock(bpf_map__fd(L.skel->maps.dir8));
+	before = load_before(&L);
 
 	rng_s = 12345;
 	dsts = calloc(ndsts, sizeof(*dsts));
@@ -404,27 +471,30 @@ static int cmd_scale(const char *rules, int fam, int runs)
 		memcpy(s.dst, dsts[0].addr, fam == 4 ? 4 : 16);
 		len = pk_build(&s, frame, NULL);
 		hot = run_pkt(bpf_program__fd(L.skel->progs.sluice_tc), frame, len, runs, &rv);
+		hot_before = run_pkt(bpf_program__fd(before->progs.sluice_tc), frame, len, runs, &rvb);
+		if (rv != rvb)
+			die("hot packet: the before and after data paths disagree");
 	}
 
-	/* the random-destination program, on sluice's maps + a bare trie */
+	/* the random-destination programs (after, before), on sluice's maps + a bare trie */
 	nbare = fam == 4 ? L.img.ndst4 : L.img.ndst6;
-	if (!(bl = bench_lookup_bpf__open()))
+	if (!(bl = bench_lookup_bpf__open()) || !(bb = bench_lookup_lpm_bpf__open()))
 		die("bench_lookup open: %s", strerror(errno));
 	bl->rodata->cfg = L.img.cfg;
 	bl->rodata->cfg.record = 0;
+	bb->rodata->cfg = bl->rodata->cfg;
+	objs[0] = bl->obj;
+	objs[1] = bb->obj;
 	bpf_map__set_max_entries(bl->maps.dsts, ndsts);
 	bpf_map__set_max_entries(bl->maps.bare4, fam == 4 ? nbare : 1);
 	bpf_map__set_max_entries(bl->maps.bare6, fam == 6 ? nbare : 1);
-	if ((e = bpf_map__reuse_fd(bl->maps.dst4, bpf_map__fd(L.skel->maps.dst4))) ||
-	    (e = bpf_map__reuse_fd(bl->maps.dst6, bpf_map__fd(L.skel->maps.dst6))) ||
-	    (e = bpf_map__reuse_fd(bl->maps.ports, bpf_map__fd(L.skel->maps.ports))) ||
-	    (e = bpf_map__reuse_fd(bl->maps.counters, bpf_map__fd(L.skel->maps.counters))) ||
-	    (e = bpf_map__reuse_fd(bl->maps.globals, bpf_map__fd(L.skel->maps.globals))) ||
-	    (e = bpf_map__reuse_fd(bl->maps.rules, bpf_map__fd(L.skel->maps.rules))) ||
-	    (e = bpf_map__reuse_fd(bl->maps.last, bpf_map__fd(L.skel->maps.last))))
-		die("reuse_fd: %s", strerror(-e));
+	reuse_maps(bl->obj, L.skel->obj);
 	if ((e = bench_lookup_bpf__load(bl)))
 		die("bench_lookup load: %s", strerror(-e));
+	reuse_maps(bb->obj, L.skel->obj);
+	reuse_maps(bb->obj, bl->obj);           /* dsts, bare4, bare6 */
+	if ((e = bench_lookup_lpm_bpf__load(bb)))
+		die("bench_lookup_lpm load: %s", strerror(-e));
 	{
 		int fd = bpf_map__fd(bl->maps.dsts);
 		uint32_t *keys = malloc(ndsts * sizeof(*keys)), cnt = ndsts;
@@ -460,32 +530,49 @@ static int cmd_scale(const char *rules, int fam, int runs)
 		free(keys);
 		free(vals);
 	}
-	bl->bss->mask = ndsts - 1;
-	bl->bss->nloops = nloops;
-	/* interleave the ops run by run, so drift hits them all alike */
+	bss[0] = (struct bl_bss *)bl->bss;
+	bss[1] = (struct bl_bss *)bb->bss;
+	for (int k = 0; k < 2; k++) {
+		bss[k]->mask = ndsts - 1;
+		bss[k]->nloops = nloops;
+	}
+	/* interleave the ops run by run, so drift hits them all alike:
+	 * harness, bare trie, sluice (after), sluice (before) */
+	uint64_t hits[2] = { 0, 0 };
+
 	for (int r = 0; r < runs; r++) {
-		const uint32_t ops[3] = { 0, fam == 4 ? 1 : 2, 3 };  /* harness, bare, sluice */
-
-		for (int op = 0; op < 3; op++) {
+		for (int op = 0; op < 4; op++) {
 			LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = frame, .data_size_in = 64, .repeat = 1);
+			int k = op == 3;
+			struct bpf_program *pg = bpf_object__find_program_by_name(objs[k], "bench_loop");
 
-			bl->bss->op = ops[op];
-			if (bpf_prog_test_run_opts(bpf_program__fd(bl->progs.bench_loop), &t))
+			bss[k]->op = op == 0 ? 0 : op == 1 ? (fam == 4 ? 1 : 2) : 3;
+			bss[k]->hits = 0;
+			if (bpf_prog_test_run_opts(bpf_program__fd(pg), &t))
 				die("test_run bench_loop: %s", strerror(errno));
 			v[op][r] = (double)t.duration / nloops;
+			if (op >= 2)
+				hits[k] += bss[k]->hits;
 		}
 	}
-	for (int op = 0; op < 3; op++)
+	if (hits[0] == 0 || hits[0] * 10 < hits[1] * 9 || hits[1] * 10 < hits[0] * 9)
+		die("random destinations: passes after %llu, before %llu: the data paths disagree",
+		    (unsigned long long)hits[0], (unsigned long long)hits[1]);
+	for (int op = 0; op < 4; op++)
 		res[op] = median(v[op], runs);
 	printf("{\"section\":\"scale\",\"rules\":\"%s\",\"family\":%d,\"prefixes\":%zu,"
 	       "\"classes\":%u,\"port_entries\":%zu,\"parse_ms\":%.1f,\"compile_ms\":%.1f,"
 	       "\"load_ms\":%.1f,\"mem_dst4\":%lld,\"mem_dst6\":%lld,\"mem_ports\":%lld,"
-	       "\"hot_ns\":%.1f,\"rand_harness_ns\":%.1f,\"rand_bare_ns\":%.1f,\"rand_sluice_ns\":%.1f,"
+	       "\"mem_classes\":%lld,\"mem_dir16\":%lld,\"mem_dir8\":%lld,"
+	       "\"hot_ns\":%.1f,\"hot_before_ns\":%.1f,\"rand_harness_ns\":%.1f,\"rand_bare_ns\":%.1f,"
+	       "\"rand_sluice_ns\":%.1f,\"rand_before_ns\":%.1f,"
 	       "\"rand_hits\":%llu,\"runs\":%d,\"nloops\":%u,\"ndsts\":%zu}\n",
 	       rules, fam, nbare, L.img.nclasses, L.img.nports, L.parse_ms, L.compile_ms, L.load_ms,
-	       mem4, mem6, memp, hot, res[0], res[1], res[2],
-	       (unsigned long long)bl->bss->hits, runs, nloops, ndsts);
+	       mem4, mem6, memp, memc, memd16, memd8, hot, hot_before, res[0], res[1], res[2], res[3],
+	       (unsigned long long)hits[0], runs, nloops, ndsts);
+	bench_lookup_lpm_bpf__destroy(bb);
 	bench_lookup_bpf__destroy(bl);
+	sluice_lpm_bpf__destroy(before);
 	free(dsts);
 	unload(&L);
 	return 0;
@@ -709,6 +796,34 @@ static int cmd_export(const char *rules, const char *what, const char *name)
 	return 0;
 }
 
+/* --------------------------------------------------------------- free */
+
+/*
+ * Load RULES (its maps, like an old generation), create READY, wait for GO,
+ * then drop every reference.  scripts/bench runs a paced flow across the
+ * gateway meanwhile and compares its longest gap with a run without the
+ * free: the load's own CPU time is outside the window, the free inside.
+ */
+static int cmd_free(const char *rules, const char *ready, const char *go)
+{
+	struct loaded L;
+	double t0;
+	FILE *f;
+
+	load_rules(rules, &L, SL_PROG_TC);
+	if (!(f = fopen(ready, "w")))
+		die("%s: %s", ready, strerror(errno));
+	fclose(f);
+	while (access(go, F_OK))
+		usleep(10000);
+	/* the last references go: the kernel frees the maps (and their
+	 * 1e6-node tries) from a work queue, not in this process */
+	t0 = now_ms();
+	unload(&L);
+	printf("{\"section\":\"free\",\"rules\":\"%s\",\"release_ms\":%.1f}\n", rules, now_ms() - t0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
@@ -722,7 +837,10 @@ int main(int argc, char **argv)
 		return cmd_scale(argv[2], atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 5);
 	if (argc >= 5 && !strcmp(argv[1], "export"))
 		return cmd_export(argv[2], argv[3], argv[4]);
+	if (argc >= 5 && !strcmp(argv[1], "free"))
+		return cmd_free(argv[2], argv[3], argv[4]);
 	fprintf(stderr, "usage: sl-bench pkt RULES [RUNS] | gen DIR FAMILY N SEED [lab] |\n"
-		"       scale RULES FAMILY [RUNS] | export RULES nft|ipset NAME\n");
+		"       scale RULES FAMILY [RUNS] | export RULES nft|ipset NAME |\n"
+		"       free RULES READY GO\n");
 	return 2;
 }

@@ -26,6 +26,7 @@
 #include "sl.h"
 #include "learn.h"
 #include "learn_test.skel.h"
+#include "loader.h"
 #include "test.h"
 
 static const char *RULES =
@@ -305,6 +306,7 @@ static int setup(char *why, size_t cap)
 	struct sl_diags d = { 0 };
 	struct sl_learn_opts o;
 	struct sl_learn_fds fds;
+	struct sl_fast fast;
 	int e;
 
 	if (geteuid() != 0) {
@@ -330,7 +332,17 @@ static int setup(char *why, size_t cap)
 	bpf_map__set_max_entries(sk->maps.names, img.nnames + 1);
 	bpf_map__set_max_entries(sk->maps.wilds, img.nnames + 1);
 	bpf_map__set_max_entries(sk->maps.nclass, img.nnames + 1);
+	if ((e = sl_fast_build(&img, &fast))) {
+		snprintf(why, cap, "fast tables: %s", strerror(-e));
+		return e;
+	}
+	bpf_map__set_max_entries(sk->maps.classes, fast.ncls ? fast.ncls : 1);
+	bpf_map__set_max_entries(sk->maps.dir8, fast.ngroups ? fast.ngroups : 1);
 	e = learn_test_bpf__load(sk);
+	if (!e)
+		e = sl_fast_fill(&fast, bpf_map__fd(sk->maps.classes), bpf_map__fd(sk->maps.dir16),
+				 bpf_map__fd(sk->maps.dir8));
+	sl_fast_free(&fast);
 	if (e) {
 		snprintf(why, cap, "load: %s", strerror(-e));
 		return e;

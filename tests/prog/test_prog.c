@@ -603,6 +603,51 @@ static const char *RULES_MAIN =
 	"rule edges { allow udp 0-1, 65534-65535; allow tcp 1-1023; to 192.0.2.0/24; }\n"
 	"rule web6 { allow tcp 80, 443; to 2001:db8:4::/48; }\n";
 
+/*
+ * The IPv4 fast path (dir16/dir8, docs/datapath.md §4): prefixes on every
+ * level (/8, /24, /25, /32), and a class with more port intervals than the
+ * class holds inline (its TCP decision comes from the "ports" trie).
+ */
+static const char *RULES_FAST =
+	"policy drop;\n"
+	"rule many-ports {\n"
+	"    allow tcp 1000, 1002, 1004, 1006, 1008, 1010, 1012, 1014, 1016, 1018,\n"
+	"              1020, 1022, 1024, 1026, 1028, 1030, 1032, 1034, 1036, 1038;\n"
+	"    allow udp 53;\n"
+	"    to 192.0.2.0/24;\n"
+	"}\n"
+	"rule deep { allow udp 5000; to 198.51.100.128/25, 198.51.100.7/32; }\n"
+	"rule mid { deny any; to 198.51.100.0/24; }\n"
+	"rule wide { allow tcp 443; to 198.0.0.0/8; }\n"
+	"rule tail { allow icmp; to 0.0.0.0/0; }\n";
+
+static void cases_fast(void)
+{
+	struct pk_spec s;
+
+	if (use_rules("rules fast", RULES_FAST))
+		return;
+	s = P4("192.0.2.1", TCP, 1000);     check("fast: 20 tcp ports (trie): first", &s, 0, 'P', R_RULE, "many-ports");
+	s = P4("192.0.2.1", TCP, 1001);     check("fast: 20 tcp ports (trie): gap", &s, 0, 'D', R_NEAR, "many-ports");
+	s = P4("192.0.2.1", TCP, 1038);     check("fast: 20 tcp ports (trie): last", &s, 0, 'P', R_RULE, "many-ports");
+	s = P4("192.0.2.1", TCP, 1039);     check("fast: 20 tcp ports (trie): past", &s, 0, 'D', R_NEAR, "many-ports");
+	s = P4("192.0.2.255", UDP, 53);     check("fast: udp inline beside a trie tcp", &s, 0, 'P', R_RULE, "many-ports");
+	s = P4("198.51.100.7", UDP, 5000);  check("fast: /32 in a third-level group", &s, 0, 'P', R_RULE, "deep");
+	s = P4("198.51.100.6", UDP, 5000);  check("fast: /32's neighbour: /24 deny", &s, 0, 'D', R_RULE, "mid");
+	s = P4("198.51.100.8", UDP, 5000);  check("fast: /32's other neighbour: /24 deny", &s, 0, 'D', R_RULE, "mid");
+	s = P4("198.51.100.128", UDP, 5000); check("fast: /25 first address", &s, 0, 'P', R_RULE, "deep");
+	s = P4("198.51.100.255", UDP, 5000); check("fast: /25 last address", &s, 0, 'P', R_RULE, "deep");
+	s = P4("198.51.100.127", UDP, 5000); check("fast: below the /25: /24 deny", &s, 0, 'D', R_RULE, "mid");
+	s = P4("198.51.100.200", TCP, 443); check("fast: /25 other port: /24 deny first", &s, 0, 'D', R_RULE, "mid");
+	s = P4("198.51.101.1", TCP, 443);   check("fast: /8 beside the /24's group", &s, 0, 'P', R_RULE, "wide");
+	s = P4("198.255.255.255", TCP, 443); check("fast: /8 last address", &s, 0, 'P', R_RULE, "wide");
+	s = P4("199.0.0.0", TCP, 443);      check("fast: past the /8: /0 near miss", &s, 0, 'D', R_NEAR, "tail");
+	s = P4("197.255.255.255", ICMP, 0); check("fast: /0 icmp", &s, 0, 'P', R_RULE, "tail");
+	s = P4("0.0.0.0", ICMP, 0);         check("fast: 0.0.0.0 icmp", &s, 0, 'P', R_RULE, "tail");
+	s = P4("255.255.255.255", ICMP, 0); check("fast: 255.255.255.255 icmp", &s, 0, 'P', R_RULE, "tail");
+	s = P4("198.51.100.7", ICMP, 0);    check("fast: /32 icmp: /24 deny before /0", &s, 0, 'D', R_RULE, "mid");
+}
+
 static void cases_main(void)
 {
 	struct pk_spec s;
@@ -1939,6 +1984,7 @@ int main(int argc, char **argv)
 	if (!only_random) {
 		verifier_stats();
 		cases_main();
+		cases_fast();
 		cases_headers();
 		cases_control();
 		cases_policy_mode_gso();

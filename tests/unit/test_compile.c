@@ -909,6 +909,164 @@ static void test_differential(void)
 		reasons[3] && reasons[4] && reasons[5], "some reason never seen");
 }
 
+/*
+ * The fast tables (user/fast.c: dir16/dir8, class intervals) against the
+ * LPM tables they are derived from: every prefix's first and last address
+ * and their outside neighbours, random addresses, every port boundary.
+ */
+static bool fast_check_image(const struct sl_image *img, unsigned long seed,
+			     unsigned long *ntrie, unsigned long *ngroups3, unsigned long *naddr,
+			     unsigned long *nport)
+{
+	struct sl_fast f;
+	bool ok = true;
+
+	if (sl_fast_build(img, &f)) {
+		printf("# seed %lu: sl_fast_build failed\n", seed);
+		return false;
+	}
+	*ntrie += f.ntrie;
+	for (uint32_t g = 0; g < f.ngroups; g++)
+		for (int i = 0; i < 256; i++)
+			*ngroups3 += (f.dir8[(size_t)g * 256 + i] & SL_DIR_GROUP) != 0;
+	for (size_t i = 0; i < img->ndst4 + 64 && ok; i++) {
+		uint32_t cand[4];
+		int nc = 0;
+
+		if (i < img->ndst4) {
+			const uint8_t *a = img->dst4[i].key.addr;
+			uint32_t base = (uint32_t)a[0] << 24 | a[1] << 16 | a[2] << 8 | a[3];
+			uint32_t plen = img->dst4[i].key.prefixlen;
+			uint32_t last = base | (plen >= 32 ? 0 : (uint32_t)(0xffffffffu >> plen));
+			cand[nc++] = base;
+			cand[nc++] = last;
+			cand[nc++] = base - 1;
+			cand[nc++] = last + 1;
+		} else {
+			cand[nc++] = (uint32_t)rnd();
+		}
+		for (int c = 0; c < nc; c++) {
+			uint8_t b[4] = { (uint8_t)(cand[c] >> 24), (uint8_t)(cand[c] >> 16),
+					 (uint8_t)(cand[c] >> 8), (uint8_t)cand[c] };
+			const struct sl_dst_val *v = sl_image_dst(img, AF_INET, b);
+			int64_t x = sl_fast_class4(&f, b);
+
+			(*naddr)++;
+			if ((v ? (int64_t)v->cidx : -1) != x) {
+				printf("# seed %lu: %u.%u.%u.%u: lpm class %lld, dir %lld\n", seed,
+				       b[0], b[1], b[2], b[3], v ? (long long)v->cidx : -1LL,
+				       (long long)x);
+				ok = false;
+			}
+		}
+	}
+	for (uint32_t c = 0; c < f.ncls && ok; c++)
+		for (int slot = 0; slot < SL_PSLOTS && ok; slot++) {
+			uint32_t pts[64];
+			int np = 0;
+
+			pts[np++] = 0;
+			pts[np++] = 65535;
+			for (int i = 0; i < 8; i++)
+				pts[np++] = rand_port();
+			for (size_t i = 0; i < img->nports + img->nname_ports && np < 60; i++) {
+				const struct sl_port_entry *e = i < img->nports ? &img->ports[i]
+						: &img->name_ports[i - img->nports];
+				uint32_t bits = e->key.prefixlen - SL_PORT_KEY_FIXED_BITS;
+				uint32_t lo = pk_port(&e->key), hi = lo + (1u << (16 - bits)) - 1;
+
+				if (pk_class(&e->key) != f.cls[c].class_id || e->key.pslot != slot)
+					continue;
+				pts[np++] = lo;
+				pts[np++] = hi;
+				if (lo)
+					pts[np++] = lo - 1;
+				if (hi < 65535)
+					pts[np++] = hi + 1;
+			}
+			for (int i = 0; i < np; i++) {
+				uint16_t port = slot == SL_P_TCP || slot == SL_P_UDP ? (uint16_t)pts[i] : 0;
+				const struct sl_decision *d =
+					sl_image_port_decision(img, f.cls[c].class_id, slot, port);
+				struct sl_decision x = sl_fast_port(img, &f.cls[c], slot, port);
+				uint8_t act = d ? d->action : SL_ACT_NONE;
+				uint16_t rule = act != SL_ACT_NONE ? d->rule : SL_NO_RULE;
+
+				(*nport)++;
+				if (act != x.action || (act != SL_ACT_NONE && rule != x.rule)) {
+					printf("# seed %lu: class %u slot %d port %u: lpm %u/%u, fast %u/%u\n",
+					       seed, c, slot, port, rule, act, x.rule, x.action);
+					ok = false;
+					break;
+				}
+			}
+		}
+	sl_fast_free(&f);
+	return ok;
+}
+
+static void test_fast_tables(void)
+{
+	unsigned long ntrie = 0, ng3 = 0, naddr = 0, nport = 0, bad = 0;
+
+	for (unsigned long seed = 7000; seed < 7400; seed++) {
+		struct sl_ruleset rs;
+		struct anchors an;
+		struct sl_image img;
+
+		rng_state = seed * 0x9e3779b97f4a7c15ULL;
+		rand_ruleset(&rs, &an, seed % 4 == 3 ? 60 : 12);
+		if (sl_compile(&rs, NULL, 1, &img)) {
+			bad++;
+			rs_free(&rs);
+			continue;
+		}
+		if (!fast_check_image(&img, seed, &ntrie, &ng3, &naddr, &nport))
+			bad++;
+		sl_image_free(&img);
+		rs_free(&rs);
+	}
+	printf("# fast tables: %lu addresses, %lu ports compared; %lu slots in the trie, "
+	       "%lu third-level groups\n", naddr, nport, ntrie, ng3);
+	T_CHECK("fast tables (dir16/dir8, class intervals) == LPM tables on 400 rulesets",
+		bad == 0, "%lu rulesets differ", bad);
+	T_CHECK("fast tables: third-level groups (prefixes longer than /24) exercised", ng3 > 0,
+		"none");
+
+	/* A class with more than SL_CLS_IVALS port intervals stays in the trie. */
+	{
+		struct sl_ruleset rs;
+		struct sl_image img;
+		struct sl_fast f;
+		struct sl_port_range pr[20];
+		struct sl_rule *r;
+		bool ok;
+
+		rs_init(&rs);
+		for (int i = 0; i < 20; i++)
+			pr[i].lo = pr[i].hi = (uint16_t)(1000 + 2 * i);
+		r = add_rule(&rs, "many", SL_ACT_ALLOW);
+		add_line_ranges(r, SL_PROTO_TCP, pr, 20);
+		add_line(r, SL_PROTO_UDP, "53");
+		add_dst(r, "192.0.2.0/24");
+		ok = sl_compile(&rs, NULL, 1, &img) == 0;
+		T_CHECK("fast tables: 20 TCP ports compile", ok, "sl_compile failed");
+		if (ok) {
+			ok = sl_fast_build(&img, &f) == 0;
+			T_CHECK("fast tables: 20 TCP ports -> TCP in the trie, UDP inline",
+				ok && f.ncls == 1 && (f.cls[0].flags & SL_CF_TRIE(SL_P_TCP)) &&
+				!(f.cls[0].flags & SL_CF_TRIE(SL_P_UDP)) && f.ntrie == 1,
+				"flags %#x ntrie %zu", ok ? f.cls[0].flags : 0, ok ? f.ntrie : 0);
+			if (ok)
+				sl_fast_free(&f);
+			T_CHECK("fast tables: trie fallback agrees with the LPM",
+				fast_check_image(&img, 0, &ntrie, &ng3, &naddr, &nport), "differs");
+			sl_image_free(&img);
+		}
+		rs_free(&rs);
+	}
+}
+
 /* Determinism and sortedness on a random ruleset. */
 static int dst4_cmp(const struct sl_dst4_entry *a, const struct sl_dst4_entry *b)
 {
@@ -1652,6 +1810,7 @@ int main(void)
 	test_validation();
 	test_sorted_deterministic();
 	test_differential();
+	test_fast_tables();
 	test_parse();
 	test_parse_fuzz();
 	test_parsed();
