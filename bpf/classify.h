@@ -99,7 +99,7 @@ static __always_inline const struct sl_class *sl_class_of(__u32 class_id)
 
 /*
  * The static policy class of the destination, or NULL.  IPv4: three array
- * reads at most on dir16/dir8 (built from dst4), or the dst4 trie itself
+ * reads at most on dir16/dir8/dir_small (built from dst4), or the dst4 trie itself
  * when built with SL_LPM_ONLY (the "before" of `make bench`).  IPv6: dst6.
  */
 static __always_inline const struct sl_class *sl_dst_class(const struct sl_pinfo *pi)
@@ -123,6 +123,12 @@ static __always_inline const struct sl_class *sl_dst_class(const struct sl_pinfo
 				k = x & ~SL_DIR_GROUP;
 				g = bpf_map_lookup_elem(&dir8, &k);
 				x = g ? g->e[a & 0xff] : 0;
+			} else if (x & SL_DIR_SMALL) {
+				const struct sl_dir_small *sg;
+
+				k = x & ~SL_DIR_SMALL;
+				sg = bpf_map_lookup_elem(&dir_small, &k);
+				x = sg ? sl_dir_small_leaf(sg, a & 0xff) : 0;
 			}
 		}
 		return x ? sl_class_of(x - 1) : NULL;

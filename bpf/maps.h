@@ -3,7 +3,7 @@
  * maps.h - every map of the sluice data path, in one place.
  * Types are in include/sluice.h.  Pin names (under
  * /sys/fs/bpf/sluice/<instance>/) are the map names below.
- * The loader sizes dst4, dst6, ports, classes and dir8 to the compiled image.
+ * The loader sizes dst4, dst6, ports, classes, dir8 and dir_small to the compiled image.
  */
 #ifndef SL_MAPS_H
 #define SL_MAPS_H
@@ -64,6 +64,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sl_dir_grp);
 } dir8 SEC(".maps");
+
+/* dir_small: IPv4 fast path, compact last-byte groups (<= 8 ranges) of /24s (per generation). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_dir_small);
+} dir_small SEC(".maps");
 
 /* counters: per-rule per-CPU pass/drop/near-miss counters, by slot (kept across reloads). */
 struct {

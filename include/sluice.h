@@ -133,12 +133,16 @@ static inline __attribute__((always_inline)) __u32 sl_ival_index(const struct sl
 /*
  * IPv4 fast path (DIR-16-8-8, as DPDK's LPM): dir16 is indexed by the top
  * 16 bits of the destination (as 256 groups of 256), dir8 holds groups of
- * 256 entries indexed by the next byte.  An entry is 0 (no prefix), class id + 1 (a leaf), or
- * SL_DIR_GROUP | group (look at dir8[group * 256 + next byte]).  Built from
+ * 256 entries indexed by the next byte, dir_small compact third-level
+ * groups.  An entry is 0 (no prefix), class index + 1 (a leaf),
+ * SL_DIR_GROUP | g (look at dir8[g].e[next byte]) or, for the third level,
+ * SL_DIR_SMALL | i (look the last byte up in dir_small[i]).  Built from
  * dst4 (the source of truth) by user space; at most three array reads.
  */
 #define SL_DIR_GROUP    0x80000000u
+#define SL_DIR_SMALL    0x40000000u     /* third level: dir_small[index] */
 #define SL_DIR16_SIZE   65536
+#define SL_DIR_SMALL_N  8
 
 /* One map value of dir16 (key: top byte) or dir8 (key: group): 256 entries.
  * (Array elements are 8-byte aligned, so a u32 per element would double the
@@ -146,6 +150,27 @@ static inline __attribute__((always_inline)) __u32 sl_ival_index(const struct sl
 struct sl_dir_grp {
 	__u32 e[256];
 };
+
+/* A third-level group (the last byte) with at most SL_DIR_SMALL_N ranges,
+ * as most /24s holding longer prefixes are: 40 bytes instead of 1 KiB.
+ * Range i is [hi[i-1]+1, hi[i]]; unused ranges repeat the last. */
+struct sl_dir_small {
+	__u8  hi[SL_DIR_SMALL_N];
+	__u32 leaf[SL_DIR_SMALL_N];
+};
+
+/* Leaf of byte @b in a compact third-level group (3-step binary search). */
+static inline __attribute__((always_inline)) __u32 sl_dir_small_leaf(const struct sl_dir_small *g,
+								      __u8 b)
+{
+	__u32 i = b > g->hi[3] ? 4 : 0;
+
+	if (b > g->hi[(i + 1) & 7])
+		i += 2;
+	if (b > g->hi[i & 7])
+		i += 1;
+	return g->leaf[i & 7];
+}
 
 /* learn_bloom: a 2^SL_BLOOM_LOG-bit filter over learned addresses; the
  * learner sets an address's bit before it inserts the address, the
@@ -395,6 +420,7 @@ _Static_assert(sizeof(struct sl_port_key) == 12, "sl_port_key");
 _Static_assert(sizeof(struct sl_ivals) == 96, "sl_ivals");
 _Static_assert(sizeof(struct sl_class) == 240, "sl_class");
 _Static_assert(sizeof(struct sl_dir_grp) == 1024, "sl_dir_grp");
+_Static_assert(sizeof(struct sl_dir_small) == 40, "sl_dir_small");
 _Static_assert(sizeof(struct sl_rule_ctr) == 64, "sl_rule_ctr");
 _Static_assert(sizeof(struct sl_global_ctr) == 16, "sl_global_ctr");
 _Static_assert(sizeof(struct sl_rule_meta) == 56, "sl_rule_meta");

@@ -33,6 +33,7 @@
 #include <sched.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -174,14 +175,14 @@ int sl_bpf_load(const struct sl_image *img, bool record,
 	return sl_bpf_load_progs(img, record, reuse, SL_PROGS_ALL, out);
 }
 
-/* Write @n u32 into the BPF_F_MMAPABLE array @fd (of sl_dir_grp values, which
- * are contiguous: 1 KiB is a multiple of the 8-byte element alignment). */
-static int fill_mmap(int fd, const uint32_t *v, size_t n, const char *name)
+/* Write @bytes into the BPF_F_MMAPABLE array @fd (its values are contiguous:
+ * sl_dir_grp and sl_dir_small sizes are multiples of the 8-byte alignment). */
+static int fill_mmap(int fd, const void *v, size_t bytes, const char *name)
 {
-	size_t len = (n * sizeof(*v) + 4095) & ~(size_t)4095;
+	size_t len = (bytes + 4095) & ~(size_t)4095;
 	void *m;
 
-	if (!n)
+	if (!bytes)
 		return 0;
 	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED) {
@@ -190,12 +191,12 @@ static int fill_mmap(int fd, const uint32_t *v, size_t n, const char *name)
 		err("map %s: cannot map it to fill it: %s", name, strerror(-e));
 		return e;
 	}
-	memcpy(m, v, n * sizeof(*v));
+	memcpy(m, v, bytes);
 	munmap(m, len);
 	return 0;
 }
 
-int sl_fast_fill(const struct sl_fast *f, int fd, int dir16_fd, int dir8_fd)
+int sl_fast_fill(const struct sl_fast *f, int fd, int dir16_fd, int dir8_fd, int small_fd)
 {
 	int e;
 	__u32 *keys = malloc((f->ncls ? f->ncls : 1) * sizeof(*keys));
@@ -216,8 +217,9 @@ int sl_fast_fill(const struct sl_fast *f, int fd, int dir16_fd, int dir8_fd)
 			}
 	}
 	free(keys);
-	if ((e = fill_mmap(dir16_fd, f->dir16, SL_DIR16_SIZE, "dir16")) ||
-	    (e = fill_mmap(dir8_fd, f->dir8, (size_t)f->ngroups * 256, "dir8")))
+	if ((e = fill_mmap(dir16_fd, f->dir16, SL_DIR16_SIZE * sizeof(__u32), "dir16")) ||
+	    (e = fill_mmap(dir8_fd, f->dir8, (size_t)f->ngroups * sizeof(struct sl_dir_grp), "dir8")) ||
+	    (e = fill_mmap(small_fd, f->small, (size_t)f->nsmall * sizeof(*f->small), "dir_small")))
 		return e;
 	return 0;
 }
@@ -249,24 +251,63 @@ static int seed_bloom(struct sluice_bpf *skel, int learned_fd)
 	return 0;
 }
 
+/* Build the fast tables on a second thread while the kernel verifies. */
+struct fast_job {
+	const struct sl_image *img;
+	struct sl_fast fast;
+	int err;
+};
+
+static void *fast_thread(void *arg)
+{
+	struct fast_job *j = arg;
+
+	j->err = sl_fast_build(j->img, &j->fast);
+	return NULL;
+}
+
+/* Fill dst4 (the biggest trie by far) on a second thread meanwhile. */
+struct fill_job {
+	int fd;
+	const struct sl_image *img;
+	int err;
+};
+
+static void *dst4_thread(void *arg)
+{
+	struct fill_job *j = arg;
+
+	j->err = fill_map(j->fd, j->img->dst4, j->img->ndst4, sizeof(*j->img->dst4),
+			  sizeof(j->img->dst4->key), "dst4");
+	return NULL;
+}
+
 int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_reuse *reuse,
 		      unsigned int progs, struct sluice_bpf **out)
 {
+	struct fast_job job = { .img = img };
+	struct fill_job fj = { .img = img };
+	struct sl_fast *fast = &job.fast;
 	struct sluice_bpf *skel;
-	struct sl_fast fast;
+	pthread_t th, th4;
+	bool running = false, filling = false;
+	uint32_t ngroups, nsmall;
 	int e;
 
 	*out = NULL;
-	e = sl_fast_build(img, &fast);
-	if (e) {
-		err("cannot build the IPv4 fast table and the class table: %s", strerror(-e));
-		return e;
-	}
+	sl_fast_bounds(img, &ngroups, &nsmall);
+	if (pthread_create(&th, NULL, fast_thread, &job) == 0)
+		running = true;
+	else
+		fast_thread(&job);
 	skel = sluice_bpf__open();
 	if (!skel) {
 		e = -errno;
 		err("cannot open the BPF object: %s", strerror(-e));
-		sl_fast_free(&fast);
+		if (running)
+			pthread_join(th, NULL);
+		if (!job.err)
+			sl_fast_free(fast);
 		return e;
 	}
 	/* Verify only the programs the hooks in use need. */
@@ -283,8 +324,9 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 	    (e = bpf_map__set_max_entries(skel->maps.names, max1(img->nnames))) ||
 	    (e = bpf_map__set_max_entries(skel->maps.wilds, max1(img->nnames))) ||
 	    (e = bpf_map__set_max_entries(skel->maps.nclass, max1(img->nnames))) ||
-	    (e = bpf_map__set_max_entries(skel->maps.classes, max1(fast.ncls))) ||
-	    (e = bpf_map__set_max_entries(skel->maps.dir8, max1(fast.ngroups))))
+	    (e = bpf_map__set_max_entries(skel->maps.classes, max1(img->nclasses + img->nnames))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.dir8, max1(ngroups))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.dir_small, max1(nsmall))))
 		goto fail_msg;
 	if (reuse) {
 		if ((reuse->counters_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.counters, reuse->counters_fd))) ||
@@ -301,19 +343,45 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 			goto fail_msg;
 	}
 	e = sluice_bpf__load(skel);
+	if (running) {
+		pthread_join(th, NULL);
+		running = false;
+	}
+	if (job.err) {
+		err("cannot build the IPv4 fast table and the class table: %s", strerror(-job.err));
+		e = job.err;
+		job.err = 1;            /* nothing to free */
+		goto fail;
+	}
 	if (e) {
 		err("the kernel refused the BPF program or its maps: %s (run with -v for the verifier log)",
 		    strerror(-e));
 		goto fail;
 	}
-	if ((e = fill_map(bpf_map__fd(skel->maps.dst4), img->dst4, img->ndst4,
-			  sizeof(*img->dst4), sizeof(img->dst4->key), "dst4")) ||
-	    (e = fill_map(bpf_map__fd(skel->maps.dst6), img->dst6, img->ndst6,
+	if (fast->ncls != img->nclasses + img->nnames || fast->ngroups > ngroups ||
+	    fast->nsmall > nsmall) {
+		err("internal error: the fast tables outgrew their bounds (%u/%u groups, %u/%u small)",
+		    fast->ngroups, ngroups, fast->nsmall, nsmall);
+		e = -EOVERFLOW;
+		goto fail;
+	}
+	fj.fd = bpf_map__fd(skel->maps.dst4);
+	if (pthread_create(&th4, NULL, dst4_thread, &fj) == 0)
+		filling = true;
+	else
+		dst4_thread(&fj);
+	if ((e = fill_map(bpf_map__fd(skel->maps.dst6), img->dst6, img->ndst6,
 			  sizeof(*img->dst6), sizeof(img->dst6->key), "dst6")) ||
 	    (e = fill_map(bpf_map__fd(skel->maps.ports), img->ports, img->nports,
 			  sizeof(*img->ports), sizeof(img->ports->key), "ports")) ||
-	    (e = sl_fast_fill(&fast, bpf_map__fd(skel->maps.classes), bpf_map__fd(skel->maps.dir16),
-			      bpf_map__fd(skel->maps.dir8))))
+	    (e = sl_fast_fill(fast, bpf_map__fd(skel->maps.classes), bpf_map__fd(skel->maps.dir16),
+			      bpf_map__fd(skel->maps.dir8), bpf_map__fd(skel->maps.dir_small))))
+		goto fail;
+	if (filling) {
+		pthread_join(th4, NULL);
+		filling = false;
+	}
+	if ((e = fj.err))
 		goto fail;
 	if (reuse && reuse->learned_fd >= 0 && reuse->learn_bloom_fd < 0 &&
 	    (e = seed_bloom(skel, reuse->learned_fd))) {
@@ -364,13 +432,18 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 		if ((e = sl_learn_fill(img, &lf, &lo)))
 			goto fail;
 	}
-	sl_fast_free(&fast);
+	sl_fast_free(fast);
 	*out = skel;
 	return 0;
 fail_msg:
 	err("cannot prepare the BPF maps: %s", strerror(-e));
 fail:
-	sl_fast_free(&fast);
+	if (running)
+		pthread_join(th, NULL);
+	if (filling)
+		pthread_join(th4, NULL);
+	if (!job.err)
+		sl_fast_free(fast);
 	sluice_bpf__destroy(skel);
 	return e < 0 ? e : -EINVAL;
 }
@@ -1465,7 +1538,7 @@ static bool same_target(const struct sl_attach *a, const struct sl_attach *t)
 
 static const char *const gen_maps[] = {
 	"config", "dst4", "dst6", "ports", "names", "wilds", "nclass", "resolvers", "learn_cfg",
-	"classes", "dir16", "dir8",
+	"classes", "dir16", "dir8", "dir_small",
 };
 
 int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
@@ -1654,6 +1727,7 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 			bpf_map__fd(skel->maps.nclass), bpf_map__fd(skel->maps.resolvers),
 			bpf_map__fd(skel->maps.learn_cfg), bpf_map__fd(skel->maps.classes),
 			bpf_map__fd(skel->maps.dir16), bpf_map__fd(skel->maps.dir8),
+			bpf_map__fd(skel->maps.dir_small),
 		};
 
 		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {

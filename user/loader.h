@@ -35,9 +35,9 @@ struct sl_reuse {
  */
 int sl_bpf_load(const struct sl_image *img, bool record,
 		const struct sl_reuse *reuse, struct sluice_bpf **out);
-/* Write the fast tables @f (user/fast.c) into loaded maps classes, dir16 and
- * dir8 (sized ncls, 256 and max(1, ngroups) by the caller). */
-int sl_fast_fill(const struct sl_fast *f, int classes_fd, int dir16_fd, int dir8_fd);
+/* Write the fast tables @f (user/fast.c) into loaded maps classes, dir16,
+ * dir8 and dir_small (sized ncls, 256, max(1, ngroups), max(1, nsmall)). */
+int sl_fast_fill(const struct sl_fast *f, int classes_fd, int dir16_fd, int dir8_fd, int small_fd);
 /* Learning options for the next sl_bpf_load* (NULL: defaults, resolvers from img->rs). */
 struct sl_learn_opts;
 void sl_bpf_learn_opts(const struct sl_learn_opts *o);

@@ -27,6 +27,67 @@ static void sortv(void *base, size_t n, size_t sz, int (*cmp)(const void *, cons
 		qsort(base, n, sz, cmp);
 }
 
+/*
+ * Sort @n records of @sz bytes by a 64-bit key (unique per record, so the
+ * order is the one qsort with the equivalent comparison gives): an LSD
+ * radix sort, 16 bits a pass, skipping passes where every key has the same
+ * digit.  Lint lists reach 1e6 entries on big rulesets, where qsort's
+ * indirect comparisons cost more than everything else.  Falls back to
+ * qsort with @cmp if memory is short.
+ */
+struct krec { uint64_t k; uint64_t i; };
+
+static void sort_u64key(void *base, size_t n, size_t sz, uint64_t (*key)(const void *),
+			int (*cmp)(const void *, const void *))
+{
+	struct krec *a, *b, *t;
+	size_t *cnt;
+	char *out;
+
+	if (n < 2)
+		return;
+	a = malloc(n * sizeof(*a));
+	b = malloc(n * sizeof(*b));
+	cnt = malloc(65536 * sizeof(*cnt));
+	out = malloc(n * sz);
+	if (!a || !b || !cnt || !out) {
+		free(a); free(b); free(cnt); free(out);
+		qsort(base, n, sz, cmp);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		a[i].k = key((char *)base + i * sz);
+		a[i].i = i;
+	}
+	for (int sh = 0; sh < 64; sh += 16) {
+		uint64_t first = (a[0].k >> sh) & 0xffff;
+		bool same = true;
+
+		memset(cnt, 0, 65536 * sizeof(*cnt));
+		for (size_t i = 0; i < n; i++) {
+			uint64_t d = (a[i].k >> sh) & 0xffff;
+
+			cnt[d]++;
+			same &= d == first;
+		}
+		if (same)
+			continue;
+		for (size_t d = 0, sum = 0; d < 65536; d++) {
+			size_t c = cnt[d];
+
+			cnt[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			b[cnt[(a[i].k >> sh) & 0xffff]++] = a[i];
+		t = a; a = b; b = t;
+	}
+	for (size_t i = 0; i < n; i++)
+		memcpy(out + i * sz, (char *)base + a[i].i * sz, sz);
+	memcpy(base, out, n * sz);
+	free(a); free(b); free(cnt); free(out);
+}
+
 /* -------------------------------------------------------------- addresses */
 
 int sl__addr(const char *s, size_t n, uint8_t *fam, uint8_t addr[16])
@@ -473,6 +534,13 @@ struct pend {
 	size_t i, j;            /* the entry warned about, the other one */
 };
 
+static uint64_t pend_key(const void *x)
+{
+	const struct pend *a = x;
+
+	return (uint64_t)a->seq << 32 | (uint64_t)a->kind << 30 | (a->i & 0x3fffffff);
+}
+
 static int pend_cmp(const void *x, const void *y)
 {
 	const struct pend *a = x, *b = y;
@@ -569,7 +637,10 @@ void sl__lint_list(struct pctx *c, struct dlist *dl, const char *kind,
 	}
 
 	/* Report the first SL_LINT_MAX of each kind in source order. */
-	sortv(pv, np, sizeof(*pv), pend_cmp);
+	if (n < 0x40000000u && nh < 0x40000000u)
+		sort_u64key(pv, np, sizeof(*pv), pend_key, pend_cmp);
+	else
+		sortv(pv, np, sizeof(*pv), pend_cmp);
 	for (size_t p = 0; p < np; p++) {
 		const struct pend *e = &pv[p];
 		char a[64], b[64];
@@ -729,6 +800,24 @@ static bool lines_meet(const struct sl_rule *a, const struct sl_rule *b)
 	return false;
 }
 
+/*
+ * lines_meet() of rules @s and @r of @rs, memoized in @memo (nrules^2
+ * bytes: 0 unknown, 1 no, 2 yes) when there is one: on big lists the same
+ * few rule pairs are asked about once per nested prefix.
+ */
+#define SL_MEET_MEMO_RULES 1024
+static bool meet(uint8_t *memo, const struct sl_ruleset *rs, uint32_t s, uint32_t r)
+{
+	uint8_t *m;
+
+	if (!memo)
+		return lines_meet(&rs->rules[s], &rs->rules[r]);
+	m = &memo[(size_t)s * rs->nrules + r];
+	if (!*m)
+		*m = lines_meet(&rs->rules[s], &rs->rules[r]) ? 2 : 1;
+	return *m == 2;
+}
+
 struct gent {
 	const struct sl_cidr *c;
 	uint32_t rule, idx;
@@ -812,6 +901,13 @@ struct ov {
 	size_t other;           /* index into the gent array */
 };
 
+static uint64_t ov_key(const void *x)
+{
+	const struct ov *a = x;
+
+	return (uint64_t)a->rule << 32 | a->idx;
+}
+
 static int ov_cmp(const void *x, const void *y)
 {
 	const struct ov *a = x, *b = y;
@@ -860,7 +956,7 @@ void sl__lint_rules(struct pctx *c)
 	struct gent *g = NULL;
 	size_t *stk = NULL;
 	struct ov *ovs = NULL;
-	uint8_t *warned = NULL;
+	uint8_t *warned = NULL, *memo = NULL;
 	bool *cand = NULL;
 	long *by = NULL;
 
@@ -870,6 +966,8 @@ void sl__lint_rules(struct pctx *c)
 	}
 	cand = calloc(rs->nrules + 1, sizeof(*cand));
 	by = calloc(rs->nrules + 1, sizeof(*by));
+	if (rs->nrules <= SL_MEET_MEMO_RULES)
+		memo = calloc(rs->nrules * rs->nrules + 1, 1);  /* NULL: no memo, same result */
 	if (!cand || !by) {
 		sl__oom(c);
 		goto out;
@@ -921,13 +1019,13 @@ void sl__lint_rules(struct pctx *c)
 								first = S;
 						}
 					}
-					if (!warned[x] && lines_meet(s, r)) {
+					if (!warned[x] && meet(memo, rs, S, R)) {
 						warned[x] = 1;
 						if (GROW(c, ovs, co, no))
 							goto out;
 						ovs[no++] = (struct ov){ R, g[x].idx, a };
 					}
-				} else if (!warned[a] && lines_meet(s, r)) {
+				} else if (!warned[a] && meet(memo, rs, S, R)) {
 					warned[a] = 1;
 					if (GROW(c, ovs, co, no))
 						goto out;
@@ -944,7 +1042,7 @@ void sl__lint_rules(struct pctx *c)
 				goto out;
 			stk[sp++] = x;
 		}
-		sortv(ovs, no, sizeof(*ovs), ov_cmp);
+		sort_u64key(ovs, no, sizeof(*ovs), ov_key, ov_cmp);
 	} else {
 		memset(cand, 0, (rs->nrules + 1) * sizeof(*cand));
 	}
@@ -985,6 +1083,7 @@ void sl__lint_rules(struct pctx *c)
 			host_notice(c, r);
 	}
 out:
+	free(memo);
 	free(g);
 	free(stk);
 	free(ovs);

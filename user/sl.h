@@ -178,9 +178,13 @@ struct sl_fast {
 	struct sl_class *cls; uint32_t ncls;    /* indexed by sl_dst_val.cidx */
 	uint32_t *dir16;                        /* SL_DIR16_SIZE entries */
 	uint32_t *dir8; uint32_t ngroups;       /* ngroups * 256 entries */
+	struct sl_dir_small *small; uint32_t nsmall;
 	size_t ntrie;                           /* TCP/UDP slots left to "ports" */
 };
 int sl_fast_build(const struct sl_image *img, struct sl_fast *f);
+/* Upper bounds of ngroups and nsmall for @img (dst4 in sl_compile's order),
+ * cheap enough to size the maps before sl_fast_build() finishes. */
+void sl_fast_bounds(const struct sl_image *img, uint32_t *ngroups, uint32_t *nsmall);
 void sl_fast_free(struct sl_fast *f);
 /* Class index of an IPv4 address through dir16/dir8, or -1. */
 int64_t sl_fast_class4(const struct sl_fast *f, const uint8_t a[4]);

@@ -421,19 +421,20 @@ static void fill_dsts(const struct sl_image *img, int fam, struct bench_dst *d, 
 	}
 }
 
-struct bl_bss {                  /* bench_lookup.bpf.c's globals, in order */
-	uint32_t op, nloops, mask;
-	uint64_t hits;
+/* The globals of bench_lookup.bpf.c, the same in both of its builds. */
+struct bl_vars {
+	__u32 *op, *nloops, *mask;
+	__u64 *hits;
 };
-_Static_assert(sizeof(struct bl_bss) == sizeof(*((struct bench_lookup_bpf *)0)->bss), "bss");
-_Static_assert(sizeof(struct bl_bss) == sizeof(*((struct bench_lookup_lpm_bpf *)0)->bss), "bss");
+#define BL_VARS(skel) ((struct bl_vars){ &(skel)->bss->op, &(skel)->bss->nloops, \
+					 &(skel)->bss->mask, &(skel)->bss->hits })
 
 static int cmd_scale(const char *rules, int fam, int runs)
 {
 	struct bench_lookup_bpf *bl;
 	struct bench_lookup_lpm_bpf *bb;
 	struct sluice_lpm_bpf *before;
-	struct bl_bss *bss[2];
+	struct bl_vars bss[2];
 	struct loaded L;
 	const size_t ndsts = 1 << 16;
 	struct bench_dst *dsts;
@@ -530,11 +531,11 @@ static int cmd_scale(const char *rules, int fam, int runs)
 		free(keys);
 		free(vals);
 	}
-	bss[0] = (struct bl_bss *)bl->bss;
-	bss[1] = (struct bl_bss *)bb->bss;
+	bss[0] = BL_VARS(bl);
+	bss[1] = BL_VARS(bb);
 	for (int k = 0; k < 2; k++) {
-		bss[k]->mask = ndsts - 1;
-		bss[k]->nloops = nloops;
+		*bss[k].mask = ndsts - 1;
+		*bss[k].nloops = nloops;
 	}
 	/* interleave the ops run by run, so drift hits them all alike:
 	 * harness, bare trie, sluice (after), sluice (before) */
@@ -546,13 +547,13 @@ static int cmd_scale(const char *rules, int fam, int runs)
 			int k = op == 3;
 			struct bpf_program *pg = bpf_object__find_program_by_name(objs[k], "bench_loop");
 
-			bss[k]->op = op == 0 ? 0 : op == 1 ? (fam == 4 ? 1 : 2) : 3;
-			bss[k]->hits = 0;
+			*bss[k].op = op == 0 ? 0 : op == 1 ? (fam == 4 ? 1 : 2) : 3;
+			*bss[k].hits = 0;
 			if (bpf_prog_test_run_opts(bpf_program__fd(pg), &t))
 				die("test_run bench_loop: %s", strerror(errno));
 			v[op][r] = (double)t.duration / nloops;
 			if (op >= 2)
-				hits[k] += bss[k]->hits;
+				hits[k] += *bss[k].hits;
 		}
 	}
 	if (hits[0] == 0 || hits[0] * 10 < hits[1] * 9 || hits[1] * 10 < hits[0] * 9)

@@ -338,10 +338,11 @@ static int setup(char *why, size_t cap)
 	}
 	bpf_map__set_max_entries(sk->maps.classes, fast.ncls ? fast.ncls : 1);
 	bpf_map__set_max_entries(sk->maps.dir8, fast.ngroups ? fast.ngroups : 1);
+	bpf_map__set_max_entries(sk->maps.dir_small, fast.nsmall ? fast.nsmall : 1);
 	e = learn_test_bpf__load(sk);
 	if (!e)
 		e = sl_fast_fill(&fast, bpf_map__fd(sk->maps.classes), bpf_map__fd(sk->maps.dir16),
-				 bpf_map__fd(sk->maps.dir8));
+				 bpf_map__fd(sk->maps.dir8), bpf_map__fd(sk->maps.dir_small));
 	sl_fast_free(&fast);
 	if (e) {
 		snprintf(why, cap, "load: %s", strerror(-e));

@@ -619,6 +619,9 @@ static const char *RULES_FAST =
 	"rule deep { allow udp 5000; to 198.51.100.128/25, 198.51.100.7/32; }\n"
 	"rule mid { deny any; to 198.51.100.0/24; }\n"
 	"rule wide { allow tcp 443; to 198.0.0.0/8; }\n"
+	"rule hosts { allow udp 7000; to 203.0.113.1/32, 203.0.113.3/32, 203.0.113.5/32,\n"
+	"    203.0.113.7/32, 203.0.113.9/32, 203.0.113.11/32, 203.0.113.13/32,\n"
+	"    203.0.113.15/32, 203.0.113.17/32, 203.0.113.19/32; }\n"
 	"rule tail { allow icmp; to 0.0.0.0/0; }\n";
 
 static void cases_fast(void)
@@ -646,6 +649,10 @@ static void cases_fast(void)
 	s = P4("0.0.0.0", ICMP, 0);         check("fast: 0.0.0.0 icmp", &s, 0, 'P', R_RULE, "tail");
 	s = P4("255.255.255.255", ICMP, 0); check("fast: 255.255.255.255 icmp", &s, 0, 'P', R_RULE, "tail");
 	s = P4("198.51.100.7", ICMP, 0);    check("fast: /32 icmp: /24 deny before /0", &s, 0, 'D', R_RULE, "mid");
+	s = P4("203.0.113.1", UDP, 7000);   check("fast: 10 hosts (full third-level group): first", &s, 0, 'P', R_RULE, "hosts");
+	s = P4("203.0.113.2", UDP, 7000);   check("fast: 10 hosts: between", &s, 0, 'D', R_NEAR, "tail");
+	s = P4("203.0.113.19", UDP, 7000);  check("fast: 10 hosts: last", &s, 0, 'P', R_RULE, "hosts");
+	s = P4("203.0.113.20", UDP, 7000);  check("fast: 10 hosts: past", &s, 0, 'D', R_NEAR, "tail");
 }
 
 static void cases_main(void)

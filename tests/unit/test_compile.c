@@ -915,8 +915,8 @@ static void test_differential(void)
  * and their outside neighbours, random addresses, every port boundary.
  */
 static bool fast_check_image(const struct sl_image *img, unsigned long seed,
-			     unsigned long *ntrie, unsigned long *ngroups3, unsigned long *naddr,
-			     unsigned long *nport)
+			     unsigned long *ntrie, unsigned long *ngroups3, unsigned long *nsmall,
+			     unsigned long *naddr, unsigned long *nport)
 {
 	struct sl_fast f;
 	bool ok = true;
@@ -928,7 +928,8 @@ static bool fast_check_image(const struct sl_image *img, unsigned long seed,
 	*ntrie += f.ntrie;
 	for (uint32_t g = 0; g < f.ngroups; g++)
 		for (int i = 0; i < 256; i++)
-			*ngroups3 += (f.dir8[(size_t)g * 256 + i] & SL_DIR_GROUP) != 0;
+			*ngroups3 += (f.dir8[(size_t)g * 256 + i] & (SL_DIR_GROUP | SL_DIR_SMALL)) != 0;
+	*nsmall += f.nsmall;
 	for (size_t i = 0; i < img->ndst4 + 64 && ok; i++) {
 		uint32_t cand[4];
 		int nc = 0;
@@ -1007,7 +1008,7 @@ static bool fast_check_image(const struct sl_image *img, unsigned long seed,
 
 static void test_fast_tables(void)
 {
-	unsigned long ntrie = 0, ng3 = 0, naddr = 0, nport = 0, bad = 0;
+	unsigned long ntrie = 0, ng3 = 0, nsm = 0, naddr = 0, nport = 0, bad = 0;
 
 	for (unsigned long seed = 7000; seed < 7400; seed++) {
 		struct sl_ruleset rs;
@@ -1021,17 +1022,43 @@ static void test_fast_tables(void)
 			rs_free(&rs);
 			continue;
 		}
-		if (!fast_check_image(&img, seed, &ntrie, &ng3, &naddr, &nport))
+		if (!fast_check_image(&img, seed, &ntrie, &ng3, &nsm, &naddr, &nport))
 			bad++;
 		sl_image_free(&img);
 		rs_free(&rs);
 	}
 	printf("# fast tables: %lu addresses, %lu ports compared; %lu slots in the trie, "
-	       "%lu third-level groups\n", naddr, nport, ntrie, ng3);
+	       "%lu third-level groups (%lu compact)\n", naddr, nport, ntrie, ng3, nsm);
 	T_CHECK("fast tables (dir16/dir8, class intervals) == LPM tables on 400 rulesets",
 		bad == 0, "%lu rulesets differ", bad);
-	T_CHECK("fast tables: third-level groups (prefixes longer than /24) exercised", ng3 > 0,
-		"none");
+	/* Ten hosts in one /24: 21 ranges, a full third-level group. */
+	{
+		struct sl_ruleset rs;
+		struct sl_image img;
+		struct sl_rule *r;
+		bool ok;
+
+		rs_init(&rs);
+		r = add_rule(&rs, "hosts", SL_ACT_ALLOW);
+		add_line(r, SL_PROTO_UDP, "7000");
+		for (int i = 0; i < 10; i++) {
+			char c[32];
+
+			snprintf(c, sizeof(c), "203.0.113.%d/32", 1 + 2 * i);
+			add_dst(r, c);
+		}
+		add_dst(r, "203.0.113.128/25");
+		ok = sl_compile(&rs, NULL, 1, &img) == 0;
+		T_CHECK("fast tables: ten hosts in a /24 compile", ok, "sl_compile failed");
+		if (ok) {
+			T_CHECK("fast tables: ten hosts in a /24 -> a full third-level group == LPM",
+				fast_check_image(&img, 1, &ntrie, &ng3, &nsm, &naddr, &nport), "differs");
+			sl_image_free(&img);
+		}
+		rs_free(&rs);
+	}
+	T_CHECK("fast tables: third-level groups (prefixes longer than /24) exercised, full and compact",
+		ng3 > nsm && nsm > 0, "%lu groups, %lu compact", ng3, nsm);
 
 	/* A class with more than SL_CLS_IVALS port intervals stays in the trie. */
 	{
@@ -1060,7 +1087,7 @@ static void test_fast_tables(void)
 			if (ok)
 				sl_fast_free(&f);
 			T_CHECK("fast tables: trie fallback agrees with the LPM",
-				fast_check_image(&img, 0, &ntrie, &ng3, &naddr, &nport), "differs");
+				fast_check_image(&img, 0, &ntrie, &ng3, &nsm, &naddr, &nport), "differs");
 			sl_image_free(&img);
 		}
 		rs_free(&rs);
