@@ -238,16 +238,35 @@ static __always_inline int sl_dns_locate(struct __sk_buff *skb, int src, struct 
 	return plen > SL_DNS_BUF ? SL_DL_BIG : SL_DL_OK;
 }
 
+/* Copy @n bytes of the message at @off into the scratch buffer. */
+static __always_inline int sl_dns_copy_n(struct __sk_buff *skb, __u32 off, __u32 n,
+					 struct sl_dns_scratch *sc)
+{
+	if (n < 12 || n > SL_DNS_BUF)
+		return -1;
+	/* ((n - 1) & mask) + 1 == n here; it shows the verifier 1 <= n <= BUF */
+	return bpf_skb_load_bytes(skb, off, sc->msg, ((n - 1) & SL_DNS_MASK) + 1) ? -1 : 0;
+}
+
 /* Copy the message into the scratch buffer. */
 static __always_inline int sl_dns_copy(struct __sk_buff *skb, const struct sl_dns_loc *l,
 				       struct sl_dns_scratch *sc)
 {
+	return sl_dns_copy_n(skb, l->off, l->len, sc);
+}
+
+/* Of a message too big for BPF (SL_DL_BIG), the bytes this skb holds, at
+ * most SL_DNS_BUF: enough for the header and question (trust) and, for
+ * user space, every record that fits. */
+static __always_inline __u32 sl_dns_caplen(const struct __sk_buff *skb, const struct sl_dns_loc *l)
+{
 	__u32 n = l->len;
 
-	if (n < 12 || n > SL_DNS_BUF)
-		return -1;
-	/* ((n - 1) & mask) + 1 == n here; it shows the verifier 1 <= n <= BUF */
-	return bpf_skb_load_bytes(skb, l->off, sc->msg, ((n - 1) & SL_DNS_MASK) + 1) ? -1 : 0;
+	if (l->off >= skb->len)
+		return 0;
+	if (n > skb->len - l->off)
+		n = skb->len - l->off;
+	return n > SL_DNS_BUF ? SL_DNS_BUF : n;
 }
 
 /*
@@ -750,10 +769,11 @@ static __always_inline long sl_name_class(struct sl_dns_scratch *sc, __u32 nlab,
 	return x->ncls;
 }
 
-static __always_inline void sl_fallback(struct __sk_buff *skb, const struct sl_dns_loc *l)
+static __always_inline void sl_fallback(struct __sk_buff *skb, const struct sl_dns_loc *l,
+					__u32 caplen, __u32 walked)
 {
 	struct sl_dns_event *ev;
-	__u32 n = l->len;
+	__u32 n = caplen;
 
 	sl_lctr(SL_L_FALLBACK);
 	ev = bpf_ringbuf_reserve(&dns_fallback, sizeof(*ev), 0);
@@ -761,22 +781,94 @@ static __always_inline void sl_fallback(struct __sk_buff *skb, const struct sl_d
 		return;
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->ifindex = skb->ifindex;
-	ev->len = (__u16)n;
+	ev->len = (__u16)l->len;
 	ev->family = l->family;
 	ev->proto = l->proto;
 	__builtin_memcpy(ev->saddr, l->saddr, 16);
 	__builtin_memcpy(ev->daddr, l->daddr, 16);
+	ev->walked = (__u16)walked;
+	ev->pad = 0;
 	if (n > SL_DNS_BUF)
 		n = SL_DNS_BUF;
 	if (n < 1 || bpf_skb_load_bytes(skb, l->off, ev->msg, ((n - 1) & SL_DNS_MASK) + 1))
-		ev->len = 0;
+		n = 0;
+	ev->caplen = (__u16)n;
 	bpf_ringbuf_submit(ev, 0);
+}
+
+/*
+ * Header and question of the message in the scratch buffer (@len bytes):
+ * a standard-query response, no TC bit, one well-formed question.
+ * Returns -1 if so (*nlab, *end: the question name's labels and end), else
+ * the counter that says why not.
+ */
+static __always_inline int sl_dns_head(struct sl_dns_scratch *sc, __u32 len, __u32 *nlab,
+				       __u32 *end)
+{
+	__u8 flags = sl_b(sc, 2);
+
+	if (!(flags & 0x80) || (flags & 0x78))
+		return SL_L_MALFORMED;  /* not a response, or not a standard query */
+	if (flags & 0x02)
+		return SL_L_TRUNCATED;
+	if (sl_b(sc, 4) != 0 || sl_b(sc, 5) != 1)
+		return SL_L_MALFORMED;
+	if (sl_dns_walk(sc, len, 12, nlab, end) || *end + 4 > len)
+		return SL_L_MALFORMED;
+	return -1;
+}
+
+/*
+ * A trusted answer (header and question checked, question hashed into
+ * sc->sufh): rcode, the question's name class, then the walk over at most
+ * SL_DNS_MAX_RR answer records (@walk = 0: checks only, sc->rr.left = all
+ * records).  Returns the number of addresses learned, or -1 - the counter
+ * that says why nothing was (already counted).
+ */
+static __always_inline int sl_dns_learn(struct sl_dns_scratch *sc, __u32 len, __u32 nlab,
+					__u32 end, __u64 qh, struct sl_learn_cfg *lc, int walk)
+{
+	struct sl_rr_ctx *x = &sc->rr;
+	struct sl_cb cb = {};
+	long ncls;
+
+	if (sl_b(sc, 3) & 0x0f) {
+		sl_lctr(SL_L_RCODE);
+		return -1 - SL_L_RCODE;
+	}
+	ncls = sl_name_class(sc, nlab, lc);
+	if (ncls < 0) {
+		sl_lctr(SL_L_NO_RULE);
+		return -1 - SL_L_NO_RULE;
+	}
+	sc->chain[0] = qh;
+	x->len = len;
+	x->off = end + 4;
+	x->left = (__u32)sl_b(sc, 6) << 8 | sl_b(sc, 7);
+	x->ncls = (__u32)ncls;
+	x->nchain = 1;
+	x->learned = 0;
+	x->err = 0;
+	if (!walk)
+		return 0;
+	cb.sc = sc;
+	cb.lc = lc;
+	bpf_loop(SL_DNS_MAX_RR, sl_rr_one, &cb, 0);
+	if (x->err) {
+		sl_lctr(SL_L_MALFORMED);
+		x->left = 0;            /* nothing more to hand user space */
+	}
+	return (int)x->learned;
 }
 
 /*
  * A DNS response entering the interface.  Never drops: the learner only
  * learns (the packet's verdict, if any, is the classifier's business).
- * Returns the number of addresses learned (tests), or -1 if ignored.
+ * Answers it cannot finish (more than SL_DNS_MAX_RR records; a message over
+ * SL_DNS_BUF bytes or one spanning TCP segments: SL_DL_BIG) go to user
+ * space (dns_fallback) only after the same trust checks as any other:
+ * resolver, pending query (txid, ports, question name), rcode, a rule for
+ * the name.  Returns the number of addresses learned (tests), or -1 if ignored.
  */
 static __always_inline int sl_learn_answer(struct __sk_buff *skb)
 {
@@ -786,13 +878,9 @@ static __always_inline int sl_learn_answer(struct __sk_buff *skb)
 	struct sl_addr_key rk = {};
 	struct sl_pending_key *pk;
 	struct sl_pending_val *pv;
-	struct sl_rr_ctx *x;
-	struct sl_cb cb = {};
-	__u32 nlab, end, an;
-	__u8 flags;
+	__u32 nlab, end, caplen;
 	__u64 qh;
-	long ncls;
-	int rc;
+	int rc, c, big;
 
 	if (!lc || !lc->enabled || !sc)
 		return -1;
@@ -804,7 +892,7 @@ static __always_inline int sl_learn_answer(struct __sk_buff *skb)
 	rk.family = lp->family;
 	__builtin_memcpy(rk.addr, lp->saddr, 16);
 	if (rc == SL_DL_FRAG) {
-		/* a fragmented answer (no ports in later fragments): user space */
+		/* a fragmented answer (no ports in later fragments): not learned */
 		if (bpf_map_lookup_elem(&resolvers, &rk))
 			sl_lctr(SL_L_FALLBACK);
 		return -1;
@@ -814,29 +902,19 @@ static __always_inline int sl_learn_answer(struct __sk_buff *skb)
 		return -1;
 	}
 	sl_lctr(SL_L_ANSWERS);
-	if (rc == SL_DL_BIG) {
-		sl_fallback(skb, lp);
+	big = rc == SL_DL_BIG;
+	caplen = big ? sl_dns_caplen(skb, lp) : lp->len;
+	if (caplen < 12 && big) {
+		sl_lctr(SL_L_FALLBACK);         /* not even a header in this segment */
 		return -1;
 	}
-	if (sl_dns_copy(skb, lp, sc)) {
+	if (sl_dns_copy_n(skb, lp->off, caplen, sc)) {
 		sl_lctr(SL_L_MALFORMED);
 		return -1;
 	}
-	flags = sl_b(sc, 2);
-	if (!(flags & 0x80) || (flags & 0x78)) {
-		sl_lctr(SL_L_MALFORMED);        /* not a response, or not a standard query */
-		return -1;
-	}
-	if (flags & 0x02) {
-		sl_lctr(SL_L_TRUNCATED);
-		return -1;
-	}
-	if (sl_b(sc, 4) != 0 || sl_b(sc, 5) != 1) {
-		sl_lctr(SL_L_MALFORMED);
-		return -1;
-	}
-	if (sl_dns_walk(sc, lp->len, 12, &nlab, &end) || end + 4 > lp->len) {
-		sl_lctr(SL_L_MALFORMED);
+	c = sl_dns_head(sc, caplen, &nlab, &end);
+	if (c >= 0) {
+		sl_lctr((__u32)c);
 		return -1;
 	}
 	qh = sl_dns_hash(sc, nlab, lc->hash_seed);
@@ -855,38 +933,56 @@ static __always_inline int sl_learn_answer(struct __sk_buff *skb)
 		return -1;
 	}
 	bpf_map_delete_elem(&pending, pk);
-	if (sl_b(sc, 3) & 0x0f) {
-		sl_lctr(SL_L_RCODE);
-		return -1;
-	}
 
-	ncls = sl_name_class(sc, nlab, lc);
-	if (ncls < 0) {
-		sl_lctr(SL_L_NO_RULE);
+	rc = sl_dns_learn(sc, caplen, nlab, end, qh, lc, !big);
+	if (rc < 0)
 		return -1;
+	if (sc->rr.left) {
+		/* more answers than the BPF walk takes, or a message too big: user space */
+		__u32 an = (__u32)sl_b(sc, 6) << 8 | sl_b(sc, 7);
+
+		sl_fallback(skb, lp, caplen, an - sc->rr.left);
 	}
-	an = (__u32)sl_b(sc, 6) << 8 | sl_b(sc, 7);
-	sc->chain[0] = qh;
-	x = &sc->rr;
-	x->len = lp->len;
-	x->off = end + 4;
-	x->left = an;
-	x->ncls = (__u32)ncls;
-	x->nchain = 1;
-	x->learned = 0;
-	x->err = 0;
-	cb.sc = sc;
-	cb.lc = lc;
-	bpf_loop(SL_DNS_MAX_RR, sl_rr_one, &cb, 0);
-	if (x->err) {
+	return rc;
+}
+
+/*
+ * sluice_inject: a DNS response handed over by user space (`sluice run`)
+ * through BPF_PROG_TEST_RUN, after a 14-byte dummy Ethernet header.  User
+ * space established trust (its own query to a configured resolver, or a
+ * fallback event that passed the checks above), so the resolver and
+ * pending checks are skipped; everything else - rcode, name class, record
+ * walk, caps, LRU, slots, counters - is the learner's own.  Returns the
+ * number of addresses learned, or -1 - the counter that says why not
+ * (SL_L_FALLBACK: more than SL_DNS_MAX_RR records; user space sends at
+ * most that many).
+ */
+static __always_inline int sl_learn_inject(struct __sk_buff *skb)
+{
+	struct sl_learn_cfg *lc = sl_lcfg();
+	struct sl_dns_scratch *sc = bpf_map_lookup_elem(&dns_scratch, &(__u32){ 0 });
+	__u32 len = skb->len, nlab, end;
+	__u64 qh;
+	int c, rc;
+
+	if (!lc || !lc->enabled || !sc)
+		return -1 - SL_L_MAX;
+	sl_lctr(SL_L_INJECTED);
+	if (len < 14 + 12 || len > 14 + SL_DNS_BUF || sl_dns_copy_n(skb, 14, len - 14, sc)) {
 		sl_lctr(SL_L_MALFORMED);
-		return (int)x->learned;
+		return -1 - SL_L_MALFORMED;
 	}
-	if (x->left) {
-		sl_fallback(skb, lp);   /* more answers than the BPF walk takes */
-		return (int)x->learned;
+	len -= 14;
+	c = sl_dns_head(sc, len, &nlab, &end);
+	if (c >= 0) {
+		sl_lctr((__u32)c);
+		return -1 - c;
 	}
-	return (int)x->learned;
+	qh = sl_dns_hash(sc, nlab, lc->hash_seed);
+	rc = sl_dns_learn(sc, len, nlab, end, qh, lc, 1);
+	if (rc >= 0 && sc->rr.left)
+		return -1 - SL_L_FALLBACK;
+	return rc;
 }
 
 #endif /* SL_LEARN_H */

@@ -134,4 +134,16 @@ int sluice_learn(struct __sk_buff *skb)
 	return TC_ACT_UNSPEC;
 }
 
+/*
+ * sluice_inject: the learner's answer path on a DNS message user space
+ * hands it through BPF_PROG_TEST_RUN (`sluice run`: its own resolutions of
+ * exact names, and answers the learner sent to the dns_fallback ring
+ * buffer, in chunks).  Never attached; not loaded unless asked for ("?").
+ */
+SEC("?tc")
+int sluice_inject(struct __sk_buff *skb)
+{
+	return sl_learn_inject(skb);
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -397,20 +397,28 @@ enum sl_learn_ctr {
 	SL_L_FALLBACK,          /* could not be parsed in BPF: sent to user space (ring buffer) */
 	SL_L_CHAIN_LONG,        /* CNAME chain longer than SL_DNS_CHAIN: rest ignored */
 	SL_L_RCODE,             /* error responses (NXDOMAIN, SERVFAIL, ...): nothing to learn */
+	SL_L_INJECTED,          /* answers handed to the learner by `sluice run` (sluice_inject) */
 	SL_L_MAX,
 };
 
-/* dns_fallback ring buffer record. */
+/* dns_fallback ring buffer record: an answer to a pending query (trust
+ * established in BPF) that the BPF walk could not finish. */
 struct sl_dns_event {
 	__u64 ts_ns;
 	__u32 ifindex;
-	__u16 len;              /* DNS message length (bytes in msg[] = min(len, SL_DNS_BUF)) */
+	__u16 len;              /* DNS message length */
 	__u8  family;
 	__u8  proto;
-	__u8  saddr[16];
-	__u8  daddr[16];
+	__u8  saddr[16];        /* the resolver */
+	__u8  daddr[16];        /* the client */
+	__u16 caplen;           /* bytes in msg[]: min(len, SL_DNS_BUF, what this packet holds) */
+	__u16 walked;           /* answer records the BPF walk already learned from */
+	__u32 pad;
 	__u8  msg[SL_DNS_BUF];
 };
+/* Largest DNS message user space hands sluice_inject (BPF_PROG_TEST_RUN
+ * takes about a page minus skb overhead). */
+#define SL_INJECT_MAX     3072
 
 _Static_assert(sizeof(struct sl_decision) == 4, "sl_decision");
 _Static_assert(sizeof(struct sl_lpm4_key) == 8, "sl_lpm4_key");
@@ -438,6 +446,6 @@ _Static_assert(sizeof(struct sl_name_ring) == 8 + 24 * SL_NAME_RING, "sl_name_ri
 _Static_assert(sizeof(struct sl_pending_key) == 40, "sl_pending_key");
 _Static_assert(sizeof(struct sl_pending_val) == 16, "sl_pending_val");
 _Static_assert(sizeof(struct sl_learn_cfg) == 40, "sl_learn_cfg");
-_Static_assert(sizeof(struct sl_dns_event) == 48 + SL_DNS_BUF, "sl_dns_event");
+_Static_assert(sizeof(struct sl_dns_event) == 56 + SL_DNS_BUF, "sl_dns_event");
 
 #endif /* SLUICE_H */

@@ -206,7 +206,7 @@ const char *sl_learn_ctr_name(uint32_t idx)
 	static const char *n[SL_L_MAX] = {
 		"queries", "answers", "learned", "no_rule", "spoofed", "unsolicited",
 		"malformed", "truncated", "cap_name", "cap_total", "slots_full", "fallback",
-		"chain_long", "rcode",
+		"chain_long", "rcode", "injected",
 	};
 
 	return idx < SL_L_MAX ? n[idx] : "?";

@@ -339,7 +339,8 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 		    (reuse->pending_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.pending, reuse->pending_fd))) ||
 		    (reuse->learn_ctr_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_ctr, reuse->learn_ctr_fd))) ||
 		    (reuse->learn_live_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_live, reuse->learn_live_fd))) ||
-		    (reuse->learn_bloom_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_bloom, reuse->learn_bloom_fd))))
+		    (reuse->learn_bloom_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_bloom, reuse->learn_bloom_fd))) ||
+		    (reuse->fallback_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.dns_fallback, reuse->fallback_fd))))
 			goto fail_msg;
 	}
 	e = sluice_bpf__load(skel);
@@ -1555,7 +1556,7 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	uint16_t *slots = NULL;
 	struct sl_image img = {0};
 	struct sluice_bpf *skel = NULL;
-	struct sl_reuse reuse = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+	struct sl_reuse reuse = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 	struct lock lk = { -1 };
 	size_t nwant;
 	int attach_fd, actr_fd;
@@ -1627,6 +1628,7 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		reuse.learn_ctr_fd = cur.learn_ctr_fd;
 		reuse.learn_live_fd = cur.learn_live_fd;
 		reuse.learn_bloom_fd = cur.learn_bloom_fd;
+		reuse.fallback_fd = obj_get(inst, "dns_fallback");     /* kept, like learned */
 	}
 	if ((e = assign_slots(rs, have ? meta : NULL, slots)))
 		goto out;
@@ -1748,7 +1750,8 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		    (cur.pending_fd < 0 && (e = pin_fd(bpf_map__fd(skel->maps.pending), inst, "pending"))) ||
 		    (cur.learn_ctr_fd < 0 && (e = pin_fd(bpf_map__fd(skel->maps.learn_ctr), inst, "learn_ctr"))) ||
 		    (cur.learn_live_fd < 0 && (e = pin_fd(bpf_map__fd(skel->maps.learn_live), inst, "learn_live"))) ||
-		    (cur.learn_bloom_fd < 0 && (e = pin_fd(bpf_map__fd(skel->maps.learn_bloom), inst, "learn_bloom"))))
+		    (cur.learn_bloom_fd < 0 && (e = pin_fd(bpf_map__fd(skel->maps.learn_bloom), inst, "learn_bloom"))) ||
+		    (reuse.fallback_fd < 0 && (e = pin_fd(bpf_map__fd(skel->maps.dns_fallback), inst, "dns_fallback"))))
 			goto out_unpin_new;
 	}
 
@@ -1875,7 +1878,11 @@ out_unpin_new:
 		unpin(inst, "learn_live");
 	if (cur.learn_bloom_fd < 0)
 		unpin(inst, "learn_bloom");
+	if (reuse.fallback_fd < 0)
+		unpin(inst, "dns_fallback");
 out:
+	if (reuse.fallback_fd >= 0)
+		close(reuse.fallback_fd);
 	for (size_t k = 0; k < SL_MAX_ATTACH; k++)
 		if (progs[k])
 			sluice_bpf__destroy(progs[k]);

@@ -25,6 +25,7 @@ struct sl_reuse {
 	int att_ctr_fd;
 	/* host-name learning state, kept across applies */
 	int learned_fd, name_ring_fd, pending_fd, learn_ctr_fd, learn_live_fd, learn_bloom_fd;
+	int fallback_fd;        /* dns_fallback ring buffer (sluice run reads it) */
 };
 
 /*
