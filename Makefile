@@ -21,9 +21,9 @@ BPF_CFLAGS := -target bpf -g -O2 -std=gnu11 $(WARN) -D__TARGET_ARCH_$(ARCH) \
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Pure stages: no syscalls, unit-tested without root (DESIGN.md section 1).
-PURE_SRCS  := user/diag.c user/parse.c user/resolve.c user/compile.c user/classify.c user/json.c user/names.c user/fast.c
+PURE_SRCS  := user/diag.c user/parse.c user/resolve.c user/compile.c user/classify.c user/json.c user/names.c user/fast.c user/dnsmsg.c
 # System side: loader, CLI.
-SYS_SRCS   := user/loader.c user/cli.c user/learn.c
+SYS_SRCS   := user/loader.c user/cli.c user/learn.c user/run.c
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))

@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "json.h"
 #include "learn.h"
+#include "run.h"
 #include "loader.h"
 #include "sl.h"
 
@@ -235,42 +236,39 @@ static int parse_hook(const char *s, enum sl_hook *h)
 	return -EINVAL;
 }
 
-static int do_apply(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		COMMON_OPTS,
-		{ "dev", required_argument, NULL, 'd' },
-		{ "hook", required_argument, NULL, 'H' },
-		{ "tc-mode", required_argument, NULL, 'T' },
-		{ "netns", required_argument, NULL, 'n' },
-		{ "cgroup", required_argument, NULL, 'C' },
-		{ "xdp-mode", required_argument, NULL, 'X' },
-		{ "dns-floor", required_argument, NULL, 'F' },
-		{ "dns-grace", required_argument, NULL, 'G' },
-		{ 0 }
-	};
-	const struct cmd *c = find_cmd("apply");
-	const char *devs[SL_MAX_DEVS];
-	struct sl_apply_opts ao = { .instance = "default", .devs = devs, .hook = SL_HOOK_TC_EGRESS };
-	struct sl_apply_report rep;
-	struct sl_ruleset rs;
-	struct sl_diags d;
-	int ch, e;
+#define APPLY_OPTS \
+	COMMON_OPTS, \
+	{ "dev", required_argument, NULL, 'd' }, \
+	{ "hook", required_argument, NULL, 'H' }, \
+	{ "tc-mode", required_argument, NULL, 'T' }, \
+	{ "netns", required_argument, NULL, 'n' }, \
+	{ "cgroup", required_argument, NULL, 'C' }, \
+	{ "xdp-mode", required_argument, NULL, 'X' }, \
+	{ "dns-floor", required_argument, NULL, 'F' }, \
+	{ "dns-grace", required_argument, NULL, 'G' }
 
+/* The options of apply (and run): 0, or the exit status of a usage error. */
+static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_apply_opts *ao,
+		      const char **devs)
+{
+	static const struct option opts[] = { APPLY_OPTS, { 0 } };
+	int ch;
+
+	*ao = (struct sl_apply_opts){ .instance = "default", .devs = devs, .hook = SL_HOOK_TC_EGRESS };
 	while ((ch = getopt_long(argc, argv, "jvhi:d:n:", opts, NULL)) != -1) {
-		if (common_opt(ch, c, &ao.instance))
+		if (common_opt(ch, c, &ao->instance))
 			continue;
 		switch (ch) {
 		case 'n':
-			ao.netns = optarg;
+			ao->netns = optarg;
 			break;
 		case 'd':
-			if (ao.ndevs == SL_MAX_DEVS)
+			if (ao->ndevs == SL_MAX_DEVS)
 				return usage_error(c, "at most %d --dev", SL_MAX_DEVS);
-			devs[ao.ndevs++] = optarg;
+			devs[ao->ndevs++] = optarg;
 			break;
 		case 'C':
-			ao.cgroup = optarg;
+			ao->cgroup = optarg;
 			break;
 		case 'F':
 		case 'G': {
@@ -281,33 +279,33 @@ static int do_apply(int argc, char **argv)
 				return usage_error(c, "--dns-%s takes seconds, 1 to 86400",
 						   ch == 'F' ? "floor" : "grace");
 			if (ch == 'F')
-				ao.dns_floor_s = v;
+				ao->dns_floor_s = v;
 			else
-				ao.dns_grace_s = v;
+				ao->dns_grace_s = v;
 			break;
 		}
 		case 'H':
-			if (parse_hook(optarg, &ao.hook))
+			if (parse_hook(optarg, &ao->hook))
 				return usage_error(c, "unknown hook '%s' (tc-egress, tc-ingress, xdp, cgroup)",
 						   optarg);
 			break;
 		case 'X':
 			if (!strcmp(optarg, "auto"))
-				ao.xdp_mode = SL_XDP_AUTO;
+				ao->xdp_mode = SL_XDP_AUTO;
 			else if (!strcmp(optarg, "native"))
-				ao.xdp_mode = SL_XDP_NATIVE;
+				ao->xdp_mode = SL_XDP_NATIVE;
 			else if (!strcmp(optarg, "generic"))
-				ao.xdp_mode = SL_XDP_GENERIC;
+				ao->xdp_mode = SL_XDP_GENERIC;
 			else
 				return usage_error(c, "--xdp-mode takes auto, native or generic");
 			break;
 		case 'T':
 			if (!strcmp(optarg, "auto"))
-				ao.tc_mode = SL_TC_AUTO;
+				ao->tc_mode = SL_TC_AUTO;
 			else if (!strcmp(optarg, "tcx"))
-				ao.tc_mode = SL_TC_TCX;
+				ao->tc_mode = SL_TC_TCX;
 			else if (!strcmp(optarg, "clsact"))
-				ao.tc_mode = SL_TC_CLSACT;
+				ao->tc_mode = SL_TC_CLSACT;
 			else
 				return usage_error(c, "--tc-mode takes auto, tcx or clsact");
 			break;
@@ -317,12 +315,27 @@ static int do_apply(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return usage_error(c, "expected one rules file");
-	if (ao.cgroup && ao.hook != SL_HOOK_CGROUP)
-		ao.hook = SL_HOOK_CGROUP;       /* --cgroup implies --hook cgroup */
-	if (ao.hook == SL_HOOK_CGROUP && (ao.ndevs || ao.netns))
+	if (ao->cgroup && ao->hook != SL_HOOK_CGROUP)
+		ao->hook = SL_HOOK_CGROUP;      /* --cgroup implies --hook cgroup */
+	if (ao->hook == SL_HOOK_CGROUP && (ao->ndevs || ao->netns))
 		return usage_error(c, "--hook cgroup takes --cgroup PATH, not --dev or --netns");
-	if (ao.hook == SL_HOOK_CGROUP && !ao.cgroup)
+	if (ao->hook == SL_HOOK_CGROUP && !ao->cgroup)
 		return usage_error(c, "--hook cgroup needs --cgroup PATH");
+	return 0;
+}
+
+static int do_apply(int argc, char **argv)
+{
+	const struct cmd *c = find_cmd("apply");
+	const char *devs[SL_MAX_DEVS];
+	struct sl_apply_opts ao;
+	struct sl_apply_report rep;
+	struct sl_ruleset rs;
+	struct sl_diags d;
+	int e;
+
+	if ((e = apply_opts(c, argc, argv, &ao, devs)))
+		return e;
 	e = load_rules(argv[optind], &rs, &d);
 	if (e) {
 		if (json) {
@@ -386,6 +399,32 @@ static int do_apply(int argc, char **argv)
 	sl_ruleset_free(&rs);
 	sl_diag_free(&d);
 	return e ? EXIT_RUNTIME : 0;
+}
+
+/* ------------------------------------------------------------ run */
+
+static int do_run(int argc, char **argv)
+{
+	const struct cmd *c = find_cmd("run");
+	const char *devs[SL_MAX_DEVS];
+	struct sl_apply_opts ao;
+	int e;
+
+	if ((e = apply_opts(c, argc, argv, &ao, devs)))
+		return e;
+	if (json)
+		return usage_error(c, "run logs to stderr; --json is not taken");
+	if (!need_root())
+		return EXIT_RUNTIME;
+	if (ao.ndevs == 0 && !ao.cgroup) {
+		struct sl_instance in;
+
+		if (sl_instance_open(ao.instance, &in) != 0)
+			return usage_error(c, "instance '%s' is not attached anywhere: name an interface with --dev",
+					   ao.instance);
+		sl_instance_close(&in);
+	}
+	return sl_run(argv[optind], &ao) ? EXIT_RUNTIME : 0;
 }
 
 /* ------------------------------------------------------------ detach */
@@ -1448,6 +1487,16 @@ static const struct cmd cmds[] = {
 	  "  -n, --netns NAME      the interfaces are in network namespace NAME (as ip -n);\n"
 	  "                        pins stay in the host's bpffs\n"
 	  "  -j, --json            print the result as JSON\n" },
+	{ "run", do_run, "FILE [the options of apply]",
+	  "apply, then stay in the foreground: learn oversized DNS answers, resolve exact host names",
+	  "  (every option of apply: --dev, --hook, --netns, --cgroup, --instance, --tc-mode,\n"
+	  "   --xdp-mode, --dns-floor, --dns-grace)\n"
+	  "                        applies FILE, then reads the learner's ring buffer (answers too\n"
+	  "                        big for BPF) and resolves every exact host name of the ruleset\n"
+	  "                        through the configured resolvers, again when its TTL (at least\n"
+	  "                        --dns-floor) runs out; logs one line per event on stderr\n"
+	  "                        SIGHUP: re-apply FILE (an error keeps the running ruleset)\n"
+	  "                        SIGTERM, SIGINT: exit; the filter stays (sluice detach removes it)\n" },
 	{ "detach", do_detach, "--dev IFACE [--netns NAME] [--hook HOOK] | --cgroup PATH | --all "
 	  "[--instance NAME]",
 	  "remove sluice from an interface (the instance goes with its last attachment)",

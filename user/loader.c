@@ -2020,3 +2020,71 @@ int sl_read_att_ctr(int fd, uint32_t k, struct sl_att_ctr *out)
 {
 	return percpu_sum(fd, k, sizeof(*out), sizeof(*out) / 8, out, NULL);
 }
+
+/* ------------------------------------------------------------ inject (sluice run) */
+
+int sl_inject_load(const char *inst, struct sluice_bpf **out, uint32_t *cfg_id)
+{
+	struct sluice_bpf *skel;
+	struct bpf_map *m;
+	struct lock lk = { -1 };
+	struct bpf_map_info info = { 0 };
+	__u32 ilen = sizeof(info);
+	int e;
+
+	*out = NULL;
+	if ((e = lock_instance(inst, &lk)))
+		return e;
+	skel = sluice_bpf__open();
+	if (!skel) {
+		e = -errno;
+		err("cannot open the BPF object: %s", strerror(-e));
+		goto out;
+	}
+	bpf_program__set_autoload(skel->progs.sluice_tc, false);
+	bpf_program__set_autoload(skel->progs.sluice_xdp, false);
+	bpf_program__set_autoload(skel->progs.sluice_cgroup, false);
+	bpf_program__set_autoload(skel->progs.sluice_learn, false);
+	bpf_program__set_autoload(skel->progs.sluice_inject, true);
+	/* every map the instance pins, by name: the running generation's */
+	bpf_object__for_each_map(m, skel->obj) {
+		int fd = obj_get(inst, bpf_map__name(m));
+
+		if (fd < 0)
+			continue;
+		e = bpf_map__reuse_fd(m, fd);
+		close(fd);
+		if (e) {
+			err("%s/%s/%s: cannot use: %s", SL_PIN_ROOT, inst, bpf_map__name(m), strerror(-e));
+			goto fail;
+		}
+	}
+	if (bpf_map__fd(skel->maps.learn_cfg) < 0 || bpf_map__fd(skel->maps.learned) < 0) {
+		e = -ENOENT;
+		err("%s/%s: the instance has no host-name learning maps; apply a ruleset with host names",
+		    SL_PIN_ROOT, inst);
+		goto fail;
+	}
+	if ((e = sluice_bpf__load(skel))) {
+		err("the kernel refused the sluice_inject program: %s (run with -v for the verifier log)",
+		    strerror(-e));
+		goto fail;
+	}
+	if (bpf_obj_get_info_by_fd(bpf_map__fd(skel->maps.learn_cfg), &info, &ilen)) {
+		e = -errno;
+		goto fail;
+	}
+	*cfg_id = info.id;
+	*out = skel;
+	goto out;
+fail:
+	sluice_bpf__destroy(skel);
+out:
+	unlock_instance(&lk);
+	return e;
+}
+
+int sl_inject_prog_fd(struct sluice_bpf *skel)
+{
+	return bpf_program__fd(skel->progs.sluice_inject);
+}

@@ -135,6 +135,15 @@ int sl_cgroup2_mount(char *buf, size_t sz);
 /* Whether an attachment record is still live in the kernel. */
 bool sl_attach_alive(const struct sl_instance *in, const struct sl_attach *a);
 
+/*
+ * sluice_inject (bpf/learn.h) loaded on the maps of the instance's running
+ * generation (`sluice run` hands it DNS answers through BPF_PROG_TEST_RUN);
+ * *cfg_id: the id of that generation's learn_cfg map (a new apply pins
+ * another).  Destroy with sl_bpf_destroy().
+ */
+int sl_inject_load(const char *inst, struct sluice_bpf **out, uint32_t *cfg_id);
+int sl_inject_prog_fd(struct sluice_bpf *skel);
+
 const char *sl_hook_name(enum sl_hook h);       /* "tc-egress", ... */
 const char *sl_att_kind_name(enum sl_att_kind k); /* "tcx", "clsact", ... */
 
