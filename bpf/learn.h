@@ -228,8 +228,11 @@ static __always_inline int sl_dns_locate(struct __sk_buff *skb, int src, struct 
 			return SL_DL_NONE;
 		off += 2;
 		plen = bpf_ntohs(mlen);
-		if (plen > skb->len - off)
+		if (plen > skb->len - off) {
+			l->off = off;
+			l->len = plen;
 			return SL_DL_BIG;       /* continues in later segments */
+		}
 	} else {
 		return SL_DL_NONE;
 	}

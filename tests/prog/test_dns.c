@@ -25,6 +25,7 @@
 
 #include "sl.h"
 #include "learn.h"
+#include "run.h"
 #include "learn_test.skel.h"
 #include "loader.h"
 #include "test.h"
@@ -40,7 +41,7 @@ static const char *RULES =
 static struct sl_ruleset rs;
 static struct sl_image img;
 static struct learn_test_bpf *sk;
-static int fd_tc, fd_learn;
+static int fd_tc, fd_learn, fd_inject;
 
 /* ------------------------------------------------------------ frames */
 
@@ -339,6 +340,7 @@ static int setup(char *why, size_t cap)
 	bpf_map__set_max_entries(sk->maps.classes, fast.ncls ? fast.ncls : 1);
 	bpf_map__set_max_entries(sk->maps.dir8, fast.ngroups ? fast.ngroups : 1);
 	bpf_map__set_max_entries(sk->maps.dir_small, fast.nsmall ? fast.nsmall : 1);
+	bpf_program__set_autoload(sk->progs.sluice_inject, true);
 	e = learn_test_bpf__load(sk);
 	if (!e)
 		e = sl_fast_fill(&fast, bpf_map__fd(sk->maps.classes), bpf_map__fd(sk->maps.dir16),
@@ -392,6 +394,7 @@ static int setup(char *why, size_t cap)
 	}
 	fd_tc = bpf_program__fd(sk->progs.sluice_tc);
 	fd_learn = bpf_program__fd(sk->progs.sluice_learn);
+	fd_inject = bpf_program__fd(sk->progs.sluice_inject);
 	return 0;
 }
 
@@ -737,6 +740,205 @@ static void cases_expiry(void)
 	expect_pkt(C("expiry: after TTL + grace, tcp 203.0.113.15:443 policy drop"), "203.0.113.15", 6, 443, SL_V_DROP, NULL);
 }
 
+/* ------------------------------------------------------------ sluice run: inject, fallback reader */
+
+struct rb_ctx {
+	int events;
+	int learn;                      /* 1: hand each event to sl_fallback_learn */
+	struct sl_dns_event last;
+	struct sl_inject_res res;       /* summed */
+	int err;
+};
+
+static int on_fallback(void *ctx, void *data, size_t size)
+{
+	struct rb_ctx *x = ctx;
+	struct sl_inject_res r;
+
+	if (size < sizeof(struct sl_dns_event))
+		return 0;
+	x->events++;
+	memcpy(&x->last, data, sizeof(x->last));
+	if (!x->learn)
+		return 0;
+	if ((x->err = sl_fallback_learn(fd_inject, data, &r)) == 0) {
+		x->res.chunks += r.chunks;
+		x->res.addrs += r.addrs;
+		x->res.learned += r.learned;
+		x->res.refused += r.refused;
+		x->res.ns += r.ns;
+	}
+	return 0;
+}
+
+/* A TCP answer whose 2-byte length says @m->n bytes but that carries only @keep of them. */
+static int partial_tcp(const char *q, uint16_t cport, struct msg *m, size_t keep, int ask)
+{
+	struct msg qm;
+	struct fr f;
+
+	if (ask) {
+		m_hdr(&qm, (uint16_t)(m->b[0] << 8 | m->b[1]), 0x0100, q, 1);
+		frame(&f, "192.0.2.1", "192.0.2.53", cport, 53, 1, qm.b, qm.n);
+		if (run(fd_tc, &f, NULL) != TC_ACT_UNSPEC)
+			return -100;
+	}
+	frame(&f, "192.0.2.53", "192.0.2.1", 53, cport, 1, m->b, m->n);
+	f.n -= m->n - keep;
+	f.b[14 + 2] = (uint8_t)((f.n - 14) >> 8);
+	f.b[14 + 3] = (uint8_t)(f.n - 14);
+	return run(fd_learn, &f, NULL);
+}
+
+static void cases_run(void)
+{
+	__typeof__(sk->maps) *mp = &sk->maps;
+	struct rb_ctx rx = { 0 };
+	struct ring_buffer *rb;
+	struct sl_learn_cfg lc;
+	struct msg m;
+	char a[32];
+	uint64_t c0, c1, u0, f0;
+
+	int ret = 0, e;
+	uint32_t ns;
+
+	/* the per-name cap back to its default, so that chunks are not evicted at once */
+	bpf_map_lookup_elem(bpf_map__fd(mp->learn_cfg), &(__u32){ 0 }, &lc);
+	lc.name_cap = SL_NAME_RING;
+	bpf_map_update_elem(bpf_map__fd(mp->learn_cfg), &(__u32){ 0 }, &lc, 0);
+	rb = ring_buffer__new(bpf_map__fd(mp->dns_fallback), on_fallback, &rx, NULL);
+	if (!rb) {
+		T_FAIL(C("run: ring buffer reader"), "%s", strerror(errno));
+		return;
+	}
+	ring_buffer__consume(rb);       /* the 70-record answer above: not ours */
+	rx.events = 0;
+	rx.learn = 1;
+
+	/* inject: a message from user space, no query, no resolver: learned */
+	m_hdr(&m, 0x4001, 0x8180, "inj.zoom.us", 1);
+	m_cname(&m, NULL, "edge.inj.example", 300);
+	m_a(&m, "edge.inj.example", "203.0.113.40", 300);
+	m_a(&m, "edge.inj.example", "2001:db8:4::40", 300);
+	c0 = ctr(SL_L_INJECTED);
+	u0 = ctr(SL_L_UNSOLICITED);
+	e = sl_inject_msg(fd_inject, m.b, m.n, &ret, &ns);
+	T_CHECK(C("inject: CNAME + A + AAAA for inj.zoom.us learned 2 addresses, counted injected"),
+		!e && ret == 2 && learned_has("203.0.113.40", ncls_of("inj.zoom.us")) &&
+		learned_has("2001:db8:4::40", ncls_of("inj.zoom.us")) && ctr(SL_L_INJECTED) == c0 + 1 &&
+		ctr(SL_L_UNSOLICITED) == u0, "e %d ret %d", e, ret);
+	oracle_add("203.0.113.40", "inj.zoom.us");
+	expect_pkt(C("inject: tcp 203.0.113.40:443 allow zoom (learned through sluice_inject)"),
+		   "203.0.113.40", 6, 443, SL_V_PASS, "zoom");
+	m_hdr(&m, 0x4002, 0x8180, "inj.unlisted.example", 1);
+	m_a(&m, NULL, "203.0.113.41", 300);
+	c0 = ctr(SL_L_NO_RULE);
+	e = sl_inject_msg(fd_inject, m.b, m.n, &ret, NULL);
+	T_CHECK(C("inject: a name no rule lists -> no_rule, nothing learned"),
+		!e && ret == -1 - SL_L_NO_RULE && ctr(SL_L_NO_RULE) == c0 + 1 && !learned_has("203.0.113.41", 0),
+		"e %d ret %d", e, ret);
+	m_hdr(&m, 0x4003, 0x8183, "inj2.zoom.us", 1);
+	m_a(&m, NULL, "203.0.113.42", 300);
+	e = sl_inject_msg(fd_inject, m.b, m.n, &ret, NULL);
+	T_CHECK(C("inject: NXDOMAIN -> rcode, nothing learned"),
+		!e && ret == -1 - SL_L_RCODE && !learned_has("203.0.113.42", 0), "e %d ret %d", e, ret);
+	m.b[3] = 0x80;
+	m.b[12] = 0xc0;                 /* the question name: a pointer to itself */
+	m.b[13] = 12;
+	c0 = ctr(SL_L_MALFORMED);
+	e = sl_inject_msg(fd_inject, m.b, m.n, &ret, NULL);
+	T_CHECK(C("inject: a malformed message -> malformed, nothing learned"),
+		!e && ret == -1 - SL_L_MALFORMED && ctr(SL_L_MALFORMED) == c0 + 1 &&
+		!learned_has("203.0.113.42", 0), "e %d ret %d", e, ret);
+
+	/* 150 A records behind a CNAME: BPF walks 64 records, the reader the other 87 in 2 chunks */
+	m_hdr(&m, 0x4010, 0x8180, "pool.y.vsee.com", 1);
+	m_cname(&m, NULL, "pool.cdn.example", 300);
+	{
+		uint16_t tgt = (uint16_t)(m.n - 18);    /* the CNAME's target, for pointers */
+
+		for (int i = 0; i < 150; i++) {
+			uint8_t x[4] = { 192, 0, 2, (uint8_t)(100 + i) };
+
+			m_rr(&m, NULL, 1, 300, x, 4);
+			/* owner: a pointer to the target instead of the question */
+			m.b[m.n - 16] = (uint8_t)(0xc0 | tgt >> 8);
+			m.b[m.n - 15] = (uint8_t)tgt;
+		}
+	}
+	c0 = ctr(SL_L_LEARNED);
+	f0 = ctr(SL_L_FALLBACK);
+	exchange("192.0.2.1", "192.0.2.53", 40100, 0, "pool.y.vsee.com", &m);
+	T_CHECK(C("fallback: 151 records: BPF learned 63 addresses, sent the answer to the ring buffer"),
+		ctr(SL_L_LEARNED) == c0 + 63 && ctr(SL_L_FALLBACK) == f0 + 1, "learned +%llu fallback +%llu",
+		(unsigned long long)(ctr(SL_L_LEARNED) - c0), (unsigned long long)(ctr(SL_L_FALLBACK) - f0));
+	ring_buffer__consume(rb);
+	c1 = ctr(SL_L_LEARNED);
+	T_CHECK(C("fallback reader: one event, 64 records walked in BPF, 87 addresses in 2 chunks, all learned"),
+		rx.events == 1 && rx.err == 0 && rx.last.walked == 64 && rx.last.caplen == m.n &&
+		rx.res.chunks == 2 && rx.res.addrs == 87 && rx.res.learned == 87 && rx.res.refused == 0 &&
+		c1 - c0 == 150, "events %d err %d walked %u caplen %u chunks %zu addrs %zu learned %zu "
+		"refused %zu; learned counter +%llu", rx.events, rx.err, rx.last.walked, rx.last.caplen,
+		rx.res.chunks, rx.res.addrs, rx.res.learned, rx.res.refused, (unsigned long long)(c1 - c0));
+	T_CHECK(C("fallback reader: the last 64 of 150 addresses are learned (per-name cap), the first is not"),
+		learned_has("192.0.2.249", ncls_of("pool.y.vsee.com")) &&
+		learned_has("192.0.2.186", ncls_of("pool.y.vsee.com")) && !learned_has("192.0.2.185", 0) &&
+		!learned_has("192.0.2.100", 0), ".249 %d .186 %d .185 %d .100 %d",
+		learned_has("192.0.2.249", 0), learned_has("192.0.2.186", 0), learned_has("192.0.2.185", 0),
+		learned_has("192.0.2.100", 0));
+	oracle_add("192.0.2.249", "pool.y.vsee.com");
+	expect_pkt(C("fallback reader: tcp 192.0.2.249:80 allow late (learned from the second chunk)"),
+		   "192.0.2.249", 6, 80, SL_V_PASS, "late");
+
+	/* the same answer with no query: not trusted, nothing for user space */
+	rx.events = 0;
+	memset(&rx.res, 0, sizeof(rx.res));
+	m.b[0] = 0x4f;
+	{
+		struct fr f;
+
+		u0 = ctr(SL_L_UNSOLICITED);
+		f0 = ctr(SL_L_FALLBACK);
+		c0 = ctr(SL_L_LEARNED);
+		frame(&f, "192.0.2.53", "192.0.2.1", 53, 40101, 0, m.b, m.n);
+		ret = run(fd_learn, &f, NULL);
+		ring_buffer__consume(rb);
+		T_CHECK(C("untrusted: 151 records, no query -> unsolicited, no event, nothing learned"),
+			ret == TC_ACT_UNSPEC && ctr(SL_L_UNSOLICITED) == u0 + 1 && ctr(SL_L_FALLBACK) == f0 &&
+			rx.events == 0 && ctr(SL_L_LEARNED) == c0, "ret %d unsolicited +%llu events %d",
+			ret, (unsigned long long)(ctr(SL_L_UNSOLICITED) - u0), rx.events);
+	}
+
+	/* a TCP answer spanning segments (SL_DL_BIG): the captured part, after the pending check */
+	m_hdr(&m, 0x4020, 0x8180, "part.zoom.us", 1);
+	for (int i = 0; i < 40; i++) {
+		snprintf(a, sizeof(a), "203.0.113.%d", 150 + i);
+		m_a(&m, NULL, a, 300);
+	}
+	u0 = ctr(SL_L_UNSOLICITED);
+	c0 = ctr(SL_L_LEARNED);
+	ret = partial_tcp("part.zoom.us", 40102, &m, 400, 0);
+	ring_buffer__consume(rb);
+	T_CHECK(C("untrusted: a TCP answer spanning segments, no query -> unsolicited, no event"),
+		ret == TC_ACT_UNSPEC && ctr(SL_L_UNSOLICITED) == u0 + 1 && rx.events == 0 && ctr(SL_L_LEARNED) == c0,
+		"ret %d unsolicited +%llu events %d", ret, (unsigned long long)(ctr(SL_L_UNSOLICITED) - u0),
+		rx.events);
+	m.b[1] = 0x21;
+	f0 = ctr(SL_L_FALLBACK);
+	ret = partial_tcp("part.zoom.us", 40103, &m, 400, 1);
+	ring_buffer__consume(rb);
+	/* 12 + 18 bytes of header and question, 16 per record: 23 records in 400 bytes */
+	T_CHECK(C("TCP answer spanning segments, asked for: 400 of 670 bytes to user space, 23 whole records learned"),
+		ret == TC_ACT_UNSPEC && ctr(SL_L_FALLBACK) == f0 + 1 && rx.events == 1 && rx.last.caplen == 400 &&
+		rx.last.len == m.n && rx.last.walked == 0 && rx.res.learned == 23 &&
+		learned_has("203.0.113.150", ncls_of("part.zoom.us")) &&
+		learned_has("203.0.113.172", ncls_of("part.zoom.us")) && !learned_has("203.0.113.173", 0),
+		"ret %d events %d caplen %u len %u walked %u learned %zu", ret, rx.events, rx.last.caplen,
+		rx.last.len, rx.last.walked, rx.res.learned);
+	ring_buffer__free(rb);
+}
+
 static void bench(void)
 {
 	struct msg m, q;
@@ -764,6 +966,21 @@ static void bench(void)
 	printf("# cost: query on egress (classify + record) %llu ns; answer (CNAME + 2 A, learned) %llu ns "
 	       "(BPF_PROG_TEST_RUN, mean of %llu)\n", (unsigned long long)(sumq / n),
 	       (unsigned long long)(sum / n), (unsigned long long)n);
+	{
+		uint64_t si = 0, ni = 0;
+		int ret;
+
+		for (int i = 0; i < 2000; i++)
+			if (!sl_inject_msg(fd_inject, m.b, m.n, &ret, &d) && ret == 2 && i >= 100) {
+				si += d;
+				ni++;
+			}
+		printf("# cost: sluice_inject (the same answer from user space, learned) %llu ns "
+		       "(BPF_PROG_TEST_RUN, mean of %llu)\n", (unsigned long long)(ni ? si / ni : 0),
+		       (unsigned long long)ni);
+		T_CHECK(C("bench: an injected answer is learned in under 20 us"), ni == 1900 && si / ni < 20000,
+			"%llu runs, %llu ns", (unsigned long long)ni, (unsigned long long)(ni ? si / ni : 0));
+	}
 	T_CHECK(C("bench: an answer is learned in under 20 us"), n && sum / n < 20000, "%llu ns",
 		(unsigned long long)(n ? sum / n : 0));
 }
@@ -782,6 +999,7 @@ int main(int argc, char **argv)
 	cases_learn();
 	cases_malicious();
 	cases_expiry();
+	cases_run();
 	bench();
 	(void)do_bench;
 	learn_test_bpf__destroy(sk);
