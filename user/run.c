@@ -239,7 +239,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		logf_("fallback: answer for %s from %s (%u bytes, %u captured): cannot learn: %s",
 		      q, src, ev->len, ev->caplen, strerror(-e));
 	else
-		logf_("fallback: answer for %s from %s (%u bytes, %u captured, %u records learned in BPF): "
+		logf_("fallback: answer for %s from %s (%u bytes, %u captured, %u records walked in BPF): "
 		      "%zu more address records in %zu messages, %zu learned",
 		      q, src, ev->len, ev->caplen, ev->walked, res.addrs, res.chunks, res.learned);
 	return 0;
@@ -367,7 +367,15 @@ static void q_answer(struct run *r, size_t i, int t, const uint8_t *buf, size_t 
 		sl_dnsm_free(&m);
 		if (res + 1 < r->nres && !q_start(r, i, t, res + 1))
 			return;
-		give_up(r, i, t, "error answer (rcode) from every resolver");
+		{
+			static const char *const rn[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+							  "NOTIMP", "REFUSED" };
+			char why[96];
+
+			snprintf(why, sizeof(why), "error answer (rcode %d%s%s) from every resolver", rcode,
+				 rcode < 6 ? " " : "", rcode < 6 ? rn[rcode] : "");
+			give_up(r, i, t, why);
+		}
 		return;
 	}
 	nm->fails[t] = 0;
@@ -660,7 +668,15 @@ static int run_apply(struct run *r)
 
 	memset(&rs, 0, sizeof(rs));
 	e = sl_ruleset_load(r->file, &rs, &d);
-	sl_diag_print(&d, stderr);
+	for (size_t i = 0; i < d.n; i++) {     /* one line each; notes are apply's business */
+		const struct sl_diag *g = &d.v[i];
+
+		if (g->sev == SL_SEV_NOTE)
+			continue;
+		logf_("%s:%d:%d: %s: %s%s%s%s", g->pos.file ? g->pos.file : r->file, g->pos.line,
+		      g->pos.col, g->sev == SL_SEV_ERROR ? "error" : "warning", g->msg,
+		      g->hint ? " (" : "", g->hint ? g->hint : "", g->hint ? ")" : "");
+	}
 	if (e) {
 		logf_("%s: %zu errors; nothing was loaded, the running ruleset is unchanged", r->file,
 		      d.nerrors);
