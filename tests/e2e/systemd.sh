@@ -2,7 +2,9 @@
 # The systemd unit sluice@.service as `make install` installs it: it verifies
 # with systemd-analyze, and its ExecStart, ExecReload and ExecStop lines, run
 # as systemd would run them (EnvironmentFile, %i, ${RULES} one word, $ARGS
-# split), attach, replace and detach a ruleset in a namespace lab.
+# split, $MAINPID), attach, replace and detach a ruleset in a namespace lab:
+# ExecStart is `sluice run` (Type=notify: it stays in the foreground),
+# ExecReload sends it SIGHUP.
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/scripts/lab.sh"
 need_root
@@ -37,27 +39,39 @@ ARGS=--dev slc$id --netns sl-$id-c
 CONF
 
 # Run a unit's Exec line the way systemd does, with the conf file's variables.
-run_exec() {   # KEY
+exec_line() {   # KEY: in the caller's (sub)shell, which the command replaces
 	local line
 	line=$(sed -n "s/^$1=//p" "$UNIT")
 	line=${line//%i/$inst}
-	( # EnvironmentFile: KEY=VALUE, the value verbatim (spaces included)
-	  while IFS='=' read -r k v; do [ -n "$k" ] && export "$k=$v"; done < "$TMP/$inst.conf"
-	  line=${line//\$\{RULES\}/\"$RULES\"}
-	  eval "$line" )
+	# EnvironmentFile: KEY=VALUE, the value verbatim (spaces included)
+	while IFS='=' read -r k v; do [ -n "$k" ] && export "$k=$v"; done < "$TMP/$inst.conf"
+	line=${line//\$\{RULES\}/\"$RULES\"}
+	eval "exec $line"
 }
-check "ExecStart attaches" run_exec ExecStart
+run_exec() { ( exec_line "$1" ); }
+gen_is() { [ "$("$P/sbin/sluice" status --json --instance "$inst" 2>/dev/null | jq '.instances[0].generation')" = "$1" ]; }
+wait_for() { local n=$(( $1 * 10 )); shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done; return 1; }
+check "the unit runs sluice run (Type=notify)" grep -q '^Type=notify' "$UNIT"
+exec_line ExecStart 2> "$TMP/run.log" &     # the background subshell becomes sluice run
+MAINPID=$!
+on_exit kill "$MAINPID"
+export MAINPID
+check "ExecStart attaches and stays in the foreground" wait_for 10 gen_is 1
+check "ExecStart: sluice run is running" kill -0 "$MAINPID"
 expect_eq "status: attached to slc$id" \
 	"$("$P/sbin/sluice" status --json --instance "$inst" | jq -r '.instances[0].attachments[0].dev')" "slc$id"
 ready=$TMP/ready
 in_s "$id" "$SLUDP" recv 192.0.2.2 6001 300 "$ready" > "$TMP/recv" 2>/dev/null &
+rpid=$!
 for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.05; done
 in_c "$id" "$SLUDP" send 192.0.2.2 6001 10 >/dev/null 2>&1
-wait
+wait "$rpid"
 expect_eq "the unit's ruleset filters: udp 6001 dropped" "$(awk '{print $2}' "$TMP/recv")" 0
-check "ExecReload replaces the ruleset" run_exec ExecReload
-expect_eq "after reload: generation 2" \
-	"$("$P/sbin/sluice" status --json --instance "$inst" | jq '.instances[0].generation')" 2
+check "ExecReload (SIGHUP to the main PID)" run_exec ExecReload
+check "after reload: generation 2" wait_for 10 gen_is 2
 check "ExecStop detaches" run_exec ExecStop
 check "after stop: no instance" test ! -e "/sys/fs/bpf/sluice/$inst"
+kill -TERM "$MAINPID"
+wait "$MAINPID"
+expect_eq "SIGTERM (systemd's stop): sluice run exits 0" "$?" 0
 finish
