@@ -50,7 +50,6 @@ struct {
 /* dir16: IPv4 fast path, [top byte].e[2nd byte] -> leaf (class + 1) or dir8 group (per generation). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, SL_DIR16_SIZE / 256);
 	__type(key, __u32);
 	__type(value, struct sl_dir_grp);
@@ -59,7 +58,6 @@ struct {
 /* dir8: IPv4 fast path, [group].e[next byte] -> leaf or group (per generation). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct sl_dir_grp);
@@ -68,7 +66,6 @@ struct {
 /* dir_small: IPv4 fast path, compact last-byte groups (<= 8 ranges) of /24s (per generation). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct sl_dir_small);

@@ -175,51 +175,57 @@ int sl_bpf_load(const struct sl_image *img, bool record,
 	return sl_bpf_load_progs(img, record, reuse, SL_PROGS_ALL, out);
 }
 
-/* Write @bytes into the BPF_F_MMAPABLE array @fd (its values are contiguous:
- * sl_dir_grp and sl_dir_small sizes are multiples of the 8-byte alignment). */
-static int fill_mmap(int fd, const void *v, size_t bytes, const char *name)
+/* Write @n values of @val_sz bytes to keys 0..n-1 of the array @fd: batched
+ * updates of up to 64k values, one by one where batches are not supported. */
+static int fill_array(int fd, const void *vals, size_t n, size_t val_sz, const char *name)
 {
-	size_t len = (bytes + 4095) & ~(size_t)4095;
-	void *m;
+	const size_t chunk = 65536;
+	__u32 *keys;
+	size_t i = 0;
 
-	if (!bytes)
+	if (!n)
 		return 0;
-	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED) {
+	keys = malloc((n < chunk ? n : chunk) * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	while (i < n) {
+		__u32 cnt = n - i < chunk ? (__u32)(n - i) : (__u32)chunk;
+
+		for (__u32 k = 0; k < cnt; k++)
+			keys[k] = (__u32)(i + k);
+		if (bpf_map_update_batch(fd, keys, (const char *)vals + i * val_sz, &cnt, NULL)) {
+			if (errno != EINVAL && errno != ENOTSUP && errno != SL_ENOTSUPP)
+				goto fail;
+			for (i += cnt; i < n; i++) {
+				__u32 k = (__u32)i;
+
+				if (bpf_map_update_elem(fd, &k, (const char *)vals + i * val_sz, BPF_ANY))
+					goto fail;
+			}
+			break;
+		}
+		i += cnt;
+	}
+	free(keys);
+	return 0;
+fail:
+	{
 		int e = -errno;
 
-		err("map %s: cannot map it to fill it: %s", name, strerror(-e));
+		err("map %s: cannot write entry %zu of %zu: %s", name, i, n, strerror(-e));
+		free(keys);
 		return e;
 	}
-	memcpy(m, v, bytes);
-	munmap(m, len);
-	return 0;
 }
 
 int sl_fast_fill(const struct sl_fast *f, int fd, int dir16_fd, int dir8_fd, int small_fd)
 {
 	int e;
-	__u32 *keys = malloc((f->ncls ? f->ncls : 1) * sizeof(*keys));
-	__u32 cnt = f->ncls;
 
-	if (!keys)
-		return -ENOMEM;
-	for (__u32 i = 0; i < f->ncls; i++)
-		keys[i] = i;
-	if (cnt && bpf_map_update_batch(fd, keys, f->cls, &cnt, NULL)) {
-		for (__u32 i = cnt; i < f->ncls; i++)
-			if (bpf_map_update_elem(fd, &keys[i], &f->cls[i], BPF_ANY)) {
-				e = -errno;
-				err("map classes: cannot write class %u of %u: %s", i, f->ncls,
-				    strerror(-e));
-				free(keys);
-				return e;
-			}
-	}
-	free(keys);
-	if ((e = fill_mmap(dir16_fd, f->dir16, SL_DIR16_SIZE * sizeof(__u32), "dir16")) ||
-	    (e = fill_mmap(dir8_fd, f->dir8, (size_t)f->ngroups * sizeof(struct sl_dir_grp), "dir8")) ||
-	    (e = fill_mmap(small_fd, f->small, (size_t)f->nsmall * sizeof(*f->small), "dir_small")))
+	if ((e = fill_array(fd, f->cls, f->ncls, sizeof(*f->cls), "classes")) ||
+	    (e = fill_array(dir16_fd, f->dir16, SL_DIR16_SIZE / 256, sizeof(struct sl_dir_grp), "dir16")) ||
+	    (e = fill_array(dir8_fd, f->dir8, f->ngroups, sizeof(struct sl_dir_grp), "dir8")) ||
+	    (e = fill_array(small_fd, f->small, f->nsmall, sizeof(*f->small), "dir_small")))
 		return e;
 	return 0;
 }
