@@ -20,8 +20,11 @@
  *                                      hot ns/packet, random-destination cost
  *                                      of sluice's classifier vs a bare LPM
  *                                      trie of the same prefixes vs harness
- *   sl-bench free RULES READY GO       load RULES, create READY, wait for GO,
- *                                      then release the maps (the kernel frees them)
+ *   sl-bench free RULES READY GO [drain]
+ *                                      load RULES, create READY, wait for GO,
+ *                                      then release the maps (the kernel frees
+ *                                      them); drain: empty the tries first as
+ *                                      sluice apply does (sl_map_drain)
  *   sl-bench export RULES nft|ipset NAME
  *                                      the IPv4 allow set of an allow-only
  *                                      ruleset as an nft interval set
@@ -805,7 +808,7 @@ static int cmd_export(const char *rules, const char *what, const char *name)
  * gateway meanwhile and compares its longest gap with a run without the
  * free: the load's own CPU time is outside the window, the free inside.
  */
-static int cmd_free(const char *rules, const char *ready, const char *go)
+static int cmd_free(const char *rules, const char *ready, const char *go, bool drain)
 {
 	struct loaded L;
 	double t0;
@@ -820,6 +823,11 @@ static int cmd_free(const char *rules, const char *ready, const char *go)
 	/* the last references go: the kernel frees the maps (and their
 	 * 1e6-node tries) from a work queue, not in this process */
 	t0 = now_ms();
+	if (drain &&
+	    (sl_map_drain(bpf_map__fd(L.skel->maps.dst4), sizeof(struct sl_lpm4_key)) ||
+	     sl_map_drain(bpf_map__fd(L.skel->maps.dst6), sizeof(struct sl_lpm6_key)) ||
+	     sl_map_drain(bpf_map__fd(L.skel->maps.ports), sizeof(struct sl_port_key))))
+		die("drain: %s", strerror(errno));
 	unload(&L);
 	printf("{\"section\":\"free\",\"rules\":\"%s\",\"release_ms\":%.1f}\n", rules, now_ms() - t0);
 	return 0;
@@ -839,9 +847,9 @@ int main(int argc, char **argv)
 	if (argc >= 5 && !strcmp(argv[1], "export"))
 		return cmd_export(argv[2], argv[3], argv[4]);
 	if (argc >= 5 && !strcmp(argv[1], "free"))
-		return cmd_free(argv[2], argv[3], argv[4]);
+		return cmd_free(argv[2], argv[3], argv[4], argc > 5 && !strcmp(argv[5], "drain"));
 	fprintf(stderr, "usage: sl-bench pkt RULES [RUNS] | gen DIR FAMILY N SEED [lab] |\n"
 		"       scale RULES FAMILY [RUNS] | export RULES nft|ipset NAME |\n"
-		"       free RULES READY GO\n");
+		"       free RULES READY GO [drain]\n");
 	return 2;
 }
