@@ -1389,11 +1389,12 @@ int sl_map_drain(int fd, size_t key_sz)
 
 /*
  * The old generation's tries, once no program uses them: freeing a trie of
- * 10^6 nodes is one long loop in a kernel worker (about 50 ms here, during
+ * 10^6 nodes is one long loop in a kernel worker (50-70 ms here, during
  * which a CPU runs nothing else: a stall for whatever that CPU was
- * forwarding).  Big ones are emptied instead a few thousand entries at a
- * time by a detached child process, so the final free is of an empty trie.
- * The command returns at once; the child exits when done.
+ * forwarding; `make bench` section 6).  Big ones are emptied instead, 256
+ * entries every 2 ms, by a detached child process, so the final free is of
+ * an empty trie (1e6 entries: ~9 s in the background, no gap over the
+ * baseline).  The command returns at once; the child exits when done.
  */
 static void drain_old(struct sl_instance *cur)
 {

@@ -117,14 +117,14 @@ struct sl_instance {
 };
 
 /*
- * Empty map @fd entry by entry, SL_DRAIN_BATCH at a time with a pause
+ * Empty map @fd entry by entry, SL_DRAIN_BATCH at a time with a pause of SL_DRAIN_PAUSE_US
  * between, after waiting for running programs (an RCU grace period):
  * freeing an empty trie costs nothing, freeing a 10^6-node one stalls a CPU.
  * sl_apply drains the old generation's tries this way when they hold more
  * than SL_DRAIN_MIN entries.
  */
 #define SL_DRAIN_MIN      100000
-#define SL_DRAIN_BATCH    2048
+#define SL_DRAIN_BATCH    256
 #define SL_DRAIN_PAUSE_US 2000
 int sl_map_drain(int fd, size_t key_sz);
 
