@@ -139,7 +139,7 @@ $(BUILD)/sl-blast: tests/bench/sl-blast.c | $(BUILD)
 # tables.  `make fuzz` runs each for FUZZ_TIME seconds; make check runs them
 # briefly (tests/cli/fuzz.sh).
 FUZZ_TIME  ?= 120
-FUZZ_BINS  := $(BUILD)/fuzz/fuzz_rules $(BUILD)/fuzz/fuzz_pkt
+FUZZ_BINS  := $(BUILD)/fuzz/fuzz_rules $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_dns
 FUZZ_FLAGS := -std=gnu11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -Iinclude -Iuser -D_GNU_SOURCE

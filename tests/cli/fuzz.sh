@@ -14,7 +14,7 @@ WORK=$(mktemp -d "/tmp/sl-fuzz-$ID.XXXX")
 T_FINAL='rm -rf "$WORK"'
 # The targets are built with their own sanitizers; leak checks stay on.
 unset ASAN_OPTIONS UBSAN_OPTIONS
-for t in fuzz_rules fuzz_pkt; do
+for t in fuzz_rules fuzz_pkt fuzz_dns; do
 	bin=$ROOT/build/fuzz/$t
 	if [ ! -x "$bin" ]; then
 		fail "$t" "$bin missing (make build/fuzz/$t; needs clang with libFuzzer)"
