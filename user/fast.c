@@ -229,21 +229,16 @@ static int64_t new_group(struct sl_fast *f, size_t *cap, uint32_t fill)
 	return f->ngroups++;
 }
 
-/* Make entry *@slot (in dir16, or dir8 at index @at8 if dir16 is NULL) a group. */
-static int64_t ensure_group(struct sl_fast *f, size_t *cap, uint32_t *e16, size_t at8)
+/* Make the dir16 entry *@e16 a group (of its current value), if it is not one. */
+static int64_t ensure_group(struct sl_fast *f, size_t *cap, uint32_t *e16)
 {
-	uint32_t x = e16 ? *e16 : f->dir8[at8];
 	int64_t g;
 
-	if (x & SL_DIR_GROUP)
-		return x & ~SL_DIR_GROUP;
-	g = new_group(f, cap, x);
-	if (g < 0)
-		return g;
-	if (e16)
+	if (*e16 & SL_DIR_GROUP)
+		return *e16 & ~SL_DIR_GROUP;
+	g = new_group(f, cap, *e16);
+	if (g >= 0)
 		*e16 = SL_DIR_GROUP | (uint32_t)g;
-	else
-		f->dir8[at8] = SL_DIR_GROUP | (uint32_t)g;
 	return g;
 }
 
@@ -354,7 +349,7 @@ static int build_dir(struct sl_fast *f, const struct sl_image *img)
 				f->dir16[i16 + i] = leaf;
 			continue;
 		}
-		g = ensure_group(f, &cap, &f->dir16[i16], 0);
+		g = ensure_group(f, &cap, &f->dir16[i16]);
 		if (g < 0) {
 			err = (int)g;
 			goto out;

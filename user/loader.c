@@ -116,53 +116,61 @@ const char *sl_att_kind_name(enum sl_att_kind k)
 
 static size_t max1(size_t n) { return n ? n : 1; }
 
+#define SL_FILL_CHUNK 65536
+
 /*
- * Fill a map from an array of (key, value) records: in batches of 64k where
- * the kernel supports batched updates for the map type, one by one otherwise.
+ * Write @cnt pairs (@keys[k], @vals[k]) into map @fd: one batched update,
+ * or one by one where the kernel has no batch operation for the map type.
+ * @first and @total only name the entries in the error message.
  */
+static int update_chunk(int fd, const char *keys, const char *vals, __u32 cnt, size_t key_sz,
+			size_t val_sz, const char *name, size_t first, size_t total)
+{
+	__u32 done = cnt;
+	int e;
+
+	if (!bpf_map_update_batch(fd, keys, vals, &done, NULL))
+		return 0;
+	if (errno == EINVAL || errno == ENOTSUP || errno == SL_ENOTSUPP) {
+		/* done = elements written before the error */
+		for (; done < cnt; done++)
+			if (bpf_map_update_elem(fd, keys + done * key_sz, vals + done * val_sz, BPF_ANY))
+				break;
+		if (done == cnt)
+			return 0;
+	}
+	e = -errno;
+	err("map %s: cannot insert entry %zu of %zu: %s", name, first + done, total, strerror(-e));
+	return e;
+}
+
+/* Fill a map from an array of (key, value) records, in chunks of 64k. */
 static int fill_map(int fd, const void *recs, size_t n, size_t rec_sz,
 		    size_t key_sz, const char *name)
 {
-	const size_t chunk = 65536, val_sz = rec_sz - key_sz;
+	const size_t val_sz = rec_sz - key_sz, chunk = n < SL_FILL_CHUNK ? n : SL_FILL_CHUNK;
 	const char *p = recs;
-	char *keys = NULL, *vals = NULL;
-	size_t i = 0;
+	char *keys, *vals;
+	int e = 0;
 
-	if (n >= 256) {
-		keys = malloc(chunk * key_sz);
-		vals = malloc(chunk * val_sz);
-	}
-	while (keys && vals && i < n) {
-		__u32 cnt = n - i < chunk ? n - i : chunk;
+	if (!n)
+		return 0;
+	keys = malloc(chunk * key_sz);
+	vals = malloc(chunk * val_sz);
+	for (size_t i = 0; keys && vals && i < n && !e; i += chunk) {
+		__u32 cnt = n - i < chunk ? (__u32)(n - i) : (__u32)chunk;
 
 		for (__u32 k = 0; k < cnt; k++) {
 			memcpy(keys + k * key_sz, p + (i + k) * rec_sz, key_sz);
 			memcpy(vals + k * val_sz, p + (i + k) * rec_sz + key_sz, val_sz);
 		}
-		if (bpf_map_update_batch(fd, keys, vals, &cnt, NULL)) {
-			if (errno == EINVAL || errno == ENOTSUP || errno == SL_ENOTSUPP) {
-				i += cnt;       /* cnt = elements written before the error */
-				break;          /* no batch support: one by one */
-			}
-			int e = -errno;
-			err("map %s: cannot insert entries %zu..%zu of %zu: %s", name, i, i + cnt, n,
-			    strerror(-e));
-			free(keys);
-			free(vals);
-			return e;
-		}
-		i += cnt;
+		e = update_chunk(fd, keys, vals, cnt, key_sz, val_sz, name, i, n);
 	}
+	if (!keys || !vals)
+		e = -ENOMEM;
 	free(keys);
 	free(vals);
-	for (p += i * rec_sz; i < n; i++, p += rec_sz) {
-		if (bpf_map_update_elem(fd, p, p + key_sz, BPF_ANY)) {
-			int e = -errno;
-			err("map %s: cannot insert entry %zu of %zu: %s", name, i, n, strerror(-e));
-			return e;
-		}
-	}
-	return 0;
+	return e;
 }
 
 static const struct sl_learn_opts *learn_opts;
@@ -178,47 +186,28 @@ int sl_bpf_load(const struct sl_image *img, bool record,
 	return sl_bpf_load_progs(img, record, reuse, SL_PROGS_ALL, out);
 }
 
-/* Write @n values of @val_sz bytes to keys 0..n-1 of the array @fd: batched
- * updates of up to 64k values, one by one where batches are not supported. */
+/* Write @n values of @val_sz bytes to keys 0..n-1 of the array @fd, in chunks of 64k. */
 static int fill_array(int fd, const void *vals, size_t n, size_t val_sz, const char *name)
 {
-	const size_t chunk = 65536;
+	const size_t chunk = n < SL_FILL_CHUNK ? n : SL_FILL_CHUNK;
 	__u32 *keys;
-	size_t i = 0;
+	int e = 0;
 
 	if (!n)
 		return 0;
-	keys = malloc((n < chunk ? n : chunk) * sizeof(*keys));
+	keys = malloc(chunk * sizeof(*keys));
 	if (!keys)
 		return -ENOMEM;
-	while (i < n) {
+	for (size_t i = 0; i < n && !e; i += chunk) {
 		__u32 cnt = n - i < chunk ? (__u32)(n - i) : (__u32)chunk;
 
 		for (__u32 k = 0; k < cnt; k++)
 			keys[k] = (__u32)(i + k);
-		if (bpf_map_update_batch(fd, keys, (const char *)vals + i * val_sz, &cnt, NULL)) {
-			if (errno != EINVAL && errno != ENOTSUP && errno != SL_ENOTSUPP)
-				goto fail;
-			for (i += cnt; i < n; i++) {
-				__u32 k = (__u32)i;
-
-				if (bpf_map_update_elem(fd, &k, (const char *)vals + i * val_sz, BPF_ANY))
-					goto fail;
-			}
-			break;
-		}
-		i += cnt;
+		e = update_chunk(fd, (const char *)keys, (const char *)vals + i * val_sz, cnt,
+				 sizeof(*keys), val_sz, name, i, n);
 	}
 	free(keys);
-	return 0;
-fail:
-	{
-		int e = -errno;
-
-		err("map %s: cannot write entry %zu of %zu: %s", name, i, n, strerror(-e));
-		free(keys);
-		return e;
-	}
+	return e;
 }
 
 int sl_fast_fill(const struct sl_fast *f, int fd, int dir16_fd, int dir8_fd, int small_fd)
