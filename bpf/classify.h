@@ -166,10 +166,9 @@ static __always_inline __u32 sl_rule_order(__u16 slot)
 	return m ? m->index : 0xffffffff;
 }
 
-/* SL_LD_NONE: no live learned name class (decide as without learning).
- * @c and @sd: the static class and its decision for this packet (or NULL). */
+/* SL_LD_NONE: no live learned name class (decide as without learning). */
 static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slot, __u16 port,
-					     const struct sl_class *c, const struct sl_decision *sd,
+					     const struct sl_class *c,
 					     struct sl_decision *ld, __u16 *near)
 {
 	const struct sl_learn_cfg *lc = bpf_map_lookup_elem(&learn_cfg, &(__u32){ 0 });
@@ -199,9 +198,10 @@ static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slo
 	if (c) {
 		*near = c->near_rule;
 		nbest = sl_rule_order(c->near_rule);
-		if (sd && sd->action != SL_ACT_NONE) {
-			*ld = *sd;
-			best = sl_rule_order(sd->rule);
+		d = sl_class_decision(c, pi, slot, port);
+		if (d && d->action != SL_ACT_NONE) {
+			*ld = *d;
+			best = sl_rule_order(d->rule);
 		}
 	}
 #pragma unroll
@@ -294,10 +294,9 @@ static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
 	}
 
 	c = sl_dst_class(pi);
-	d = c ? sl_class_decision(c, pi, slot, res->port) : NULL;
 
 #ifdef SL_LEARN
-	lr = sl_learned_decide(pi, slot, res->port, c, d, &ld, &near);
+	lr = sl_learned_decide(pi, slot, res->port, c, &ld, &near);
 	if (lr == SL_LD_RULE) {
 		d = &ld;
 		goto rule;
@@ -310,6 +309,7 @@ static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
 		goto policy;
 	}
 	near = c->near_rule;
+	d = sl_class_decision(c, pi, slot, res->port);
 
 	if (d && d->action != SL_ACT_NONE) {
 #ifdef SL_LEARN
