@@ -20,19 +20,29 @@ BPF_CFLAGS := -target bpf -g -O2 -std=gnu11 $(WARN) -D__TARGET_ARCH_$(ARCH) \
               -Iinclude -I/usr/include/$(MULTIARCH)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-# Pure stages: no syscalls, unit-tested without root (DESIGN.md section 1).
-PURE_SRCS  := user/diag.c user/parse.c user/resolve.c user/compile.c user/classify.c user/json.c user/names.c user/fast.c user/dnsmsg.c
-# System side: loader, CLI.
-SYS_SRCS   := user/loader.c user/cli.c user/learn.c user/run.c
+# user/ is laid out as the pipeline (docs/architecture.md).  Pure stages: no
+# syscalls, unit-tested without root (DESIGN.md section 1).
+PURE_SRCS  := $(wildcard user/front/*.c user/image/*.c user/util/*.c) user/daemon/dnsmsg.c
+# The kernel side (instances, pins, load, attach, read-back): with the pure
+# stages it forms libsluice.a, which every binary and the program tests link.
+KERN_SRCS  := $(wildcard user/kernel/*.c)
+# Front doors over the library: the command line and the daemon (sluice run).
+APP_SRCS   := $(filter-out user/cli/main.c,$(wildcard user/cli/*.c)) \
+              $(filter-out user/daemon/dnsmsg.c,$(wildcard user/daemon/*.c))
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-HDRS       := $(wildcard include/*.h user/*.h)
+HDRS       := $(wildcard include/*.h user/*.h user/*/*.h)
 
-PURE_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(PURE_SRCS))
-SYS_OBJS   := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(SYS_SRCS))
-SAN_PURE   := $(patsubst user/%.c,$(BUILD)/san/%.o,$(PURE_SRCS))
-SAN_SYS    := $(patsubst user/%.c,$(BUILD)/san/%.o,$(SYS_SRCS))
+obj_of      = $(patsubst user/%.c,$(BUILD)/$(1)/%.o,$(2))
+PURE_OBJS  := $(call obj_of,obj,$(PURE_SRCS))
+KERN_OBJS  := $(call obj_of,obj,$(KERN_SRCS))
+APP_OBJS   := $(call obj_of,obj,$(APP_SRCS))
+SAN_PURE   := $(call obj_of,san,$(PURE_SRCS))
+SAN_KERN   := $(call obj_of,san,$(KERN_SRCS))
+SAN_APP    := $(call obj_of,san,$(APP_SRCS))
+LIB        := $(BUILD)/libsluice.a
+SAN_LIB    := $(BUILD)/libsluice-san.a
 
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -43,7 +53,7 @@ PROG_BINS  := $(patsubst tests/prog/%.c,$(BUILD)/tests/%,$(PROG_SRCS))
 .PHONY: all deps demo check test install uninstall clean bench sanitize
 all: $(BUILD)/sluice
 
-$(BUILD) $(BUILD)/obj $(BUILD)/san $(BUILD)/tests:
+$(BUILD) $(BUILD)/tests:
 	@mkdir -p $@
 
 # ---- BPF side: object, then skeleton
@@ -58,27 +68,35 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
 # ---- user side
-$(BUILD)/obj/%.o: user/%.c $(HDRS) $(SKELS) | $(BUILD)/obj
+$(BUILD)/obj/%.o: user/%.c $(HDRS) $(SKELS)
+	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(BUILD)/san/%.o: user/%.c $(HDRS) $(SKELS) | $(BUILD)/san
+$(BUILD)/san/%.o: user/%.c $(HDRS) $(SKELS)
+	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
-$(BUILD)/sluice: user/main.c $(PURE_OBJS) $(SYS_OBJS) $(HDRS) $(SKELS)
-	$(CC) $(USER_CFLAGS) user/main.c $(PURE_OBJS) $(SYS_OBJS) $(USER_LIBS) -o $@
+# The engine as one static library: front end, image, kernel side.
+$(LIB): $(PURE_OBJS) $(KERN_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(SAN_LIB): $(SAN_PURE) $(SAN_KERN)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/sluice: user/cli/main.c $(APP_OBJS) $(LIB) $(HDRS) $(SKELS)
+	$(CC) $(USER_CFLAGS) user/cli/main.c $(APP_OBJS) $(LIB) $(USER_LIBS) -o $@
 
 # The same binary with ASan+UBSan: make check runs the unit tests and the
 # CLI tests against it.
-$(BUILD)/sluice-san: user/main.c $(SAN_PURE) $(SAN_SYS) $(HDRS) $(SKELS)
-	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) user/main.c $(SAN_PURE) $(SAN_SYS) $(USER_LIBS) -o $@
+$(BUILD)/sluice-san: user/cli/main.c $(SAN_APP) $(SAN_LIB) $(HDRS) $(SKELS)
+	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) user/cli/main.c $(SAN_APP) $(SAN_LIB) $(USER_LIBS) -o $@
 
 # Unit tests: pure stages only, sanitized.
 $(BUILD)/tests/%: tests/unit/%.c tests/test.h $(SAN_PURE) | $(BUILD)/tests
 	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Itests $< $(SAN_PURE) -o $@
 
 # Program tests: the real BPF object through its skeleton + the oracle.
-$(BUILD)/tests/%: tests/prog/%.c tests/test.h $(wildcard tests/prog/*.h) $(PURE_OBJS) $(SYS_OBJS) $(SKELS) | $(BUILD)/tests
-	$(CC) $(USER_CFLAGS) -Itests $< $(PURE_OBJS) $(SYS_OBJS) $(USER_LIBS) -o $@
+$(BUILD)/tests/%: tests/prog/%.c tests/test.h $(wildcard tests/prog/*.h) $(LIB) $(SKELS) | $(BUILD)/tests
+	$(CC) $(USER_CFLAGS) -Itests $< $(LIB) $(USER_LIBS) -o $@
 
 # Small tools the end-to-end tests and benchmarks drive traffic with.
 TOOLS      := $(BUILD)/sl-udp $(BUILD)/foreign.bpf.o
@@ -129,8 +147,8 @@ clean:
 
 # ---- benchmarks, fuzzing, leak checks (make bench / fuzz / fuzz-long; see bench/README.md)
 BENCH_BINS := $(BUILD)/sl-bench $(BUILD)/sl-blast
-$(BUILD)/sl-bench: tests/bench/sl-bench.c tests/prog/pkt.h $(PURE_OBJS) $(BUILD)/obj/loader.o $(BUILD)/obj/learn.o $(SKELS) | $(BUILD)
-	$(CC) $(USER_CFLAGS) $< $(PURE_OBJS) $(BUILD)/obj/loader.o $(BUILD)/obj/learn.o $(USER_LIBS) -o $@
+$(BUILD)/sl-bench: tests/bench/sl-bench.c tests/prog/pkt.h $(LIB) $(SKELS) | $(BUILD)
+	$(CC) $(USER_CFLAGS) $< $(LIB) $(USER_LIBS) -o $@
 $(BUILD)/sl-blast: tests/bench/sl-blast.c | $(BUILD)
 	$(CC) -std=gnu11 $(WARN) $(CFLAGS) $< -o $@
 

@@ -47,7 +47,7 @@
 #include <bpf/libbpf.h>
 
 #include "sl.h"
-#include "loader.h"
+#include "kernel/kernel.h"
 #include "sluice.skel.h"
 #include "bench_pkt.skel.h"
 #include "bench_lookup.skel.h"

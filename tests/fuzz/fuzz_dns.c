@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "dnsmsg.h"
+#include "daemon/dnsmsg.h"
 
 struct acc {
 	const struct sl_dnsm *m;

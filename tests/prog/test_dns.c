@@ -24,10 +24,10 @@
 #include <linux/pkt_cls.h>
 
 #include "sl.h"
-#include "learn.h"
-#include "run.h"
+#include "kernel/learn.h"
+#include "daemon/run.h"
 #include "learn_test.skel.h"
-#include "loader.h"
+#include "kernel/kernel.h"
 #include "test.h"
 
 static const char *RULES =

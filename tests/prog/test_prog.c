@@ -23,7 +23,7 @@
 #include <linux/pkt_cls.h>
 
 #include "sl.h"
-#include "loader.h"
+#include "kernel/kernel.h"
 #include "sluice.skel.h"
 #include "test.h"
 #include "pkt.h"

@@ -32,8 +32,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "learn.h"
-#include "run.h"
+#include "kernel/learn.h"
+#include "daemon/run.h"
 
 #define RUN_QUERY_MS    2000    /* a resolver that has not answered by then: the next one */
 #define RUN_TCP_MS      3000

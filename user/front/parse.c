@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "parse_int.h"
+#include "front/parse_int.h"
 
 const char *sl_proto_name(enum sl_proto p)
 {

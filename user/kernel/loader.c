@@ -46,8 +46,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "learn.h"
-#include "loader.h"
+#include "kernel/learn.h"
+#include "kernel/kernel.h"
 #include "sluice.skel.h"
 
 #ifndef BPF_FS_MAGIC

@@ -17,11 +17,11 @@
 
 #include <bpf/bpf.h>
 
-#include "cli.h"
-#include "json.h"
-#include "learn.h"
-#include "run.h"
-#include "loader.h"
+#include "cli/cli.h"
+#include "util/json.h"
+#include "kernel/learn.h"
+#include "daemon/run.h"
+#include "kernel/kernel.h"
 #include "sl.h"
 
 #define EXIT_RUNTIME 1

@@ -13,7 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "learn.h"
+#include "kernel/learn.h"
 
 void sl_learn_opts_default(struct sl_learn_opts *o)
 {

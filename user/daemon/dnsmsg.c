@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dnsmsg.h"
+#include "daemon/dnsmsg.h"
 
 static uint16_t get16(const uint8_t *p)
 {

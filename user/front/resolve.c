@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "parse_int.h"
+#include "front/parse_int.h"
 
 typedef unsigned __int128 u128;
 

@@ -2,7 +2,7 @@
 /* json.c - streaming JSON writer; see json.h. */
 #include <inttypes.h>
 
-#include "json.h"
+#include "util/json.h"
 
 void sl_json_init(struct sl_json *j, FILE *out)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* sluice - eBPF egress allowlist filter.  See README.md. */
-#include "cli.h"
+#include "cli/cli.h"
 
 int main(int argc, char **argv)
 {

@@ -10,8 +10,8 @@
 #ifndef SL_RUN_H
 #define SL_RUN_H
 
-#include "dnsmsg.h"
-#include "loader.h"
+#include "daemon/dnsmsg.h"
+#include "kernel/kernel.h"
 
 /* What handing one answer to the learner did. */
 struct sl_inject_res {
