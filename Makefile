@@ -95,8 +95,8 @@ $(BUILD)/tests/%: tests/unit/%.c tests/test.h $(SAN_PURE) | $(BUILD)/tests
 	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Itests $< $(SAN_PURE) -o $@
 
 # Program tests: the real BPF object through its skeleton + the oracle.
-$(BUILD)/tests/%: tests/prog/%.c tests/test.h $(wildcard tests/prog/*.h) $(LIB) $(SKELS) | $(BUILD)/tests
-	$(CC) $(USER_CFLAGS) -Itests $< $(LIB) $(USER_LIBS) -o $@
+$(BUILD)/tests/%: tests/prog/%.c tests/test.h $(wildcard tests/prog/*.h) $(APP_OBJS) $(LIB) $(SKELS) | $(BUILD)/tests
+	$(CC) $(USER_CFLAGS) -Itests $< $(APP_OBJS) $(LIB) $(USER_LIBS) -o $@
 
 # Small tools the end-to-end tests and benchmarks drive traffic with.
 TOOLS      := $(BUILD)/sl-udp $(BUILD)/foreign.bpf.o
