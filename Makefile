@@ -22,13 +22,13 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 
 # user/ is laid out as the pipeline (docs/architecture.md).  Pure stages: no
 # syscalls, unit-tested without root (DESIGN.md section 1).
-PURE_SRCS  := $(wildcard user/front/*.c user/image/*.c user/util/*.c) user/daemon/dnsmsg.c
+PURE_SRCS  := $(wildcard user/front/*.c user/image/*.c user/util/*.c)
 # The kernel side (instances, pins, load, attach, read-back): with the pure
 # stages it forms libsluice.a, which every binary and the program tests link.
 KERN_SRCS  := $(wildcard user/kernel/*.c)
 # Front doors over the library: the command line and the daemon (sluice run).
 APP_SRCS   := $(filter-out user/cli/main.c,$(wildcard user/cli/*.c)) \
-              $(filter-out user/daemon/dnsmsg.c,$(wildcard user/daemon/*.c))
+              $(wildcard user/daemon/*.c)
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
@@ -95,8 +95,8 @@ $(BUILD)/tests/%: tests/unit/%.c tests/test.h $(SAN_PURE) | $(BUILD)/tests
 	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Itests $< $(SAN_PURE) -o $@
 
 # Program tests: the real BPF object through its skeleton + the oracle.
-$(BUILD)/tests/%: tests/prog/%.c tests/test.h $(wildcard tests/prog/*.h) $(APP_OBJS) $(LIB) $(SKELS) | $(BUILD)/tests
-	$(CC) $(USER_CFLAGS) -Itests $< $(APP_OBJS) $(LIB) $(USER_LIBS) -o $@
+$(BUILD)/tests/%: tests/prog/%.c tests/test.h $(wildcard tests/prog/*.h) $(LIB) $(SKELS) | $(BUILD)/tests
+	$(CC) $(USER_CFLAGS) -Itests $< $(LIB) $(USER_LIBS) -o $@
 
 # Small tools the end-to-end tests and benchmarks drive traffic with.
 TOOLS      := $(BUILD)/sl-udp $(BUILD)/foreign.bpf.o

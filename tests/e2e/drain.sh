@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End to end: re-applying a big ruleset (more than SL_DRAIN_MIN = 100000
 # entries) empties the old generation's tries in a detached process instead
-# of freeing them in one go (user/loader.c drain_old): the command returns
+# of freeing them in one go (user/kernel/drain.c slk_drain_old): the command returns
 # at once with its output captured, the old dst4 is still there when it
 # returns and gone a little later, the new generation's tables are whole,
 # traffic passes throughout, and no process is left behind.

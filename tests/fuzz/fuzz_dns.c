@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * fuzz_dns - libFuzzer target for the user-space DNS parser of `sluice run`
- * (user/dnsmsg.c), which reads answers from the network (the ring buffer of
+ * (user/util/dnsmsg.c), which reads answers from the network (the ring buffer of
  * answers too big for the BPF learner).  Every input is a DNS message: its
  * first byte picks how much of it counts as captured and how many answer
  * records the BPF walk is said to have taken.  The message is parsed,
@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "daemon/dnsmsg.h"
+#include "util/dnsmsg.h"
 
 struct acc {
 	const struct sl_dnsm *m;

@@ -24,8 +24,6 @@
 #include <linux/pkt_cls.h>
 
 #include "sl.h"
-#include "kernel/learn.h"
-#include "daemon/run.h"
 #include "learn_test.skel.h"
 #include "kernel/kernel.h"
 #include "test.h"

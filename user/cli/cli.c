@@ -19,7 +19,6 @@
 
 #include "cli/cli.h"
 #include "util/json.h"
-#include "kernel/learn.h"
 #include "daemon/run.h"
 #include "kernel/kernel.h"
 #include "sl.h"

@@ -29,11 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
-#include "kernel/learn.h"
 #include "daemon/run.h"
+#include "util/dnsmsg.h"
 
 #define RUN_QUERY_MS    2000    /* a resolver that has not answered by then: the next one */
 #define RUN_TCP_MS      3000
@@ -59,77 +56,6 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* ------------------------------------------------------------ inject */
-
-int sl_inject_msg(int prog_fd, const uint8_t *msg, size_t n, int *ret, uint32_t *ns)
-{
-	uint8_t buf[14 + SL_INJECT_MAX];
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = buf, .repeat = 1);
-
-	if (n < 12 || n > SL_INJECT_MAX)
-		return -EINVAL;
-	memset(buf, 0, 14);             /* a dummy Ethernet header: the program skips it */
-	memcpy(buf + 14, msg, n);
-	o.data_size_in = (__u32)(14 + n);
-	if (bpf_prog_test_run_opts(prog_fd, &o))
-		return -errno;
-	*ret = (int)o.retval;
-	if (ns)
-		*ns = o.duration;
-	return 0;
-}
-
-struct emit_ctx {
-	int fd;
-	struct sl_inject_res *r;
-};
-
-static int emit_chunk(const uint8_t *msg, size_t n, size_t naddr, void *arg)
-{
-	struct emit_ctx *x = arg;
-	uint32_t ns = 0;
-	int ret, e;
-
-	if ((e = sl_inject_msg(x->fd, msg, n, &ret, &ns)))
-		return e;
-	x->r->chunks++;
-	x->r->addrs += naddr;
-	x->r->ns += ns;
-	if (ret >= 0)
-		x->r->learned += (size_t)ret;
-	else
-		x->r->refused++;
-	return 0;
-}
-
-int sl_inject_answer(int prog_fd, const struct sl_dnsm *m, size_t walked, struct sl_inject_res *r)
-{
-	struct sl_dnsm_plan p;
-	struct emit_ctx x = { prog_fd, r };
-	int e;
-
-	if ((e = sl_dnsm_plan(m, walked, &p)))
-		return e;
-	if (p.naddr)
-		e = sl_dnsm_chunks(m, &p, emit_chunk, &x);
-	free(p.addr);
-	return e < 0 ? e : 0;
-}
-
-int sl_fallback_learn(int prog_fd, const struct sl_dns_event *ev, struct sl_inject_res *r)
-{
-	struct sl_dnsm m;
-	size_t cap = ev->caplen < SL_DNS_BUF ? ev->caplen : SL_DNS_BUF;
-	int e;
-
-	memset(r, 0, sizeof(*r));
-	if ((e = sl_dnsm_parse(ev->msg, cap, ev->len, &m)))
-		return e;
-	e = sl_inject_answer(prog_fd, &m, ev->walked, r);
-	sl_dnsm_free(&m);
-	return e;
 }
 
 /* ------------------------------------------------------------ the daemon */
@@ -175,33 +101,10 @@ struct run {
 	bool stop, hup;
 };
 
-static uint32_t map_id(int fd)
-{
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
-static uint32_t pin_id(const char *inst, const char *name)
-{
-	char p[256];
-	int fd;
-	uint32_t id;
-
-	snprintf(p, sizeof(p), SL_PIN_ROOT "/%s/%s", inst, name);
-	fd = bpf_obj_get(p);
-	if (fd < 0)
-		return 0;
-	id = map_id(fd);
-	close(fd);
-	return id;
-}
-
 /* sluice_inject on the running generation's maps (reloaded after an apply). */
 static int inject_fd(struct run *r)
 {
-	uint32_t id = pin_id(r->inst, "learn_cfg");
+	uint32_t id = sl_pin_map_id(r->inst, "learn_cfg");
 
 	if (r->inj && id == r->cfg_id)
 		return sl_inject_prog_fd(r->inj);
@@ -249,33 +152,30 @@ static int on_event(void *ctx, void *data, size_t size)
 static void ring_check(struct run *r)
 {
 	char p[256];
-	uint32_t id = pin_id(r->inst, "dns_fallback");
-	int fd;
+	uint32_t id = sl_pin_map_id(r->inst, "dns_fallback");
 
 	if (id && id == r->rb_id)
 		return;
 	if (r->rb) {
-		ring_buffer__free(r->rb);       /* its epoll fd leaves our epoll set when closed */
+		sl_ring_free(r->rb);       /* its epoll fd leaves our epoll set when closed */
 		r->rb = NULL;
 		r->rb_id = 0;
 	}
 	if (!id)
 		return;
 	snprintf(p, sizeof(p), SL_PIN_ROOT "/%s/dns_fallback", r->inst);
-	fd = bpf_obj_get(p);
-	if (fd < 0)
+	r->rb = sl_ring_open(r->inst, "dns_fallback", on_event, r);
+	if (!r->rb && !errno)
 		return;
-	r->rb = ring_buffer__new(fd, on_event, r, NULL);
-	close(fd);                      /* the ring buffer keeps its own mapping */
 	if (!r->rb) {
 		logf_("%s: cannot read the ring buffer: %s; oversized answers are counted, not learned",
 		      p, strerror(errno));
 		return;
 	}
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 1 };
-	if (epoll_ctl(r->ep, EPOLL_CTL_ADD, ring_buffer__epoll_fd(r->rb), &ev)) {
+	if (epoll_ctl(r->ep, EPOLL_CTL_ADD, sl_ring_epoll_fd(r->rb), &ev)) {
 		logf_("%s: epoll: %s", p, strerror(errno));
-		ring_buffer__free(r->rb);
+		sl_ring_free(r->rb);
 		r->rb = NULL;
 		return;
 	}
@@ -391,14 +291,11 @@ static void q_answer(struct run *r, size_t i, int t, const uint8_t *buf, size_t 
 	}
 	{
 		uint32_t ttl = clamp_ttl(r, p.min_ttl);
-		struct emit_ctx x = { -1, &ir };
 
-		if ((fd = inject_fd(r)) < 0) {
+		if ((fd = inject_fd(r)) < 0)
 			e = -ENOENT;
-		} else {
-			x.fd = fd;
-			e = sl_dnsm_chunks(&m, &p, emit_chunk, &x);
-		}
+		else
+			e = sl_inject_answer(fd, &m, 0, &ir);   /* the plan p, in chunks */
 		if (e < 0)
 			logf_("resolve %s %s: cannot hand the answer to the learner: %s", nm->name, qtname[t],
 			      strerror(-e));
@@ -820,7 +717,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao)
 			if (tag == 0)
 				on_signal(&r);
 			else if (tag == 1 && r.rb)
-				ring_buffer__consume(r.rb);
+				sl_ring_consume(r.rb);
 			else if (tag >= 2 && (tag - 2) / 2 < r.nnames)
 				if (r.names[(tag - 2) / 2].q[(tag - 2) % 2].fd >= 0)
 					q_readable(&r, (tag - 2) / 2, (int)((tag - 2) % 2));
@@ -834,7 +731,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao)
 out:
 	names_free(&r);
 	if (r.rb)
-		ring_buffer__free(r.rb);
+		sl_ring_free(r.rb);
 	if (r.inj)
 		sl_bpf_destroy(r.inj);
 	if (r.ns_fd >= 0)

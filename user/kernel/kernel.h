@@ -1,20 +1,78 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * loader.h - from an image to a running data path: open/size/load the
- * skeleton, fill the maps, pin under /sys/fs/bpf/sluice/<instance>/,
- * attach (TCX, or clsact on older kernels), replace atomically, detach.
+ * kernel.h - the kernel side of sluice (user/kernel/, in libsluice.a), its
+ * one public header: from an image to a running data path (open/size/load
+ * the skeleton, fill the maps, pin under /sys/fs/bpf/sluice/<instance>/,
+ * attach per hook, replace atomically, detach), reading an instance back,
+ * host-name learning, and sluice_inject for `sluice run`.  The CLI, the
+ * daemon, the tests and any other binary call these; none includes the
+ * files' shared internals (kernel/internal.h).
  * Functions return 0 or a negative errno and print what went wrong, naming
  * the interface or path and what to do, on stderr.
  */
-#ifndef SL_LOADER_H
-#define SL_LOADER_H
+#ifndef SL_KERNEL_H
+#define SL_KERNEL_H
 
 #include "sl.h"
 
 struct sluice_bpf;
+struct ring_buffer;
+struct sl_dnsm;
 
 #define SL_PIN_ROOT     "/sys/fs/bpf/sluice"
 #define SL_INST_LEN     32
+
+/* ------------------------------------------------------------ host-name learning (learn.c, docs/dns.md) */
+
+/* Defaults (docs/dns.md "Defaults"). */
+#define SL_LEARN_TTL_FLOOR_S  60        /* below: apps cache past tiny TTLs */
+#define SL_LEARN_TTL_MAX_S    86400     /* above: a day, so a huge TTL cannot pin an address */
+#define SL_LEARN_GRACE_S      120       /* reuse after expiry (connection pools, retries) */
+#define SL_LEARN_PENDING_MS   10000     /* an answer later than this is unsolicited */
+#define SL_LEARN_CAP_DEFAULT  16384     /* addresses in all ("learned" max_entries) */
+
+/* File descriptors of the learning maps of one generation. */
+struct sl_learn_fds {
+	int names, wilds, nclass, name_ring, resolvers, learn_cfg, ports;
+	int learned, learn_ctr;
+};
+
+struct sl_learn_opts {
+	uint32_t ttl_floor_s, ttl_max_s, grace_s, pending_ms, name_cap, learned_cap;
+	const struct sl_cidr *resolvers;        /* NULL: /etc/resolv.conf */
+	size_t nresolvers;
+	const char *resolv_conf;                /* NULL: /etc/resolv.conf */
+};
+
+void sl_learn_opts_default(struct sl_learn_opts *o);
+
+/*
+ * Write img's name classes (names, wilds, nclass, their "ports" entries,
+ * a ring per class), the resolvers and learn_cfg (enabled iff the image
+ * has host names).  Returns 0 or a negative errno (printed).
+ */
+int sl_learn_fill(const struct sl_image *img, const struct sl_learn_fds *fds,
+		  const struct sl_learn_opts *o);
+
+/* Nameservers of a resolv.conf as host routes; *n = how many (<= cap). */
+int sl_resolv_conf(const char *path, struct sl_cidr *out, size_t cap, size_t *n);
+
+/* One learned (address, name class) pair, for `sluice learned`. */
+struct sl_learned_row {
+	uint8_t family;                 /* AF_INET / AF_INET6 */
+	uint8_t addr[16];
+	uint32_t ncls;
+	int64_t remaining_ms;           /* until expiry incl. grace; < 0: expired */
+	uint32_t ttl;                   /* the TTL the last answer carried */
+};
+
+/* Read every pair of "learned" (expired ones too); free *rows with free(). */
+int sl_learned_read(int learned_fd, struct sl_learned_row **rows, size_t *n);
+/* Sum one learner counter over CPUs. */
+int sl_learn_ctr_read(int fd, uint32_t idx, uint64_t *out);
+const char *sl_learn_ctr_name(uint32_t idx);    /* "queries", "learned", ... */
+
+/* ------------------------------------------------------------ loading (load.c, fill.c) */
 
 /* Maps carried over from the running generation (-1 = create new). */
 struct sl_reuse {
@@ -40,7 +98,6 @@ int sl_bpf_load(const struct sl_image *img, bool record,
  * dir8 and dir_small (sized ncls, 256, max(1, ngroups), max(1, nsmall)). */
 int sl_fast_fill(const struct sl_fast *f, int classes_fd, int dir16_fd, int dir8_fd, int small_fd);
 /* Learning options for the next sl_bpf_load* (NULL: defaults, resolvers from img->rs). */
-struct sl_learn_opts;
 void sl_bpf_learn_opts(const struct sl_learn_opts *o);
 /* The same, loading only some of the programs (SL_PROG_* mask). */
 #define SL_PROG_TC      0x1
@@ -146,6 +203,15 @@ int sl_read_att_ctr(int att_ctr_fd, uint32_t k, struct sl_att_ctr *out);
 int sl_cgroup2_mount(char *buf, size_t sz);
 /* Whether an attachment record is still live in the kernel. */
 bool sl_attach_alive(const struct sl_instance *in, const struct sl_attach *a);
+/* The "learned" entry of an address (-ENOENT: none, or no such map). */
+int sl_learned_get(const struct sl_instance *in, const struct sl_addr_key *k,
+		   struct sl_learned_val *v);
+/* The "nclass" entry of name class @ncls (-ENOENT: none, or no such map). */
+int sl_nclass_get(const struct sl_instance *in, uint32_t ncls, struct sl_dst_val *v);
+/* Call @fn for every entry of "names" (exact host names) or "wilds" (*.
+ * patterns) until it returns non-zero.  No such map: nothing. */
+typedef int (*sl_name_fn)(const struct sl_name_val *v, void *ctx);
+void sl_names_each(const struct sl_instance *in, bool wild, sl_name_fn fn, void *ctx);
 
 /*
  * sluice_inject (bpf/learn.h) loaded on the maps of the instance's running
@@ -155,6 +221,38 @@ bool sl_attach_alive(const struct sl_instance *in, const struct sl_attach *a);
  */
 int sl_inject_load(const char *inst, struct sluice_bpf **out, uint32_t *cfg_id);
 int sl_inject_prog_fd(struct sluice_bpf *skel);
+
+/* What handing one answer to the learner did. */
+struct sl_inject_res {
+	size_t chunks;          /* messages run through sluice_inject */
+	size_t addrs;           /* address records in them */
+	size_t learned;         /* addresses sluice_inject learned (sum of its return values) */
+	size_t refused;         /* chunks it refused (a negative return: rcode, no rule, ...) */
+	uint64_t ns;            /* BPF run time, summed (BPF_PROG_TEST_RUN duration) */
+};
+
+/* Run one DNS message (<= SL_INJECT_MAX bytes) through sluice_inject @prog_fd;
+ * returns its return value (>= 0 learned, < 0: -1 - counter) or -errno in *err. */
+int sl_inject_msg(int prog_fd, const uint8_t *msg, size_t n, int *ret, uint32_t *ns);
+
+/* Teach the learner the answer records of @m (util/dnsmsg.h) from index @walked on, in chunks. */
+int sl_inject_answer(int prog_fd, const struct sl_dnsm *m, size_t walked, struct sl_inject_res *r);
+
+/* A dns_fallback event: parse what was captured, inject the records the BPF walk did not take. */
+int sl_fallback_learn(int prog_fd, const struct sl_dns_event *ev, struct sl_inject_res *r);
+
+/* The kernel id of the map pinned as SL_PIN_ROOT/<inst>/<name> (0: none);
+ * a new apply that pins another map under the name changes it. */
+uint32_t sl_pin_map_id(const char *inst, const char *name);
+
+/* The ring buffer pinned as SL_PIN_ROOT/<inst>/<name> (dns_fallback), @fn
+ * called per record by sl_ring_consume.  NULL with errno 0: no such pin;
+ * NULL with errno set: it cannot be read. */
+typedef int (*sl_ring_fn)(void *ctx, void *data, size_t size);
+struct ring_buffer *sl_ring_open(const char *inst, const char *name, sl_ring_fn fn, void *ctx);
+int sl_ring_epoll_fd(struct ring_buffer *rb);   /* readable: records to consume */
+int sl_ring_consume(struct ring_buffer *rb);
+void sl_ring_free(struct ring_buffer *rb);
 
 const char *sl_hook_name(enum sl_hook h);       /* "tc-egress", ... */
 const char *sl_att_kind_name(enum sl_att_kind k); /* "tcx", "clsact", ... */

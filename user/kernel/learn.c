@@ -13,7 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "kernel/learn.h"
+#include "kernel/kernel.h"
 
 void sl_learn_opts_default(struct sl_learn_opts *o)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/dnsmsg.h"
+#include "util/dnsmsg.h"
 
 static uint16_t get16(const uint8_t *p)
 {

@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * apply.c - sl_apply: a new generation next to the running one, then one atomic switch
+ */
+#include "kernel/internal.h"
+
+/*
+ * Stable slots: a rule keeps the slot its name had; new names take slots
+ * that are free in the running generation (so the running program never
+ * counts into a slot that now means another rule).
+ */
+static int slk_assign_slots(const struct sl_ruleset *rs, const struct sl_rule_meta *meta,
+			uint16_t *slots)
+{
+	static unsigned char used[SL_MAX_RULES];
+	size_t next = 0;
+
+	memset(used, 0, sizeof(used));
+	for (size_t i = 0; i < rs->nrules; i++) {
+		slots[i] = SL_NO_RULE;
+		if (!meta)
+			continue;
+		for (size_t s = 0; s < SL_MAX_RULES; s++) {
+			if (meta[s].action != SL_ACT_NONE &&
+			    strncmp(meta[s].name, rs->rules[i].name, SL_NAME_LEN) == 0) {
+				slots[i] = s;
+				used[s] = 1;
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < rs->nrules; i++) {
+		if (slots[i] != SL_NO_RULE)
+			continue;
+		while (next < SL_MAX_RULES && (used[next] || (meta && meta[next].action != SL_ACT_NONE)))
+			next++;
+		if (next >= SL_MAX_RULES) {
+			slk_err("no free counter slot for rule '%s': the running ruleset and the new one "
+			    "together name more than %d rules; detach and apply again",
+			    rs->rules[i].name, SL_MAX_RULES);
+			return -ENOSPC;
+		}
+		slots[i] = next;
+		used[next] = 1;
+	}
+	return 0;
+}
+
+/* The named targets of this apply, as attachment records to look for. */
+static size_t slk_targets(const struct sl_apply_opts *o, struct sl_attach *t, size_t max)
+{
+	size_t n = 0;
+
+	if (o->hook == SL_HOOK_CGROUP) {
+		char abs[PATH_MAX];
+
+		if (o->cgroup && n < max) {
+			memset(&t[n], 0, sizeof(t[n]));
+			t[n].hook = SL_HOOK_CGROUP;
+			if (slk_cgroup_resolve(o->cgroup, abs, sizeof(abs), t[n].cgroup, sizeof(t[n].cgroup)) == 0)
+				n++;
+		}
+		return n;
+	}
+	for (size_t d = 0; d < o->ndevs && n < max; d++) {
+		memset(&t[n], 0, sizeof(t[n]));
+		t[n].hook = o->hook;
+		snprintf(t[n].ifname, sizeof(t[n].ifname), "%s", o->devs[d]);
+		snprintf(t[n].netns, sizeof(t[n].netns), "%s", o->netns ? o->netns : "");
+		n++;
+	}
+	return n;
+}
+
+static bool slk_same_target(const struct sl_attach *a, const struct sl_attach *t)
+{
+	if (a->hook != t->hook)
+		return false;
+	if (a->hook == SL_HOOK_CGROUP)
+		return strncmp(a->cgroup, t->cgroup, SL_CGPATH_LEN) == 0;
+	return strncmp(a->ifname, t->ifname, SL_IFNAME_LEN) == 0 &&
+	       strncmp(a->netns, t->netns, SL_IFNAME_LEN) == 0;
+}
+
+static const char *const gen_maps[] = {
+	"config", "dst4", "dst6", "ports", "names", "wilds", "nclass", "resolvers", "learn_cfg",
+	"classes", "dir16", "dir8", "dir_small",
+};
+
+/* One apply: the running instance, the new generation, the attachments. */
+struct apply {
+	const struct sl_ruleset *rs;
+	const struct sl_apply_opts *o;
+	struct sl_apply_report *rep;
+	const char *inst;
+	struct sl_instance cur;                 /* the running generation */
+	bool have;                              /* there is one */
+	struct sl_rule_meta *meta;              /* its rules by slot */
+	uint16_t *slots;                        /* the new rules' slots */
+	struct sl_attach att[SL_MAX_ATTACH];    /* attachment records, then the new ones */
+	struct sl_attach want[2 * SL_MAX_DEVS]; /* the targets named, + DNS learners */
+	size_t nwant;
+	struct sluice_bpf *progs[SL_MAX_ATTACH];        /* one per record */
+	bool is_new[SL_MAX_ATTACH], switched[SL_MAX_ATTACH];
+	struct sl_image img;
+	struct sluice_bpf *skel;                /* the new generation's maps */
+	struct sl_reuse reuse;
+	int attach_fd, actr_fd;
+	double t0;
+};
+
+/* The options, before anything is touched. */
+static int check_opts(const char *inst, const struct sl_apply_opts *o)
+{
+	if (!slk_valid_instance(inst)) {
+		slk_err("'%s' is not an instance name ([a-z0-9][a-z0-9_-]*, at most %d characters)",
+			inst, SL_INST_LEN);
+		return -EINVAL;
+	}
+	if (o->ndevs > SL_MAX_DEVS) {
+		slk_err("at most %d --dev per apply", SL_MAX_DEVS);
+		return -E2BIG;
+	}
+	for (size_t d = 0; d < o->ndevs; d++)
+		if (strlen(o->devs[d]) >= SL_IFNAME_LEN) {
+			slk_err("%s: no such interface (names are at most %d characters)", o->devs[d],
+				SL_IFNAME_LEN - 1);
+			return -ENODEV;
+		}
+	if (o->netns && strlen(o->netns) >= SL_IFNAME_LEN) {
+		slk_err("%s: network namespace names used with sluice are at most %d characters",
+			o->netns, SL_IFNAME_LEN - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The running generation, if any (-EIO: its pins are broken). */
+static int open_current(struct apply *a)
+{
+	int e = sl_instance_open(a->inst, &a->cur);
+
+	if (e == 0)
+		a->have = true;
+	else if (e == -EIO)
+		return e;
+	else
+		slk_instance_init(&a->cur);     /* a fresh instance; leftovers of a crashed first apply are harmless */
+	return 0;
+}
+
+/* Stage 1, the plan: what runs now, stable slots, the new image. */
+static int plan(struct apply *a)
+{
+	const struct sl_instance *cur = &a->cur;
+	int e;
+
+	a->slots = calloc(a->rs->nrules ? a->rs->nrules : 1, sizeof(*a->slots));
+	a->meta = calloc(SL_MAX_RULES, sizeof(*a->meta));
+	if (!a->slots || !a->meta)
+		return -ENOMEM;
+	if (a->have) {
+		if ((e = sl_read_rule_meta(cur->rules_fd, a->meta)) || (e = sl_read_attach(cur->attach_fd, a->att))) {
+			slk_err("%s/%s: cannot read the running instance: %s", SL_PIN_ROOT, a->inst, strerror(-e));
+			return e;
+		}
+		a->reuse.counters_fd = cur->counters_fd;
+		a->reuse.globals_fd = cur->globals_fd;
+		a->reuse.rules_fd = cur->rules_fd;
+		a->reuse.attach_fd = cur->attach_fd;
+		a->reuse.att_ctr_fd = cur->att_ctr_fd;
+		a->reuse.learned_fd = cur->learned_fd;
+		a->reuse.name_ring_fd = cur->name_ring_fd;
+		a->reuse.pending_fd = cur->pending_fd;
+		a->reuse.learn_ctr_fd = cur->learn_ctr_fd;
+		a->reuse.learn_live_fd = cur->learn_live_fd;
+		a->reuse.learn_bloom_fd = cur->learn_bloom_fd;
+		a->reuse.fallback_fd = slk_obj_get(a->inst, "dns_fallback");   /* kept, like learned */
+	}
+	if ((e = slk_assign_slots(a->rs, a->have ? a->meta : NULL, a->slots)))
+		return e;
+	e = sl_compile(a->rs, a->slots, a->have ? cur->cfg.generation + 1 : 1, &a->img);
+	if (e) {
+		slk_err("cannot compile the ruleset: %s", strerror(-e));
+		return e;
+	}
+	a->rep->generation = a->img.cfg.generation;
+	return 0;
+}
+
+/* Stage 2, load: the generation's maps (no program: each attachment gets its own). */
+static int load_maps(struct apply *a)
+{
+	struct sl_learn_opts lopt;
+	int e;
+
+	a->t0 = slk_now_ms();
+	sl_learn_opts_default(&lopt);
+	if (a->rs->nresolvers) {
+		lopt.resolvers = a->rs->resolvers;
+		lopt.nresolvers = a->rs->nresolvers;
+	}
+	if (a->o->dns_floor_s)
+		lopt.ttl_floor_s = a->o->dns_floor_s;
+	if (a->o->dns_grace_s)
+		lopt.grace_s = a->o->dns_grace_s;
+	sl_bpf_learn_opts(&lopt);
+	e = sl_bpf_load_progs(&a->img, false, &a->reuse, 0, &a->skel);
+	sl_bpf_learn_opts(NULL);
+	return e;
+}
+
+/* Host names: the DNS learner goes on TC ingress of every TC egress
+ * interface (where the answers to its queries come back). */
+static void want_learners(struct apply *a)
+{
+	size_t nw = a->nwant;
+
+	for (size_t w = 0; w < nw; w++)
+		if (a->want[w].hook == SL_HOOK_TC_EGRESS) {
+			a->want[a->nwant] = a->want[w];
+			a->want[a->nwant++].hook = SL_HOOK_DNS;
+		}
+	for (size_t k = 0; k < SL_MAX_ATTACH && a->nwant < 2 * SL_MAX_DEVS; k++) {
+		struct sl_attach t, *n = &a->want[a->nwant];
+
+		if (a->att[k].hook != SL_HOOK_TC_EGRESS)
+			continue;
+		t = a->att[k];
+		t.hook = SL_HOOK_DNS;
+		*n = t;
+		memset(&n->kind, 0, sizeof(*n) - offsetof(struct sl_attach, kind));
+		snprintf(n->ifname, SL_IFNAME_LEN, "%s", a->att[k].ifname);
+		snprintf(n->netns, SL_IFNAME_LEN, "%s", a->att[k].netns);
+		a->nwant++;
+	}
+}
+
+/* Stage 3, the records: dead ones forgotten, new targets in free ones. */
+static int plan_records(struct apply *a)
+{
+	if (a->img.nnames)
+		want_learners(a);
+	a->attach_fd = bpf_map__fd(a->skel->maps.attachments);
+	a->actr_fd = bpf_map__fd(a->skel->maps.att_counters);
+
+	/* Records whose interface, cgroup or link went away are forgotten. */
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)
+		if (a->att[k].hook != SL_HOOK_NONE && !sl_attach_alive(&a->cur, &a->att[k])) {
+			slk_forget_record(a->inst, a->attach_fd, a->actr_fd, k);
+			memset(&a->att[k], 0, sizeof(a->att[k]));
+		}
+	/* New targets take free records. */
+	for (size_t w = 0; w < a->nwant; w++) {
+		size_t k;
+		bool found = false;
+
+		for (k = 0; k < SL_MAX_ATTACH && !found; k++)
+			found = a->att[k].hook != SL_HOOK_NONE && slk_same_target(&a->att[k], &a->want[w]);
+		if (found)
+			continue;
+		for (k = 0; k < SL_MAX_ATTACH && a->att[k].hook != SL_HOOK_NONE; k++)
+			;
+		if (k == SL_MAX_ATTACH) {
+			slk_err("instance %s already has %d attachments", a->inst, SL_MAX_ATTACH);
+			return -ENOSPC;
+		}
+		a->att[k] = a->want[w];
+		a->att[k].since = time(NULL);
+		a->is_new[k] = true;
+	}
+	return 0;
+}
+
+/* Stage 4: one program instance per attachment, sharing the maps, pinned as next-prog-<k>. */
+static int load_att_progs(struct apply *a)
+{
+	char name[96];
+	int e;
+
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		if (a->att[k].hook == SL_HOOK_NONE)
+			continue;
+		if ((e = slk_load_att_prog(&a->img, a->skel, k, a->att[k].hook, &a->progs[k])))
+			return e;
+		slk_prog_pin_name(name, sizeof(name), "next-", k);
+		if ((e = slk_pin_fd(slk_skel_prog_fd(a->progs[k], a->att[k].hook), a->inst, name)))
+			return e;
+	}
+	a->rep->load_ms = slk_now_ms() - a->t0;
+	return 0;
+}
+
+/* Stage 5: pin the new generation's maps beside the running ones. */
+static int pin_generation(struct apply *a)
+{
+	const struct sluice_bpf *skel = a->skel;
+	const struct sl_instance *cur = &a->cur;
+	const char *inst = a->inst;
+	int fds[] = {
+		bpf_map__fd(skel->maps.rodata), bpf_map__fd(skel->maps.dst4),
+		bpf_map__fd(skel->maps.dst6), bpf_map__fd(skel->maps.ports),
+		bpf_map__fd(skel->maps.names), bpf_map__fd(skel->maps.wilds),
+		bpf_map__fd(skel->maps.nclass), bpf_map__fd(skel->maps.resolvers),
+		bpf_map__fd(skel->maps.learn_cfg), bpf_map__fd(skel->maps.classes),
+		bpf_map__fd(skel->maps.dir16), bpf_map__fd(skel->maps.dir8),
+		bpf_map__fd(skel->maps.dir_small),
+	};
+	char name[96];
+	int e;
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		snprintf(name, sizeof(name), "next-%s", gen_maps[i]);
+		if ((e = slk_pin_fd(fds[i], inst, name)))
+			return e;
+	}
+	if (!a->have &&
+	    ((e = slk_pin_fd(bpf_map__fd(skel->maps.counters), inst, "counters")) ||
+	     (e = slk_pin_fd(bpf_map__fd(skel->maps.globals), inst, "globals")) ||
+	     (e = slk_pin_fd(bpf_map__fd(skel->maps.rules), inst, "rules")) ||
+	     (e = slk_pin_fd(a->attach_fd, inst, "attachments")) ||
+	     (e = slk_pin_fd(a->actr_fd, inst, "att_counters"))))
+		return e;
+	/* learning state: kept; pinned by the first apply that has it */
+	if ((cur->learned_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.learned), inst, "learned"))) ||
+	    (cur->name_ring_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.name_ring), inst, "name_ring"))) ||
+	    (cur->pending_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.pending), inst, "pending"))) ||
+	    (cur->learn_ctr_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.learn_ctr), inst, "learn_ctr"))) ||
+	    (cur->learn_live_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.learn_live), inst, "learn_live"))) ||
+	    (cur->learn_bloom_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.learn_bloom), inst, "learn_bloom"))) ||
+	    (a->reuse.fallback_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.dns_fallback), inst, "dns_fallback"))))
+		return e;
+	return 0;
+}
+
+/* Stage 6a: new attachments first: if one fails, nothing that ran has changed. */
+static int attach_new(struct apply *a)
+{
+	int e;
+
+	a->t0 = slk_now_ms();
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		int pfd;
+
+		if (!a->is_new[k])
+			continue;
+		pfd = slk_skel_prog_fd(a->progs[k], a->att[k].hook);
+		slk_zero_percpu(a->actr_fd, k, sizeof(struct sl_att_ctr));
+		e = slk_attach(a->inst, pfd, a->o, &a->att[k]);
+		if (e) {
+			a->is_new[k] = false;   /* nothing to undo for this one */
+			memset(&a->att[k], 0, sizeof(a->att[k]));
+			return e;
+		}
+		if (bpf_map_update_elem(a->attach_fd, &k, &a->att[k], BPF_ANY))
+			return -errno;
+		a->rep->nnew++;
+	}
+	return 0;
+}
+
+/* Stage 6b, the switch: every running attachment to its new program, each atomic. */
+static int switch_running(struct apply *a)
+{
+	int e;
+
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		if (a->att[k].hook == SL_HOOK_NONE || a->is_new[k])
+			continue;
+		if ((e = slk_switch_attach(a->inst, &a->att[k], slk_skel_prog_fd(a->progs[k], a->att[k].hook))))
+			return e;
+		a->switched[k] = true;
+	}
+	a->rep->switch_ms = slk_now_ms() - a->t0;
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)
+		a->rep->nattached += a->att[k].hook != SL_HOOK_NONE;
+	return 0;
+}
+
+/* Stage 7, committed: the new pins replace the old ones. */
+static void rename_pins(struct apply *a)
+{
+	char from[32], name[96];
+
+	for (size_t i = 0; i < sizeof(gen_maps) / sizeof(gen_maps[0]); i++) {
+		snprintf(from, sizeof(from), "next-%s", gen_maps[i]);
+		slk_rename_pin(a->inst, from, gen_maps[i]);
+	}
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		if (a->att[k].hook == SL_HOOK_NONE)
+			continue;
+		slk_prog_pin_name(from, sizeof(from), "next-", k);
+		slk_prog_pin_name(name, sizeof(name), "", k);
+		slk_rename_pin(a->inst, from, name);
+	}
+}
+
+/* Stage 8, retire the old: slots of rules that are gone are zeroed now that
+ * no program counts there (the old tries are drained in finish()). */
+static void retire_slots(struct apply *a)
+{
+	int rfd = bpf_map__fd(a->skel->maps.rules);
+	int cfd = bpf_map__fd(a->skel->maps.counters);
+
+	if (!a->have)
+		return;
+	for (__u32 s = 0; s < SL_MAX_RULES; s++) {
+		struct sl_rule_meta z = {0};
+		bool kept = false;
+
+		if (a->meta[s].action == SL_ACT_NONE)
+			continue;
+		for (size_t i = 0; i < a->rs->nrules && !kept; i++)
+			kept = a->slots[i] == s;
+		if (kept)
+			continue;
+		slk_zero_percpu(cfd, s, sizeof(struct sl_rule_ctr));
+		bpf_map_update_elem(rfd, &s, &z, BPF_ANY);
+	}
+}
+
+/* Undo 6b: switched attachments back to the running programs. */
+static void switch_back(struct apply *a)
+{
+	char name[96];
+
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		int ofd;
+
+		if (!a->switched[k])
+			continue;
+		slk_prog_pin_name(name, sizeof(name), "", k);
+		ofd = slk_obj_get(a->inst, name);
+		if (ofd >= 0) {
+			slk_switch_attach(a->inst, &a->att[k], ofd);
+			close(ofd);
+		}
+	}
+}
+
+/* Undo 6a: the new attachments and their records. */
+static void detach_new(struct apply *a)
+{
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		struct sl_attach z = {0};
+
+		if (!a->is_new[k])
+			continue;
+		slk_detach_one(a->inst, &a->att[k]);
+		bpf_map_update_elem(a->attach_fd, &k, &z, BPF_ANY);
+	}
+}
+
+/* Undo 4 and 5: every pin this apply made. */
+static void unpin_new(struct apply *a)
+{
+	const char *inst = a->inst;
+	char name[96];
+
+	for (size_t i = 0; i < sizeof(gen_maps) / sizeof(gen_maps[0]); i++) {
+		snprintf(name, sizeof(name), "next-%s", gen_maps[i]);
+		slk_unpin(inst, name);
+	}
+	for (size_t k = 0; k < SL_MAX_ATTACH; k++) {
+		slk_prog_pin_name(name, sizeof(name), "next-", k);
+		if (a->progs[k])
+			slk_unpin(inst, name);
+	}
+	if (!a->have) {
+		slk_unpin(inst, "counters");
+		slk_unpin(inst, "globals");
+		slk_unpin(inst, "rules");
+		slk_unpin(inst, "attachments");
+		slk_unpin(inst, "att_counters");
+	}
+	/* learning state this apply pinned for the first time */
+	if (a->cur.learned_fd < 0)
+		slk_unpin(inst, "learned");
+	if (a->cur.name_ring_fd < 0)
+		slk_unpin(inst, "name_ring");
+	if (a->cur.pending_fd < 0)
+		slk_unpin(inst, "pending");
+	if (a->cur.learn_ctr_fd < 0)
+		slk_unpin(inst, "learn_ctr");
+	if (a->cur.learn_live_fd < 0)
+		slk_unpin(inst, "learn_live");
+	if (a->cur.learn_bloom_fd < 0)
+		slk_unpin(inst, "learn_bloom");
+	if (a->reuse.fallback_fd < 0)
+		slk_unpin(inst, "dns_fallback");
+}
+
+/* Free what the apply holds; after success, drain the old generation. */
+static void finish(struct apply *a, int e)
+{
+	if (a->reuse.fallback_fd >= 0)
+		close(a->reuse.fallback_fd);
+	for (size_t k = 0; k < SL_MAX_ATTACH; k++)
+		if (a->progs[k])
+			sluice_bpf__destroy(a->progs[k]);
+	if (a->skel)
+		sluice_bpf__destroy(a->skel);
+	sl_image_free(&a->img);
+	if (a->have && !e)
+		slk_drain_old(&a->cur);
+	if (a->have)
+		sl_instance_close(&a->cur);
+	free(a->slots);
+	free(a->meta);
+	if (e && !a->have) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s", a->inst);
+		rmdir(dir);
+	}
+}
+
+int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
+	     struct sl_apply_report *rep)
+{
+	const char *inst = o->instance ? o->instance : "default";
+	struct apply a = { .rs = rs };
+	struct slk_lock lk = { -1 };
+	int e;
+
+	a.o = o;
+	a.rep = rep;
+	a.inst = inst;
+	a.reuse = (struct sl_reuse){ -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+	memset(rep, 0, sizeof(*rep));
+	if ((e = check_opts(inst, o)))
+		return e;
+	a.nwant = slk_targets(o, a.want, SL_MAX_DEVS);
+	if (o->hook == SL_HOOK_CGROUP && o->cgroup && a.nwant == 0)
+		return -EINVAL;
+	if ((e = slk_ensure_bpffs()) || (e = slk_mkdir_instance(inst)) || (e = slk_lock_instance(inst, &lk)))
+		return e;
+
+	if ((e = open_current(&a)) || (e = plan(&a)) || (e = load_maps(&a)))
+		goto out;
+	if ((e = plan_records(&a)) || (e = load_att_progs(&a)) || (e = pin_generation(&a)))
+		goto undo_pins;
+	if ((e = attach_new(&a)))
+		goto undo_attach;
+	if ((e = switch_running(&a)))
+		goto undo_switch;
+	rename_pins(&a);
+	retire_slots(&a);
+	goto out;
+
+undo_switch:
+	switch_back(&a);
+undo_attach:
+	detach_new(&a);
+undo_pins:
+	unpin_new(&a);
+out:
+	finish(&a, e);
+	slk_unlock_instance(&lk);
+	return e;
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * internal.h - what the files of the kernel side (user/kernel/) share.
+ * Nothing outside user/kernel/ includes it: the CLI, the daemon and the
+ * tests use kernel/kernel.h only.
+ *
+ * Pin layout of an instance (DESIGN.md section 3), /sys/fs/bpf/sluice/<inst>/:
+ *   prog-<k>               the program of attachment record k (one per attachment,
+ *                          all sharing the maps; att_index = k selects its counters)
+ *   config                 the generation's .rodata (struct sl_config)
+ *   dst4, dst6, ports      its tables (replaced on every apply)
+ *   counters, globals      per-CPU counters (kept across applies)
+ *   rules                  slot -> rule name (kept)
+ *   attachments            where the instance is attached (kept)
+ *   att_counters           pass/drop per attachment record (kept)
+ *   link-<hook>-<ifname>[@<netns>], link-cgroup-<id>   TCX, XDP, cgroup links
+ *   next-*                 the generation being applied (renamed over the above)
+ * (bpffs refuses '.' in names.)
+ *
+ * An apply loads a complete new generation next to the running one, points
+ * every attachment at the new program (bpf_link_update for TCX, an in-place
+ * filter replace for clsact: each atomic), then renames the new pins over the
+ * old ones.  A packet sees the old program with the old maps or the new
+ * program with the new maps, never a mix, never an empty table (apply.c).
+ *
+ * Files: instance.c (names, bpffs, pins, locks, open/list), load.c (a
+ * generation into the kernel), fill.c (its maps), attach.c + attach_tc.c,
+ * attach_xdp.c, attach_cgroup.c (one struct slk_hook_ops per hook), netns.c,
+ * apply.c, detach.c, drain.c, readback.c, inject.c, learn.c.
+ */
+#ifndef SL_KERNEL_INTERNAL_H
+#define SL_KERNEL_INTERNAL_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <pthread.h>
+#include <linux/membarrier.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kernel/kernel.h"
+#include "sluice.skel.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+/* Debian 12's uapi headers predate TCX (Linux 6.6). */
+#define SL_BPF_TCX_INGRESS 46
+#define SL_BPF_TCX_EGRESS  47
+#define SL_ENOTSUPP        524  /* the kernel's internal ENOTSUPP */
+#define SL_BPF_F_BEFORE    (1U << 3)    /* TCX: insert before (all, with no relative) */
+#define SL_TC_HANDLE       0x51c3       /* clsact: sluice's filter handle */
+
+/* ---------------------------------------------------------- common.c */
+
+/* "sluice: <message>\n" on stderr. */
+__attribute__((format(printf, 1, 2)))
+void slk_err(const char *fmt, ...);
+double slk_now_ms(void);
+
+/* ---------------------------------------------------------- instance.c */
+
+struct slk_lock { int fd; };
+
+bool slk_valid_instance(const char *s);
+int slk_ensure_bpffs(void);             /* mount bpffs at /sys/fs/bpf if missing */
+int slk_mkdir_instance(const char *inst);
+int slk_lock_instance(const char *inst, struct slk_lock *l);
+void slk_unlock_instance(struct slk_lock *l);
+void slk_remove_instance(const char *inst);     /* every pin, the directory */
+/* SL_PIN_ROOT/<inst>/<name>: open (-1 and errno), pin (replacing), rename, unpin. */
+int slk_obj_get(const char *inst, const char *name);
+int slk_pin_fd(int fd, const char *inst, const char *name);
+int slk_rename_pin(const char *inst, const char *from, const char *to);
+void slk_unpin(const char *inst, const char *name);
+/* An sl_instance with every fd -1 (a fresh instance). */
+void slk_instance_init(struct sl_instance *in);
+
+/* ---------------------------------------------------------- load.c, fill.c */
+
+int slk_skel_prog_fd(struct sluice_bpf *s, enum sl_hook h);
+/* One program for attachment record @k: @hook's program, att_index = k,
+ * every map shared with @owner (the generation's maps). */
+int slk_load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, __u32 k,
+		      enum sl_hook hook, struct sluice_bpf **out);
+/* Fill a loaded generation's maps from @img (and its fast tables @fast);
+ * @lo: learning options (NULL: defaults, resolvers from img->rs). */
+int slk_fill_generation(struct sluice_bpf *skel, const struct sl_image *img,
+			const struct sl_fast *fast, const struct sl_reuse *reuse,
+			const struct sl_learn_opts *lo);
+
+/* ---------------------------------------------------------- readback.c */
+
+/* Zero one slot of a per-CPU array on every CPU. */
+int slk_zero_percpu(int fd, uint32_t key, size_t value_sz);
+
+/* ---------------------------------------------------------- netns.c */
+
+int slk_netns_enter(const char *name, int *saved);
+void slk_netns_leave(int saved);
+/* Enter a->netns and set a->ifindex from @dev (message if there is none);
+ * on success the caller runs its attach there and calls slk_netns_leave(*saved). */
+int slk_dev_enter(const char *dev, struct sl_attach *a, int *saved);
+
+/* ---------------------------------------------------------- attach*.c */
+
+/*
+ * One hook's way to attach, switch, detach and check an attachment.  attach
+ * fills @a (kind, ids, handle) and pins what holds the attachment (a link);
+ * update points it at @prog_fd atomically; detach removes it; alive says
+ * whether the kernel still has it.
+ */
+struct slk_hook_ops {
+	int (*attach)(const char *inst, int prog_fd, const struct sl_apply_opts *o, struct sl_attach *a);
+	int (*update)(const char *inst, const struct sl_attach *a, int prog_fd);
+	int (*detach)(const char *inst, const struct sl_attach *a);
+	bool (*alive)(const struct sl_instance *in, const struct sl_attach *a);
+};
+extern const struct slk_hook_ops slk_tc_ops, slk_xdp_ops, slk_cgroup_ops;
+const struct slk_hook_ops *slk_hook_ops(enum sl_hook h);
+
+/* Through the hook's ops. */
+int slk_attach(const char *inst, int prog_fd, const struct sl_apply_opts *o, struct sl_attach *a);
+int slk_switch_attach(const char *inst, const struct sl_attach *a, int prog_fd);
+int slk_detach_one(const char *inst, const struct sl_attach *a);
+/* Forget attachment record @k: its program pin, record and counters. */
+void slk_forget_record(const char *inst, int attach_fd, int att_ctr_fd, __u32 k);
+
+/* What the link-based hooks (TCX, XDP, cgroup) share (attach.c). */
+void slk_prog_pin_name(char *buf, size_t sz, const char *prefix, size_t k);
+int slk_pin_link(const char *inst, int lfd, struct sl_attach *a);
+int slk_link_update(const char *inst, const struct sl_attach *a, int prog_fd);
+int slk_link_detach(const char *inst, const struct sl_attach *a);
+bool slk_link_alive(const struct sl_instance *in, const struct sl_attach *a);
+
+/* Resolve a --cgroup argument (absolute, or relative to the cgroup2 mount). */
+int slk_cgroup_resolve(const char *arg, char *abs, size_t sz, char *rel, size_t relsz);
+
+/* ---------------------------------------------------------- drain.c */
+
+/* Drain the old generation's tries in a detached child if they are big. */
+void slk_drain_old(struct sl_instance *cur);
+
+#endif

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * load.c - loading a generation: open the skeleton, size and share its maps, load, fill; one program per attachment
+ */
+#include "kernel/internal.h"
+
+static const struct sl_learn_opts *learn_opts;
+
+void sl_bpf_learn_opts(const struct sl_learn_opts *o)
+{
+	learn_opts = o;
+}
+
+int sl_bpf_load(const struct sl_image *img, bool record,
+		const struct sl_reuse *reuse, struct sluice_bpf **out)
+{
+	return sl_bpf_load_progs(img, record, reuse, SL_PROGS_ALL, out);
+}
+
+static size_t max1(size_t n) { return n ? n : 1; }
+
+/* Build the fast tables on a second thread while the kernel verifies. */
+struct fast_job {
+	const struct sl_image *img;
+	struct sl_fast fast;
+	int err;
+};
+
+static void *fast_thread(void *arg)
+{
+	struct fast_job *j = arg;
+
+	j->err = sl_fast_build(j->img, &j->fast);
+	return NULL;
+}
+
+/* Verify only the programs the hooks in use need. */
+static void set_progs(struct sluice_bpf *skel, unsigned int progs)
+{
+	bpf_program__set_autoload(skel->progs.sluice_tc, !!(progs & SL_PROG_TC));
+	bpf_program__set_autoload(skel->progs.sluice_xdp, !!(progs & SL_PROG_XDP));
+	bpf_program__set_autoload(skel->progs.sluice_cgroup, !!(progs & SL_PROG_CGROUP));
+	bpf_program__set_autoload(skel->progs.sluice_learn, !!(progs & SL_PROG_LEARN));
+}
+
+/* The tries and tables sized to the image. */
+static int size_maps(struct sluice_bpf *skel, const struct sl_image *img, uint32_t ngroups,
+		     uint32_t nsmall)
+{
+	int e;
+
+	if ((e = bpf_map__set_max_entries(skel->maps.dst4, max1(img->ndst4))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.dst6, max1(img->ndst6))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.ports, max1(img->nports + img->nname_ports))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.names, max1(img->nnames))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.wilds, max1(img->nnames))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.nclass, max1(img->nnames))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.classes, max1(img->nclasses + img->nnames))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.dir8, max1(ngroups))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.dir_small, max1(nsmall))))
+		return e;
+	return 0;
+}
+
+/* The maps carried over from the running generation. */
+static int reuse_maps(struct sluice_bpf *skel, const struct sl_reuse *reuse)
+{
+	int e = 0;
+
+	if ((reuse->counters_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.counters, reuse->counters_fd))) ||
+	    (reuse->globals_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.globals, reuse->globals_fd))) ||
+	    (reuse->rules_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.rules, reuse->rules_fd))) ||
+	    (reuse->attach_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.attachments, reuse->attach_fd))) ||
+	    (reuse->att_ctr_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.att_counters, reuse->att_ctr_fd))) ||
+	    (reuse->learned_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learned, reuse->learned_fd))) ||
+	    (reuse->name_ring_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.name_ring, reuse->name_ring_fd))) ||
+	    (reuse->pending_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.pending, reuse->pending_fd))) ||
+	    (reuse->learn_ctr_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_ctr, reuse->learn_ctr_fd))) ||
+	    (reuse->learn_live_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_live, reuse->learn_live_fd))) ||
+	    (reuse->learn_bloom_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_bloom, reuse->learn_bloom_fd))) ||
+	    (reuse->fallback_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.dns_fallback, reuse->fallback_fd))))
+		return e;
+	return 0;
+}
+
+int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_reuse *reuse,
+		      unsigned int progs, struct sluice_bpf **out)
+{
+	struct fast_job job = { .img = img };
+	struct sl_fast *fast = &job.fast;
+	struct sluice_bpf *skel;
+	pthread_t th;
+	bool running = false;
+	uint32_t ngroups, nsmall;
+	int e;
+
+	*out = NULL;
+	sl_fast_bounds(img, &ngroups, &nsmall);
+	if (pthread_create(&th, NULL, fast_thread, &job) == 0)
+		running = true;
+	else
+		fast_thread(&job);
+	skel = sluice_bpf__open();
+	if (!skel) {
+		e = -errno;
+		slk_err("cannot open the BPF object: %s", strerror(-e));
+		if (running)
+			pthread_join(th, NULL);
+		if (!job.err)
+			sl_fast_free(fast);
+		return e;
+	}
+	set_progs(skel, progs);
+	skel->rodata->cfg = img->cfg;
+	skel->rodata->cfg.record = record ? 1 : 0;
+	if ((e = size_maps(skel, img, ngroups, nsmall)) || (reuse && (e = reuse_maps(skel, reuse))))
+		goto fail_msg;
+	e = sluice_bpf__load(skel);
+	if (running) {
+		pthread_join(th, NULL);
+		running = false;
+	}
+	if (job.err) {
+		slk_err("cannot build the IPv4 fast table and the class table: %s", strerror(-job.err));
+		e = job.err;
+		job.err = 1;            /* nothing to free */
+		goto fail;
+	}
+	if (e) {
+		slk_err("the kernel refused the BPF program or its maps: %s (run with -v for the verifier log)",
+			strerror(-e));
+		goto fail;
+	}
+	if (fast->ncls != img->nclasses + img->nnames || fast->ngroups > ngroups ||
+	    fast->nsmall > nsmall) {
+		slk_err("internal error: the fast tables outgrew their bounds (%u/%u groups, %u/%u small)",
+			fast->ngroups, ngroups, fast->nsmall, nsmall);
+		e = -EOVERFLOW;
+		goto fail;
+	}
+	if ((e = slk_fill_generation(skel, img, fast, reuse, learn_opts)))
+		goto fail;
+	sl_fast_free(fast);
+	*out = skel;
+	return 0;
+fail_msg:
+	slk_err("cannot prepare the BPF maps: %s", strerror(-e));
+fail:
+	if (running)
+		pthread_join(th, NULL);
+	if (!job.err)
+		sl_fast_free(fast);
+	sluice_bpf__destroy(skel);
+	return e < 0 ? e : -EINVAL;
+}
+
+void sl_bpf_destroy(struct sluice_bpf *skel)
+{
+	sluice_bpf__destroy(skel);
+}
+
+static unsigned int slk_hook_prog(enum sl_hook h)
+{
+	return h == SL_HOOK_XDP ? SL_PROG_XDP : h == SL_HOOK_CGROUP ? SL_PROG_CGROUP :
+	       h == SL_HOOK_DNS ? SL_PROG_LEARN : SL_PROG_TC;
+}
+
+int slk_skel_prog_fd(struct sluice_bpf *s, enum sl_hook h)
+{
+	return bpf_program__fd(h == SL_HOOK_XDP ? s->progs.sluice_xdp :
+			       h == SL_HOOK_CGROUP ? s->progs.sluice_cgroup :
+			       h == SL_HOOK_DNS ? s->progs.sluice_learn : s->progs.sluice_tc);
+}
+
+/*
+ * One program instance for attachment record @k: the hook's program only,
+ * att_index = k, every map shared with @owner (the generation's maps).
+ */
+int slk_load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, __u32 k,
+			 enum sl_hook hook, struct sluice_bpf **out)
+{
+	struct sluice_bpf *s = sluice_bpf__open();
+	struct bpf_map *m;
+	int e;
+
+	*out = NULL;
+	if (!s) {
+		e = -errno;
+		slk_err("cannot open the BPF object: %s", strerror(-e));
+		return e;
+	}
+	bpf_program__set_autoload(s->progs.sluice_tc, slk_hook_prog(hook) == SL_PROG_TC);
+	bpf_program__set_autoload(s->progs.sluice_xdp, slk_hook_prog(hook) == SL_PROG_XDP);
+	bpf_program__set_autoload(s->progs.sluice_cgroup, slk_hook_prog(hook) == SL_PROG_CGROUP);
+	bpf_program__set_autoload(s->progs.sluice_learn, slk_hook_prog(hook) == SL_PROG_LEARN);
+	s->rodata->cfg = img->cfg;
+	s->rodata->att_index = k;
+	bpf_object__for_each_map(m, s->obj) {
+		struct bpf_map *om;
+
+		if (bpf_map__is_internal(m))
+			continue;
+		om = bpf_object__find_map_by_name(owner->obj, bpf_map__name(m));
+		if (!om || (e = bpf_map__reuse_fd(m, bpf_map__fd(om)))) {
+			e = om ? e : -ENOENT;
+			slk_err("cannot share map %s with the program of attachment %u: %s",
+			    bpf_map__name(m), k, strerror(-e));
+			sluice_bpf__destroy(s);
+			return e;
+		}
+	}
+	e = sluice_bpf__load(s);
+	if (e) {
+		slk_err("the kernel refused the %s program: %s (run with -v for the verifier log)",
+		    sl_hook_name(hook), strerror(-e));
+		sluice_bpf__destroy(s);
+		return e;
+	}
+	*out = s;
+	return 0;
+}

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * netns.c - named network namespaces (ip -n NAME) for the interface work
+ */
+#include "kernel/internal.h"
+
+/*
+ * Enter a named network namespace (as `ip -n NAME`: /run/netns/NAME) for
+ * the interface work only; the mount namespace, and so the pins in the
+ * host's bpffs, stay ours.  *saved gets the namespace to return to.
+ */
+int slk_netns_enter(const char *name, int *saved)
+{
+	char p[PATH_MAX];
+	int fd;
+
+	*saved = -1;
+	if (!name || !name[0])
+		return 0;
+	snprintf(p, sizeof(p), "/run/netns/%s", name);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = -errno;
+		slk_err("%s: no such network namespace (see: ip netns list)", p);
+		return e;
+	}
+	*saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (*saved < 0 || setns(fd, CLONE_NEWNET)) {
+		int e = -errno;
+		slk_err("%s: cannot enter the network namespace: %s", p, strerror(-e));
+		close(fd);
+		if (*saved >= 0)
+			close(*saved);
+		*saved = -1;
+		return e;
+	}
+	close(fd);
+	return 0;
+}
+
+void slk_netns_leave(int saved)
+{
+	if (saved < 0)
+		return;
+	if (setns(saved, CLONE_NEWNET))
+		slk_err("cannot return to the original network namespace: %s", strerror(errno));
+	close(saved);
+}
+
+int slk_dev_enter(const char *dev, struct sl_attach *a, int *saved)
+{
+	int e;
+
+	if ((e = slk_netns_enter(a->netns, saved)))
+		return e;
+	a->ifindex = if_nametoindex(dev);
+	if (!a->ifindex) {
+		if (a->netns[0])
+			slk_err("%s: no such interface in network namespace %s (see: ip -n %s link show)",
+				dev, a->netns, a->netns);
+		else
+			slk_err("%s: no such interface (see: ip link show)", dev);
+		slk_netns_leave(*saved);
+		*saved = -1;
+		return -ENODEV;
+	}
+	return 0;
+}
