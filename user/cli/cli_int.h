@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * cli_int.h - what the command-line files share (user/cli/): the command
+ * table's entry, the one option/JSON/exit-code convention (cli_common.c)
+ * and the commands (cmd_*.c).  Every command takes -j/--json (one JSON
+ * document on stdout), -v/--verbose, -h/--help, -i/--instance; exits 0 ok,
+ * EXIT_RUNTIME on a runtime failure, EXIT_USAGE on a usage or rule error.
+ * The CLI calls the library through kernel/kernel.h and sl.h only.
+ */
+#ifndef SL_CLI_INT_H
+#define SL_CLI_INT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "util/json.h"
+#include "daemon/run.h"
+#include "kernel/kernel.h"
+#include "sl.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE   2
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *args;
+	const char *summary;
+	const char *help;       /* options, one per line */
+};
+
+/* Options every command takes. */
+#define COMMON_OPTS \
+	{ "json", no_argument, NULL, 'j' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "instance", required_argument, NULL, 'i' }
+
+extern bool cli_json;           /* -j/--json given */
+
+/* cli.c: the command table */
+const struct cmd *cli_find_cmd(const char *name);
+void cli_cmd_usage(const struct cmd *c, FILE *out);
+
+/* cli_common.c */
+/* Handle an option common to all commands; returns false if unknown. */
+bool cli_common_opt(int ch, const struct cmd *c, const char **instance);
+/* "sluice: <message>", the command's usage line; returns EXIT_USAGE. */
+int cli_usage_error(const struct cmd *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+bool cli_need_root(void);       /* false (and says so) without root */
+int cli_load_rules_diag(const char *path, struct sl_ruleset *rs, struct sl_diags *d,
+			bool warnings);
+int cli_load_rules(const char *path, struct sl_ruleset *rs, struct sl_diags *d);
+void cli_json_diags(struct sl_json *j, const struct sl_diags *d);
+size_t cli_count_hosts(const struct sl_ruleset *rs);
+int cli_parse_hook(const char *s, enum sl_hook *h);
+const char *cli_policy_name(int p);
+const char *cli_mode_name(int m);
+const char *cli_ipproto_name(int p, char *buf, size_t sz);
+int cli_instance_meta_open(const char *inst, const char *hint, struct sl_instance *in,
+			   struct sl_rule_meta **meta);
+void cli_learn_ctrs(struct sl_json *j, const char *key, const struct sl_instance *in);
+
+/* the commands (cmd_*.c) */
+int do_check(int argc, char **argv);
+int do_apply(int argc, char **argv);
+int do_run(int argc, char **argv);
+int do_detach(int argc, char **argv);
+int do_status(int argc, char **argv);
+int do_stats(int argc, char **argv);
+int do_lookup(int argc, char **argv);
+int do_dump(int argc, char **argv);
+int do_learned(int argc, char **argv);
+
+#endif

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cmd_apply.c - sluice apply, run (the glue to sl_run) and detach
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdarg.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli_int.h"
+
+#define APPLY_OPTS \
+	COMMON_OPTS, \
+	{ "dev", required_argument, NULL, 'd' }, \
+	{ "hook", required_argument, NULL, 'H' }, \
+	{ "tc-mode", required_argument, NULL, 'T' }, \
+	{ "netns", required_argument, NULL, 'n' }, \
+	{ "cgroup", required_argument, NULL, 'C' }, \
+	{ "xdp-mode", required_argument, NULL, 'X' }, \
+	{ "dns-floor", required_argument, NULL, 'F' }, \
+	{ "dns-grace", required_argument, NULL, 'G' }
+
+/* The options of apply (and run): 0, or the exit status of a usage error. */
+static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_apply_opts *ao,
+		      const char **devs)
+{
+	static const struct option opts[] = { APPLY_OPTS, { 0 } };
+	int ch;
+
+	*ao = (struct sl_apply_opts){ .instance = "default", .devs = devs, .hook = SL_HOOK_TC_EGRESS };
+	while ((ch = getopt_long(argc, argv, "jvhi:d:n:", opts, NULL)) != -1) {
+		if (cli_common_opt(ch, c, &ao->instance))
+			continue;
+		switch (ch) {
+		case 'n':
+			ao->netns = optarg;
+			break;
+		case 'd':
+			if (ao->ndevs == SL_MAX_DEVS)
+				return cli_usage_error(c, "at most %d --dev", SL_MAX_DEVS);
+			devs[ao->ndevs++] = optarg;
+			break;
+		case 'C':
+			ao->cgroup = optarg;
+			break;
+		case 'F':
+		case 'G': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (!*optarg || *end || v == 0 || v > 86400)
+				return cli_usage_error(c, "--dns-%s takes seconds, 1 to 86400",
+						   ch == 'F' ? "floor" : "grace");
+			if (ch == 'F')
+				ao->dns_floor_s = v;
+			else
+				ao->dns_grace_s = v;
+			break;
+		}
+		case 'H':
+			if (cli_parse_hook(optarg, &ao->hook))
+				return cli_usage_error(c, "unknown hook '%s' (tc-egress, tc-ingress, xdp, cgroup)",
+						   optarg);
+			break;
+		case 'X':
+			if (!strcmp(optarg, "auto"))
+				ao->xdp_mode = SL_XDP_AUTO;
+			else if (!strcmp(optarg, "native"))
+				ao->xdp_mode = SL_XDP_NATIVE;
+			else if (!strcmp(optarg, "generic"))
+				ao->xdp_mode = SL_XDP_GENERIC;
+			else
+				return cli_usage_error(c, "--xdp-mode takes auto, native or generic");
+			break;
+		case 'T':
+			if (!strcmp(optarg, "auto"))
+				ao->tc_mode = SL_TC_AUTO;
+			else if (!strcmp(optarg, "tcx"))
+				ao->tc_mode = SL_TC_TCX;
+			else if (!strcmp(optarg, "clsact"))
+				ao->tc_mode = SL_TC_CLSACT;
+			else
+				return cli_usage_error(c, "--tc-mode takes auto, tcx or clsact");
+			break;
+		default:
+			return cli_usage_error(c, "unknown option");
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(c, "expected one rules file");
+	if (ao->cgroup && ao->hook != SL_HOOK_CGROUP)
+		ao->hook = SL_HOOK_CGROUP;      /* --cgroup implies --hook cgroup */
+	if (ao->hook == SL_HOOK_CGROUP && (ao->ndevs || ao->netns))
+		return cli_usage_error(c, "--hook cgroup takes --cgroup PATH, not --dev or --netns");
+	if (ao->hook == SL_HOOK_CGROUP && !ao->cgroup)
+		return cli_usage_error(c, "--hook cgroup needs --cgroup PATH");
+	return 0;
+}
+
+int do_apply(int argc, char **argv)
+{
+	const struct cmd *c = cli_find_cmd("apply");
+	const char *devs[SL_MAX_DEVS];
+	struct sl_apply_opts ao;
+	struct sl_apply_report rep;
+	struct sl_ruleset rs;
+	struct sl_diags d;
+	int e;
+
+	if ((e = apply_opts(c, argc, argv, &ao, devs)))
+		return e;
+	e = cli_load_rules(argv[optind], &rs, &d);
+	if (e) {
+		if (cli_json) {
+			struct sl_json j;
+			sl_json_init(&j, stdout);
+			sl_json_obj_open(&j);
+			sl_json_kbool(&j, "ok", false);
+			cli_json_diags(&j, &d);
+			sl_json_obj_close(&j);
+			sl_json_end(&j);
+		} else {
+			fprintf(stderr, "%s: %zu errors; nothing was loaded, the running ruleset is unchanged\n",
+				argv[optind], d.nerrors);
+		}
+		sl_diag_free(&d);
+		return EXIT_USAGE;
+	}
+	if (!cli_need_root()) {
+		sl_ruleset_free(&rs);
+		sl_diag_free(&d);
+		return EXIT_RUNTIME;
+	}
+	if (ao.ndevs == 0 && !ao.cgroup) {
+		struct sl_instance in;
+
+		if (sl_instance_open(ao.instance, &in) != 0) {
+			sl_ruleset_free(&rs);
+			sl_diag_free(&d);
+			return cli_usage_error(c, "instance '%s' is not attached anywhere: name an interface with --dev",
+					   ao.instance);
+		}
+		sl_instance_close(&in);
+	}
+	e = sl_apply(&rs, &ao, &rep);
+	if (e == 0) {
+		if (cli_json) {
+			struct sl_json j;
+			sl_json_init(&j, stdout);
+			sl_json_obj_open(&j);
+			sl_json_kbool(&j, "ok", true);
+			sl_json_kstr(&j, "instance", ao.instance);
+			sl_json_ku64(&j, "generation", rep.generation);
+			sl_json_ku64(&j, "rules", rs.nrules);
+			sl_json_ku64(&j, "attachments", rep.nattached);
+			sl_json_ku64(&j, "new_attachments", rep.nnew);
+			sl_json_kdouble(&j, "load_ms", rep.load_ms);
+			sl_json_kdouble(&j, "switch_ms", rep.switch_ms);
+			cli_json_diags(&j, &d);
+			sl_json_obj_close(&j);
+			sl_json_end(&j);
+		} else {
+			printf("sluice: instance %s: generation %u (%zu rules) running on %zu attachment%s "
+			       "(%zu new); loaded in %.1f ms, switched in %.1f ms\n",
+			       ao.instance, rep.generation, rs.nrules, rep.nattached,
+			       rep.nattached == 1 ? "" : "s", rep.nnew, rep.load_ms, rep.switch_ms);
+			if (cli_count_hosts(&rs))
+				printf("sluice: %zu host-name destinations are learned from DNS answers "
+				       "(see: sluice learned)\n", cli_count_hosts(&rs));
+		}
+	}
+	sl_ruleset_free(&rs);
+	sl_diag_free(&d);
+	return e ? EXIT_RUNTIME : 0;
+}
+
+int do_run(int argc, char **argv)
+{
+	const struct cmd *c = cli_find_cmd("run");
+	const char *devs[SL_MAX_DEVS];
+	struct sl_apply_opts ao;
+	int e;
+
+	if ((e = apply_opts(c, argc, argv, &ao, devs)))
+		return e;
+	if (cli_json)
+		return cli_usage_error(c, "run logs to stderr; --json is not taken");
+	if (!cli_need_root())
+		return EXIT_RUNTIME;
+	if (ao.ndevs == 0 && !ao.cgroup) {
+		struct sl_instance in;
+
+		if (sl_instance_open(ao.instance, &in) != 0)
+			return cli_usage_error(c, "instance '%s' is not attached anywhere: name an interface with --dev",
+					   ao.instance);
+		sl_instance_close(&in);
+	}
+	return sl_run(argv[optind], &ao) ? EXIT_RUNTIME : 0;
+}
+
+int do_detach(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_OPTS,
+		{ "dev", required_argument, NULL, 'd' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "hook", required_argument, NULL, 'H' },
+		{ "netns", required_argument, NULL, 'n' },
+		{ "cgroup", required_argument, NULL, 'C' },
+		{ 0 }
+	};
+	const struct cmd *c = cli_find_cmd("detach");
+	const char *inst = "default";
+	struct sl_detach_opts dopt = { .hook = SL_HOOK_NONE };
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "jvhi:d:an:", opts, NULL)) != -1) {
+		if (cli_common_opt(ch, c, &inst))
+			continue;
+		switch (ch) {
+		case 'n': dopt.netns = optarg; break;
+		case 'd': dopt.dev = optarg; break;
+		case 'C': dopt.cgroup = optarg; break;
+		case 'a': dopt.all = true; break;
+		case 'H':
+			if (cli_parse_hook(optarg, &dopt.hook))
+				return cli_usage_error(c, "unknown hook '%s'", optarg);
+			break;
+		default: return cli_usage_error(c, "unknown option");
+		}
+	}
+	if (optind != argc || (!!dopt.dev + !!dopt.cgroup + dopt.all) != 1)
+		return cli_usage_error(c, "give one of --dev IFACE, --cgroup PATH or --all");
+	if (!cli_need_root())
+		return EXIT_RUNTIME;
+	if (sl_detach(inst, &dopt))
+		return EXIT_RUNTIME;
+	if (!cli_json)
+		printf("sluice: instance %s detached from %s\n", inst,
+		       dopt.all ? "everything" : dopt.dev ? dopt.dev : dopt.cgroup);
+	else
+		printf("{\"ok\":true}\n");
+	return 0;
+}

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cmd_status.c - sluice status and stats
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdarg.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli_int.h"
+
+/* "tcx", "clsact", "xdp native", "xdp generic", "cgroup" */
+static const char *att_mode(const struct sl_attach *a)
+{
+	if (a->kind == SL_ATT_XDP)
+		return a->xdp_mode == SL_XDP_NATIVE ? "xdp-native" : "xdp-generic";
+	return sl_att_kind_name(a->kind);
+}
+
+/* "eth0", "veth1@lab", "cgroup:containers/web" */
+static void att_where(const struct sl_attach *a, char *buf, size_t sz)
+{
+	if (a->hook == SL_HOOK_CGROUP)
+		snprintf(buf, sz, "%.64s", a->cgroup[0] ? a->cgroup : "/");
+	else
+		snprintf(buf, sz, "%.16s%s%.16s", a->ifname, a->netns[0] ? "@" : "", a->netns);
+}
+
+/* One attachment as JSON: where, how, and what it passed and dropped. */
+static void json_attach(struct sl_json *j, const struct sl_instance *in, uint32_t k,
+			const struct sl_attach *a, bool detail)
+{
+	struct sl_att_ctr ac;
+
+	sl_read_att_ctr(in->att_ctr_fd, k, &ac);
+	sl_json_obj_open(j);
+	sl_json_kstr(j, "hook", sl_hook_name(a->hook));
+	if (a->hook == SL_HOOK_CGROUP) {
+		sl_json_kstr(j, "cgroup", a->cgroup);
+		sl_json_ku64(j, "cgroup_id", a->cgroup_id);
+	} else {
+		sl_json_kstr(j, "dev", a->ifname);
+		sl_json_kstr(j, "netns", a->netns[0] ? a->netns : NULL);
+		sl_json_ku64(j, "ifindex", a->ifindex);
+	}
+	sl_json_kstr(j, "mode", att_mode(a));
+	if (detail) {
+		char since[32];
+		time_t t = (time_t)a->since;
+
+		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+		sl_json_ku64(j, "prog_id", sl_attach_prog_id(in, k));
+		if (a->kind == SL_ATT_CLSACT) {
+			sl_json_ku64(j, "handle", a->handle);
+			sl_json_ku64(j, "priority", a->priority);
+		} else {
+			sl_json_ku64(j, "link_id", a->link_id);
+		}
+		sl_json_kstr(j, "since", since);
+		sl_json_kbool(j, "alive", sl_attach_alive(in, a));
+	}
+	sl_json_ku64(j, "pass_packets", ac.pass_packets);
+	sl_json_ku64(j, "pass_bytes", ac.pass_bytes);
+	sl_json_ku64(j, "drop_packets", ac.drop_packets);
+	sl_json_ku64(j, "drop_bytes", ac.drop_bytes);
+	sl_json_obj_close(j);
+}
+
+static int status_one(const char *name, struct sl_json *j)
+{
+	struct sl_instance in;
+	struct sl_attach att[SL_MAX_ATTACH];
+	struct sl_rule_meta *meta;
+	size_t nrules = 0;
+	struct sl_image img;
+	int e;
+
+	if ((e = sl_instance_open(name, &in)))
+		return e;
+	meta = calloc(SL_MAX_RULES, sizeof(*meta));
+	if (!meta || sl_read_rule_meta(in.rules_fd, meta) || sl_read_attach(in.attach_fd, att) ||
+	    sl_image_from_maps(&in, &img)) {
+		free(meta);
+		sl_instance_close(&in);
+		return -EIO;
+	}
+	for (size_t s = 0; s < SL_MAX_RULES; s++)
+		nrules += meta[s].action != SL_ACT_NONE;
+	if (j) {
+		sl_json_obj_open(j);
+		sl_json_kstr(j, "instance", name);
+		sl_json_ku64(j, "generation", in.cfg.generation);
+		sl_json_kstr(j, "policy", cli_policy_name(in.cfg.policy));
+		sl_json_kstr(j, "mode", cli_mode_name(in.cfg.mode));
+		sl_json_kbool(j, "control_pass", in.cfg.control_pass);
+		sl_json_ku64(j, "rules", nrules);
+		sl_json_ku64(j, "prefixes4", img.ndst4);
+		sl_json_ku64(j, "prefixes6", img.ndst6);
+		sl_json_ku64(j, "port_entries", img.nports);
+		sl_json_key(j, "attachments");
+		sl_json_arr_open(j);
+	} else {
+		printf("instance %s: generation %u, policy %s, mode %s, %zu rules, %zu IPv4 + %zu IPv6 "
+		       "prefixes\n", name, in.cfg.generation, cli_policy_name(in.cfg.policy),
+		       cli_mode_name(in.cfg.mode), nrules, img.ndst4, img.ndst6);
+	}
+	for (uint32_t k = 0; k < SL_MAX_ATTACH; k++) {
+		const struct sl_attach *a = &att[k];
+
+		if (a->hook == SL_HOOK_NONE)
+			continue;
+		if (j) {
+			json_attach(j, &in, k, a, true);
+		} else {
+			char where[96], since[32];
+			time_t t = (time_t)a->since;
+			struct sl_att_ctr ac;
+
+			sl_read_att_ctr(in.att_ctr_fd, k, &ac);
+			strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+			att_where(a, where, sizeof(where));
+			printf("  %-10s %-24s %-11s prog %u ", sl_hook_name(a->hook), where, att_mode(a),
+			       sl_attach_prog_id(&in, k));
+			if (a->kind == SL_ATT_CLSACT)
+				printf("handle %u prio %u", a->handle, a->priority);
+			else
+				printf("link %u", a->link_id);
+			printf("  since %s  passed %llu dropped %llu%s\n", since,
+			       (unsigned long long)ac.pass_packets, (unsigned long long)ac.drop_packets,
+			       sl_attach_alive(&in, a) ? "" : "  (GONE: interface, cgroup or link removed)");
+		}
+	}
+	if (j) {
+		sl_json_arr_close(j);
+		sl_json_obj_close(j);
+	}
+	sl_image_free(&img);
+	free(meta);
+	sl_instance_close(&in);
+	return 0;
+}
+
+int do_status(int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_OPTS, { 0 } };
+	const struct cmd *c = cli_find_cmd("status");
+	const char *inst = NULL;
+	char **names = NULL;
+	size_t n = 0;
+	struct sl_json j;
+	int ch, rc = 0;
+
+	while ((ch = getopt_long(argc, argv, "jvhi:", opts, NULL)) != -1)
+		if (!cli_common_opt(ch, c, &inst))
+			return cli_usage_error(c, "unknown option");
+	if (optind != argc)
+		return cli_usage_error(c, "no arguments expected");
+	if (!cli_need_root())
+		return EXIT_RUNTIME;
+	if (inst) {
+		names = malloc(sizeof(*names));
+		if (!names)
+			return EXIT_RUNTIME;
+		names[0] = strdup(inst);
+		n = 1;
+	} else if (sl_instance_list(&names, &n)) {
+		fprintf(stderr, "sluice: %s: cannot list instances\n", SL_PIN_ROOT);
+		return EXIT_RUNTIME;
+	}
+	if (cli_json) {
+		sl_json_init(&j, stdout);
+		sl_json_obj_open(&j);
+		sl_json_key(&j, "instances");
+		sl_json_arr_open(&j);
+	} else if (n == 0) {
+		printf("sluice: no instance is loaded (see: sluice apply --help)\n");
+	}
+	for (size_t i = 0; i < n; i++) {
+		int e = status_one(names[i], cli_json ? &j : NULL);
+
+		if (e == -ENOENT) {
+			fprintf(stderr, "sluice: instance '%s' is not loaded\n", names[i]);
+			rc = EXIT_RUNTIME;
+		} else if (e) {
+			rc = EXIT_RUNTIME;
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (cli_json) {
+		sl_json_arr_close(&j);
+		sl_json_obj_close(&j);
+		sl_json_end(&j);
+	}
+	return rc;
+}
+
+int do_stats(int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_OPTS, { 0 } };
+	static const char *const gnames[SL_G_MAX] = {
+		[SL_G_POLICY_PASS] = "policy_pass", [SL_G_POLICY_DROP] = "policy_drop",
+		[SL_G_MALFORMED] = "malformed", [SL_G_NON_IP] = "non_ip",
+		[SL_G_FRAGMENTS] = "fragments", [SL_G_CONTROL] = "control",
+		[SL_G_AUDIT_PASS] = "audit_pass",
+	};
+	const struct cmd *c = cli_find_cmd("stats");
+	const char *inst = "default";
+	struct sl_instance in;
+	struct sl_rule_meta *meta;
+	struct sl_global_ctr g[SL_G_MAX];
+	struct sl_attach att[SL_MAX_ATTACH];
+	uint32_t order[SL_MAX_RULES];
+	size_t n = 0;
+	struct sl_json j;
+	int ch, e;
+
+	while ((ch = getopt_long(argc, argv, "jvhi:", opts, NULL)) != -1)
+		if (!cli_common_opt(ch, c, &inst))
+			return cli_usage_error(c, "unknown option");
+	if (optind != argc)
+		return cli_usage_error(c, "no arguments expected");
+	if ((e = cli_instance_meta_open(inst, "see: sluice status", &in, &meta)))
+		return e;
+	if (sl_read_attach(in.attach_fd, att)) {
+		fprintf(stderr, "sluice: %s/%s/attachments: cannot read\n", SL_PIN_ROOT, inst);
+		free(meta);
+		sl_instance_close(&in);
+		return EXIT_RUNTIME;
+	}
+	for (uint32_t i = 0; i < SL_G_MAX; i++)
+		sl_read_global_ctr(in.globals_fd, i, &g[i]);
+	/* rules in first-match order */
+	for (uint32_t s = 0; s < SL_MAX_RULES; s++)
+		if (meta[s].action != SL_ACT_NONE)
+			order[n++] = s;
+	for (size_t a = 1; a < n; a++)
+		for (size_t b = a; b > 0 && meta[order[b - 1]].index > meta[order[b]].index; b--) {
+			uint32_t t = order[b];
+			order[b] = order[b - 1];
+			order[b - 1] = t;
+		}
+	if (cli_json) {
+		sl_json_init(&j, stdout);
+		sl_json_obj_open(&j);
+		sl_json_kstr(&j, "instance", inst);
+		sl_json_ku64(&j, "generation", in.cfg.generation);
+		sl_json_kstr(&j, "mode", cli_mode_name(in.cfg.mode));
+		sl_json_key(&j, "rules");
+		sl_json_arr_open(&j);
+	} else {
+		printf("instance %s, generation %u, policy %s, mode %s\n", inst, in.cfg.generation,
+		       cli_policy_name(in.cfg.policy), cli_mode_name(in.cfg.mode));
+		printf("%-24s %6s %14s %16s %14s %16s  %s\n", "RULE", "ACTION", "PASS PKTS", "PASS BYTES",
+		       "DROP PKTS", "DROP BYTES", "NEAR MISSES");
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct sl_rule_ctr r;
+		char pb[16], miss[64] = "";
+
+		sl_read_rule_ctr(in.counters_fd, order[i], &r);
+		if (r.near_miss_packets)
+			snprintf(miss, sizeof(miss), "%s/%u", cli_ipproto_name(r.last_miss_proto, pb, sizeof(pb)),
+				 r.last_miss_port);
+		if (cli_json) {
+			sl_json_obj_open(&j);
+			sl_json_kstr(&j, "name", meta[order[i]].name);
+			sl_json_kstr(&j, "action", meta[order[i]].action == SL_ACT_ALLOW ? "allow" : "deny");
+			sl_json_ku64(&j, "slot", order[i]);
+			sl_json_ku64(&j, "pass_packets", r.pass_packets);
+			sl_json_ku64(&j, "pass_bytes", r.pass_bytes);
+			sl_json_ku64(&j, "drop_packets", r.drop_packets);
+			sl_json_ku64(&j, "drop_bytes", r.drop_bytes);
+			sl_json_ku64(&j, "near_miss_packets", r.near_miss_packets);
+			sl_json_ku64(&j, "near_miss_bytes", r.near_miss_bytes);
+			sl_json_kstr(&j, "last_near_miss", miss[0] ? miss : NULL);
+			sl_json_obj_close(&j);
+		} else {
+			printf("%-24.47s %6s %14llu %16llu %14llu %16llu",
+			       meta[order[i]].name, meta[order[i]].action == SL_ACT_ALLOW ? "allow" : "deny",
+			       r.pass_packets, r.pass_bytes, r.drop_packets, r.drop_bytes);
+			if (r.near_miss_packets)
+				printf("  %llu (last: %s not allowed)", (unsigned long long)r.near_miss_packets, miss);
+			printf("\n");
+		}
+	}
+	if (cli_json) {
+		sl_json_arr_close(&j);
+		sl_json_key(&j, "policy");
+		sl_json_obj_open(&j);
+		sl_json_kstr(&j, "action", cli_policy_name(in.cfg.policy));
+		sl_json_ku64(&j, "pass_packets", g[SL_G_POLICY_PASS].packets);
+		sl_json_ku64(&j, "pass_bytes", g[SL_G_POLICY_PASS].bytes);
+		sl_json_ku64(&j, "drop_packets", g[SL_G_POLICY_DROP].packets);
+		sl_json_ku64(&j, "drop_bytes", g[SL_G_POLICY_DROP].bytes);
+		sl_json_obj_close(&j);
+		for (int i = SL_G_MALFORMED; i < SL_G_MAX; i++)
+			sl_json_ku64(&j, gnames[i], g[i].packets);
+		sl_json_key(&j, "attachments");
+		sl_json_arr_open(&j);
+		for (uint32_t k = 0; k < SL_MAX_ATTACH; k++)
+			if (att[k].hook != SL_HOOK_NONE)
+				json_attach(&j, &in, k, &att[k], false);
+		sl_json_arr_close(&j);
+		cli_learn_ctrs(&j, "dns", &in);
+		sl_json_obj_close(&j);
+		sl_json_end(&j);
+	} else {
+		printf("%-24s %6s %14llu %16llu %14llu %16llu\n",
+		       "(policy)", cli_policy_name(in.cfg.policy), g[SL_G_POLICY_PASS].packets,
+		       g[SL_G_POLICY_PASS].bytes, g[SL_G_POLICY_DROP].packets, g[SL_G_POLICY_DROP].bytes);
+		for (int i = SL_G_MALFORMED; i < SL_G_MAX; i++)
+			printf("%s %llu%s", gnames[i], (unsigned long long)g[i].packets, i + 1 < SL_G_MAX ? ", " : "\n");
+		for (uint32_t k = 0; k < SL_MAX_ATTACH; k++) {
+			struct sl_att_ctr ac;
+			char where[96];
+
+			if (att[k].hook == SL_HOOK_NONE)
+				continue;
+			sl_read_att_ctr(in.att_ctr_fd, k, &ac);
+			att_where(&att[k], where, sizeof(where));
+			printf("attachment %-10s %-24s passed %llu packets (%llu bytes), dropped %llu (%llu bytes)\n",
+			       sl_hook_name(att[k].hook), where, (unsigned long long)ac.pass_packets,
+			       (unsigned long long)ac.pass_bytes, (unsigned long long)ac.drop_packets,
+			       (unsigned long long)ac.drop_bytes);
+		}
+		cli_learn_ctrs(NULL, NULL, &in);
+	}
+	free(meta);
+	sl_instance_close(&in);
+	return 0;
+}
