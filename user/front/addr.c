@@ -32,7 +32,7 @@ void sl__sortv(void *base, size_t n, size_t sz, int (*cmp)(const void *, const v
 struct krec { uint64_t k; uint64_t i; };
 
 void sl__sort_u64key(void *base, size_t n, size_t sz, uint64_t (*key)(const void *),
-			int (*cmp)(const void *, const void *))
+		     int (*cmp)(const void *, const void *))
 {
 	struct krec *a, *b, *t;
 	size_t *cnt;

@@ -136,7 +136,7 @@ int sl__add_cidr(struct pctx *c, struct dlist *dl, const struct bcidr *b)
 }
 
 int sl__add_host(struct pctx *c, struct dlist *dl, char *name, bool wild,
-		    struct sl_pos pos, uint32_t seq, uint32_t origin)
+		 struct sl_pos pos, uint32_t seq, uint32_t origin)
 {
 	if (GROW(c, dl->h, dl->ch, dl->nh)) {
 		free(name);

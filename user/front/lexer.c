@@ -9,7 +9,7 @@
 #include "front/lexer.h"
 
 void sl__lex_init(struct lexer *lx, struct pctx *c, const char *file,
-		     bool is_buffer, const char *buf, size_t len)
+		  bool is_buffer, const char *buf, size_t len)
 {
 	memset(lx, 0, sizeof(*lx));
 	lx->c = c;

@@ -486,7 +486,7 @@ static void parse_rule(struct pctx *c, struct lexer *lx)
 }
 
 void sl__parse_buf(struct pctx *c, const char *file, bool is_buffer,
-		      const char *buf, size_t len)
+		   const char *buf, size_t len)
 {
 	struct lexer lx;
 	int v;

@@ -18,7 +18,7 @@ static void parse_addr_list(struct pctx *c, const char *file, const char *buf,
 			    size_t len, struct dlist *dl);
 
 int sl__load_addr_file(struct pctx *c, struct lexer *lx, const struct tok *str,
-			  struct dlist *dl)
+		       struct dlist *dl)
 {
 	char *rel, *path, *buf = NULL;
 	size_t len = 0;
@@ -118,7 +118,7 @@ static bool all_digits_dots(const char *s, size_t n)
 
 /* Parse one address (no prefix) from a word, with an error if it is bad. */
 int sl__addr_or_err(struct pctx *c, const char *s, size_t n, struct sl_pos pos,
-		       uint8_t *fam, uint8_t *addr)
+		    uint8_t *fam, uint8_t *addr)
 {
 	if (sl__addr(s, n, fam, addr) == 0)
 		return 0;
@@ -206,7 +206,7 @@ static int add_cidr_word(struct pctx *c, struct dlist *dl, const char *w, size_t
  * sets also @set, any, file "x".  May consume more tokens.
  */
 int sl__parse_dst(struct pctx *c, struct lexer *lx, const struct tok *t,
-		     struct dlist *dl, enum dst_where where)
+		  struct dlist *dl, enum dst_where where)
 {
 	const char *w = t->s;
 	size_t n = t->len;
