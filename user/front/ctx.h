@@ -4,13 +4,15 @@
  * the destination lists every stage builds, diagnostics and the name
  * tables.  Internal to user/front; the public API is sl.h.
  *
- * Include order inside user/front (an arrow: "may include"; no cycles):
- *   ruleset.c -> parse.h, resolve.h, lint.h, files.h
- *   parse.c   -> ports.h, resolve.h, lint.h, files.h, lexer.h, addr.h
- *   ports.c   -> lexer.h, addr.h
- *   resolve.c -> lexer.h, files.h, addr.h
- *   lint.c, lint_rules.c -> lint.h, addr.h
- *   lexer.h, addr.h, lint.h, files.h -> ctx.h -> sl.h
+ * Who calls whom inside user/front (checked with nm; no cycles), top down:
+ *   ruleset.c -> parse.c, resolve.c (sl__finalize), lint_rules.c, files.c
+ *   parse.c   -> ports.c, resolve.c, lint.c, files.c, lexer.c
+ *   ports.c   -> lexer.c, addr.c
+ *   resolve.c -> lexer.c, files.c, addr.c
+ *   lint.c, lint_rules.c -> addr.c
+ *   every file -> ctx.c -> diag.c;   files.c, names.c: leaves
+ * Each X.c includes X.h and the headers of what it calls; every header
+ * includes only ctx.h or lexer.h (lexer.h -> ctx.h -> sl.h).
  */
 #ifndef SL_FRONT_CTX_H
 #define SL_FRONT_CTX_H

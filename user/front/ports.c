@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * ports.c - one allow/deny line of a rule: the protocol, the ports and
- * port ranges (normalized by addr.c), and the hint for "1,024"-style
- * thousands separators.
+ * ports.c - one allow/deny line of a rule: the protocol (and sl_proto_name,
+ * its name in messages), the ports and port ranges (normalized by addr.c),
+ * and the hint for "1,024"-style thousands separators.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -10,6 +10,18 @@
 
 #include "front/addr.h"
 #include "front/ports.h"
+
+const char *sl_proto_name(enum sl_proto p)
+{
+	switch (p) {
+	case SL_PROTO_TCP:   return "tcp";
+	case SL_PROTO_UDP:   return "udp";
+	case SL_PROTO_ICMP:  return "icmp";
+	case SL_PROTO_ICMP6: return "icmpv6";
+	case SL_PROTO_ANY:   return "any";
+	}
+	return "?";
+}
 
 static int parse_proto(struct pctx *c, const struct tok *t, const struct tok *act,
 		       enum sl_proto *p)

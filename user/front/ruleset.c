@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ruleset.c - the public sl_ruleset_* entry points (parse a buffer, load
- * a file, free) and sl_proto_name: set up the context, parse, move the
- * lists into the ruleset, run the cross-rule lints, and give the caller
- * everything or nothing.
+ * a file, free): set up the context, parse, move the lists into the
+ * ruleset, run the cross-rule lints, and give the caller everything or
+ * nothing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,19 +13,6 @@
 #include "front/lint.h"
 #include "front/parse.h"
 #include "front/resolve.h"
-
-const char *sl_proto_name(enum sl_proto p)
-{
-	switch (p) {
-	case SL_PROTO_TCP:   return "tcp";
-	case SL_PROTO_UDP:   return "udp";
-	case SL_PROTO_ICMP:  return "icmp";
-	case SL_PROTO_ICMP6: return "icmpv6";
-	case SL_PROTO_ANY:   return "any";
-	}
-	return "?";
-}
-
 
 static void ctx_free(struct pctx *c)
 {
