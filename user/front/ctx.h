@@ -12,7 +12,7 @@
  *   lint.c, lint_rules.c -> addr.c
  *   every file -> ctx.c -> diag.c;   files.c, names.c: leaves
  * Each X.c includes X.h and the headers of what it calls; every header
- * includes only ctx.h or lexer.h (lexer.h -> ctx.h -> sl.h).
+ * includes at most ctx.h or lexer.h (lexer.h -> ctx.h -> sl.h).
  */
 #ifndef SL_FRONT_CTX_H
 #define SL_FRONT_CTX_H
