@@ -5,9 +5,11 @@
  * classify (reference classifier).  Nothing here makes a syscall except
  * reading rule files.  Functions return 0 or a negative errno.
  *
- * Module prefixes: sl_diag_* (diag.c), sl_parse_* / sl_ruleset_* (parse.c,
- * resolve.c), sl_image_* / sl_compile (compile.c), sl_classify* /
- * sl_pkt_* (classify.c).
+ * Module prefixes: sl_diag_* (front/diag.c), sl_ruleset_* (front/ruleset.c
+ * over the rest of user/front), sl_name_* / sl_names_* (front/names.c),
+ * sl_compile / sl_image_free / sl_image_rule_of_slot (image/compile.c),
+ * sl_image_sort and the lookups sl_image_* (image/lookup.c), sl_classify* /
+ * sl_pkt_* (image/classify.c), sl_fast_* (image/fast.c).
  */
 #ifndef SL_H
 #define SL_H

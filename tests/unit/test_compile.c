@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * test_compile.c - the compiler (user/compile.c), the lookup over compiled
- * tables, the frame parser and the reference classifier (user/classify.c).
+ * test_compile.c - the compiler (user/image/compile.c, partition.c), the
+ * lookup over compiled tables (lookup.c), the frame parser and the reference
+ * classifier (user/image/classify.c).
  *
  * Rulesets are built by hand in C so these tests do not depend on the rule
  * parser.  Sections:

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test_parse.c - the front end: lexer, parser, resolver, lints
- * (user/parse.c, user/resolve.c, user/diag.c).  No root.  Run from the
+ * (user/front/: lexer.c, parse.c, resolve.c, ports.c, addr.c, lint.c,
+ * lint_rules.c, ruleset.c, diag.c).  No root.  Run from the
  * repository root (tests/run does): fixtures are tests/unit/fixtures/.
  */
 #include <arpa/inet.h>

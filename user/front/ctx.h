@@ -1,10 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * parse_int.h - internals shared by parse.c (lexer, parser, public API)
- * and resolve.c (addresses, ranges, ports, lints).  Not a public API.
+ * ctx.h - the bottom of user/front (ctx.c): limits, the parse context and
+ * the destination lists every stage builds, diagnostics and the name
+ * tables.  Internal to user/front; the public API is sl.h.
+ *
+ * Who calls whom inside user/front (checked with nm; no cycles), top down:
+ *   ruleset.c -> parse.c, resolve.c (sl__finalize), lint_rules.c, files.c
+ *   parse.c   -> ports.c, resolve.c, lint.c, files.c, lexer.c
+ *   ports.c   -> lexer.c, addr.c
+ *   resolve.c -> lexer.c, files.c, addr.c
+ *   lint.c, lint_rules.c -> addr.c
+ *   every file -> ctx.c -> diag.c;   files.c, names.c: leaves
+ * Each X.c includes X.h and the headers of what it calls; every header
+ * includes at most ctx.h or lexer.h (lexer.h -> ctx.h -> sl.h).
  */
-#ifndef SL_PARSE_INT_H
-#define SL_PARSE_INT_H
+#ifndef SL_FRONT_CTX_H
+#define SL_FRONT_CTX_H
 
 #include "sl.h"
 
@@ -77,13 +88,14 @@ struct pctx {
 	struct sl_pos policy_pos, mode_pos, control_pos;
 };
 
-/* parse.c */
+/* ctx.c */
 void sl__diag(struct pctx *c, enum sl_sev sev, struct sl_pos pos,
 	      const char *hint, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 void sl__oom(struct pctx *c);
-void sl__dlist_free(struct dlist *dl);
-int sl__add_cidr(struct pctx *c, struct dlist *dl, const struct bcidr *b);
+
+#define ERR(c, pos, hint, ...)  sl__diag((c), SL_SEV_ERROR, (pos), (hint), __VA_ARGS__)
+#define WARN(c, pos, hint, ...) sl__diag((c), SL_SEV_WARNING, (pos), (hint), __VA_ARGS__)
 
 #define GROW(ctx, p, cap, n) __extension__ ({                                 \
 	int _r = 0;                                                           \
@@ -97,34 +109,15 @@ int sl__add_cidr(struct pctx *c, struct dlist *dl, const struct bcidr *b);
 	}                                                                     \
 	_r; })
 
-/* resolve.c */
-/* Parse an IPv4 or IPv6 address (no prefix).  0 or -1. */
-int sl__addr(const char *s, size_t n, uint8_t *fam, uint8_t addr[16]);
-/* "a.b.c.d/nn" for messages; buf >= 64. */
-const char *sl__fmt_cidr(const struct sl_cidr *c, char *buf, size_t n);
-const char *sl__fmt_addr(uint8_t fam, const uint8_t *addr, char *buf, size_t n);
-bool sl__host_bits(const struct sl_cidr *c);
-void sl__mask(struct sl_cidr *c);
-int sl__cmp_addr(uint8_t fam, const uint8_t *a, const uint8_t *b);
-/* Split [lo, hi] (same family, lo <= hi) into the minimal set of CIDRs. */
-int sl__range_split(struct pctx *c, struct dlist *dl, uint8_t fam,
-		    const uint8_t lo[16], const uint8_t hi[16],
-		    struct sl_pos pos, uint32_t seq, uint32_t origin);
-/*
- * Check a host name ("zoom.us", "*.zoom.us", trailing dot allowed) and
- * return it lower-cased without "*." / trailing dot in @out (malloc'd).
- * On error returns -1 and a reason in @why.
- */
-int sl__host(const char *s, size_t n, char **out, bool *wildcard,
-	     char *why, size_t whylen);
-/* Sort, merge; returns the new count (0 if the list covers every port). */
-size_t sl__ports_normalize(struct sl_port_range *v, size_t n);
-/* Sort @dl, drop exact duplicates (warning), warn on nested prefixes. */
-void sl__lint_list(struct pctx *c, struct dlist *dl, const char *kind,
-		   const char *name, struct sl_pos pos);
-/* Move the builder lists into rs->rules[].dsts/hosts. */
-int sl__finalize(struct pctx *c);
-/* Cross-rule lints: overlaps, shadowed rules, host-name notice. */
-void sl__lint_rules(struct pctx *c);
+/* The file name interned in rs->files ("?" when out of memory). */
+const char *sl__intern(struct pctx *c, const char *name);
+/* Name tables (set and rule names): index or -1; 0 or -1 (out of memory). */
+long sl__nmap_get(const struct nmap *m, const char *k);
+int sl__nmap_put(struct pctx *c, struct nmap *m, const char *k, size_t idx);
+void sl__dlist_free(struct dlist *dl);
+int sl__add_cidr(struct pctx *c, struct dlist *dl, const struct bcidr *b);
+/* Takes @name (malloc'd) also on failure. */
+int sl__add_host(struct pctx *c, struct dlist *dl, char *name, bool wild,
+		 struct sl_pos pos, uint32_t seq, uint32_t origin);
 
 #endif

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * parse.h - the statement parser (parse.c).  Internal to user/front.
+ */
+#ifndef SL_FRONT_PARSE_H
+#define SL_FRONT_PARSE_H
+
+#include "front/ctx.h"
+
+/* Parse one file's text (@is_buffer: the top-level buffer of sl_ruleset_parse). */
+void sl__parse_buf(struct pctx *c, const char *file, bool is_buffer,
+		   const char *buf, size_t len);
+
+#endif
