@@ -911,7 +911,7 @@ static void test_differential(void)
 }
 
 /*
- * The fast tables (user/fast.c: dir16/dir8, class intervals) against the
+ * The fast tables (user/image/fast.c: dir16/dir8, class intervals) against the
  * LPM tables they are derived from: every prefix's first and last address
  * and their outside neighbours, random addresses, every port boundary.
  */
