@@ -51,7 +51,7 @@ PROG_BINS  := $(patsubst tests/prog/%.c,$(BUILD)/tests/%,$(PROG_SRCS))
 
 .SECONDARY:
 .PHONY: all deps demo check test install uninstall clean bench sanitize
-all: $(BUILD)/sluice
+all: $(BUILD)/sluice $(BUILD)/sluice-cni
 
 $(BUILD) $(BUILD)/tests:
 	@mkdir -p $@
@@ -84,6 +84,13 @@ $(SAN_LIB): $(SAN_PURE) $(SAN_KERN)
 
 $(BUILD)/sluice: user/cli/main.c $(APP_OBJS) $(LIB) $(HDRS) $(SKELS)
 	$(CC) $(USER_CFLAGS) user/cli/main.c $(APP_OBJS) $(LIB) $(USER_LIBS) -o $@
+
+# The CNI plugin: a second front door over the same library (user/cni/).
+CNI_SRCS   := $(wildcard user/cni/*.c)
+CNI_OBJS   := $(call obj_of,obj,$(CNI_SRCS))
+CNI_LIBS   := -ljansson
+$(BUILD)/sluice-cni: $(CNI_OBJS) $(LIB)
+	$(CC) $(USER_CFLAGS) $(CNI_OBJS) $(LIB) $(USER_LIBS) $(CNI_LIBS) -o $@
 
 # The same binary with ASan+UBSan: make check runs the unit tests and the
 # CLI tests against it.
@@ -127,9 +134,11 @@ bench: deps
 	@scripts/bench
 
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+# where runtimes look for CNI plugins: /usr/lib/cni on Debian, /opt/cni/bin elsewhere
+CNIDIR     ?= $(if $(wildcard /usr/lib/cni/bridge),/usr/lib/cni,/opt/cni/bin)
 DOCDIR     ?= $(PREFIX)/share/doc/sluice
 
-install: $(BUILD)/sluice
+install: $(BUILD)/sluice $(BUILD)/sluice-cni
 	install -D -m 0755 $(BUILD)/sluice $(DESTDIR)$(PREFIX)/sbin/sluice
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/rules
 	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
@@ -140,6 +149,7 @@ install: $(BUILD)/sluice
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/sluice $(DESTDIR)$(UNITDIR)/sluice@.service
+	rm -f $(DESTDIR)$(CNIDIR)/sluice-cni
 	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:

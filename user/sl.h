@@ -166,6 +166,8 @@ struct sl_image {
 int sl_compile(const struct sl_ruleset *rs, const uint16_t *slots,
 	       uint32_t generation, struct sl_image *img);
 void sl_image_free(struct sl_image *img);
+/* A 64-bit fingerprint of what @img puts in the maps (digest.c): equal images, equal digests. */
+uint64_t sl_image_digest(const struct sl_image *img);
 /* Sort the tables in the order sl_compile emits them and sl_image_lookup
  * expects: dst by (address, prefixlen), ports by (class, slot, port, len).
  * For images read back from maps. */

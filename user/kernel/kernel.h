@@ -254,6 +254,34 @@ int sl_ring_epoll_fd(struct ring_buffer *rb);   /* readable: records to consume 
 int sl_ring_consume(struct ring_buffer *rb);
 void sl_ring_free(struct ring_buffer *rb);
 
+/* ------------------------------------------------------------ owners (owner.c) */
+
+/*
+ * Who an instance was made for (the CNI plugin records one per container
+ * attachment): pinned as "owner" in the instance's directory, so it goes
+ * with the instance.  Strings are NUL-terminated.
+ */
+#define SL_OWNER_ID_LEN 128
+struct sl_owner {
+	char kind[8];                   /* "cni" */
+	char id[SL_OWNER_ID_LEN];       /* container id (CNI_CONTAINERID) */
+	char network[64];               /* CNI network name */
+	char ifname[16];                /* interface in the container (CNI_IFNAME) */
+	char netns[256];                /* its network namespace (CNI_NETNS) */
+	char rules[256];                /* the rules file applied */
+	char hook[16];                  /* "tc-ingress" or "tc-egress" */
+	char dev[16];                   /* interface the program is attached to */
+	uint64_t digest;                /* sl_image_digest() of the compiled rules */
+	uint64_t since;                 /* seconds since the epoch */
+};
+
+/* Record (or replace) the owner of an existing instance. */
+int sl_owner_set(const char *instance, const struct sl_owner *o);
+/* Read it: 0, -ENOENT if the instance has none, or another -errno. */
+int sl_owner_get(const char *instance, struct sl_owner *o);
+/* Whether @path is a live network namespace (an nsfs file). */
+bool sl_netns_alive(const char *path);
+
 const char *sl_hook_name(enum sl_hook h);       /* "tc-egress", ... */
 const char *sl_att_kind_name(enum sl_att_kind k); /* "tcx", "clsact", ... */
 

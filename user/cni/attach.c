@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * attach.c - ADD, DEL and CHECK: one sluice instance per container
+ * attachment (network, container id, interface), named from them so that
+ * DEL and CHECK find it without any state of their own.  The instance's
+ * "owner" record (kernel/owner.c) says whose it is and what was compiled.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cni/cni.h"
+
+/*
+ * "cni-" + up to 12 of the container id's [a-z0-9] + "-" + 12 hex digits
+ * of a hash of (network, id, ifname): at most 29 characters, a valid
+ * instance name, readable in `sluice status`, distinct per attachment.
+ */
+void cni_instance_name(const char *network, const char *id, const char *ifname,
+		       char out[SL_INST_LEN + 1])
+{
+	const char *parts[3] = { network ? network : "", id ? id : "", ifname ? ifname : "" };
+	uint64_t h = 0xcbf29ce484222325ULL;
+	char pre[13];
+	size_t n = 0;
+
+	for (int i = 0; i < 3; i++)
+		for (const char *p = parts[i];; p++) {
+			h ^= (unsigned char)*p;
+			h *= 0x100000001b3ULL;
+			if (!*p)
+				break;
+		}
+	for (const char *p = parts[1]; *p && n < sizeof(pre) - 1; p++) {
+		char ch = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
+			pre[n++] = ch;
+	}
+	pre[n] = 0;
+	snprintf(out, SL_INST_LEN + 1, "cni-%s%s%012llx", pre, n ? "-" : "",
+		 (unsigned long long)(h & 0xffffffffffffULL));
+}
+
+static bool instance_exists(const char *inst)
+{
+	char p[256];
+	struct stat st;
+
+	snprintf(p, sizeof(p), SL_PIN_ROOT "/%s", inst);
+	return stat(p, &st) == 0;
+}
+
+/* Load the rules file, apply the configuration's mode, compile for the digest. */
+static int load_rules(const struct cni_conf *c, struct sl_ruleset *rs, uint64_t *digest)
+{
+	struct sl_diags d = { 0 };
+	struct sl_image img;
+	int e;
+
+	if (!c->rules || !c->rules[0])
+		return cni_fail(CNI_ERR_CONFIG, "the configuration of sluice-cni needs \"rules\": the "
+				"path of a rules file, e.g. \"rules\": \"/etc/sluice/web.rules\"");
+	cni_capture_begin();
+	e = sl_ruleset_load(c->rules, rs, &d);
+	sl_diag_print(&d, stderr);
+	cni_capture_end();
+	sl_diag_free(&d);
+	if (e)
+		return cni_fail(CNI_ERR_RULES, "%s: the rules file does not load (details name "
+				"file:line:col); fix it and check it with: sluice check %s",
+				c->rules, c->rules);
+	if (c->mode >= 0)
+		rs->mode = (enum sl_mode)c->mode;
+	cni_capture_begin();
+	e = sl_compile(rs, NULL, 0, &img);
+	cni_capture_end();
+	if (e) {
+		sl_ruleset_free(rs);
+		return cni_fail(CNI_ERR_RULES, "%s: the rules do not compile: %s; see: sluice check %s",
+				c->rules, strerror(-e), c->rules);
+	}
+	*digest = sl_image_digest(&img);
+	sl_image_free(&img);
+	return 0;
+}
+
+static int need_env(const struct cni_env *env, bool netns)
+{
+	if (!env->containerid || !env->containerid[0])
+		return cni_fail(CNI_ERR_ENV, "CNI_CONTAINERID is not set (the runtime sets it)");
+	if (!env->ifname || !env->ifname[0])
+		return cni_fail(CNI_ERR_ENV, "CNI_IFNAME is not set (the runtime sets it)");
+	if (strlen(env->ifname) >= 16 || strchr(env->ifname, '/'))
+		return cni_fail(CNI_ERR_ENV, "CNI_IFNAME \"%s\" is not an interface name", env->ifname);
+	if (strlen(env->containerid) >= SL_OWNER_ID_LEN)
+		return cni_fail(CNI_ERR_ENV, "CNI_CONTAINERID is longer than %d characters",
+				SL_OWNER_ID_LEN - 1);
+	if (netns && (!env->netns || !env->netns[0]))
+		return cni_fail(CNI_ERR_ENV, "CNI_NETNS is not set (the runtime sets it to the path "
+				"of the container's network namespace)");
+	if (netns && strlen(env->netns) >= sizeof(((struct sl_owner *)0)->netns))
+		return cni_fail(CNI_ERR_ENV, "CNI_NETNS is too long");
+	if (netns && !sl_netns_alive(env->netns))
+		return cni_fail(CNI_ERR_CONTAINER, "CNI_NETNS %s is not a network namespace (has the "
+				"container gone?)", env->netns);
+	return 0;
+}
+
+static int need_prev(const struct cni_conf *c, const char *cmd)
+{
+	if (!c->prev)
+		return cni_fail(CNI_ERR_CONFIG, "%s without prevResult: sluice-cni is a chained plugin; "
+				"list it after the plugin that creates the interface (bridge, ptp) in the "
+				"conflist's \"plugins\"", cmd);
+	return 0;
+}
+
+/* The interface to attach to: the host-side veth (checked against
+ * prevResult) for tc-ingress, the container's own for tc-egress. */
+static int find_dev(const struct cni_env *env, const struct cni_conf *c, char dev[16])
+{
+	const char *host[16];
+	size_t n;
+
+	if (c->hook == SL_HOOK_TC_EGRESS) {
+		snprintf(dev, 16, "%s", env->ifname);
+		return 0;
+	}
+	if (cni_veth_peer(env->netns, env->ifname, dev))
+		return -1;
+	n = cni_prev_host_ifaces(c, host, 16);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(host[i], dev))
+			return 0;
+	if (n == 0)
+		return 0;       /* a result without host interfaces: trust the kernel */
+	return cni_fail(CNI_ERR_CONFIG, "the host side of %s (%s) is not among prevResult's host "
+			"interfaces; list sluice-cni right after the plugin that made the veth",
+			env->ifname, dev);
+}
+
+int cni_remove(const char *inst, const struct sl_owner *o)
+{
+	struct sl_detach_opts d = { .all = true };
+	int e, saved = -1;
+
+	/* tc-egress attachments live in the container's namespace: clsact
+	 * filters are found there (TCX links by their pins, anywhere) */
+	if (o && !strcmp(o->hook, "tc-egress") && sl_netns_alive(o->netns))
+		cni_netns_enter(o->netns, &saved);
+	cni_capture_begin();
+	e = sl_detach(inst, &d);
+	cni_capture_end();
+	cni_netns_leave(saved);
+	return e == -ENOENT ? 0 : e;
+}
+
+int cni_add(const struct cni_env *env, const struct cni_conf *c)
+{
+	struct sl_apply_report rep;
+	struct sl_ruleset rs;
+	struct sl_owner o;
+	char inst[SL_INST_LEN + 1], dev[16];
+	const char *devs[1] = { dev };
+	uint64_t digest;
+	int e, saved = -1;
+
+	if (need_env(env, true) || need_prev(c, "ADD") || find_dev(env, c, dev))
+		return -1;
+	if (load_rules(c, &rs, &digest))
+		return -1;
+	cni_instance_name(c->name, env->containerid, env->ifname, inst);
+	/* left over from an ADD of this attachment without its DEL (runtime
+	 * restart, a container restarted under the same id): start clean */
+	if (instance_exists(inst) && (e = cni_remove(inst, NULL))) {
+		sl_ruleset_free(&rs);
+		return cni_fail(CNI_ERR_ATTACH, "instance %s: cannot remove what an earlier ADD left: "
+				"%s; remove it with: sluice detach --all --instance %s",
+				inst, strerror(-e), inst);
+	}
+	struct sl_apply_opts ao = {
+		.instance = inst, .devs = devs, .ndevs = 1, .hook = c->hook,
+	};
+	if (c->hook == SL_HOOK_TC_EGRESS && (e = cni_netns_enter(env->netns, &saved))) {
+		sl_ruleset_free(&rs);
+		return cni_fail(CNI_ERR_CONTAINER, "CNI_NETNS %s: cannot enter: %s", env->netns,
+				strerror(-e));
+	}
+	cni_capture_begin();
+	e = sl_apply(&rs, &ao, &rep);
+	cni_capture_end();
+	cni_netns_leave(saved);
+	sl_ruleset_free(&rs);
+	if (e) {
+		cni_remove(inst, NULL);
+		return cni_fail(e == -EAGAIN || e == -EBUSY ? CNI_ERR_AGAIN : CNI_ERR_ATTACH,
+				"cannot attach sluice (%s) to %s: %s; the container was not started "
+				"unfiltered (see details; sluice status)", sl_hook_name(c->hook), dev,
+				strerror(-e));
+	}
+	memset(&o, 0, sizeof(o));
+	snprintf(o.kind, sizeof(o.kind), "cni");
+	snprintf(o.id, sizeof(o.id), "%s", env->containerid);
+	snprintf(o.network, sizeof(o.network), "%s", c->name ? c->name : "");
+	snprintf(o.ifname, sizeof(o.ifname), "%s", env->ifname);
+	snprintf(o.netns, sizeof(o.netns), "%s", env->netns);
+	snprintf(o.rules, sizeof(o.rules), "%s", c->rules);
+	snprintf(o.hook, sizeof(o.hook), "%s", sl_hook_name(c->hook));
+	snprintf(o.dev, sizeof(o.dev), "%s", dev);
+	o.digest = digest;
+	o.since = (uint64_t)time(NULL);
+	cni_capture_begin();
+	e = sl_owner_set(inst, &o);
+	cni_capture_end();
+	if (e) {
+		cni_remove(inst, NULL);
+		return cni_fail(CNI_ERR_IO, "instance %s: cannot record its owner: %s", inst,
+				strerror(-e));
+	}
+	return cni_print_prev(c);
+}
+
+int cni_del(const struct cni_env *env, const struct cni_conf *c)
+{
+	char inst[SL_INST_LEN + 1];
+	struct sl_owner o, *op = &o;
+	int e;
+
+	if (need_env(env, false))
+		return -1;
+	cni_instance_name(c->name, env->containerid, env->ifname, inst);
+	if (!instance_exists(inst))
+		return 0;               /* never added, or deleted already */
+	if (sl_owner_get(inst, &o))
+		op = NULL;
+	if ((e = cni_remove(inst, op)))
+		return cni_fail(e == -EAGAIN || e == -EBUSY ? CNI_ERR_AGAIN : CNI_ERR_IO,
+				"instance %s: cannot remove: %s; retry, or: sluice detach --all "
+				"--instance %s", inst, strerror(-e), inst);
+	return 0;
+}
+
+int cni_check(const struct cni_env *env, const struct cni_conf *c)
+{
+	struct sl_attach att[SL_MAX_ATTACH];
+	char inst[SL_INST_LEN + 1], dev[16];
+	struct sl_instance in;
+	struct sl_ruleset rs;
+	struct sl_owner o;
+	uint64_t digest;
+	size_t live = 0, dead = 0;
+	int e;
+
+	if (need_env(env, true) || need_prev(c, "CHECK"))
+		return -1;
+	cni_instance_name(c->name, env->containerid, env->ifname, inst);
+	if (sl_owner_get(inst, &o) || strcmp(o.id, env->containerid))
+		return cni_fail(CNI_ERR_NOT_ATTACHED, "no sluice instance for container %.12s on %s "
+				"(expected %s): the container runs unfiltered; re-create it (DEL, then ADD)",
+				env->containerid, env->ifname, inst);
+	cni_capture_begin();
+	e = sl_instance_open(inst, &in);
+	if (!e) {
+		e = sl_read_attach(in.attach_fd, att);
+		for (size_t k = 0; !e && k < SL_MAX_ATTACH; k++) {
+			if (att[k].hook == SL_HOOK_NONE)
+				continue;
+			if (sl_attach_alive(&in, &att[k]) && !strncmp(att[k].ifname, o.dev, SL_IFNAME_LEN))
+				live++;
+			else
+				dead++;
+		}
+		sl_instance_close(&in);
+	}
+	cni_capture_end();
+	if (e || live == 0 || dead)
+		return cni_fail(CNI_ERR_NOT_ATTACHED, "instance %s: the program is no longer attached "
+				"to %s (%zu live, %zu gone): the container runs unfiltered; re-create it "
+				"(DEL, then ADD)", inst, o.dev, live, dead);
+	if (find_dev(env, c, dev))
+		return -1;
+	if (strcmp(dev, o.dev) || strcmp(o.hook, sl_hook_name(c->hook)))
+		return cni_fail(CNI_ERR_NOT_ATTACHED, "instance %s is attached to %s %s, the "
+				"configuration asks for %s %s: re-create the container", inst, o.hook,
+				o.dev, sl_hook_name(c->hook), dev);
+	if (load_rules(c, &rs, &digest))
+		return -1;
+	sl_ruleset_free(&rs);
+	if (digest != o.digest || strcmp(o.rules, c->rules))
+		return cni_fail(CNI_ERR_RULES_DIFFER, "instance %s runs other rules than %s now "
+				"compiles to (digest %016llx loaded, %016llx in the file): re-create the "
+				"container (DEL, then ADD) to apply them", inst, c->rules,
+				(unsigned long long)o.digest, (unsigned long long)digest);
+	return 0;
+}

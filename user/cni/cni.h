@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * cni.h - sluice-cni, a chained CNI plugin over the engine library
+ * (CNI specification 1.0, configurations 0.3.0 .. 1.1.0).  One sluice
+ * instance per container attachment; see README "Containers".
+ *   main.c    environment, dispatch, the error object
+ *   conf.c    the network configuration on stdin (jansson), versions
+ *   netlink.c the host-side peer of the container's veth
+ *   attach.c  ADD, DEL, CHECK over sl_apply / sl_detach / sl_owner_*
+ *   gc.c      GC and STATUS (CNI 1.1)
+ */
+#ifndef SL_CNI_H
+#define SL_CNI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "kernel/kernel.h"
+
+/* The spec's well-known error codes, and ours (100+). */
+enum {
+	CNI_ERR_VERSION = 1,            /* incompatible CNI version */
+	CNI_ERR_FIELD = 2,              /* unsupported field in the configuration */
+	CNI_ERR_CONTAINER = 3,          /* container unknown or does not exist */
+	CNI_ERR_ENV = 4,                /* invalid necessary environment variables */
+	CNI_ERR_IO = 5,                 /* I/O failure */
+	CNI_ERR_DECODE = 6,             /* failed to decode content */
+	CNI_ERR_CONFIG = 7,             /* invalid network configuration */
+	CNI_ERR_AGAIN = 11,             /* try again later */
+	CNI_ERR_UNAVAILABLE = 50,       /* plugin not available (STATUS) */
+	CNI_ERR_RULES = 100,            /* the rules file does not compile */
+	CNI_ERR_ATTACH = 101,           /* the filter could not be attached */
+	CNI_ERR_NOT_ATTACHED = 102,     /* CHECK: the filter is gone */
+	CNI_ERR_RULES_DIFFER = 103,     /* CHECK: loaded rules differ from the file */
+};
+
+/* Environment of one call (CNI_*). */
+struct cni_env {
+	const char *command, *containerid, *netns, *ifname, *args, *path;
+};
+
+/* The plugin's configuration (one entry of a conflist's "plugins"). */
+struct cni_conf {
+	json_t *root;                   /* the whole document (owned) */
+	char version[16];               /* cniVersion, "" if absent */
+	unsigned int vnum;              /* major*10000 + minor*100 + patch */
+	const char *name;               /* network name */
+	const char *rules;              /* rules file */
+	enum sl_hook hook;              /* SL_HOOK_TC_INGRESS (default) or SL_HOOK_TC_EGRESS */
+	int mode;                       /* -1: the file's; else enum sl_mode */
+	const char *log;                /* append one line per call here (NULL: none) */
+	json_t *prev;                   /* prevResult, NULL if absent (borrowed) */
+	json_t *valid;                  /* GC: cni.dev/valid-attachments (borrowed) */
+};
+
+#define CNI_V(a, b, c) ((a) * 10000u + (b) * 100u + (c))
+#define CNI_LATEST "1.1.0"
+
+/* Record the error to report (code, and a message that says what to do);
+ * returns -1 for `return cni_fail(...)`. */
+__attribute__((format(printf, 2, 3)))
+int cni_fail(int code, const char *fmt, ...);
+/* Library messages printed while capturing (main.c) go to the error's details. */
+void cni_capture_begin(void);
+void cni_capture_end(void);
+
+/* conf.c */
+int cni_conf_read(FILE *in, struct cni_conf *c);
+void cni_conf_free(struct cni_conf *c);
+bool cni_version_supported(const char *v);
+void cni_print_versions(const char *v);
+/* ADD's output: prevResult unchanged, in the configuration's version. */
+int cni_print_prev(const struct cni_conf *c);
+/* Host-side interface names of prevResult (no "sandbox"); n in/out. */
+size_t cni_prev_host_ifaces(const struct cni_conf *c, const char **names, size_t max);
+
+/* netlink.c: the host-side peer of veth @ifname in netns @netns (a path). */
+int cni_veth_peer(const char *netns, const char *ifname, char peer[16]);
+/* Run in netns @path: enter it (saved: where to return), leave. */
+int cni_netns_enter(const char *path, int *saved);
+void cni_netns_leave(int saved);
+
+/* attach.c */
+void cni_instance_name(const char *network, const char *id, const char *ifname,
+		       char out[SL_INST_LEN + 1]);
+int cni_add(const struct cni_env *env, const struct cni_conf *c);
+int cni_del(const struct cni_env *env, const struct cni_conf *c);
+int cni_check(const struct cni_env *env, const struct cni_conf *c);
+/* Remove an instance the plugin made (entering its netns for tc-egress). */
+int cni_remove(const char *inst, const struct sl_owner *o);
+
+/* gc.c */
+int cni_gc(const struct cni_conf *c);
+int cni_status(const struct cni_conf *c);
+
+#endif
