@@ -91,6 +91,11 @@ static const struct cmd cmds[] = {
 	  "  -i, --instance NAME   instance, default 'default'\n"
 	  "  -j, --json            {\"learned\": [{\"address\", \"name\", \"rules\", \"remaining_ms\", \"ttl\"}],\n"
 	  "                        \"counters\": {\"queries\", \"learned\", \"spoofed\", ...}}\n" },
+	{ "gc", do_gc, "[--dry-run] [--json]",
+	  "remove instances made for containers that are gone (sluice-cni)",
+	  "  -n, --dry-run         only list what would be removed\n"
+	  "  -j, --json            {\"removed\": [{\"instance\", \"container\", \"network\", \"netns\"}],\n"
+	  "                        \"kept\": N}\n" },
 	{ "help", do_help, "[COMMAND]", "show help", "" },
 	{ "version", do_version, "", "print the version", "" },
 };

@@ -72,5 +72,8 @@ int do_stats(int argc, char **argv);
 int do_lookup(int argc, char **argv);
 int do_dump(int argc, char **argv);
 int do_learned(int argc, char **argv);
+int do_gc(int argc, char **argv);
+/* cmd_gc.c: the owner of an instance (sluice-cni's), for status */
+void cli_owner_show(const char *inst, struct sl_json *j);
 
 #endif

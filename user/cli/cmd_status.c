@@ -103,12 +103,14 @@ static int status_one(const char *name, struct sl_json *j)
 		sl_json_ku64(j, "prefixes4", img.ndst4);
 		sl_json_ku64(j, "prefixes6", img.ndst6);
 		sl_json_ku64(j, "port_entries", img.nports);
+		cli_owner_show(name, j);
 		sl_json_key(j, "attachments");
 		sl_json_arr_open(j);
 	} else {
 		printf("instance %s: generation %u, policy %s, mode %s, %zu rules, %zu IPv4 + %zu IPv6 "
 		       "prefixes\n", name, in.cfg.generation, cli_policy_name(in.cfg.policy),
 		       cli_mode_name(in.cfg.mode), nrules, img.ndst4, img.ndst6);
+		cli_owner_show(name, NULL);
 	}
 	for (uint32_t k = 0; k < SL_MAX_ATTACH; k++) {
 		const struct sl_attach *a = &att[k];

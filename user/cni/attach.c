@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -144,7 +145,6 @@ static int find_dev(const struct cni_env *env, const struct cni_conf *c, char de
 
 int cni_remove(const char *inst, const struct sl_owner *o)
 {
-	struct sl_detach_opts d = { .all = true };
 	int e, saved = -1;
 
 	/* tc-egress attachments live in the container's namespace: clsact
@@ -152,10 +152,30 @@ int cni_remove(const char *inst, const struct sl_owner *o)
 	if (o && !strcmp(o->hook, "tc-egress") && sl_netns_alive(o->netns))
 		cni_netns_enter(o->netns, &saved);
 	cni_capture_begin();
-	e = sl_detach(inst, &d);
+	e = sl_owner_remove(inst);
 	cni_capture_end();
 	cni_netns_leave(saved);
-	return e == -ENOENT ? 0 : e;
+	return e;
+}
+
+/* What containers that went without a DEL left (runtime killed, host
+ * crashed before the runtime's cleanup): their netns and veth are gone.
+ * Best effort; `sluice gc` does the same on demand. */
+static void gc_stale(const char *self)
+{
+	char **names = NULL;
+	size_t n = 0;
+
+	if (sl_instance_list(&names, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct sl_owner o;
+
+		if (strcmp(names[i], self) && sl_owner_stale(names[i], &o) == 1)
+			cni_remove(names[i], &o);
+		free(names[i]);
+	}
+	free(names);
 }
 
 int cni_add(const struct cni_env *env, const struct cni_conf *c)
@@ -165,6 +185,7 @@ int cni_add(const struct cni_env *env, const struct cni_conf *c)
 	struct sl_owner o;
 	char inst[SL_INST_LEN + 1], dev[16];
 	const char *devs[1] = { dev };
+	struct sl_apply_opts ao = { .devs = devs, .ndevs = 1, .hook = c->hook };
 	uint64_t digest;
 	int e, saved = -1;
 
@@ -173,6 +194,7 @@ int cni_add(const struct cni_env *env, const struct cni_conf *c)
 	if (load_rules(c, &rs, &digest))
 		return -1;
 	cni_instance_name(c->name, env->containerid, env->ifname, inst);
+	ao.instance = inst;
 	/* left over from an ADD of this attachment without its DEL (runtime
 	 * restart, a container restarted under the same id): start clean */
 	if (instance_exists(inst) && (e = cni_remove(inst, NULL))) {
@@ -180,26 +202,6 @@ int cni_add(const struct cni_env *env, const struct cni_conf *c)
 		return cni_fail(CNI_ERR_ATTACH, "instance %s: cannot remove what an earlier ADD left: "
 				"%s; remove it with: sluice detach --all --instance %s",
 				inst, strerror(-e), inst);
-	}
-	struct sl_apply_opts ao = {
-		.instance = inst, .devs = devs, .ndevs = 1, .hook = c->hook,
-	};
-	if (c->hook == SL_HOOK_TC_EGRESS && (e = cni_netns_enter(env->netns, &saved))) {
-		sl_ruleset_free(&rs);
-		return cni_fail(CNI_ERR_CONTAINER, "CNI_NETNS %s: cannot enter: %s", env->netns,
-				strerror(-e));
-	}
-	cni_capture_begin();
-	e = sl_apply(&rs, &ao, &rep);
-	cni_capture_end();
-	cni_netns_leave(saved);
-	sl_ruleset_free(&rs);
-	if (e) {
-		cni_remove(inst, NULL);
-		return cni_fail(e == -EAGAIN || e == -EBUSY ? CNI_ERR_AGAIN : CNI_ERR_ATTACH,
-				"cannot attach sluice (%s) to %s: %s; the container was not started "
-				"unfiltered (see details; sluice status)", sl_hook_name(c->hook), dev,
-				strerror(-e));
 	}
 	memset(&o, 0, sizeof(o));
 	snprintf(o.kind, sizeof(o.kind), "cni");
@@ -212,14 +214,34 @@ int cni_add(const struct cni_env *env, const struct cni_conf *c)
 	snprintf(o.dev, sizeof(o.dev), "%s", dev);
 	o.digest = digest;
 	o.since = (uint64_t)time(NULL);
+	/* the owner first: an instance being made is never taken for stale */
 	cni_capture_begin();
 	e = sl_owner_set(inst, &o);
 	cni_capture_end();
 	if (e) {
+		sl_ruleset_free(&rs);
+		return cni_fail(CNI_ERR_IO, "instance %s: cannot record its owner: %s (see details)",
+				inst, strerror(-e));
+	}
+	if (c->hook == SL_HOOK_TC_EGRESS && (e = cni_netns_enter(env->netns, &saved))) {
+		sl_ruleset_free(&rs);
 		cni_remove(inst, NULL);
-		return cni_fail(CNI_ERR_IO, "instance %s: cannot record its owner: %s", inst,
+		return cni_fail(CNI_ERR_CONTAINER, "CNI_NETNS %s: cannot enter: %s", env->netns,
 				strerror(-e));
 	}
+	cni_capture_begin();
+	e = sl_apply(&rs, &ao, &rep);
+	cni_capture_end();
+	cni_netns_leave(saved);
+	sl_ruleset_free(&rs);
+	if (e) {
+		cni_remove(inst, &o);
+		return cni_fail(e == -EAGAIN || e == -EBUSY ? CNI_ERR_AGAIN : CNI_ERR_ATTACH,
+				"cannot attach sluice (%s) to %s: %s; the container was not started "
+				"unfiltered (see details; sluice status)", sl_hook_name(c->hook), dev,
+				strerror(-e));
+	}
+	gc_stale(inst);
 	return cni_print_prev(c);
 }
 

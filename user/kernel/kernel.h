@@ -275,12 +275,20 @@ struct sl_owner {
 	uint64_t since;                 /* seconds since the epoch */
 };
 
-/* Record (or replace) the owner of an existing instance. */
+/* Record (or replace) the owner of an instance (creating its directory:
+ * the owner may be recorded before sl_apply makes the instance). */
 int sl_owner_set(const char *instance, const struct sl_owner *o);
 /* Read it: 0, -ENOENT if the instance has none, or another -errno. */
 int sl_owner_get(const char *instance, struct sl_owner *o);
 /* Whether @path is a live network namespace (an nsfs file). */
 bool sl_netns_alive(const char *path);
+/* Remove the owner record (and the instance directory if that leaves it empty). */
+void sl_owner_clear(const char *instance);
+/* 1 if the instance was made for a container that is gone (its netns is
+ * not alive and none of its attachments is), 0 if not, -ENOENT without owner. */
+int sl_owner_stale(const char *instance, struct sl_owner *o);
+/* Detach everything of the instance and remove its pins and owner record. */
+int sl_owner_remove(const char *instance);
 
 const char *sl_hook_name(enum sl_hook h);       /* "tc-egress", ... */
 const char *sl_att_kind_name(enum sl_att_kind k); /* "tcx", "clsact", ... */

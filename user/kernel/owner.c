@@ -29,13 +29,30 @@ static void owner_path(char *buf, size_t sz, const char *inst)
 	snprintf(buf, sz, SL_PIN_ROOT "/%s/owner", inst);
 }
 
+static const char *dirname_of(const char *p, char *buf, size_t sz)
+{
+	const char *slash = strrchr(p, '/');
+
+	snprintf(buf, sz, "%.*s", (int)(slash ? slash - p : 0), p);
+	return buf;
+}
+
 int sl_owner_set(const char *inst, const struct sl_owner *o)
 {
-	char p[PATH_MAX];
+	char p[PATH_MAX], dir[PATH_MAX];
 	__u32 k = 0;
 	int fd, e = 0;
 
 	owner_path(p, sizeof(p), inst);
+	/* the owner may come first: an instance that is being made is
+	 * already someone's (sluice gc keeps it while its netns lives) */
+	if ((mkdir(SL_PIN_ROOT, 0700) && errno != EEXIST) ||
+	    (mkdir(dirname_of(p, dir, sizeof(dir)), 0700) && errno != EEXIST)) {
+		e = -errno;
+		fprintf(stderr, "sluice: %s: cannot create: %s (is bpffs mounted? mount -t bpf bpf "
+			"/sys/fs/bpf)\n", dir, strerror(-e));
+		return e;
+	}
 	fd = bpf_obj_get(p);
 	if (fd < 0) {
 		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sl_owner", sizeof(k), sizeof(*o), 1, NULL);
@@ -87,4 +104,53 @@ bool sl_netns_alive(const char *path)
 	 * /proc/PID/ns/net: both are nsfs files while the namespace lives; an
 	 * unmounted /run/netns/NAME left behind is a plain empty file */
 	return path && path[0] && statfs(path, &sf) == 0 && sf.f_type == NSFS_MAGIC;
+}
+
+void sl_owner_clear(const char *inst)
+{
+	char p[PATH_MAX], dir[PATH_MAX];
+
+	owner_path(p, sizeof(p), inst);
+	unlink(p);
+	rmdir(dirname_of(p, dir, sizeof(dir)));         /* only if nothing else is pinned */
+}
+
+int sl_owner_stale(const char *inst, struct sl_owner *o)
+{
+	struct sl_attach att[SL_MAX_ATTACH];
+	struct sl_instance in;
+	int e = sl_owner_get(inst, o);
+
+	if (e)
+		return e;
+	if (strcmp(o->kind, "cni") || sl_netns_alive(o->netns))
+		return 0;
+	/* the namespace is gone; so is the veth, normally.  A live
+	 * attachment means someone still holds it: keep filtering. */
+	if (sl_instance_open(inst, &in))
+		return 1;       /* never loaded, or pins incomplete: nothing runs */
+	e = sl_read_attach(in.attach_fd, att);
+	for (size_t k = 0; !e && k < SL_MAX_ATTACH; k++)
+		if (att[k].hook != SL_HOOK_NONE && sl_attach_alive(&in, &att[k]))
+			e = 1;
+	sl_instance_close(&in);
+	return e ? 0 : 1;
+}
+
+int sl_owner_remove(const char *inst)
+{
+	struct sl_detach_opts d = { .all = true };
+	char p[PATH_MAX];
+	struct stat st;
+	int e;
+
+	snprintf(p, sizeof(p), SL_PIN_ROOT "/%s/config", inst);
+	if (stat(p, &st)) {     /* an owner record without a loaded instance */
+		sl_owner_clear(inst);
+		return 0;
+	}
+	e = sl_detach(inst, &d);
+	if (e == -ENOENT)
+		sl_owner_clear(inst);
+	return e == -ENOENT ? 0 : e;
 }
