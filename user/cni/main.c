@@ -155,7 +155,12 @@ int main(void)
 		cni_conf_free(&c);
 		return 0;
 	}
-	rc = cni_conf_read(stdin, &c);
+	if (strcmp(env.command, "ADD") && strcmp(env.command, "DEL") && strcmp(env.command, "CHECK") &&
+	    strcmp(env.command, "GC") && strcmp(env.command, "STATUS"))
+		rc = cni_fail(CNI_ERR_ENV, "CNI_COMMAND \"%s\" is not a CNI command (ADD, DEL, "
+			      "CHECK, VERSION, GC, STATUS)", env.command);
+	else
+		rc = cni_conf_read(stdin, &c);
 	if (!rc)
 		rc = check_version(env.command, &c);
 	if (!rc) {
@@ -167,11 +172,8 @@ int main(void)
 			rc = cni_check(&env, &c);
 		else if (!strcmp(env.command, "GC"))
 			rc = cni_gc(&c);
-		else if (!strcmp(env.command, "STATUS"))
-			rc = cni_status(&c);
 		else
-			rc = cni_fail(CNI_ERR_ENV, "CNI_COMMAND \"%s\" is not a CNI command (ADD, DEL, "
-				      "CHECK, VERSION, GC, STATUS)", env.command);
+			rc = cni_status(&c);
 	}
 	log_call(&env, &c, rc);
 	if (rc)
