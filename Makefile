@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# sluice - eBPF egress allowlist filter.  `make` builds build/sluice.
+# sluice - eBPF egress allowlist filter.  `make` builds build/sluice and
+# build/sluice-cni (the CNI plugin).
 #   make demo    install deps, build, run the namespace lab demo (root)
 #   make check   install deps, build, run every test (root for prog/e2e)
 #   make install PREFIX=/usr/local
@@ -91,6 +92,12 @@ CNI_OBJS   := $(call obj_of,obj,$(CNI_SRCS))
 CNI_LIBS   := -ljansson
 $(BUILD)/sluice-cni: $(CNI_OBJS) $(LIB)
 	$(CC) $(USER_CFLAGS) $(CNI_OBJS) $(LIB) $(USER_LIBS) $(CNI_LIBS) -o $@
+# Statically linked, for nodes that lack Debian's libbpf/libjansson (the
+# Kubernetes DaemonSet of contrib/kubernetes copies it onto each node).
+$(BUILD)/sluice-cni-static: $(CNI_OBJS) $(LIB)
+	$(CC) $(USER_CFLAGS) -static $(CNI_OBJS) $(LIB) $(USER_LIBS) $(CNI_LIBS) -o $@
+.PHONY: cni-static
+cni-static: $(BUILD)/sluice-cni-static
 
 # The same binary with ASan+UBSan: make check runs the unit tests and the
 # CLI tests against it.
