@@ -98,6 +98,10 @@ $(BUILD)/sluice-cni-static: $(CNI_OBJS) $(LIB)
 	$(CC) $(USER_CFLAGS) -static $(CNI_OBJS) $(LIB) $(USER_LIBS) $(CNI_LIBS) -o $@
 .PHONY: cni-static
 cni-static: $(BUILD)/sluice-cni-static
+# With ASan+UBSan: make check runs the conformance test against it.
+SAN_CNI    := $(call obj_of,san,$(CNI_SRCS))
+$(BUILD)/sluice-cni-san: $(SAN_CNI) $(SAN_LIB)
+	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) $(SAN_CNI) $(SAN_LIB) $(USER_LIBS) $(CNI_LIBS) -o $@
 
 # The same binary with ASan+UBSan: make check runs the unit tests and the
 # CLI tests against it.
@@ -126,7 +130,7 @@ sanitize: $(BUILD)/sluice-san
 deps:
 	@scripts/install-deps
 
-test: all $(BUILD)/sluice-san $(UNIT_BINS) $(PROG_BINS) $(TOOLS)
+test: all $(BUILD)/sluice-san $(BUILD)/sluice-cni-san $(UNIT_BINS) $(PROG_BINS) $(TOOLS)
 	@tests/run
 
 check: deps

@@ -163,6 +163,9 @@ int main(void)
 		rc = cni_conf_read(stdin, &c);
 	if (!rc)
 		rc = check_version(env.command, &c);
+	if (!rc && strcmp(env.command, "STATUS") && (!c.name || !c.name[0]))
+		rc = cni_fail(CNI_ERR_CONFIG, "the configuration has no \"name\" (the network's name: "
+			      "runtimes copy the conflist's into each plugin's configuration)");
 	if (!rc) {
 		if (!strcmp(env.command, "ADD"))
 			rc = cni_add(&env, &c);

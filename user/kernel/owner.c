@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -20,6 +21,9 @@
 
 #include "kernel/kernel.h"
 
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
 #endif
@@ -40,15 +44,28 @@ static const char *dirname_of(const char *p, char *buf, size_t sz)
 int sl_owner_set(const char *inst, const struct sl_owner *o)
 {
 	char p[PATH_MAX], dir[PATH_MAX];
+	struct statfs sf;
 	__u32 k = 0;
 	int fd, e = 0;
 
 	owner_path(p, sizeof(p), inst);
 	/* the owner may come first: an instance that is being made is
 	 * already someone's (sluice gc keeps it while its netns lives) */
-	if ((mkdir(SL_PIN_ROOT, 0700) && errno != EEXIST) ||
-	    (mkdir(dirname_of(p, dir, sizeof(dir)), 0700) && errno != EEXIST)) {
-		e = -errno;
+	dirname_of(p, dir, sizeof(dir));
+	/* as sl_apply would: bpffs where it belongs, if nothing is mounted there */
+	if (statfs("/sys/fs/bpf", &sf) == 0 && sf.f_type != BPF_FS_MAGIC)
+		mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700");
+	/* the last instance's removal takes SL_PIN_ROOT with it: if that
+	 * happens between the two mkdirs, make the root again */
+	for (int tries = 0; tries < 5; tries++) {
+		e = 0;
+		if ((mkdir(SL_PIN_ROOT, 0700) && errno != EEXIST) ||
+		    (mkdir(dir, 0700) && errno != EEXIST))
+			e = -errno;
+		if (e != -ENOENT)
+			break;
+	}
+	if (e) {
 		fprintf(stderr, "sluice: %s: cannot create: %s (is bpffs mounted? mount -t bpf bpf "
 			"/sys/fs/bpf)\n", dir, strerror(-e));
 		return e;
