@@ -311,12 +311,12 @@ check "nothing left" no_trace
 
 # --- a container gone without DEL: sluice gc, and the next ADD, clean up -----
 T_PREFIX="cni_conformance/stale/"
-mkstale() {   # N: a container netns with a veth to the host, ADDed, then deleted (no DEL)
+mkstale() {   # N [EXTRA-KEYS]: a container netns with a veth to the host, ADDed, then deleted (no DEL)
 	local x=sl-$id-x$1
 	ip netns add "$x" && on_exit ip netns del "$x"
 	ip -n "$G" link add "slx$1$id" type veth peer name eth0 netns "$x"
 	ip -n "$G" link set "slx$1$id" up; ip -n "$x" link set eth0 up
-	conf 1.0.0 | jq --arg h "slx$1$id" --arg ns "/run/netns/$x" \
+	conf 1.0.0 "${2:-}" | jq --arg h "slx$1$id" --arg ns "/run/netns/$x" \
 		'.prevResult.interfaces = [{name: $h}, {name: "eth0", sandbox: $ns}]' > "$TMP/c"
 	cni ADD stale$1-$id CNI_NETNS=/run/netns/$x CNI_IFNAME=eth0 < "$TMP/c"
 	[ "$RC" -eq 0 ] || cat "$TMP/out" >&2
@@ -337,13 +337,21 @@ conf 1.0.0 > "$TMP/conf"
 cni ADD fresh-$id < "$TMP/conf"
 check "the next ADD removes what a vanished container left" test ! -e "/sys/fs/bpf/sluice/$s2"
 cni DEL fresh-$id < "$TMP/conf"
+mkstale 3 '"hook": "tc-egress"'
+s3=$(inst_of stale3-$id)
+check "tc-egress, container gone: an instance is left" test -n "$s3"
+note_ids "$s3"
+conf 1.0.0 '"hook": "tc-egress"' > "$TMP/c"
+cni DEL stale3-$id CNI_NETNS=/run/netns/sl-$id-x3 CNI_IFNAME=eth0 < "$TMP/c"
+expect_eq "tc-egress, the runtime's DEL after the netns went: exit 0" "$RC" 0
+check "... and it removed the instance" test ! -e "/sys/fs/bpf/sluice/$s3"
 check "nothing left" no_trace
 
 # --- many ADDs and DELs at once (the instance lock) ---------------------------
 T_PREFIX="cni_conformance/parallel/"
 conf 1.0.0 > "$TMP/conf"
 # each call its own output files
-par() { (local t=$TMP; TMP=$TMP/p$2; mkdir -p "$TMP"; cni "$1" "par$2-$id" < "$t/conf"; echo "$RC" > "$t/rc.$1.$2") & }
+par() { (local t=$TMP; TMP=$TMP/p$2; mkdir -p "$TMP"; cni "$1" "par$2-$id" < "$t/conf"; echo "$RC" > "$t/rc.$1.$2"; [ "$RC" -eq 0 ] || echo "$1 par$2: $(head -c 300 "$TMP/out")" >&2) & }
 for k in $(seq 10); do par ADD "$k"; done; wait
 expect_eq "10 ADDs at once: all exit 0" "$(cat "$TMP"/rc.ADD.* | sort -u | tr -d '\n')" 0
 for k in $(seq 10); do note_ids "$(inst_of par$k-$id)"; done

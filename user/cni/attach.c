@@ -143,18 +143,13 @@ static int find_dev(const struct cni_env *env, const struct cni_conf *c, char de
 			env->ifname, dev);
 }
 
-int cni_remove(const char *inst, const struct sl_owner *o)
+int cni_remove(const char *inst)
 {
-	int e, saved = -1;
+	int e;
 
-	/* tc-egress attachments live in the container's namespace: clsact
-	 * filters are found there (TCX links by their pins, anywhere) */
-	if (o && !strcmp(o->hook, "tc-egress") && sl_netns_alive(o->netns))
-		cni_netns_enter(o->netns, &saved);
 	cni_capture_begin();
 	e = sl_owner_remove(inst);
 	cni_capture_end();
-	cni_netns_leave(saved);
 	return e;
 }
 
@@ -172,7 +167,7 @@ static void gc_stale(const char *self)
 		struct sl_owner o;
 
 		if (strcmp(names[i], self) && sl_owner_stale(names[i], &o) == 1)
-			cni_remove(names[i], &o);
+			cni_remove(names[i]);
 		free(names[i]);
 	}
 	free(names);
@@ -197,7 +192,7 @@ int cni_add(const struct cni_env *env, const struct cni_conf *c)
 	ao.instance = inst;
 	/* left over from an ADD of this attachment without its DEL (runtime
 	 * restart, a container restarted under the same id): start clean */
-	if (instance_exists(inst) && (e = cni_remove(inst, NULL))) {
+	if (instance_exists(inst) && (e = cni_remove(inst))) {
 		sl_ruleset_free(&rs);
 		return cni_fail(CNI_ERR_ATTACH, "instance %s: cannot remove what an earlier ADD left: "
 				"%s; remove it with: sluice detach --all --instance %s",
@@ -225,7 +220,7 @@ int cni_add(const struct cni_env *env, const struct cni_conf *c)
 	}
 	if (c->hook == SL_HOOK_TC_EGRESS && (e = cni_netns_enter(env->netns, &saved))) {
 		sl_ruleset_free(&rs);
-		cni_remove(inst, NULL);
+		cni_remove(inst);
 		return cni_fail(CNI_ERR_CONTAINER, "CNI_NETNS %s: cannot enter: %s", env->netns,
 				strerror(-e));
 	}
@@ -235,7 +230,7 @@ int cni_add(const struct cni_env *env, const struct cni_conf *c)
 	cni_netns_leave(saved);
 	sl_ruleset_free(&rs);
 	if (e) {
-		cni_remove(inst, &o);
+		cni_remove(inst);
 		return cni_fail(e == -EAGAIN || e == -EBUSY ? CNI_ERR_AGAIN : CNI_ERR_ATTACH,
 				"cannot attach sluice (%s) to %s: %s; the container was not started "
 				"unfiltered (see details; sluice status)", sl_hook_name(c->hook), dev,
@@ -248,7 +243,6 @@ int cni_add(const struct cni_env *env, const struct cni_conf *c)
 int cni_del(const struct cni_env *env, const struct cni_conf *c)
 {
 	char inst[SL_INST_LEN + 1];
-	struct sl_owner o, *op = &o;
 	int e;
 
 	if (need_env(env, false))
@@ -256,9 +250,7 @@ int cni_del(const struct cni_env *env, const struct cni_conf *c)
 	cni_instance_name(c->name, env->containerid, env->ifname, inst);
 	if (!instance_exists(inst))
 		return 0;               /* never added, or deleted already */
-	if (sl_owner_get(inst, &o))
-		op = NULL;
-	if ((e = cni_remove(inst, op)))
+	if ((e = cni_remove(inst)))
 		return cni_fail(e == -EAGAIN || e == -EBUSY ? CNI_ERR_AGAIN : CNI_ERR_IO,
 				"instance %s: cannot remove: %s; retry, or: sluice detach --all "
 				"--instance %s", inst, strerror(-e), inst);

@@ -88,8 +88,8 @@ void cni_instance_name(const char *network, const char *id, const char *ifname,
 int cni_add(const struct cni_env *env, const struct cni_conf *c);
 int cni_del(const struct cni_env *env, const struct cni_conf *c);
 int cni_check(const struct cni_env *env, const struct cni_conf *c);
-/* Remove an instance the plugin made (entering its netns for tc-egress). */
-int cni_remove(const char *inst, const struct sl_owner *o);
+/* Remove an instance the plugin made (sl_owner_remove, messages captured). */
+int cni_remove(const char *inst);
 
 /* gc.c */
 int cni_gc(const struct cni_conf *c);

@@ -49,7 +49,7 @@ int cni_gc(const struct cni_conf *c)
 
 		if (!rc && !sl_owner_get(names[i], &o) && !strcmp(o.kind, "cni") &&
 		    !strcmp(o.network, c->name ? c->name : "") && !listed(c->valid, &o) &&
-		    cni_remove(names[i], &o))
+		    cni_remove(names[i]))
 			rc = cni_fail(CNI_ERR_IO, "GC: cannot remove instance %s; retry, or: sluice "
 				      "detach --all --instance %s", names[i], names[i]);
 		free(names[i]);

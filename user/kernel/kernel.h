@@ -287,7 +287,9 @@ void sl_owner_clear(const char *instance);
 /* 1 if the instance was made for a container that is gone (its netns is
  * not alive and none of its attachments is), 0 if not, -ENOENT without owner. */
 int sl_owner_stale(const char *instance, struct sl_owner *o);
-/* Detach everything of the instance and remove its pins and owner record. */
+/* Detach everything of the instance and remove its pins and owner record
+ * (a tc-egress owner's attachment from inside its netns, or from an empty
+ * one if that is gone). */
 int sl_owner_remove(const char *instance);
 
 const char *sl_hook_name(enum sl_hook h);       /* "tc-egress", ... */

@@ -9,6 +9,8 @@
  * read it.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,19 +156,64 @@ int sl_owner_stale(const char *inst, struct sl_owner *o)
 	return e ? 0 : 1;
 }
 
+/*
+ * tc-egress attachments are on the container's own interface, recorded
+ * with its ifindex but without a namespace (the plugin entered it itself):
+ * detach from inside that namespace while it lives, else from an empty
+ * one, where no interface of the host can be taken for the container's
+ * (a clsact filter is looked up by ifindex; TCX links go by their pins).
+ */
+static int enter_owner_netns(const char *inst, int *saved)
+{
+	struct sl_owner o;
+	int fd = -1;
+
+	*saved = -1;
+	if (sl_owner_get(inst, &o) || strcmp(o.hook, "tc-egress"))
+		return 0;
+	*saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (*saved < 0)
+		return -errno;
+	if (sl_netns_alive(o.netns))
+		fd = open(o.netns, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 ? setns(fd, CLONE_NEWNET) : unshare(CLONE_NEWNET)) {
+		int e = -errno;
+
+		if (fd >= 0)
+			close(fd);
+		close(*saved);
+		*saved = -1;
+		return e;
+	}
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
 int sl_owner_remove(const char *inst)
 {
 	struct sl_detach_opts d = { .all = true };
 	char p[PATH_MAX];
 	struct stat st;
-	int e;
+	int e, saved;
 
 	snprintf(p, sizeof(p), SL_PIN_ROOT "/%s/config", inst);
 	if (stat(p, &st)) {     /* an owner record without a loaded instance */
 		sl_owner_clear(inst);
 		return 0;
 	}
+	if ((e = enter_owner_netns(inst, &saved))) {
+		fprintf(stderr, "sluice: instance %s: cannot enter a network namespace to detach "
+			"from: %s\n", inst, strerror(-e));
+		return e;
+	}
 	e = sl_detach(inst, &d);
+	if (saved >= 0) {
+		if (setns(saved, CLONE_NEWNET))
+			fprintf(stderr, "sluice: cannot return to the original network namespace: %s\n",
+				strerror(errno));
+		close(saved);
+	}
 	if (e == -ENOENT)
 		sl_owner_clear(inst);
 	return e == -ENOENT ? 0 : e;
