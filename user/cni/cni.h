@@ -3,11 +3,11 @@
  * cni.h - sluice-cni, a chained CNI plugin over the engine library
  * (CNI specification 1.0, configurations 0.3.0 .. 1.1.0).  One sluice
  * instance per container attachment; see README "Containers".
- *   main.c    environment, dispatch, the error object
- *   conf.c    the network configuration on stdin (jansson), versions
- *   netlink.c the host-side peer of the container's veth
- *   attach.c  ADD, DEL, CHECK over sl_apply / sl_detach / sl_owner_*
- *   gc.c      GC and STATUS (CNI 1.1)
+ *   cni_main.c    environment, dispatch, the error object
+ *   cni_conf.c    the network configuration on stdin (jansson), versions
+ *   cni_netlink.c the host-side peer of the container's veth
+ *   cni_attach.c  ADD, DEL, CHECK over sl_apply / sl_detach / sl_owner_*
+ *   cni_gc.c      GC and STATUS (CNI 1.1)
  */
 #ifndef SL_CNI_H
 #define SL_CNI_H
@@ -62,11 +62,11 @@ struct cni_conf {
  * returns -1 for `return cni_fail(...)`. */
 __attribute__((format(printf, 2, 3)))
 int cni_fail(int code, const char *fmt, ...);
-/* Library messages printed while capturing (main.c) go to the error's details. */
+/* Library messages printed while capturing (cni_main.c) go to the error's details. */
 void cni_capture_begin(void);
 void cni_capture_end(void);
 
-/* conf.c */
+/* cni_conf.c */
 int cni_conf_read(FILE *in, struct cni_conf *c);
 void cni_conf_free(struct cni_conf *c);
 bool cni_version_supported(const char *v);
@@ -76,13 +76,13 @@ int cni_print_prev(const struct cni_conf *c);
 /* Host-side interface names of prevResult (no "sandbox"); n in/out. */
 size_t cni_prev_host_ifaces(const struct cni_conf *c, const char **names, size_t max);
 
-/* netlink.c: the host-side peer of veth @ifname in netns @netns (a path). */
+/* cni_netlink.c: the host-side peer of veth @ifname in netns @netns (a path). */
 int cni_veth_peer(const char *netns, const char *ifname, char peer[16]);
 /* Run in netns @path: enter it (saved: where to return), leave. */
 int cni_netns_enter(const char *path, int *saved);
 void cni_netns_leave(int saved);
 
-/* attach.c */
+/* cni_attach.c */
 void cni_instance_name(const char *network, const char *id, const char *ifname,
 		       char out[SL_INST_LEN + 1]);
 int cni_add(const struct cni_env *env, const struct cni_conf *c);
@@ -91,7 +91,7 @@ int cni_check(const struct cni_env *env, const struct cni_conf *c);
 /* Remove an instance the plugin made (sl_owner_remove, messages captured). */
 int cni_remove(const char *inst);
 
-/* gc.c */
+/* cni_gc.c */
 int cni_gc(const struct cni_conf *c);
 int cni_status(const struct cni_conf *c);
 

@@ -292,18 +292,23 @@ int slk_mkdir_instance(const char *inst)
 {
 	char dir[PATH_MAX];
 
-	if (mkdir(SL_PIN_ROOT, 0700) && errno != EEXIST) {
-		int e = -errno;
-		slk_err("%s: cannot create: %s", SL_PIN_ROOT, strerror(-e));
-		return e;
-	}
 	snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s", inst);
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		int e = -errno;
-		slk_err("%s: cannot create: %s", dir, strerror(-e));
-		return e;
+	/* removing the last instance removes SL_PIN_ROOT (slk_remove_instance):
+	 * if that happens between the two mkdirs, make the root again */
+	for (int tries = 0;; tries++) {
+		if (mkdir(SL_PIN_ROOT, 0700) && errno != EEXIST) {
+			int e = -errno;
+			slk_err("%s: cannot create: %s", SL_PIN_ROOT, strerror(-e));
+			return e;
+		}
+		if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+			return 0;
+		if (errno != ENOENT || tries == 4) {
+			int e = -errno;
+			slk_err("%s: cannot create: %s", dir, strerror(-e));
+			return e;
+		}
 	}
-	return 0;
 }
 
 void slk_remove_instance(const char *inst)

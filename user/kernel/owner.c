@@ -14,81 +14,48 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 
-#include "kernel/kernel.h"
+#include "kernel/internal.h"
 
-#ifndef BPF_FS_MAGIC
-#define BPF_FS_MAGIC 0xcafe4a11
-#endif
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
 #endif
 
-static void owner_path(char *buf, size_t sz, const char *inst)
-{
-	snprintf(buf, sz, SL_PIN_ROOT "/%s/owner", inst);
-}
-
-static const char *dirname_of(const char *p, char *buf, size_t sz)
-{
-	const char *slash = strrchr(p, '/');
-
-	snprintf(buf, sz, "%.*s", (int)(slash ? slash - p : 0), p);
-	return buf;
-}
-
 int sl_owner_set(const char *inst, const struct sl_owner *o)
 {
-	char p[PATH_MAX], dir[PATH_MAX];
-	struct statfs sf;
 	__u32 k = 0;
-	int fd, e = 0;
+	int fd, e;
 
-	owner_path(p, sizeof(p), inst);
 	/* the owner may come first: an instance that is being made is
 	 * already someone's (sluice gc keeps it while its netns lives) */
-	dirname_of(p, dir, sizeof(dir));
-	/* as sl_apply would: bpffs where it belongs, if nothing is mounted there */
-	if (statfs("/sys/fs/bpf", &sf) == 0 && sf.f_type != BPF_FS_MAGIC)
-		mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700");
-	/* the last instance's removal takes SL_PIN_ROOT with it: if that
-	 * happens between the two mkdirs, make the root again */
-	for (int tries = 0; tries < 5; tries++) {
-		e = 0;
-		if ((mkdir(SL_PIN_ROOT, 0700) && errno != EEXIST) ||
-		    (mkdir(dir, 0700) && errno != EEXIST))
-			e = -errno;
-		if (e != -ENOENT)
-			break;
+	if (!slk_valid_instance(inst)) {
+		slk_err("'%s' is not an instance name", inst);
+		return -EINVAL;
 	}
-	if (e) {
-		fprintf(stderr, "sluice: %s: cannot create: %s (is bpffs mounted? mount -t bpf bpf "
-			"/sys/fs/bpf)\n", dir, strerror(-e));
+	if ((e = slk_ensure_bpffs()) || (e = slk_mkdir_instance(inst)))
 		return e;
-	}
-	fd = bpf_obj_get(p);
-	if (fd < 0) {
+	fd = slk_obj_get(inst, "owner");
+	if (fd >= 0) {
+		e = bpf_map_update_elem(fd, &k, o, BPF_ANY) ? -errno : 0;
+	} else {
 		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sl_owner", sizeof(k), sizeof(*o), 1, NULL);
-		if (fd < 0) {
+		if (fd < 0)
 			e = -errno;
-			fprintf(stderr, "sluice: %s: cannot create the owner record: %s\n", p,
-				strerror(-e));
-			return e;
-		}
-		if (bpf_map_update_elem(fd, &k, o, BPF_ANY) || bpf_obj_pin(fd, p))
+		else if (bpf_map_update_elem(fd, &k, o, BPF_ANY))
 			e = -errno;
-	} else if (bpf_map_update_elem(fd, &k, o, BPF_ANY)) {
-		e = -errno;
+		else
+			e = slk_pin_fd(fd, inst, "owner");
 	}
 	if (e)
-		fprintf(stderr, "sluice: %s: cannot write the owner record: %s\n", p, strerror(-e));
-	close(fd);
+		slk_err("%s/%s/owner: cannot write the owner record: %s", SL_PIN_ROOT, inst,
+			strerror(-e));
+	if (fd >= 0)
+		close(fd);
 	return e;
 }
 
@@ -96,12 +63,10 @@ int sl_owner_get(const char *inst, struct sl_owner *o)
 {
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info), k = 0;
-	char p[PATH_MAX];
 	int fd, e = 0;
 
 	memset(o, 0, sizeof(*o));
-	owner_path(p, sizeof(p), inst);
-	fd = bpf_obj_get(p);
+	fd = slk_obj_get(inst, "owner");
 	if (fd < 0)
 		return errno == ENOENT ? -ENOENT : -errno;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.value_size != sizeof(*o))
@@ -127,11 +92,11 @@ bool sl_netns_alive(const char *path)
 
 void sl_owner_clear(const char *inst)
 {
-	char p[PATH_MAX], dir[PATH_MAX];
+	char dir[PATH_MAX];
 
-	owner_path(p, sizeof(p), inst);
-	unlink(p);
-	rmdir(dirname_of(p, dir, sizeof(dir)));         /* only if nothing else is pinned */
+	slk_unpin(inst, "owner");
+	snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s", inst);
+	rmdir(dir);             /* only if nothing else is pinned */
 }
 
 int sl_owner_stale(const char *inst, struct sl_owner *o)
@@ -203,15 +168,14 @@ int sl_owner_remove(const char *inst)
 		return 0;
 	}
 	if ((e = enter_owner_netns(inst, &saved))) {
-		fprintf(stderr, "sluice: instance %s: cannot enter a network namespace to detach "
-			"from: %s\n", inst, strerror(-e));
+		slk_err("instance %s: cannot enter a network namespace to detach from: %s", inst,
+			strerror(-e));
 		return e;
 	}
 	e = sl_detach(inst, &d);
 	if (saved >= 0) {
 		if (setns(saved, CLONE_NEWNET))
-			fprintf(stderr, "sluice: cannot return to the original network namespace: %s\n",
-				strerror(errno));
+			slk_err("cannot return to the original network namespace: %s", strerror(errno));
 		close(saved);
 	}
 	if (e == -ENOENT)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * attach.c - ADD, DEL and CHECK: one sluice instance per container
+ * cni_attach.c - ADD, DEL and CHECK: one sluice instance per container
  * attachment (network, container id, interface), named from them so that
  * DEL and CHECK find it without any state of their own.  The instance's
  * "owner" record (kernel/owner.c) says whose it is and what was compiled.

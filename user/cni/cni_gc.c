@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * gc.c - the two commands of CNI 1.1 that concern no single container.
+ * cni_gc.c - the two commands of CNI 1.1 that concern no single container.
  * GC: remove this network's instances whose attachment is not in
  * "cni.dev/valid-attachments" (the runtime's list of what still exists).
  * STATUS: can ADD succeed now?  Root, a bpffs (or a place to mount one),

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * conf.c - the network configuration sluice-cni reads on stdin, and the
+ * cni_conf.c - the network configuration sluice-cni reads on stdin, and the
  * JSON it prints.  Keys of ours: "rules" (required for ADD, CHECK and
  * STATUS), "hook" ("tc-ingress", the default, or "tc-egress"), "mode"
  * ("enforce" or "audit", overriding the file's), "log" (a file that gets

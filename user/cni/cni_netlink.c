@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * netlink.c - which host interface is the other end of the container's
+ * cni_netlink.c - which host interface is the other end of the container's
  * veth.  The bridge and ptp plugins list the host-side veth in their result
  * without a "sandbox", next to the bridge (also without one); the
  * container's interface names its peer in IFLA_LINK.  We ask the

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * main.c - sluice-cni's entry: read CNI_* and the configuration, check
+ * cni_main.c - sluice-cni's entry: read CNI_* and the configuration, check
  * the version against the command, run it, and on failure print the
  * spec's error object ({"cniVersion", "code", "msg", "details"}) on stdout
  * and exit 1.  What the engine library prints on stderr while it works is
