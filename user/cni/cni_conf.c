@@ -64,7 +64,7 @@ static int opt_str(json_t *root, const char *key, const char **out)
 int cni_conf_read(FILE *in, struct cni_conf *c)
 {
 	json_error_t je;
-	const char *ver, *hook, *mode;
+	const char *ver, *hook, *mode, *log;
 
 	memset(c, 0, sizeof(*c));
 	c->hook = SL_HOOK_TC_INGRESS;
@@ -98,11 +98,12 @@ int cni_conf_read(FILE *in, struct cni_conf *c)
 	else if (mode)
 		return cni_fail(CNI_ERR_CONFIG, "\"mode\": \"%s\" is not a mode; use \"enforce\" or "
 				"\"audit\" (or leave it out: the rules file's own mode)", mode);
-	if (opt_str(c->root, "log", &c->log))
+	if (opt_str(c->root, "log", &log))
 		return -1;
-	if (c->log && c->log[0] != '/')
+	if (log && log[0] != '/')
 		return cni_fail(CNI_ERR_CONFIG, "\"log\": \"%s\" must be an absolute path (a file "
-				"sluice-cni appends one line per call to)", c->log);
+				"sluice-cni appends one line per call to)", log);
+	c->log = log;           /* only once it is valid: main writes the line even on errors */
 	c->prev = json_object_get(c->root, "prevResult");
 	if (c->prev && !json_is_object(c->prev))
 		return cni_fail(CNI_ERR_DECODE, "\"prevResult\" must be an object (the result of the "
