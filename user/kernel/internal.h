@@ -13,6 +13,7 @@
  *   rules                  slot -> rule name (kept)
  *   attachments            where the instance is attached (kept)
  *   att_counters           pass/drop per attachment record (kept)
+ *   owner                  sluice-cni's instances: whose they are (owner.c; kept)
  *   link-<hook>-<ifname>[@<netns>], link-cgroup-<id>   TCX, XDP, cgroup links
  *   next-*                 the generation being applied (renamed over the above)
  * (bpffs refuses '.' in names.)
