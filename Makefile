@@ -16,7 +16,7 @@ MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
 CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Werror
 USER_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -Iinclude -Iuser -I$(BUILD) -D_GNU_SOURCE
-USER_LIBS  := -lbpf -lelf -lz
+USER_LIBS  := -lbpf -lelf -lz -lmicrohttpd
 BPF_CFLAGS := -target bpf -g -O2 -std=gnu11 $(WARN) -D__TARGET_ARCH_$(ARCH) \
               -Iinclude -I/usr/include/$(MULTIARCH)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

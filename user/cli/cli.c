@@ -71,10 +71,13 @@ static const struct cmd cmds[] = {
 	  "list instances, their rulesets and attachments",
 	  "  -i, --instance NAME   only this instance\n"
 	  "  -j, --json            JSON output\n" },
-	{ "stats", do_stats, "[--instance NAME] [--json]",
+	{ "stats", do_stats, "[--instance NAME] [--json | --format prometheus]",
 	  "per-rule pass/drop counters and the global counters",
-	  "  -i, --instance NAME   instance, default 'default'\n"
-	  "  -j, --json            JSON output\n" },
+	  "  -i, --instance NAME   instance, default 'default' (prometheus: every instance)\n"
+	  "  -j, --json            JSON output (the same as --format json)\n"
+	  "  -f, --format FORMAT   text (default), json, or prometheus: the exposition that\n"
+	  "                        sluice run --metrics serves (text format 0.0.4), for\n"
+	  "                        node_exporter's textfile collector\n" },
 	{ "lookup", do_lookup, "[--rules FILE] ADDRESS [PROTO [PORT]] [--json]",
 	  "which rule decides a destination, and why (PROTO defaults to tcp, PORT to 443)",
 	  "  -r, --rules FILE      decide from a rules file (no root) instead of the loaded maps\n"

@@ -68,6 +68,8 @@ int do_apply(int argc, char **argv);
 int do_run(int argc, char **argv);
 int do_detach(int argc, char **argv);
 int do_status(int argc, char **argv);
+/* cmd_stats_prom.c: `stats --format prometheus` of @inst, or of every instance if NULL */
+int cli_stats_prom(const char *inst);
 int do_stats(int argc, char **argv);
 int do_lookup(int argc, char **argv);
 int do_dump(int argc, char **argv);

@@ -205,7 +205,7 @@ int do_status(int argc, char **argv)
 
 int do_stats(int argc, char **argv)
 {
-	static const struct option opts[] = { COMMON_OPTS, { 0 } };
+	static const struct option opts[] = { COMMON_OPTS, { "format", required_argument, NULL, 'f' }, { 0 } };
 	static const char *const gnames[SL_G_MAX] = {
 		[SL_G_POLICY_PASS] = "policy_pass", [SL_G_POLICY_DROP] = "policy_drop",
 		[SL_G_MALFORMED] = "malformed", [SL_G_NON_IP] = "non_ip",
@@ -213,7 +213,8 @@ int do_stats(int argc, char **argv)
 		[SL_G_AUDIT_PASS] = "audit_pass",
 	};
 	const struct cmd *c = cli_find_cmd("stats");
-	const char *inst = "default";
+	const char *inst = NULL;
+	bool prom = false;
 	struct sl_instance in;
 	struct sl_rule_meta *meta;
 	struct sl_global_ctr g[SL_G_MAX];
@@ -223,11 +224,24 @@ int do_stats(int argc, char **argv)
 	struct sl_json j;
 	int ch, e;
 
-	while ((ch = getopt_long(argc, argv, "jvhi:", opts, NULL)) != -1)
-		if (!cli_common_opt(ch, c, &inst))
+	while ((ch = getopt_long(argc, argv, "jvhi:f:", opts, NULL)) != -1) {
+		if (ch == 'f' && (prom = !strcmp(optarg, "prometheus")))
+			continue;
+		if (ch == 'f' && strcmp(optarg, "text") && strcmp(optarg, "json"))
+			return cli_usage_error(c, "--format takes text, json or prometheus");
+		if (ch == 'f')
+			cli_json = !strcmp(optarg, "json");
+		else if (!cli_common_opt(ch, c, &inst))
 			return cli_usage_error(c, "unknown option");
+	}
 	if (optind != argc)
 		return cli_usage_error(c, "no arguments expected");
+	if (prom && cli_json)
+		return cli_usage_error(c, "--format prometheus and --json exclude each other");
+	if (prom)
+		return cli_need_root() ? cli_stats_prom(inst) : EXIT_RUNTIME;
+	if (!inst)
+		inst = "default";
 	if ((e = cli_instance_meta_open(inst, "see: sluice status", &in, &meta)))
 		return e;
 	if (sl_read_attach(in.attach_fd, att)) {
