@@ -48,10 +48,13 @@ static const struct cmd cmds[] = {
 	  "  -n, --netns NAME      the interfaces are in network namespace NAME (as ip -n);\n"
 	  "                        pins stay in the host's bpffs\n"
 	  "  -j, --json            print the result as JSON\n" },
-	{ "run", do_run, "FILE [the options of apply]",
+	{ "run", do_run, "FILE [the options of apply] [--metrics ADDR:PORT]",
 	  "apply, then stay in the foreground: learn oversized DNS answers, resolve exact host names",
 	  "  (every option of apply: --dev, --hook, --netns, --cgroup, --instance, --tc-mode,\n"
 	  "   --xdp-mode, --dns-floor, --dns-grace)\n"
+	  "      --metrics ADDR:PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"
+	  "                        (PORT alone: 127.0.0.1:PORT); every instance, the text of\n"
+	  "                        sluice stats --format prometheus\n"
 	  "                        applies FILE, then reads the learner's ring buffer (answers too\n"
 	  "                        big for BPF) and resolves every exact host name of the ruleset\n"
 	  "                        through the configured resolvers, again when its TTL (at least\n"

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli_int.h"
+#include "daemon/metrics.h"
 
 #define APPLY_OPTS \
 	COMMON_OPTS, \
@@ -24,7 +25,8 @@
 	{ "cgroup", required_argument, NULL, 'C' }, \
 	{ "xdp-mode", required_argument, NULL, 'X' }, \
 	{ "dns-floor", required_argument, NULL, 'F' }, \
-	{ "dns-grace", required_argument, NULL, 'G' }
+	{ "dns-grace", required_argument, NULL, 'G' }, \
+	{ "metrics", required_argument, NULL, 'M' }
 
 /* The options of apply (and run): 0, or the exit status of a usage error. */
 static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_apply_opts *ao,
@@ -48,6 +50,13 @@ static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_appl
 			break;
 		case 'C':
 			ao->cgroup = optarg;
+			break;
+		case 'M':
+			if (strcmp(c->name, "run"))
+				return cli_usage_error(c, "--metrics is an option of sluice run");
+			if (sl_metrics_set(optarg))
+				return cli_usage_error(c, "--metrics takes ADDR:PORT, [ADDR6]:PORT or PORT "
+						       "(127.0.0.1), not '%s'", optarg);
 			break;
 		case 'F':
 		case 'G': {

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "daemon/run.h"
+#include "daemon/metrics.h"
 #include "util/dnsmsg.h"
 
 #define RUN_QUERY_MS    2000    /* a resolver that has not answered by then: the next one */
@@ -657,6 +658,8 @@ int sl_run(const char *file, const struct sl_apply_opts *ao)
 		logf_("cannot set up signals, epoll or /proc/self/ns/net: %s", strerror(errno));
 		goto out;
 	}
+	if (sl_metrics_start())         /* before the apply: a port in use changes nothing */
+		goto out;
 	if (run_apply(&r))
 		goto out;
 	if (r.nnames && inject_fd(&r) < 0)
@@ -729,6 +732,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao)
 		      "--instance %s)", r.inst);
 	}
 out:
+	sl_metrics_stop();
 	names_free(&r);
 	if (r.rb)
 		sl_ring_free(r.rb);

@@ -24,7 +24,8 @@ int slk_netns_enter(const char *name, int *saved)
 		slk_err("%s: no such network namespace (see: ip netns list)", p);
 		return e;
 	}
-	*saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	/* this thread's namespace: sluice run's metrics threads come here too */
+	*saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (*saved < 0 || setns(fd, CLONE_NEWNET)) {
 		int e = -errno;
 		slk_err("%s: cannot enter the network namespace: %s", p, strerror(-e));
