@@ -10,13 +10,16 @@
  * name resolution) never waits for it.  A scrape reads the pinned maps
  * (kernel/snapshot.c) without the instance lock, so neither the data path
  * nor an apply waits for a scrape either.  GET and HEAD on /metrics only;
- * every other path is 404, other methods on /metrics 405.
+ * every other path is 404, other methods on /metrics 405.  Scrapes within
+ * SL_METRICS_CACHE_MS of one another share one read.
  *
  * The listening socket is bound here, before MHD starts, so that an
  * address in use is reported as such, before anything is applied.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +112,50 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, cons
 	return ret;
 }
 
+/*
+ * The last text, for SL_METRICS_CACHE_MS: a burst of scrapes (200 at once,
+ * several Prometheus replicas) costs one read of the maps, not one each.
+ * The lock is the metrics threads' own; nothing else waits for it.
+ */
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct sl_buf cache;
+static uint64_t cache_ms;
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A response holding a copy of the cached text if it is fresh, else NULL. */
+static struct MHD_Response *from_cache(void)
+{
+	struct MHD_Response *r = NULL;
+
+	pthread_mutex_lock(&cache_mu);
+	if (cache.p && mono_ms() - cache_ms < SL_METRICS_CACHE_MS)
+		r = MHD_create_response_from_buffer(cache.len, cache.p, MHD_RESPMEM_MUST_COPY);
+	pthread_mutex_unlock(&cache_mu);
+	return r;
+}
+
+static void to_cache(const struct sl_buf *b, uint64_t at)
+{
+	char *p = malloc(b->len ? b->len : 1);
+
+	if (!p)
+		return;
+	memcpy(p, b->p, b->len);
+	pthread_mutex_lock(&cache_mu);
+	free(cache.p);
+	cache.p = p;
+	cache.len = b->len;
+	cache_ms = at;
+	pthread_mutex_unlock(&cache_mu);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_sz, void **req)
@@ -116,6 +163,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct MHD_Response *r;
 	struct sl_buf b = {0};
 	enum MHD_Result ret;
+	uint64_t t0;
 	int e;
 
 	(void)cls;
@@ -133,6 +181,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply(c, MHD_HTTP_NOT_FOUND, "not found: sluice serves /metrics only\n");
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET or HEAD /metrics\n");
+	if ((r = from_cache()))
+		goto send;
+	t0 = mono_ms();
 	e = sl_prom_collect(NULL, &b);
 	if (e) {
 		time_t now = time(NULL);
@@ -144,12 +195,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the counters\n");
 	}
+	to_cache(&b, t0);
 	r = MHD_create_response_from_buffer(b.len, b.p ? b.p : (void *)"", b.p ? MHD_RESPMEM_MUST_FREE
 									: MHD_RESPMEM_PERSISTENT);
 	if (!r) {
 		sl_buf_free(&b);
 		return MHD_NO;
 	}
+send:
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, SL_PROM_CONTENT_TYPE);
 	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
@@ -207,4 +260,5 @@ void sl_metrics_stop(void)
 	if (mhd)
 		MHD_stop_daemon(mhd);   /* joins its threads, closes the socket */
 	mhd = NULL;
+	sl_buf_free(&cache);
 }

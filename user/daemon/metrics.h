@@ -22,5 +22,6 @@ void sl_metrics_stop(void);
 #define SL_METRICS_TIMEOUT_S    10      /* a connection idle this long is closed */
 #define SL_METRICS_MEM_LIMIT    16384   /* bytes of request per connection */
 #define SL_METRICS_THREADS      2       /* MHD's own threads */
+#define SL_METRICS_CACHE_MS     200     /* scrapes this close share one read of the maps */
 
 #endif

@@ -199,6 +199,20 @@ static void add_map(struct sl_prom_inst *s, const char *name, uint64_t entries, 
 		s->maps[s->nmaps++] = (struct sl_prom_map){ name, entries, cap };
 }
 
+/*
+ * Whether a named slot is a rule of the running generation @gen.  Every
+ * apply rewrites the metadata of all its rules (generation = its own)
+ * while it loads, before its commit, and clears the slots of removed rules
+ * after the commit: so a slot of an older generation is a removed rule not
+ * cleared yet (left out), and a slot of a newer one a rule of an apply
+ * still loading: a kept rule, or a new one at zero (slots are zeroed when
+ * freed), shown a little early rather than leave a gap in the kept one.
+ */
+static bool rule_live(const struct sl_rule_meta *m, uint32_t gen)
+{
+	return m->generation >= gen;
+}
+
 /* Rules: names from "rules", counters from "counters", in first-match order. */
 static int read_rules(const struct sl_instance *in, struct sl_prom_inst *s)
 {
@@ -217,7 +231,7 @@ static int read_rules(const struct sl_instance *in, struct sl_prom_inst *s)
 	    (e = array_read(in->counters_fd, SL_MAX_RULES, cstride, ctr)))
 		goto out;
 	for (uint32_t k = 0; k < SL_MAX_RULES; k++)
-		if (meta[k].action != SL_ACT_NONE)
+		if (meta[k].action != SL_ACT_NONE && rule_live(&meta[k], s->cfg.generation))
 			order[n++] = (uint16_t)k;
 	qsort_r(order, n, sizeof(*order), cmp_index, meta);
 	for (size_t i = 0; i < n; i++) {
