@@ -167,8 +167,11 @@ clean:
 	rm -rf $(BUILD)
 
 # ---- benchmarks, fuzzing, leak checks (make bench / fuzz / fuzz-long; see bench/README.md)
-BENCH_BINS := $(BUILD)/sl-bench $(BUILD)/sl-blast
+BENCH_BINS := $(BUILD)/sl-bench $(BUILD)/sl-blast $(BUILD)/sl-scrape
 $(BUILD)/sl-bench: tests/bench/sl-bench.c tests/prog/pkt.h $(LIB) $(SKELS) | $(BUILD)
+	$(CC) $(USER_CFLAGS) $< $(LIB) $(USER_LIBS) -o $@
+# one metrics scrape, timed and its allocations counted (bench section 7)
+$(BUILD)/sl-scrape: tests/bench/sl-scrape.c $(LIB) $(SKELS) | $(BUILD)
 	$(CC) $(USER_CFLAGS) $< $(LIB) $(USER_LIBS) -o $@
 $(BUILD)/sl-blast: tests/bench/sl-blast.c | $(BUILD)
 	$(CC) -std=gnu11 $(WARN) $(CFLAGS) $< -o $@

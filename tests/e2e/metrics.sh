@@ -112,6 +112,13 @@ check "a. promtool check metrics accepts sluice stats --format prometheus" bash 
 check "a. stats --format prometheus without --instance covers this instance too" grep -q "instance=\"$inst\"" "$TMP/s_all"
 check "a. endpoint and stats --format prometheus: the same families" \
 	diff <(grep '^# TYPE' "$TMP/m1") <(grep '^# TYPE' "$TMP/s1")
+# the textfile recipe (contrib/prometheus/sluice-textfile.service), into a temporary directory
+mkdir -p "$TMP/textfile"
+cmd=$(sed -n "s/^ExecStart=\/bin\/sh -c '\(.*\)'$/\1/p" "$ROOT/contrib/prometheus/sluice-textfile.service")
+check "a. the textfile unit's command writes sluice.prom by a rename" \
+	env DIR="$TMP/textfile" PATH="$(dirname "$SLUICE"):$PATH" sh -c "$cmd"
+check "a. ... promtool accepts it, no temporary file is left" \
+	bash -c "promtool check metrics < '$TMP/textfile/sluice.prom' && [ \"\$(ls '$TMP/textfile')\" = sluice.prom ]"
 
 # ------------------------------------------------------------------ (b)
 mkdir -p "$TMP/prom"
@@ -215,6 +222,16 @@ expect_eq "b. ruleset prefixes ipv4 (Prometheus = status --json)" \
 expect_eq "b. ruleset prefixes ipv6 (Prometheus = status --json)" \
 	"$(pq1 "sluice_ruleset_prefixes{exported_instance=\"$inst\",family=\"ipv6\"}")" \
 	"$("$SLUICE" status --json --instance "$inst" | jq -r '.instances[0].prefixes6')"
+# every query of the Grafana dashboard, with its variables filled in
+jq -r '.panels[].targets[]?.expr' "$ROOT/contrib/grafana/sluice.json" |
+	sed -e "s/\\\$instance/$inst/g; s/\\\$rule/.*/g; s/\\\$__rate_interval/10s/g" > "$TMP/exprs"
+qbad=0 qdata=0
+while read -r e; do
+	r=$(pq "$e") || { qbad=$((qbad + 1)); echo "refused: $e"; continue; }
+	jq -e '.data.result | length > 0' <<<"$r" > /dev/null && qdata=$((qdata + 1))
+done < "$TMP/exprs"
+expect_eq "b. Prometheus accepts every query of the Grafana dashboard ($(wc -l < "$TMP/exprs"))" "$qbad" 0
+expect_ge "b. ... and all but the 'attachments gone' one return data" "$qdata" $(( $(wc -l < "$TMP/exprs") - 1 ))
 check "b. the shipped alerts loaded in Prometheus (8 rules, healthy)" \
 	bash -c "curl -sf '$PAPI/rules' | jq -e '[.data.groups[].rules[] | select(.health == \"ok\")] | length == 8' >/dev/null"
 check "b. SluiceAllowedRuleDrops fires for media's near misses (pending or firing)" \

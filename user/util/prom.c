@@ -347,8 +347,24 @@ static void events(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 	(void)n;
 }
 
+/* Room for about what the families below write (a rule: ~5 lines of
+ * ~100 bytes), so that a big exposition is not copied on every doubling. */
+static void reserve(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
+{
+	size_t want = 16384 + b->len;
+	char *p;
+
+	for (size_t i = 0; i < n; i++)
+		want += in[i].nrules * 520 + in[i].natt * 640 + 4096;
+	if (b->err || want <= b->cap || !(p = realloc(b->p, want)))
+		return;
+	b->p = p;
+	b->cap = want;
+}
+
 int sl_prom_write(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 {
+	reserve(b, in, n);
 	rules(b, in, n);
 	globals(b, in, n);
 	attachments(b, in, n);
