@@ -43,5 +43,6 @@ fi
 vg "apply (attach) under valgrind: no leak" apply rules/examples/lab.rules --dev "slc$ID" --netns "sl-$ID-c" --instance "vg-$ID"
 vg "apply (atomic replace) under valgrind: no leak" apply rules/securevideo.rules --instance "vg-$ID"
 vg "stats under valgrind: no leak" stats --instance "vg-$ID"
+vg "stats --format prometheus under valgrind: no leak" stats --format prometheus --instance "vg-$ID"
 vg "detach under valgrind: no leak" detach --all --instance "vg-$ID"
 finish

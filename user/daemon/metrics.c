@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -209,6 +210,14 @@ send:
 	return ret;
 }
 
+/* Bound to a loopback address: every client is local (no per-address cap). */
+static bool loopback(void)
+{
+	if (bind_ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&bind_ss)->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&bind_ss)->sin6_addr);
+}
+
 int sl_metrics_start(void)
 {
 	int fd, one = 1, e;
@@ -242,6 +251,7 @@ int sl_metrics_start(void)
 			       MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 			       MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)SL_METRICS_THREADS,
 			       MHD_OPTION_CONNECTION_LIMIT, (unsigned int)SL_METRICS_CONN_LIMIT,
+			       MHD_OPTION_PER_IP_CONNECTION_LIMIT, loopback() ? 0u : (unsigned int)SL_METRICS_PER_IP,
 			       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)SL_METRICS_TIMEOUT_S,
 			       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SL_METRICS_MEM_LIMIT,
 			       MHD_OPTION_END);

@@ -19,6 +19,7 @@ void sl_metrics_stop(void);
 
 /* Limits (README "Monitoring"). */
 #define SL_METRICS_CONN_LIMIT   256     /* connections at once; more are refused */
+#define SL_METRICS_PER_IP       16      /* ... from one client address, unless bound to loopback */
 #define SL_METRICS_TIMEOUT_S    10      /* a connection idle this long is closed */
 #define SL_METRICS_MEM_LIMIT    16384   /* bytes of request per connection */
 #define SL_METRICS_THREADS      2       /* MHD's own threads */
