@@ -7,7 +7,8 @@
  * scrape, and a scrape never waits for apply.  Arrays are read with
  * BPF_MAP_LOOKUP_BATCH (one syscall for 4096 rule slots), hash maps are
  * counted in batches too; a kernel without batch lookups gets one lookup
- * per key.
+ * per key.  Buffers the kernel fills are zeroed first (valgrind does not
+ * know what BPF_MAP_LOOKUP_BATCH writes).
  *
  * Consistency with apply (user/kernel/loader.c): apply pins the new
  * generation's maps as next-*, switches the programs, then renames
@@ -95,7 +96,7 @@ static bool pin_exists(const char *inst, const char *name)
 static int array_read(int fd, uint32_t n, size_t stride, void *vals)
 {
 	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	uint32_t *keys = malloc(n * sizeof(*keys));
+	uint32_t *keys = calloc(n, sizeof(*keys));
 	uint32_t done = 0, out = 0;
 	int e = 0;
 
@@ -217,8 +218,8 @@ static bool rule_live(const struct sl_rule_meta *m, uint32_t gen)
 static int read_rules(const struct sl_instance *in, struct sl_prom_inst *s)
 {
 	size_t cstride = sizeof(struct sl_rule_ctr) * (size_t)ncpus();
-	struct sl_rule_meta *meta = malloc(SL_MAX_RULES * sizeof(*meta));
-	unsigned char *ctr = malloc(SL_MAX_RULES * cstride);
+	struct sl_rule_meta *meta = calloc(SL_MAX_RULES, sizeof(*meta));
+	unsigned char *ctr = calloc(SL_MAX_RULES, cstride);
 	uint16_t *order = malloc(SL_MAX_RULES * sizeof(*order));
 	size_t n = 0;
 	int e;
@@ -264,7 +265,7 @@ out:
 static int read_globals(const struct sl_instance *in, struct sl_prom_inst *s)
 {
 	size_t stride = sizeof(struct sl_global_ctr) * (size_t)ncpus();
-	unsigned char *v = malloc(SL_G_MAX * stride);
+	unsigned char *v = calloc(SL_G_MAX, stride);
 	int e;
 
 	if (!v)
@@ -285,8 +286,8 @@ static int read_globals(const struct sl_instance *in, struct sl_prom_inst *s)
 static int read_attach(const struct sl_instance *in, struct sl_prom_inst *s)
 {
 	size_t stride = sizeof(struct sl_att_ctr) * (size_t)ncpus();
-	struct sl_attach *att = malloc(SL_MAX_ATTACH * sizeof(*att));
-	unsigned char *ctr = malloc(SL_MAX_ATTACH * stride);
+	struct sl_attach *att = calloc(SL_MAX_ATTACH, sizeof(*att));
+	unsigned char *ctr = calloc(SL_MAX_ATTACH, stride);
 	int e;
 
 	if (!att || !ctr) {
@@ -336,7 +337,7 @@ static int read_learner(const struct sl_instance *in, struct sl_prom_inst *s)
 
 	if (in->learn_ctr_fd < 0)
 		return 0;
-	v = malloc(SL_L_MAX * stride);
+	v = calloc(SL_L_MAX, stride);
 	if (!v)
 		return -ENOMEM;
 	if ((e = array_read(in->learn_ctr_fd, SL_L_MAX, stride, v))) {
