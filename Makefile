@@ -151,12 +151,13 @@ DOCDIR     ?= $(PREFIX)/share/doc/sluice
 
 install: $(BUILD)/sluice $(BUILD)/sluice-cni
 	install -D -m 0755 $(BUILD)/sluice $(DESTDIR)$(PREFIX)/sbin/sluice
-	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/rules
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/rules $(DESTDIR)$(DOCDIR)/contrib
 	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
 		scripts/systemd/sluice@.service.in > $(DESTDIR)$(UNITDIR)/sluice@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/sluice@.service
 	install -m 0644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
 	cp -r rules/. $(DESTDIR)$(DOCDIR)/rules/
+	cp -r contrib/. $(DESTDIR)$(DOCDIR)/contrib/    # alerts, scrape config, textfile timer, dashboard
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/sluice $(DESTDIR)$(UNITDIR)/sluice@.service
