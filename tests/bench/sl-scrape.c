@@ -16,7 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "kernel/snapshot.h"
+#include "kernel/kernel.h"
+#include "util/prom.h"
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);

@@ -10,7 +10,7 @@
 
 #include "cli/cli_int.h"
 #include "kernel/kernel.h"
-#include "kernel/snapshot.h"
+#include "util/prom.h"
 
 int cli_stats_prom(const char *inst)
 {

@@ -32,7 +32,8 @@
 #include <microhttpd.h>
 
 #include "daemon/metrics.h"
-#include "kernel/snapshot.h"
+#include "kernel/kernel.h"
+#include "util/prom.h"
 
 static struct sockaddr_storage bind_ss;
 static socklen_t bind_len;

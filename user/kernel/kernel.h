@@ -295,4 +295,30 @@ int sl_owner_remove(const char *instance);
 const char *sl_hook_name(enum sl_hook h);       /* "tc-egress", ... */
 const char *sl_att_kind_name(enum sl_att_kind k); /* "tcx", "clsact", ... */
 
+/* ------------------------------------------------------------ metrics (snapshot.c)
+ * An instance's counters, ruleset figures and map fill for the Prometheus
+ * exposition (util/prom.h), read-only and without the instance lock that
+ * apply holds: pins opened, maps read in batches, the result checked
+ * against the pins again, so that a re-apply during a read gives the old
+ * generation's figures or the new one's, never a mix (a read that raced a
+ * commit is read again; docs/metrics.md). */
+struct sl_buf;
+struct sl_prom_inst;
+
+/* Snapshot instance @inst into @out (out->rules is allocated: free with
+ * sl_snapshot_free).  Returns 0 or a negative errno (-ENOENT: not loaded). */
+int sl_snapshot_read(const char *inst, struct sl_prom_inst *out);
+void sl_snapshot_free(struct sl_prom_inst *s);
+
+/* The exposition of instance @inst, or of every instance when @inst is
+ * NULL (one that goes away meanwhile is left out), appended to @b.
+ * Returns 0 or a negative errno. */
+int sl_prom_collect(const char *inst, struct sl_buf *b);
+
+/* Reads so far in this process, and how many were read again (make bench). */
+struct sl_snapshot_stats {
+	uint64_t reads, retries;
+};
+void sl_snapshot_stats(struct sl_snapshot_stats *st);
+
 #endif

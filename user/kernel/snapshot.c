@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * snapshot.c - an instance's figures for the exposition (snapshot.h).
+ * snapshot.c - an instance's figures for the exposition (kernel/kernel.h "metrics"; docs/metrics.md).
  *
  * Nothing here takes the instance lock (apply holds it for the whole of a
  * load and switch) or writes a map: the data path never waits for a
@@ -31,7 +31,7 @@
 #include <bpf/libbpf.h>
 
 #include "kernel/kernel.h"
-#include "kernel/snapshot.h"
+#include "util/prom.h"
 
 #define SNAP_TRIES   5
 #define SNAP_PAUSE_US 20000
