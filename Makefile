@@ -16,7 +16,8 @@ MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
 CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Werror
 USER_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -Iinclude -Iuser -I$(BUILD) -D_GNU_SOURCE
-USER_LIBS  := -lbpf -lelf -lz -lmicrohttpd
+USER_LIBS  := -lbpf -lelf -lz
+APP_LIBS   := -lmicrohttpd        # sluice run --metrics (user/daemon/metrics.c): build/sluice only
 BPF_CFLAGS := -target bpf -g -O2 -std=gnu11 $(WARN) -D__TARGET_ARCH_$(ARCH) \
               -Iinclude -I/usr/include/$(MULTIARCH)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -84,7 +85,7 @@ $(SAN_LIB): $(SAN_PURE) $(SAN_KERN)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/sluice: user/cli/main.c $(APP_OBJS) $(LIB) $(HDRS) $(SKELS)
-	$(CC) $(USER_CFLAGS) user/cli/main.c $(APP_OBJS) $(LIB) $(USER_LIBS) -o $@
+	$(CC) $(USER_CFLAGS) user/cli/main.c $(APP_OBJS) $(LIB) $(USER_LIBS) $(APP_LIBS) -o $@
 
 # The CNI plugin: a second front door over the same library (user/cni/).
 CNI_SRCS   := $(wildcard user/cni/*.c)
@@ -106,7 +107,7 @@ $(BUILD)/sluice-cni-san: $(SAN_CNI) $(SAN_LIB)
 # The same binary with ASan+UBSan: make check runs the unit tests and the
 # CLI tests against it.
 $(BUILD)/sluice-san: user/cli/main.c $(SAN_APP) $(SAN_LIB) $(HDRS) $(SKELS)
-	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) user/cli/main.c $(SAN_APP) $(SAN_LIB) $(USER_LIBS) -o $@
+	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) user/cli/main.c $(SAN_APP) $(SAN_LIB) $(USER_LIBS) $(APP_LIBS) -o $@
 
 # Unit tests: pure stages only, sanitized.
 $(BUILD)/tests/%: tests/unit/%.c tests/test.h $(SAN_PURE) | $(BUILD)/tests
