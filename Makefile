@@ -158,7 +158,7 @@ install: $(BUILD)/sluice $(BUILD)/sluice-cni
 	chmod 0644 $(DESTDIR)$(UNITDIR)/sluice@.service
 	install -m 0644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
 	cp -r rules/. $(DESTDIR)$(DOCDIR)/rules/
-	cp -r contrib/. $(DESTDIR)$(DOCDIR)/contrib/    # alerts, scrape config, textfile timer, dashboard
+	cp -r contrib/. $(DESTDIR)$(DOCDIR)/contrib/    # prometheus, grafana, kubernetes
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/sluice $(DESTDIR)$(UNITDIR)/sluice@.service
