@@ -11,6 +11,7 @@
 #define SL_CLASSIFY_H
 
 #include "parse.h"
+#include "control.h"
 #include "maps.h"
 
 static __always_inline __u8 sl_pslot(__u8 proto)
@@ -22,22 +23,6 @@ static __always_inline __u8 sl_pslot(__u8 proto)
 	case SL_NEXTHDR_ICMP:   return SL_P_ICMP6;
 	default:                return SL_P_OTHER;
 	}
-}
-
-/* Link-local control traffic a host cannot live without (§2 step 3). */
-static __always_inline int sl_is_control(const struct sl_pinfo *pi)
-{
-	__u32 a0 = bpf_ntohl(pi->daddr[0]);
-
-	if (pi->family == 4)
-		return (a0 >> 24) == 127 || (a0 >> 8) == 0xe00000;
-	if ((a0 >> 16) == 0xff02)
-		return 1;
-	if (!pi->daddr[0] && !pi->daddr[1] && !pi->daddr[2] &&
-	    pi->daddr[3] == bpf_htonl(1))
-		return 1;
-	return pi->proto == SL_NEXTHDR_ICMP && !pi->frag &&
-	       pi->icmp_type >= 133 && pi->icmp_type <= 137;
 }
 
 static __always_inline void sl_global_add(__u32 idx, __u32 packets, __u32 bytes)
@@ -285,6 +270,8 @@ static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
 	} else if (slot == SL_P_TCP || slot == SL_P_UDP) {
 		res->port = pi->port;
 	}
+	if (pi->icmp_err)
+		res->flags |= SL_RF_ICMP_ERR;
 
 	if (cfg.control_pass && sl_is_control(pi)) {
 		res->reason = SL_R_CONTROL;

@@ -54,14 +54,24 @@ enum sl_parse_rc {
 #define SL_NEXTHDR_ICMP     58
 #define SL_NEXTHDR_DEST     60
 
-/* What the parser learns about one packet. */
+/*
+ * What the parser learns about one packet: the tuple the rules judge.  In
+ * direction SL_DIR_OUT that is the destination address and port, in
+ * SL_DIR_IN the source address and port; for an ICMP error, the quoted
+ * packet's (icmp_err.h).
+ */
 struct sl_pinfo {
-	__u32 daddr[4];         /* destination, network order; IPv4 in [0] */
+	__u32 daddr[4];         /* the remote address judged, network order; IPv4 in [0] */
+	__u32 laddr[4];         /* SL_DIR_IN only: the destination (control.h) */
 	__u8  family;           /* 4 or 6 */
 	__u8  proto;            /* final IP protocol */
 	__u8  frag;             /* non-first fragment */
 	__u8  icmp_type;        /* ICMP / ICMPv6 type */
-	__u16 port;             /* TCP/UDP destination port, host order */
+	__u16 port;             /* TCP/UDP remote port, host order */
+	__u16 lport;            /* SL_DIR_IN only: the destination port */
+	__u8  dir;              /* enum sl_dir parsed for */
+	__u8  icmp_err;         /* an ICMP error: the tuple above is its quote's */
+	__u16 l4off;            /* offset of the L4 header from the start of the frame */
 };
 
 struct sl_vlan_hdr {
@@ -125,7 +135,7 @@ static __always_inline int sl_parse_eth(struct sl_cursor *c, __be16 *proto)
 	return SL_PR_OK;
 }
 
-static __always_inline int sl_parse_ip4(struct sl_cursor *c, struct sl_pinfo *pi)
+static __always_inline int sl_parse_ip4(struct sl_cursor *c, int dir, struct sl_pinfo *pi)
 {
 	struct iphdr *iph = sl_cur_ptr(c, sizeof(*iph));
 	__u8 vihl;
@@ -142,7 +152,12 @@ static __always_inline int sl_parse_ip4(struct sl_cursor *c, struct sl_pinfo *pi
 	sl_cur_adv(c, hlen);
 
 	pi->family = 4;
-	pi->daddr[0] = iph->daddr;
+	if (dir == SL_DIR_IN) {
+		pi->daddr[0] = iph->saddr;
+		pi->laddr[0] = iph->daddr;
+	} else {
+		pi->daddr[0] = iph->daddr;
+	}
 	pi->proto = iph->protocol;
 	pi->frag = (iph->frag_off & bpf_htons(0x1fff)) != 0;
 	return SL_PR_OK;
@@ -163,7 +178,7 @@ struct sl_ext_hdr {
 	__be32 rest;
 };
 
-static __always_inline int sl_parse_ip6(struct sl_cursor *c, struct sl_pinfo *pi)
+static __always_inline int sl_parse_ip6(struct sl_cursor *c, int dir, struct sl_pinfo *pi)
 {
 	struct ipv6hdr *ip6 = sl_cur_ptr(c, sizeof(*ip6));
 	__u8 nh;
@@ -174,7 +189,12 @@ static __always_inline int sl_parse_ip6(struct sl_cursor *c, struct sl_pinfo *pi
 	if ((*(__u8 *)ip6 >> 4) != 6)
 		return SL_PR_BAD;
 	pi->family = 6;
-	__builtin_memcpy(pi->daddr, &ip6->daddr, 16);
+	if (dir == SL_DIR_IN) {
+		__builtin_memcpy(pi->daddr, &ip6->saddr, 16);
+		__builtin_memcpy(pi->laddr, &ip6->daddr, 16);
+	} else {
+		__builtin_memcpy(pi->daddr, &ip6->daddr, 16);
+	}
 	nh = ip6->nexthdr;
 	sl_cur_adv(c, sizeof(*ip6));
 
@@ -208,11 +228,13 @@ static __always_inline int sl_parse_ip6(struct sl_cursor *c, struct sl_pinfo *pi
 	return SL_PR_OK;
 }
 
-/* L4 (not for non-first fragments): port or ICMP type. */
-static __always_inline int sl_parse_l4(struct sl_cursor *c, struct sl_pinfo *pi)
+/* L4 (not for non-first fragments): remote port or ICMP type. */
+static __always_inline int sl_parse_l4(struct sl_cursor *c, int dir, struct sl_pinfo *pi)
 {
+	__u16 sport, dport;
 	__u8 *l4;
 
+	pi->l4off = c->off;
 	if (pi->frag)
 		return SL_PR_OK;
 	switch (pi->proto) {
@@ -221,7 +243,14 @@ static __always_inline int sl_parse_l4(struct sl_cursor *c, struct sl_pinfo *pi)
 		l4 = sl_cur_ptr(c, 4);
 		if (!l4)
 			return SL_PR_SHORT;
-		pi->port = ((__u16)l4[2] << 8) | l4[3];
+		sport = ((__u16)l4[0] << 8) | l4[1];
+		dport = ((__u16)l4[2] << 8) | l4[3];
+		if (dir == SL_DIR_IN) {
+			pi->port = sport;
+			pi->lport = dport;
+		} else {
+			pi->port = dport;
+		}
 		break;
 	case IPPROTO_ICMP:
 	case SL_NEXTHDR_ICMP:
@@ -237,18 +266,21 @@ static __always_inline int sl_parse_l4(struct sl_cursor *c, struct sl_pinfo *pi)
 }
 
 /*
- * Parse a frame from @data to @data_end.  @l3 = 0: it starts with an
+ * Parse a frame from @data to @data_end for direction @dir (SL_DIR_OUT or
+ * SL_DIR_IN, a constant of the hook wrapper).  An ICMP error's quote is
+ * parsed afterwards by the wrapper (icmp_err.h).  @l3 = 0: it starts with an
  * Ethernet header (TC, XDP).  @l3 = 1: it starts with the IP header
  * (cgroup_skb); the family is the version nibble.
  */
-static __always_inline int sl_parse(void *data, void *data_end, int l3,
-				    struct sl_pinfo *pi)
+static __always_inline int sl_parse_dir(void *data, void *data_end, int l3, int dir,
+					struct sl_pinfo *pi)
 {
 	struct sl_cursor c = { .data = data, .data_end = data_end, .off = 0 };
 	__be16 proto;
 	int rc;
 
 	__builtin_memset(pi, 0, sizeof(*pi));
+	pi->dir = dir;
 	if (!l3) {
 		rc = sl_parse_eth(&c, &proto);
 		if (rc)
@@ -262,14 +294,20 @@ static __always_inline int sl_parse(void *data, void *data_end, int l3,
 	}
 
 	if (proto == bpf_htons(ETH_P_IP))
-		rc = sl_parse_ip4(&c, pi);
+		rc = sl_parse_ip4(&c, dir, pi);
 	else if (proto == bpf_htons(ETH_P_IPV6))
-		rc = sl_parse_ip6(&c, pi);
+		rc = sl_parse_ip6(&c, dir, pi);
 	else
 		return SL_PR_NON_IP;
 	if (rc)
 		return rc;
-	return sl_parse_l4(&c, pi);
+	return sl_parse_l4(&c, dir, pi);
+}
+
+/* Outbound (the destination is judged). */
+static __always_inline int sl_parse(void *data, void *data_end, int l3, struct sl_pinfo *pi)
+{
+	return sl_parse_dir(data, data_end, l3, SL_DIR_OUT, pi);
 }
 
 #endif /* SL_PARSE_H */

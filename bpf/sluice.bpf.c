@@ -11,6 +11,7 @@
  *                  drop = TC_ACT_SHOT.
  *   sluice_xdp     XDP; frame from Ethernet.  Linear part only.
  *   sluice_cgroup  cgroup_skb/egress; packet from the IP header.
+ *   sluice_cgroup_in  cgroup_skb/ingress; the same, inbound.
  *   sluice_learn   TC ingress: learns host-name addresses from DNS answers.
  */
 #include <linux/bpf.h>
@@ -19,6 +20,7 @@
 #define SL_LEARN 1              /* host names learned from DNS (learn.h, docs/dns.md) */
 #include "classify.h"
 #include "learn.h"
+#include "icmp_err.h"
 
 #define SL_PULL_MAX 1024
 
@@ -26,6 +28,9 @@
  * instance per attachment (all sharing the maps), so per-attachment counters
  * cost one inlined array lookup. */
 const volatile __u32 att_index = 0;
+/* Its direction (enum sl_dir; tc and xdp: ingress attachments may be
+ * inbound): a constant, so the verifier sees one direction's code only. */
+const volatile __u8 att_dir = SL_DIR_OUT;
 
 static __always_inline void sl_att_count(int verdict, __u32 packets, __u32 bytes)
 {
@@ -50,31 +55,117 @@ static __always_inline __u32 sl_skb_packets(const struct __sk_buff *skb)
 }
 
 /*
- * Parse an skb; if a header ran past the linear bytes while the skb holds
- * more, pull up to SL_PULL_MAX bytes into the linear area and parse again
- * once (slow path: GRO'd or paged packets with a short linear head).
- * cgroup_skb may not pull (no bpf_skb_pull_data there): @can_pull = 0; the
- * stack hands it a linear L3+L4 header in practice.
+ * Pull up to SL_PULL_MAX bytes into the linear area if the skb holds more
+ * than its linear part (slow path: GRO'd or paged packets with a short
+ * linear head).  1 if it did.
  */
-static __always_inline int sl_skb_parse(struct __sk_buff *skb, int l3,
-					int can_pull, struct sl_pinfo *pi)
+static __always_inline int sl_skb_pull(struct __sk_buff *skb)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-	__u32 len;
+	__u32 len = skb->len;
+
+	if (len <= (__u32)(skb->data_end - skb->data))
+		return 0;
+	return !bpf_skb_pull_data(skb, len < SL_PULL_MAX ? len : SL_PULL_MAX);
+}
+
+/*
+ * The parsers of the hooks: a packet's own headers (parse.h), then, for an
+ * ICMP error that is not control traffic itself, its quote in the opposite
+ * direction (icmp_err.h).  Global functions (noinline, not static), each
+ * verified once with unknown inputs: the classifier is then verified once
+ * after the parse instead of once per path through the headers, and the
+ * quote's walk once instead of once per such path (inlined, the IPv6
+ * extension-header walk twice over exceeds the 1M-instruction limit).
+ */
+__attribute__((noinline)) int sl_quote_skb(struct __sk_buff *skb, __u32 l4off, __u32 family,
+					   int qdir, struct sl_quote *q)
+{
+	if (!q)
+		return SL_PR_BAD;
+	return sl_parse_quote((void *)(long)skb->data, (void *)(long)skb->data_end, l4off,
+			      family, qdir, q);
+}
+
+__attribute__((noinline)) int sl_quote_xdp(struct xdp_md *ctx, __u32 l4off, __u32 family,
+					   int qdir, struct sl_quote *q)
+{
+	if (!q)
+		return SL_PR_BAD;
+	return sl_parse_quote((void *)(long)ctx->data, (void *)(long)ctx->data_end, l4off,
+			      family, qdir, q);
+}
+
+static __always_inline int sl_parse_skb(struct __sk_buff *skb, int l3, int dir,
+					struct sl_pinfo *pi)
+{
+	struct sl_quote q;
 	int rc;
 
-	rc = sl_parse(data, data_end, l3, pi);
-	if (rc != SL_PR_SHORT || !can_pull)
+	if (!pi)
+		return SL_PR_BAD;
+	rc = sl_parse_dir((void *)(long)skb->data, (void *)(long)skb->data_end, l3, dir, pi);
+	if (rc != SL_PR_OK || !sl_icmp_is_err(pi) || (cfg.control_pass && sl_is_control(pi)))
 		return rc;
-	len = skb->len;
-	if (len <= (__u32)(data_end - data))
+	rc = sl_quote_skb(skb, pi->l4off, pi->family, dir ^ 1, &q);
+	if (rc == SL_PR_OK)
+		sl_quote_apply(pi, &q);
+	return rc;
+}
+
+/* One per hook, so that the frame start and the direction are constants. */
+__attribute__((noinline)) int sl_parse_tc(struct __sk_buff *skb, struct sl_pinfo *pi)
+{
+	return sl_parse_skb(skb, 0, att_dir, pi);
+}
+
+__attribute__((noinline)) int sl_parse_cgroup_out(struct __sk_buff *skb, struct sl_pinfo *pi)
+{
+	return sl_parse_skb(skb, 1, SL_DIR_OUT, pi);
+}
+
+__attribute__((noinline)) int sl_parse_cgroup_in(struct __sk_buff *skb, struct sl_pinfo *pi)
+{
+	return sl_parse_skb(skb, 1, SL_DIR_IN, pi);
+}
+
+__attribute__((noinline)) int sl_parse_xdp(struct xdp_md *ctx, struct sl_pinfo *pi)
+{
+	struct sl_quote q;
+	int rc;
+
+	if (!pi)
+		return SL_PR_BAD;
+	rc = sl_parse_dir((void *)(long)ctx->data, (void *)(long)ctx->data_end, 0, att_dir, pi);
+	if (rc != SL_PR_OK || !sl_icmp_is_err(pi) || (cfg.control_pass && sl_is_control(pi)))
 		return rc;
-	if (bpf_skb_pull_data(skb, len < SL_PULL_MAX ? len : SL_PULL_MAX))
-		return rc;
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	return sl_parse(data, data_end, l3, pi);
+	rc = sl_quote_xdp(ctx, pi->l4off, pi->family, att_dir ^ 1, &q);
+	if (rc == SL_PR_OK)
+		sl_quote_apply(pi, &q);
+	return rc;
+}
+
+/*
+ * Parse a TC skb; if a header ran past the linear bytes while the skb holds
+ * more, pull up to SL_PULL_MAX bytes into the linear area and parse again
+ * once (slow path: GRO'd or paged packets with a short linear head).
+ * cgroup_skb may not pull (no bpf_skb_pull_data there); the stack hands it
+ * a linear L3+L4 header in practice.
+ */
+static __always_inline int sl_tc_parse(struct __sk_buff *skb, struct sl_pinfo *pi)
+{
+	int rc = sl_parse_tc(skb, pi);
+
+	if (rc == SL_PR_SHORT && sl_skb_pull(skb))
+		rc = sl_parse_tc(skb, pi);
+	return rc;
+}
+
+/* The DNS query recorder (learn.h), verified once rather than once per
+ * verdict path of the classifier. */
+__attribute__((noinline)) int sl_learn_query_tc(struct __sk_buff *skb)
+{
+	sl_learn_query(skb);
+	return 0;
 }
 
 SEC("tc")
@@ -82,15 +173,16 @@ int sluice_tc(struct __sk_buff *skb)
 {
 	struct sl_pinfo pi;
 	struct sl_result res;
-	int rc = sl_skb_parse(skb, 0, 1, &pi);
+	int rc = sl_tc_parse(skb, &pi);
 	__u32 packets = sl_skb_packets(skb);
 	int v = sl_classify(rc, &pi, packets, skb->len, &res);
 
 	sl_att_count(v, packets, skb->len);
 	if (v != SL_V_PASS)
 		return TC_ACT_SHOT;
-	if (res.port == 53 && (res.proto == IPPROTO_UDP || res.proto == IPPROTO_TCP))
-		sl_learn_query(skb);    /* a DNS query to a resolver: remember it */
+	if (att_dir == SL_DIR_OUT && !(res.flags & SL_RF_ICMP_ERR) && res.port == 53 &&
+	    (res.proto == IPPROTO_UDP || res.proto == IPPROTO_TCP))
+		sl_learn_query_tc(skb); /* a DNS query to a resolver: remember it */
 	return TC_ACT_UNSPEC;
 }
 
@@ -101,25 +193,37 @@ int sluice_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct sl_pinfo pi;
 	struct sl_result res;
-	int rc = sl_parse(data, data_end, 0, &pi);
+	int rc = sl_parse_xdp(ctx, &pi);
 	__u32 len = (__u32)(data_end - data);
-	int v = sl_classify(rc, &pi, 1, len, &res);
+	int v;
 
+	v = sl_classify(rc, &pi, 1, len, &res);
 	sl_att_count(v, 1, len);
 	return v == SL_V_PASS ? XDP_PASS : XDP_DROP;
 }
 
-SEC("cgroup_skb/egress")
-int sluice_cgroup(struct __sk_buff *skb)
+static __always_inline int sl_cgroup(struct __sk_buff *skb, int dir)
 {
 	struct sl_pinfo pi;
 	struct sl_result res;
-	int rc = sl_skb_parse(skb, 1, 0, &pi);
+	int rc = dir == SL_DIR_IN ? sl_parse_cgroup_in(skb, &pi) : sl_parse_cgroup_out(skb, &pi);
 	__u32 packets = sl_skb_packets(skb);
 	int v = sl_classify(rc, &pi, packets, skb->len, &res);
 
 	sl_att_count(v, packets, skb->len);
 	return v == SL_V_PASS;
+}
+
+SEC("cgroup_skb/egress")
+int sluice_cgroup(struct __sk_buff *skb)
+{
+	return sl_cgroup(skb, SL_DIR_OUT);
+}
+
+SEC("cgroup_skb/ingress")
+int sluice_cgroup_in(struct __sk_buff *skb)
+{
+	return sl_cgroup(skb, SL_DIR_IN);
 }
 
 /*

@@ -256,7 +256,8 @@ struct sl_attach {
 	__u32 handle;           /* clsact filter handle */
 	__u32 priority;         /* clsact filter priority */
 	__u32 link_id;          /* TCX/XDP/cgroup link id */
-	__u32 pad;
+	__u8  dir;              /* enum sl_dir this attachment judges */
+	__u8  pad[3];
 	__u64 since;            /* attach time, seconds since the epoch */
 	__u64 cgroup_id;        /* cgroup: the cgroup v2 id (inode number) */
 	char  ifname[SL_IFNAME_LEN];
@@ -283,6 +284,14 @@ enum sl_reason {
 };
 
 #define SL_RF_FRAGMENT  0x01    /* non-first fragment, judged without ports */
+#define SL_RF_ICMP_ERR  0x02    /* ICMP error, judged by the packet it quotes */
+/*
+ * Direction of an attachment (docs/datapath.md §1): rules name remote
+ * services; outbound judges the destination address and port, inbound the
+ * source address and port.  An ICMP error is judged by its quote, in the
+ * opposite direction.
+ */
+enum sl_dir { SL_DIR_OUT = 0, SL_DIR_IN = 1 };
 
 enum sl_verdict { SL_V_DROP = 0, SL_V_PASS = 1 };
 
@@ -293,7 +302,7 @@ struct sl_result {
 	__u8  flags;            /* SL_RF_* */
 	__u8  proto;            /* IP protocol (0 if not IP) */
 	__u16 rule;             /* credited slot (rule or near-miss), SL_NO_RULE */
-	__u16 port;             /* destination port judged, host order (0 if none) */
+	__u16 port;             /* remote port judged, host order (0 if none) */
 	__u32 packets;          /* packets counted (gso_segs or 1) */
 };
 

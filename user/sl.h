@@ -204,7 +204,21 @@ const struct sl_decision *sl_image_port_decision(const struct sl_image *img, uin
 
 /* ----------------------------------------------- reference classifier */
 
-/* A parsed packet: what the classifier judges. */
+/* The packet an ICMP error quotes (docs/datapath.md §1 step 7). */
+struct sl_pkt_quote {
+	uint8_t src[16], dst[16];
+	uint8_t proto;
+	bool fragment;
+	uint16_t sport, dport;  /* TCP/UDP, not for a non-first fragment */
+	uint8_t icmp_type;
+};
+
+/*
+ * A parsed packet: what the classifier judges.  dst/port are the
+ * destination; an inbound packet (@inbound, set by the caller: the parser
+ * does not know where it runs) is judged by src/sport instead, an ICMP
+ * error by its quote in the opposite direction (sl_pkt_judged).
+ */
 struct sl_pkt {
 	int kind;               /* SL_PK_* */
 	uint8_t family;         /* AF_INET / AF_INET6 */
@@ -213,6 +227,12 @@ struct sl_pkt {
 	bool fragment;          /* non-first fragment: no ports */
 	uint16_t port;          /* destination port, host order (TCP/UDP first fragment) */
 	uint8_t icmp_type;      /* ICMP / ICMPv6 type when proto is ICMP */
+	uint8_t src[16];        /* source address */
+	uint16_t sport;         /* source port, as port */
+	bool inbound;           /* judge the source side (SL_DIR_IN) */
+	bool icmp_err;          /* an ICMP error (ICMPv4 3, 11, 12; ICMPv6 1-4) */
+	bool quote_bad;         /* ... whose quote is truncated or malformed */
+	struct sl_pkt_quote q;  /* ... its quote, if !quote_bad */
 };
 enum { SL_PK_IP = 0, SL_PK_NON_IP, SL_PK_MALFORMED };
 
@@ -221,6 +241,16 @@ enum { SL_PK_IP = 0, SL_PK_NON_IP, SL_PK_MALFORMED };
  * VLAN tags, IPv4 options, up to SL_MAX_EXTHDRS IPv6 extension headers).
  */
 int sl_pkt_parse(const void *frame, size_t len, struct sl_pkt *p);
+/* Is @p link-local control traffic (DESIGN.md §2; inbound adds DHCP replies,
+ * IPv6 link-local sources)?  On the packet's own headers, never its quote. */
+bool sl_pkt_is_control(const struct sl_pkt *p);
+/*
+ * The tuple the rules judge, as an outbound packet @j: @p's destination
+ * side, or its source side if p->inbound; with @quote, for an ICMP error,
+ * the quote's side in the opposite direction (j->icmp_err set), or a
+ * malformed @j if the quote is bad.
+ */
+void sl_pkt_judged(const struct sl_pkt *p, bool quote, struct sl_pkt *j);
 
 /*
  * The oracle: decide @p by the *semantics* of DESIGN.md section 2 applied
@@ -245,9 +275,12 @@ struct sl_learned_addr {
 void sl_classify_pkt_learned(const struct sl_image *img, const struct sl_pkt *p,
 			     uint32_t gso_segs, const struct sl_learned_addr *learned,
 			     size_t nlearned, uint64_t now, struct sl_result *res);
-/* Parse + classify a frame. */
+/* Parse + classify a frame (outbound). */
 void sl_classify_frame(const struct sl_image *img, const void *frame, size_t len,
 		       uint32_t gso_segs, struct sl_result *res);
+/* The same in direction @dir (enum sl_dir). */
+void sl_classify_frame_dir(const struct sl_image *img, const void *frame, size_t len,
+			   int dir, uint32_t gso_segs, struct sl_result *res);
 /*
  * Look a tuple up in the compiled tables exactly as the data path does
  * (LPM on dst4/dst6, class, ports), for `sluice lookup` on an image and

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * classify.c - the frame parser and the reference classifier (the oracle).
+ * classify.c - the reference classifier (the oracle); its frame parser is
+ * frame.c.
  *
  * The classifier decides a packet by the *semantics* of DESIGN.md section 2
  * and docs/datapath.md section 2: first match over img->rs->rules in file
@@ -10,137 +11,10 @@
  * independent of them.  It uses img->slot for counter slots and img->cfg
  * for policy, mode and control_pass.
  */
-#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "sl.h"
-
-/* ------------------------------------------------------------ parser */
-
-static uint16_t rd16(const uint8_t *b)
-{
-	return (uint16_t)((b[0] << 8) | b[1]);
-}
-
-static int malformed(struct sl_pkt *p)
-{
-	uint8_t family = p->family;
-
-	memset(p, 0, sizeof(*p));
-	p->kind = SL_PK_MALFORMED;
-	p->family = family;
-	return 0;
-}
-
-/* L4 header (datapath.md section 1 step 6), at offset @off. */
-static int parse_l4(const uint8_t *b, size_t len, size_t off, struct sl_pkt *p)
-{
-	if (p->fragment)
-		return 0;
-	switch (p->proto) {
-	case 6: case 17: case 1: case 58:
-		if (off > len || len - off < 4)
-			return malformed(p);
-		if (p->proto == 6 || p->proto == 17)
-			p->port = rd16(b + off + 2);
-		else
-			p->icmp_type = b[off];
-		break;
-	default:
-		break;
-	}
-	return 0;
-}
-
-/*
- * Returns 0 whenever @p was filled: p->kind says IP, non-IP or malformed.
- * -EINVAL only for a NULL argument.
- */
-int sl_pkt_parse(const void *frame, size_t len, struct sl_pkt *p)
-{
-	const uint8_t *b = frame;
-	size_t off;
-	uint16_t et;
-	int nvlan = 0;
-
-	if (!p)
-		return -EINVAL;
-	memset(p, 0, sizeof(*p));
-	if (!frame && len)
-		return -EINVAL;
-	if (len < 14)
-		return malformed(p);
-	et = rd16(b + 12);
-	off = 14;
-	while (et == 0x8100 || et == 0x88a8) {
-		if (nvlan == SL_MAX_VLANS)
-			return malformed(p);
-		if (len - off < 4)
-			return malformed(p);
-		et = rd16(b + off + 2);
-		off += 4;
-		nvlan++;
-	}
-
-	if (et == 0x0800) {
-		unsigned ihl;
-
-		p->family = AF_INET;
-		if (len - off < 20)
-			return malformed(p);
-		if ((b[off] >> 4) != 4)
-			return malformed(p);
-		ihl = b[off] & 0x0f;
-		if (ihl < 5 || len - off < ihl * 4u)
-			return malformed(p);
-		p->kind = SL_PK_IP;
-		p->proto = b[off + 9];
-		memcpy(p->dst, b + off + 16, 4);
-		p->fragment = (rd16(b + off + 6) & 0x1fff) != 0;
-		return parse_l4(b, len, off + ihl * 4u, p);
-	}
-	if (et == 0x86dd) {
-		uint8_t nh;
-		int n;
-
-		p->family = AF_INET6;
-		if (len - off < 40)
-			return malformed(p);
-		if ((b[off] >> 4) != 6)
-			return malformed(p);
-		nh = b[off + 6];
-		memcpy(p->dst, b + off + 24, 16);
-		off += 40;
-		for (n = 0; nh == 0 || nh == 43 || nh == 60 || nh == 44 || nh == 51; n++) {
-			const uint8_t *h;
-
-			if (n == SL_MAX_EXTHDRS)
-				return malformed(p);
-			if (off > len || len - off < 8)
-				return malformed(p);
-			h = b + off;
-			if (nh == 44) {
-				if ((rd16(h + 2) >> 3) != 0) {
-					p->fragment = true;
-					nh = h[0];
-					break;
-				}
-				off += 8;
-			} else if (nh == 51) {
-				off += ((size_t)h[1] + 2) * 4;
-			} else {
-				off += ((size_t)h[1] + 1) * 8;
-			}
-			nh = h[0];
-		}
-		p->kind = SL_PK_IP;
-		p->proto = nh;
-		return parse_l4(b, len, off, p);
-	}
-	p->kind = SL_PK_NON_IP;
-	return 0;
-}
 
 /* -------------------------------------------------------- classifier */
 
@@ -215,28 +89,71 @@ static bool rule_matches(const struct sl_rule *r, int slot, uint16_t port, bool 
 	return false;
 }
 
-static bool is_control(const struct sl_pkt *p)
+bool sl_pkt_is_control(const struct sl_pkt *p)
 {
-	const uint8_t *d = p->dst;
+	const uint8_t *d = p->dst, *s = p->src;
 
+	if (p->kind != SL_PK_IP)
+		return false;
 	if (p->family == AF_INET) {
 		if (d[0] == 127)
 			return true;
 		if (d[0] == 224 && d[1] == 0 && d[2] == 0)
 			return true;
-	} else if (p->family == AF_INET6) {
+		/* inbound DHCPv4 reply: udp 67 -> 68 */
+		return p->inbound && p->proto == 17 && !p->fragment && p->sport == 67 &&
+		       p->port == 68;
+	}
+	if (p->family == AF_INET6) {
 		static const uint8_t lo6[16] = { [15] = 1 };
 
 		if (!memcmp(d, lo6, 16))
 			return true;
 		if (d[0] == 0xff && d[1] == 0x02)
 			return true;
+		/* Neighbour and router discovery: ICMPv6 in IPv6 only. */
+		if (p->proto == 58 && !p->fragment && p->icmp_type >= 133 && p->icmp_type <= 137)
+			return true;
+		if (!p->inbound)
+			return false;
+		/* inbound: from fe80::/10, DHCPv6 to a client (udp 547 -> 546) */
+		if (s[0] == 0xfe && (s[1] & 0xc0) == 0x80)
+			return true;
+		return p->proto == 17 && !p->fragment && p->sport == 547 && p->port == 546;
 	}
-	/* Neighbour and router discovery: ICMPv6 in IPv6 only. */
-	if (p->family == AF_INET6 && p->proto == 58 && !p->fragment &&
-	    p->icmp_type >= 133 && p->icmp_type <= 137)
-		return true;
 	return false;
+}
+
+void sl_pkt_judged(const struct sl_pkt *p, bool quote, struct sl_pkt *j)
+{
+	bool in = p->inbound;
+
+	memset(j, 0, sizeof(*j));
+	j->kind = p->kind;
+	j->family = p->family;
+	if (p->kind != SL_PK_IP)
+		return;
+	if (quote && p->icmp_err && p->quote_bad) {
+		j->kind = SL_PK_MALFORMED;
+		return;
+	}
+	if (quote && p->icmp_err) {
+		/* the quote travelled the other way */
+		in = !in;
+		j->icmp_err = true;
+		j->proto = p->q.proto;
+		j->fragment = p->q.fragment;
+		j->icmp_type = p->q.icmp_type;
+		memcpy(j->dst, in ? p->q.src : p->q.dst, 16);
+		if (!j->fragment && (j->proto == 6 || j->proto == 17))
+			j->port = in ? p->q.sport : p->q.dport;
+		return;
+	}
+	j->proto = p->proto;
+	j->fragment = p->fragment;
+	j->icmp_type = p->icmp_type;
+	memcpy(j->dst, in ? p->src : p->dst, 16);
+	j->port = in ? p->sport : p->port;
 }
 
 /*
@@ -260,18 +177,24 @@ static bool rule_learned(const struct sl_rule *r, const struct sl_pkt *p,
 	return false;
 }
 
-static void classify_core(const struct sl_image *img, const struct sl_pkt *p, uint32_t gso_segs,
+static void classify_core(const struct sl_image *img, const struct sl_pkt *pkt, uint32_t gso_segs,
 			  const struct sl_learned_addr *L, size_t nL, uint64_t now,
 			  struct sl_result *res)
 {
 	const struct sl_ruleset *rs = img->rs;
 	int slot, first_cover = -1, match = -1;
-	bool drop;
+	struct sl_pkt jp;
+	const struct sl_pkt *p = &jp;   /* the judged tuple */
+	bool drop, ctl;
 
 	memset(res, 0, sizeof(*res));
 	res->rule = SL_NO_RULE;
 	res->packets = gso_segs ? gso_segs : 1;
 
+	/* Control traffic is recognized on the packet's own headers, before an
+	 * ICMP error's quote is looked at (docs/datapath.md §1 step 7). */
+	ctl = pkt->kind == SL_PK_IP && img->cfg.control_pass && sl_pkt_is_control(pkt);
+	sl_pkt_judged(pkt, !ctl, &jp);
 	if (p->kind == SL_PK_MALFORMED) {
 		res->reason = SL_R_MALFORMED;
 		drop = true;
@@ -288,8 +211,9 @@ static void classify_core(const struct sl_image *img, const struct sl_pkt *p, ui
 	res->port = (!p->fragment && (slot == SL_P_TCP || slot == SL_P_UDP)) ? p->port : 0;
 	if (p->fragment)
 		res->flags |= SL_RF_FRAGMENT;
-
-	if (img->cfg.control_pass && is_control(p)) {
+	if (p->icmp_err)
+		res->flags |= SL_RF_ICMP_ERR;
+	if (ctl) {
 		res->reason = SL_R_CONTROL;
 		res->verdict = SL_V_PASS;
 		return;
@@ -334,8 +258,8 @@ void sl_classify_pkt_learned(const struct sl_image *img, const struct sl_pkt *p,
 	classify_core(img, p, gso_segs, learned, nlearned, now, res);
 }
 
-void sl_classify_frame(const struct sl_image *img, const void *frame, size_t len,
-		       uint32_t gso_segs, struct sl_result *res)
+void sl_classify_frame_dir(const struct sl_image *img, const void *frame, size_t len,
+			   int dir, uint32_t gso_segs, struct sl_result *res)
 {
 	struct sl_pkt p;
 
@@ -343,7 +267,14 @@ void sl_classify_frame(const struct sl_image *img, const void *frame, size_t len
 		memset(&p, 0, sizeof(p));
 		p.kind = SL_PK_MALFORMED;
 	}
+	p.inbound = dir == SL_DIR_IN;
 	sl_classify_pkt(img, &p, gso_segs, res);
+}
+
+void sl_classify_frame(const struct sl_image *img, const void *frame, size_t len,
+		       uint32_t gso_segs, struct sl_result *res)
+{
+	sl_classify_frame_dir(img, frame, len, SL_DIR_OUT, gso_segs, res);
 }
 
 const char *sl_reason_name(enum sl_reason r)

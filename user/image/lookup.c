@@ -191,28 +191,17 @@ static int lookup_pslot(uint8_t proto)
 	}
 }
 
-static bool lookup_control(const struct sl_pkt *p)
-{
-	const uint8_t *d = p->dst;
-	static const uint8_t lo6[16] = { [15] = 1 };
-
-	if (p->family == AF_INET &&
-	    (d[0] == 127 || (d[0] == 224 && d[1] == 0 && d[2] == 0)))
-		return true;
-	if (p->family == AF_INET6 &&
-	    (!memcmp(d, lo6, 16) || (d[0] == 0xff && d[1] == 0x02)))
-		return true;
-	return p->family == AF_INET6 && p->proto == 58 && !p->fragment &&
-	       p->icmp_type >= 133 && p->icmp_type <= 137;
-}
-
-void sl_image_lookup(const struct sl_image *img, const struct sl_pkt *p,
+void sl_image_lookup(const struct sl_image *img, const struct sl_pkt *pkt,
 		     struct sl_result *res)
 {
+	bool ctl = pkt->kind == SL_PK_IP && img->cfg.control_pass && sl_pkt_is_control(pkt);
 	const struct sl_dst_val *v;
+	struct sl_pkt jp;
+	const struct sl_pkt *p = &jp;   /* the judged tuple (direction, ICMP error quote) */
 	int slot;
 	bool drop;
 
+	sl_pkt_judged(pkt, !ctl, &jp);
 	memset(res, 0, sizeof(*res));
 	res->rule = SL_NO_RULE;
 	res->packets = 1;
@@ -232,7 +221,9 @@ void sl_image_lookup(const struct sl_image *img, const struct sl_pkt *p,
 	res->port = (!p->fragment && (slot == SL_P_TCP || slot == SL_P_UDP)) ? p->port : 0;
 	if (p->fragment)
 		res->flags |= SL_RF_FRAGMENT;
-	if (img->cfg.control_pass && lookup_control(p)) {
+	if (p->icmp_err)
+		res->flags |= SL_RF_ICMP_ERR;
+	if (ctl) {
 		res->reason = SL_R_CONTROL;
 		res->verdict = SL_V_PASS;
 		return;
@@ -276,9 +267,11 @@ static uint32_t order_of(const struct sl_image *img, uint16_t slot)
 	return i < 0 ? 0xffffffffu : (uint32_t)i;
 }
 
-void sl_image_lookup_learned(const struct sl_image *img, const struct sl_pkt *p,
+void sl_image_lookup_learned(const struct sl_image *img, const struct sl_pkt *pkt,
 			     const uint32_t *ncls, size_t n, struct sl_result *res)
 {
+	struct sl_pkt jp;
+	const struct sl_pkt *p = &jp;   /* the judged tuple */
 	const struct sl_dst_val *v, *cand[1 + SL_LEARN_SLOTS];
 	struct sl_decision best = { .rule = SL_NO_RULE };
 	uint32_t bo = 0xffffffffu, no = 0xffffffffu;
@@ -287,7 +280,8 @@ void sl_image_lookup_learned(const struct sl_image *img, const struct sl_pkt *p,
 	int slot;
 	bool drop;
 
-	sl_image_lookup(img, p, res);
+	sl_image_lookup(img, pkt, res);
+	sl_pkt_judged(pkt, true, &jp);
 	if (p->kind != SL_PK_IP || res->reason == SL_R_CONTROL || !n)
 		return;
 	slot = lookup_pslot(p->proto);

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * control.h - link-local control traffic a host cannot live without
+ * (DESIGN.md §2, docs/datapath.md §2 step 3), passed unjudged unless
+ * `control filter;`.  Recognized on the packet's own headers:
+ *   both directions: to loopback, to link-local multicast (224.0.0.0/24,
+ *                    ff02::/16), ICMPv6 neighbour and router discovery
+ *                    (133-137, not fragments);
+ *   inbound also:    from an IPv6 link-local source (fe80::/10), DHCPv4
+ *                    replies (udp 67 -> 68), DHCPv6 to a client (udp 547 -> 546).
+ * An ICMP error is checked before its quote is parsed (the hook wrappers),
+ * so one whose quote was parsed (pi->icmp_err) is not control.
+ *
+ * Evaluated here, in the classifier, on the parsed fields, never by the
+ * parser: a flag the parser computed would be a known constant on each of
+ * its paths, and the verifier would walk everything after it twice (it
+ * costs 2x the instructions verified).
+ */
+#ifndef SL_CONTROL_H
+#define SL_CONTROL_H
+
+#include "parse.h"
+
+static __always_inline int sl_is_control(const struct sl_pinfo *pi)
+{
+	const __u32 *d = pi->dir == SL_DIR_IN ? pi->laddr : pi->daddr;   /* the destination */
+	__u32 a0 = bpf_ntohl(d[0]);
+
+	if (pi->icmp_err)
+		return 0;
+	if (pi->family == 4) {
+		if ((a0 >> 24) == 127 || (a0 >> 8) == 0xe00000)
+			return 1;
+		return pi->dir == SL_DIR_IN && pi->proto == IPPROTO_UDP && !pi->frag &&
+		       pi->port == 67 && pi->lport == 68;
+	}
+	if ((a0 >> 16) == 0xff02)
+		return 1;
+	if (!d[0] && !d[1] && !d[2] && d[3] == bpf_htonl(1))
+		return 1;
+	if (pi->proto == SL_NEXTHDR_ICMP && !pi->frag &&
+	    pi->icmp_type >= 133 && pi->icmp_type <= 137)
+		return 1;
+	if (pi->dir != SL_DIR_IN)
+		return 0;
+	if ((bpf_ntohl(pi->daddr[0]) >> 22) == (0xfe80 >> 6))
+		return 1;       /* from fe80::/10 */
+	return pi->proto == IPPROTO_UDP && !pi->frag && pi->port == 547 && pi->lport == 546;
+}
+
+#endif /* SL_CONTROL_H */
