@@ -220,7 +220,7 @@ int sluice_cgroup(struct __sk_buff *skb)
 	return sl_cgroup(skb, SL_DIR_OUT);
 }
 
-SEC("cgroup_skb/ingress")
+SEC("?cgroup_skb/ingress")      /* loaded only for an inbound cgroup attachment */
 int sluice_cgroup_in(struct __sk_buff *skb)
 {
 	return sl_cgroup(skb, SL_DIR_IN);

@@ -39,6 +39,14 @@ struct pk_spec {
 	int bad_version;        /* write this IP version instead */
 	int bad_ihl;            /* write this ihl instead (IPv4) */
 	int cut;                /* > 0: frame truncated to this many bytes */
+	uint8_t src[16];        /* all zero: 192.0.2.1 / 2001:db8::1 */
+	uint16_t sport;         /* TCP/UDP source port; 0: 40000 */
+	int inbound;            /* run through the inbound programs (SL_DIR_IN) */
+	/* ICMP / ICMPv6: the packet an error quotes, from its IP header on,
+	 * after the 8-byte ICMP header (types: icmp_type); quote_cut > 0 keeps
+	 * that many of its bytes.  The quote's own quote is not built. */
+	const struct pk_spec *quote;
+	int quote_cut;
 };
 
 /* Where each header starts, to cut frames inside a given header. */
@@ -93,12 +101,44 @@ static inline size_t pk_build(const struct pk_spec *s, uint8_t *buf, struct pk_o
 	return n;
 }
 
+static inline int pk_zero16(const uint8_t *a)
+{
+	for (int i = 0; i < 16; i++)
+		if (a[i])
+			return 0;
+	return 1;
+}
+
+/* The quote of @s (an ICMP error's payload) into @q; its length. */
+static inline int pk_build_quote(const struct pk_spec *s, uint8_t *q, int cap)
+{
+	static uint8_t scratch[PK_SCRATCH];
+	struct pk_spec in = *s->quote;
+	struct pk_offs o;
+	int n;
+
+	in.quote = NULL;
+	in.cut = 0;
+	in.nvlan = 0;
+	n = (int)pk_build_full(&in, scratch, &o) - o.l3;
+	if (s->quote_cut > 0 && s->quote_cut < n)
+		n = s->quote_cut;
+	if (n > cap)
+		n = cap;
+	memcpy(q, scratch + o.l3, n);
+	return n;
+}
+
 static inline size_t pk_build_full(const struct pk_spec *s, uint8_t *buf, struct pk_offs *o)
 {
+	static uint8_t quote[PK_MAX_FRAME];
 	struct pk_offs dummy;
 	size_t n = 0;
-	int i, l4len = pk_l4_len(s->proto);
+	int i, l4len = pk_l4_len(s->proto), qlen = 0;
 	uint16_t et;
+
+	if (s->quote && (s->proto == 1 || s->proto == 58))
+		qlen = pk_build_quote(s, quote, sizeof(quote));
 
 	if (!o)
 		o = &dummy;
@@ -135,6 +175,8 @@ static inline size_t pk_build_full(const struct pk_spec *s, uint8_t *buf, struct
 		ip[8] = 64;
 		ip[9] = s->proto;
 		ip[12] = 192; ip[13] = 0; ip[14] = 2; ip[15] = 1;
+		if (!pk_zero16(s->src))
+			memcpy(ip + 12, s->src, 4);
 		memcpy(ip + 16, s->dst, 4);
 		memset(ip + 20, 0x01, s->ip4_optlen);     /* NOPs */
 		if (s->frag == PK_FRAG_FIRST)
@@ -146,7 +188,7 @@ static inline size_t pk_build_full(const struct pk_spec *s, uint8_t *buf, struct
 		if (s->df)
 			fo |= 0x4000;
 		pk_put16(ip + 6, fo);
-		pk_put16(ip + 4, ihl * 4 + l4len + s->payload);
+		pk_put16(ip + 4, ihl * 4 + l4len + qlen + s->payload);
 		n += ihl * 4;
 		o->l3_end = n;
 	} else {
@@ -157,6 +199,8 @@ static inline size_t pk_build_full(const struct pk_spec *s, uint8_t *buf, struct
 		ip6[0] = (s->bad_version ? s->bad_version : 6) << 4;
 		ip6[7] = 64;
 		ip6[8] = 0x20; ip6[9] = 0x01; ip6[10] = 0x0d; ip6[11] = 0xb8; ip6[23] = 1;
+		if (!pk_zero16(s->src))
+			memcpy(ip6 + 8, s->src, 16);
 		memcpy(ip6 + 24, s->dst, 16);
 		n += 40;
 		o->l3_end = n;
@@ -183,13 +227,13 @@ static inline size_t pk_build_full(const struct pk_spec *s, uint8_t *buf, struct
 			n += sz;
 		}
 		*nhp = s->proto;
-		pk_put16(ip6 + 4, n - plen0 + l4len + s->payload);
+		pk_put16(ip6 + 4, n - plen0 + l4len + qlen + s->payload);
 	}
 
 	o->l4 = n;
 	o->l4_len = l4len;
 	if (s->proto == 6 || s->proto == 17) {
-		pk_put16(buf + n, 40000);
+		pk_put16(buf + n, s->sport ? s->sport : 40000);
 		pk_put16(buf + n + 2, s->dport);
 		if (s->proto == 6)
 			buf[n + 12] = 5 << 4;
@@ -199,6 +243,8 @@ static inline size_t pk_build_full(const struct pk_spec *s, uint8_t *buf, struct
 		buf[n] = s->icmp_type;
 	}
 	n += l4len;
+	memcpy(buf + n, quote, qlen);
+	n += qlen;
 	memset(buf + n, 0x5a, s->payload);
 	n += s->payload;
 	o->len = n;
@@ -228,8 +274,22 @@ static inline void pk_describe(const struct pk_spec *s, char *out, size_t cap)
 		return;
 	}
 	inet_ntop(s->family == 6 ? AF_INET6 : AF_INET, s->dst, a, sizeof(a));
-	k += snprintf(out + k, cap - k, "v%d dst %s proto %u dport %u type %u vlans %d",
-		      s->family, a, s->proto, s->dport, s->icmp_type, s->nvlan);
+	k += snprintf(out + k, cap - k, "%sv%d dst %s proto %u dport %u type %u vlans %d",
+		      s->inbound ? "inbound " : "", s->family, a, s->proto, s->dport, s->icmp_type,
+		      s->nvlan);
+	if ((!pk_zero16(s->src) || s->sport) && (size_t)k < cap) {
+		inet_ntop(s->family == 6 ? AF_INET6 : AF_INET, s->src, a, sizeof(a));
+		k += snprintf(out + k, cap - k, " src %s sport %u", pk_zero16(s->src) ? "-" : a,
+			      s->sport);
+	}
+	if (s->quote && (size_t)k < cap) {
+		char qd[400];
+		struct pk_spec q = *s->quote;
+
+		q.quote = NULL;
+		pk_describe(&q, qd, sizeof(qd));
+		k += snprintf(out + k, cap - k, " quote [%s] cut %d", qd, s->quote_cut);
+	}
 	if (s->ip4_optlen && (size_t)k < cap)
 		k += snprintf(out + k, cap - k, " opts %d", s->ip4_optlen);
 	if (s->frag && (size_t)k < cap)

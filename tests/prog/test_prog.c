@@ -27,6 +27,7 @@
 #include "sluice.skel.h"
 #include "test.h"
 #include "pkt.h"
+#include "dir.h"
 
 static int verbose;
 
@@ -38,6 +39,7 @@ struct tset {
 	struct sl_ruleset rs;
 	struct sl_image img;
 	struct sluice_bpf *skel;
+	struct sluice_bpf *skel_in;     /* inbound programs (dir.h), loaded when first used */
 	int ok;
 	int own_rs;             /* rs built by this file (no parser), freed here */
 };
@@ -133,10 +135,22 @@ static int tset_open_built(struct tset *t, const char *name, const char *text,
 	return 0;
 }
 
+/* The programs for packets of direction @inbound, or NULL. */
+static struct sluice_bpf *tset_skel(struct tset *t, int inbound)
+{
+	if (!inbound)
+		return t->skel;
+	if (!t->skel_in && dir_load_inbound(&t->img, t->skel, &t->skel_in))
+		return NULL;
+	return t->skel_in;
+}
+
 static void tset_close(struct tset *t)
 {
 	if (!t->ok)
 		return;
+	if (t->skel_in)
+		sluice_bpf__destroy(t->skel_in);
 	sl_bpf_destroy(t->skel);
 	sl_image_free(&t->img);
 	if (t->own_rs)
@@ -379,9 +393,10 @@ static void res_str(const struct tset *t, const struct sl_result *r, char *out, 
 {
 	const char *n = rule_name_of_slot(t, r->rule);
 
-	snprintf(out, cap, "{%s %s%s rule=%s%s port=%u proto=%u pk=%u}",
+	snprintf(out, cap, "{%s %s%s%s rule=%s%s port=%u proto=%u pk=%u}",
 		 r->verdict == SL_V_PASS ? "pass" : r->verdict == SL_V_DROP ? "drop" : "v?",
 		 rname(r->reason), (r->flags & SL_RF_FRAGMENT) ? " frag" : "",
+		 (r->flags & SL_RF_ICMP_ERR) ? " icmp-err" : "",
 		 r->rule == SL_NO_RULE ? "-" : n ? n : "?",
 		 r->rule == SL_NO_RULE || n ? "" : "(bad slot)",
 		 r->port, r->proto, r->packets);
@@ -1397,6 +1412,129 @@ static void gen_addr(struct rng *r, const struct gset *g, struct pk_spec *s)
 		memset(s->dst + 4, 0, 12);
 }
 
+/* A remote port: edges of the rules' ranges, or anything. */
+static uint16_t gen_port(struct rng *r, const struct gset *g)
+{
+	int k = rn(r, 100);
+
+	if (k < 60 && g->nr) {
+		const struct grule *ru = &g->r[rn(r, g->nr)];
+		const struct gline *l = &ru->l[rn(r, ru->nl)];
+
+		if (l->nr) {
+			int q = rn(r, l->nr);
+			int v = (int)(rn(r, 2) ? l->lo[q] : l->hi[q]) + (int)rn(r, 3) - 1;
+
+			return v < 0 ? 65535 : v > 65535 ? 0 : v;
+		}
+		return rn(r, 65536);
+	}
+	if (k < 70)
+		return port_edges[rn(r, sizeof(port_edges) / 2)];
+	return rn(r, 65536);
+}
+
+/* A remote address of @family (from the rules mostly), into @a. */
+static void gen_remote(struct rng *r, const struct gset *g, int family, uint8_t *a)
+{
+	struct pk_spec t;
+
+	for (int i = 0; i < 4; i++) {
+		memset(&t, 0, sizeof(t));
+		gen_addr(r, g, &t);
+		if (t.family == family)
+			break;
+	}
+	if (t.family != family) {
+		memset(t.dst, 0, 16);
+		for (int i = 0; i < (family == 6 ? 16 : 4); i++)
+			t.dst[i] = rn(r, 256);
+	}
+	memcpy(a, t.dst, 16);
+}
+
+/* The local side of an inbound packet: an address of ours, or control ones. */
+static void gen_local(struct rng *r, int family, uint8_t *a, uint16_t *port)
+{
+	static const char *c4[] = { "192.0.2.1", "192.0.2.77", "224.0.0.1", "127.0.0.1",
+				    "255.255.255.255", "224.0.1.1" };
+	static const char *c6[] = { "2001:db8::1", "2001:db8:ffff::9", "ff02::1", "::1",
+				    "ff02::1:2", "ff05::1:3" };
+	const char *x = family == 6 ? c6[rn(r, 6)] : c4[rn(r, 6)];
+
+	memset(a, 0, 16);
+	inet_pton(family == 6 ? AF_INET6 : AF_INET, chance(r, 70) ? (family == 6 ? c6[0] : c4[0]) : x, a);
+	*port = chance(r, 10) ? (family == 6 ? 546 : 68) : rn(r, 65536);
+}
+
+/*
+ * Directions and ICMP errors: half the packets are inbound (the remote side
+ * in the source); an ICMP / ICMPv6 packet is often an error quoting a
+ * packet of the other direction (sometimes cut, sometimes an error itself).
+ */
+static void gen_dir(struct rng *r, const struct gset *g, struct pk_spec *s)
+{
+	static struct pk_spec qs;       /* the quote of the packet being generated */
+
+	if (chance(r, 50)) {
+		s->inbound = 1;
+		memcpy(s->src, s->dst, 16);
+		s->sport = s->dport;
+		gen_local(r, s->family, s->dst, &s->dport);
+		if (chance(r, 10))
+			s->sport = s->family == 6 ? 547 : 67;
+		if (s->family == 6 && chance(r, 5)) {
+			s->src[0] = 0xfe;
+			s->src[1] = 0x80 | rn(r, 0x40);
+		}
+	} else if (chance(r, 30)) {
+		gen_remote(r, g, s->family, s->src);
+		s->sport = rn(r, 65536);
+	}
+	if ((s->proto != 1 || s->family != 4) && (s->proto != 58 || s->family != 6))
+		return;
+	if (!chance(r, 60))
+		return;
+	if (s->family == 4) {
+		static const uint8_t t4[] = { 3, 3, 11, 12, 4, 5 };
+		s->icmp_type = t4[rn(r, sizeof(t4))];
+	} else {
+		s->icmp_type = 1 + rn(r, 4);
+	}
+	memset(&qs, 0, sizeof(qs));
+	qs.family = s->family;
+	{
+		int k = rn(r, 100);
+
+		qs.proto = k < 40 ? 6 : k < 75 ? 17 : k < 85 ? (s->family == 6 ? 58 : 1) : k < 90 ? 47 :
+			   k < 95 ? 132 : 59;
+	}
+	if (!s->inbound) {      /* the quote came in: its source is the remote */
+		gen_remote(r, g, s->family, qs.src);
+		qs.sport = gen_port(r, g);
+		gen_local(r, s->family, qs.dst, &qs.dport);
+	} else {                /* the quote went out: its destination is the remote */
+		gen_remote(r, g, s->family, qs.dst);
+		qs.dport = gen_port(r, g);
+		qs.sport = rn(r, 65536);
+	}
+	if (qs.proto == 1 || qs.proto == 58)
+		qs.icmp_type = chance(r, 30) ? (qs.family == 6 ? 2 : 3) : 8 + 120 * (qs.family == 6);
+	if (qs.family == 4 && chance(r, 10))
+		qs.ip4_optlen = 4 * (1 + rn(r, 4));
+	if (qs.family == 4 && chance(r, 10))
+		qs.frag = PK_FRAG_LATER;
+	if (qs.family == 6 && chance(r, 15))
+		add_ext(&qs, chance(r, 30) ? 44 : 0, rn(r, 2), chance(r, 50) ? 1 + rn(r, 100) : 0);
+	if (qs.nexts && qs.ext_type[0] == 44 && qs.ext_fragoff[0])
+		qs.frag = PK_FRAG_LATER;
+	qs.payload = rn(r, 3) ? 0 : rn(r, 20);
+	if (chance(r, 5))
+		qs.bad_version = rn(r, 16);
+	s->quote = &qs;
+	s->quote_cut = chance(r, 15) ? 1 + (int)rn(r, 60) : 0;
+}
+
 static void gen_pkt(struct rng *r, const struct gset *g, struct pk_spec *s, uint32_t *gso)
 {
 	int k;
@@ -1419,25 +1557,7 @@ static void gen_pkt(struct rng *r, const struct gset *g, struct pk_spec *s, uint
 	if (s->family == 6 && (s->proto == 0 || s->proto == 43 || s->proto == 60 ||
 			       s->proto == 44 || s->proto == 51))
 		s->proto = 59;
-	/* ports: edges of the rules' ranges, or anything */
-	k = rn(r, 100);
-	if (k < 60 && g->nr) {
-		const struct grule *ru = &g->r[rn(r, g->nr)];
-		const struct gline *l = &ru->l[rn(r, ru->nl)];
-
-		if (l->nr) {
-			int q = rn(r, l->nr);
-			int v = (int)(rn(r, 2) ? l->lo[q] : l->hi[q]) + (int)rn(r, 3) - 1;
-
-			s->dport = v < 0 ? 65535 : v > 65535 ? 0 : v;
-		} else {
-			s->dport = rn(r, 65536);
-		}
-	} else if (k < 70) {
-		s->dport = port_edges[rn(r, sizeof(port_edges) / 2)];
-	} else {
-		s->dport = rn(r, 65536);
-	}
+	s->dport = gen_port(r, g);
 	if (s->proto == 58) {
 		static const uint8_t t6[] = { 128, 129, 132, 133, 134, 135, 136, 137, 138, 1, 255 };
 		s->icmp_type = t6[rn(r, sizeof(t6))];
@@ -1484,6 +1604,7 @@ static void gen_pkt(struct rng *r, const struct gset *g, struct pk_spec *s, uint
 			}
 		}
 	}
+	gen_dir(r, g, s);
 	k = rn(r, 100);
 	if (k < 2)
 		s->bad_version = rn(r, 16);
@@ -1505,22 +1626,28 @@ static void gen_pkt(struct rng *r, const struct gset *g, struct pk_spec *s, uint
 }
 
 /* One packet against a loaded set: 0 agree, 1 differ (descr. in @why). */
-static int diff_one(const struct tset *t, const struct pk_spec *s, uint32_t gso,
+static int diff_one(struct tset *t, const struct pk_spec *s, uint32_t gso,
 		    struct sl_result *bo, struct sl_result *oo, size_t *lenp, int *via_xdp,
 		    char *why, size_t cap)
 {
 	uint8_t frame[4096];
 	size_t len = pk_build(s, frame, NULL);
+	struct sluice_bpf *sk = tset_skel(t, s->inbound);
 	int rv, e, xdp = tc_refuses(frame, len);
 
 	*lenp = len;
 	*via_xdp = xdp;
+	memset(bo, 0, sizeof(*bo));
+	if (!sk) {
+		snprintf(why, cap, "the inbound programs do not load");
+		return 1;
+	}
 	if (xdp) {
 		gso = 0;
-		e = run_xdp(bpf_program__fd(t->skel->progs.sluice_xdp), bpf_map__fd(t->skel->maps.last),
+		e = run_xdp(bpf_program__fd(sk->progs.sluice_xdp), bpf_map__fd(sk->maps.last),
 			    frame, len, bo, &rv);
 	} else {
-		e = run_prog(bpf_program__fd(t->skel->progs.sluice_tc), bpf_map__fd(t->skel->maps.last),
+		e = run_prog(bpf_program__fd(sk->progs.sluice_tc), bpf_map__fd(sk->maps.last),
 			     frame, len, gso, bo, &rv);
 	}
 	if (e) {
@@ -1528,7 +1655,7 @@ static int diff_one(const struct tset *t, const struct pk_spec *s, uint32_t gso,
 		return 1;
 	}
 	memset(oo, 0, sizeof(*oo));
-	sl_classify_frame(&t->img, frame, len, gso, oo);
+	sl_classify_frame_dir(&t->img, frame, len, s->inbound ? SL_DIR_IN : SL_DIR_OUT, gso, oo);
 	if (bo->reason == RES_UNSET) {
 		snprintf(why, cap, "program recorded nothing");
 		return 1;
@@ -1613,6 +1740,9 @@ static void shrink_and_print(struct gset g, struct pk_spec s, uint32_t gso, uint
 		TRY(payload, 0);
 		TRY(nexts, 0);
 		TRY(cut, 0);
+		TRY(quote_cut, 0);
+		TRY(sport, 0);
+		TRY(inbound, 0);
 		if (gso) {
 			if (still_fails(&g, &s, 0) == 1) {
 				gso = 0;
@@ -1650,7 +1780,7 @@ static void random_diff(uint64_t seed, int nsets, int npkts)
 	struct rng r = { seed };
 	const int batch = 10;
 	int n_via_xdp = 0, by_reason[SL_R_CONTROL + 1] = {0}, n_frag = 0, n_drop = 0;
-	int b0 = 0, fails_in_batch = 0, pk_in_batch = 0, shrunk = 0;
+	int b0 = 0, fails_in_batch = 0, pk_in_batch = 0, shrunk = 0, n_in = 0, n_err = 0;
 	char first[2048] = "";
 	struct timespec t0, t1;
 
@@ -1702,6 +1832,8 @@ static void random_diff(uint64_t seed, int nsets, int npkts)
 			if (bo.reason <= SL_R_CONTROL)
 				by_reason[bo.reason]++;
 			n_frag += !!(bo.flags & SL_RF_FRAGMENT);
+			n_err += !!(bo.flags & SL_RF_ICMP_ERR);
+			n_in += s.inbound;
 			n_drop += bo.verdict == SL_V_DROP;
 			expect_add(&t, &bo, x || !gso ? 1 : gso, len, &exp);
 		}
@@ -1734,7 +1866,8 @@ next:
 	printf("# random differential: by reason:");
 	for (int i = 0; i <= SL_R_CONTROL; i++)
 		printf(" %s %d", sl_reason_name(i), by_reason[i]);
-	printf("; fragments %d, drops %d\n", n_frag, n_drop);
+	printf("; fragments %d, drops %d; inbound %d, judged by an ICMP error's quote %d\n",
+	       n_frag, n_drop, n_in, n_err);
 	printf("# random differential: %d rulesets x %d packets in %.1f s\n", nsets, npkts,
 	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 }
