@@ -29,8 +29,8 @@ static const struct cmd cmds[] = {
 	{ "check", do_check, "FILE [--json]",
 	  "parse, resolve and compile a rules file; print errors and warnings (no root)",
 	  "  -j, --json            print the result and every diagnostic as JSON\n" },
-	{ "apply", do_apply, "FILE [--hook HOOK] --dev IFACE [--dev IFACE...] [--netns NAME] | --cgroup PATH "
-	  "[--instance NAME]",
+	{ "apply", do_apply, "FILE [--hook HOOK] [--direction DIR] --dev IFACE [--dev IFACE...] "
+	  "[--netns NAME] | --cgroup PATH [--instance NAME]",
 	  "load a rules file and attach it, or replace the running ruleset atomically",
 	  "  -d, --dev IFACE       attach to IFACE (repeatable); without --dev or --cgroup,\n"
 	  "                        replace the rules wherever the instance is attached\n"
@@ -38,6 +38,9 @@ static const struct cmd cmds[] = {
 	  "                        tc-ingress: a container veth's host side, a gateway's LAN side;\n"
 	  "                        xdp: a gateway's LAN side, before an skb exists;\n"
 	  "                        cgroup: cgroup_skb/egress of a cgroup v2 (with --cgroup)\n"
+	  "      --direction DIR   outbound (default): judge destination address and port;\n"
+	  "                        inbound (tc-ingress, xdp, cgroup = cgroup_skb/ingress): judge\n"
+	  "                        source address and port, from the same rules\n"
 	  "      --cgroup PATH     the cgroup (absolute, or below the cgroup2 mount)\n"
 	  "      --xdp-mode MODE   auto (native where the driver has it, else generic), native, generic\n"
 	  "      --dns-floor SEC   host names: shortest TTL honoured (default 60)\n"
@@ -50,8 +53,8 @@ static const struct cmd cmds[] = {
 	  "  -j, --json            print the result as JSON\n" },
 	{ "run", do_run, "FILE [the options of apply] [--metrics ADDR:PORT]",
 	  "apply, then stay in the foreground: learn oversized DNS answers, resolve exact host names",
-	  "  (every option of apply: --dev, --hook, --netns, --cgroup, --instance, --tc-mode,\n"
-	  "   --xdp-mode, --dns-floor, --dns-grace)\n"
+	  "  (every option of apply: --dev, --hook, --direction, --netns, --cgroup, --instance,\n"
+	  "   --tc-mode, --xdp-mode, --dns-floor, --dns-grace)\n"
 	  "      --metrics ADDR:PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 	  "                        (PORT alone: 127.0.0.1:PORT); every instance, the text of\n"
 	  "                        sluice stats --format prometheus\n"
@@ -81,10 +84,12 @@ static const struct cmd cmds[] = {
 	  "  -f, --format FORMAT   text (default), json, or prometheus: the exposition that\n"
 	  "                        sluice run --metrics serves (text format 0.0.4), for\n"
 	  "                        node_exporter's textfile collector\n" },
-	{ "lookup", do_lookup, "[--rules FILE] ADDRESS [PROTO [PORT]] [--json]",
+	{ "lookup", do_lookup, "[--rules FILE] [--inbound] ADDRESS [PROTO [PORT]] [--json]",
 	  "which rule decides a destination, and why (PROTO defaults to tcp, PORT to 443)",
 	  "  -r, --rules FILE      decide from a rules file (no root) instead of the loaded maps\n"
 	  "  -f, --fragment        judge as a non-first fragment (ports ignored)\n"
+	  "      --inbound         ADDRESS and PORT are the source of an arriving packet\n"
+	  "                        (--direction inbound); the same rules decide\n"
 	  "  -i, --instance NAME   instance, default 'default'\n"
 	  "  -j, --json            {\"verdict\", \"rule\", \"reason\", ...}\n" },
 	{ "dump", do_dump, "[--rules] [FILE] [--json]",

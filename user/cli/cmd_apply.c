@@ -26,7 +26,8 @@
 	{ "xdp-mode", required_argument, NULL, 'X' }, \
 	{ "dns-floor", required_argument, NULL, 'F' }, \
 	{ "dns-grace", required_argument, NULL, 'G' }, \
-	{ "metrics", required_argument, NULL, 'M' }
+	{ "metrics", required_argument, NULL, 'M' }, \
+	{ "direction", required_argument, NULL, 'D' }
 
 /* The options of apply (and run): 0, or the exit status of a usage error. */
 static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_apply_opts *ao,
@@ -72,6 +73,14 @@ static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_appl
 				ao->dns_grace_s = v;
 			break;
 		}
+		case 'D':
+			if (!strcmp(optarg, "outbound"))
+				ao->dir = SL_DIR_OUT;
+			else if (!strcmp(optarg, "inbound"))
+				ao->dir = SL_DIR_IN;
+			else
+				return cli_usage_error(c, "--direction takes outbound or inbound");
+			break;
 		case 'H':
 			if (cli_parse_hook(optarg, &ao->hook))
 				return cli_usage_error(c, "unknown hook '%s' (tc-egress, tc-ingress, xdp, cgroup)",
@@ -109,6 +118,9 @@ static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_appl
 		return cli_usage_error(c, "--hook cgroup takes --cgroup PATH, not --dev or --netns");
 	if (ao->hook == SL_HOOK_CGROUP && !ao->cgroup)
 		return cli_usage_error(c, "--hook cgroup needs --cgroup PATH");
+	if (ao->dir == SL_DIR_IN && ao->hook == SL_HOOK_TC_EGRESS)
+		return cli_usage_error(c, "--direction inbound judges arriving traffic: use --hook "
+				       "tc-ingress, xdp or cgroup");
 	return 0;
 }
 

@@ -115,7 +115,7 @@ static bool lookup_learned(struct image_src *src, const struct sl_pkt *pk, struc
 
 	if (src->in.learned_fd < 0)
 		return false;
-	memcpy(ak.addr, pk->dst, pk->family == AF_INET ? 4 : 16);
+	memcpy(ak.addr, pk->inbound ? pk->src : pk->dst, pk->family == AF_INET ? 4 : 16);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	if (sl_learned_get(&src->in, &ak, &lv) == 0)
@@ -135,9 +135,11 @@ static void lookup_detail(const struct image_src *src, const struct sl_pkt *pk,
 {
 	char what[32], pbuf[16];
 
+	const char *to = pk->inbound ? "from" : "to";
+
 	if (pk->proto == 6 || pk->proto == 17)
 		snprintf(what, sizeof(what), "%s/%u%s", cli_ipproto_name(pk->proto, pbuf, sizeof(pbuf)),
-			 pk->port, pk->fragment ? " fragment" : "");
+			 pk->inbound ? pk->sport : pk->port, pk->fragment ? " fragment" : "");
 	else
 		snprintf(what, sizeof(what), "%s", cli_ipproto_name(pk->proto, pbuf, sizeof(pbuf)));
 	switch (res->reason) {
@@ -146,8 +148,8 @@ static void lookup_detail(const struct image_src *src, const struct sl_pkt *pk,
 		int act = src->img.rs && ri >= 0 ? (int)src->img.rs->rules[ri].action :
 			  src->meta && res->rule < SL_MAX_RULES ? src->meta[res->rule].action : SL_ACT_NONE;
 
-		snprintf(detail, dsz, "rule %s %s %s to %s%s", name ? name : "?",
-			 act == SL_ACT_ALLOW ? "allows" : "denies", what, addr,
+		snprintf(detail, dsz, "rule %s %s %s %s %s%s", name ? name : "?",
+			 act == SL_ACT_ALLOW ? "allows" : "denies", what, to, addr,
 			 src->img.cfg.mode == SL_MODE_AUDIT && act == SL_ACT_DENY ? " (audit mode: passed)" : "");
 		break;
 	}
@@ -177,6 +179,7 @@ int do_lookup(int argc, char **argv)
 		COMMON_OPTS,
 		{ "rules", required_argument, NULL, 'r' },
 		{ "fragment", no_argument, NULL, 'f' },
+		{ "inbound", no_argument, NULL, 'I' },
 		{ 0 }
 	};
 	const struct cmd *c = cli_find_cmd("lookup");
@@ -195,6 +198,7 @@ int do_lookup(int argc, char **argv)
 		switch (ch) {
 		case 'r': rules = optarg; break;
 		case 'f': p.fragment = true; break;
+		case 'I': p.inbound = true; break;
 		default: return cli_usage_error(c, "unknown option");
 		}
 	}
@@ -229,6 +233,12 @@ int do_lookup(int argc, char **argv)
 	}
 	if (p.fragment)
 		p.port = 0;
+	if (p.inbound) {        /* ADDRESS and PORT are the remote source; the local side unicast */
+		memcpy(p.src, p.dst, 16);
+		memset(p.dst, 0, 16);
+		p.sport = p.port;
+		p.port = 0;
+	}
 	if ((rc = image_open(&src, rules, inst, "use --rules FILE to look up in a rules file")))
 		return rc;
 	sl_image_lookup(img, &p, &res);
@@ -246,7 +256,7 @@ int do_lookup(int argc, char **argv)
 		}
 	}
 	name = slot_name(img, src.meta, res.rule);
-	inet_ntop(p.family, p.dst, addr, sizeof(addr));
+	inet_ntop(p.family, p.inbound ? p.src : p.dst, addr, sizeof(addr));
 	lookup_detail(&src, &p, &res, name, addr, learned, detail, sizeof(detail));
 	if (cli_json) {
 		struct sl_json j;
@@ -259,7 +269,8 @@ int do_lookup(int argc, char **argv)
 		sl_json_kstr(&j, "detail", detail);
 		sl_json_kstr(&j, "address", addr);
 		sl_json_kstr(&j, "proto", cli_ipproto_name(p.proto, pbuf, sizeof(pbuf)));
-		sl_json_ku64(&j, "port", p.port);
+		sl_json_ku64(&j, "port", p.inbound ? p.sport : p.port);
+		sl_json_kstr(&j, "direction", p.inbound ? "inbound" : "outbound");
 		sl_json_kstr(&j, "mode", cli_mode_name(img->cfg.mode));
 		sl_json_kbool(&j, "learned", learned);
 		sl_json_obj_close(&j);

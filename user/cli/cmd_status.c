@@ -33,6 +33,15 @@ static void att_where(const struct sl_attach *a, char *buf, size_t sz)
 }
 
 /* One attachment as JSON: where, how, and what it passed and dropped. */
+/* What an attachment judges: "outbound" (destinations), "inbound" (sources);
+ * the DNS learner judges nothing. */
+static const char *att_dir(const struct sl_attach *a)
+{
+	if (a->hook == SL_HOOK_DNS)
+		return "-";
+	return a->dir == SL_DIR_IN ? "inbound" : "outbound";
+}
+
 static void json_attach(struct sl_json *j, const struct sl_instance *in, uint32_t k,
 			const struct sl_attach *a, bool detail)
 {
@@ -41,6 +50,7 @@ static void json_attach(struct sl_json *j, const struct sl_instance *in, uint32_
 	sl_read_att_ctr(in->att_ctr_fd, k, &ac);
 	sl_json_obj_open(j);
 	sl_json_kstr(j, "hook", sl_hook_name(a->hook));
+	sl_json_kstr(j, "direction", att_dir(a));
 	if (a->hook == SL_HOOK_CGROUP) {
 		sl_json_kstr(j, "cgroup", a->cgroup);
 		sl_json_ku64(j, "cgroup_id", a->cgroup_id);
@@ -127,8 +137,8 @@ static int status_one(const char *name, struct sl_json *j)
 			sl_read_att_ctr(in.att_ctr_fd, k, &ac);
 			strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 			att_where(a, where, sizeof(where));
-			printf("  %-10s %-24s %-11s prog %u ", sl_hook_name(a->hook), where, att_mode(a),
-			       sl_attach_prog_id(&in, k));
+			printf("  %-10s %-24s %-8s %-11s prog %u ", sl_hook_name(a->hook), where,
+			       att_dir(a), att_mode(a), sl_attach_prog_id(&in, k));
 			if (a->kind == SL_ATT_CLSACT)
 				printf("handle %u prio %u", a->handle, a->priority);
 			else
@@ -341,8 +351,9 @@ int do_stats(int argc, char **argv)
 				continue;
 			sl_read_att_ctr(in.att_ctr_fd, k, &ac);
 			att_where(&att[k], where, sizeof(where));
-			printf("attachment %-10s %-24s passed %llu packets (%llu bytes), dropped %llu (%llu bytes)\n",
-			       sl_hook_name(att[k].hook), where, (unsigned long long)ac.pass_packets,
+			printf("attachment %-10s %-24s %-8s passed %llu packets (%llu bytes), dropped %llu (%llu bytes)\n",
+			       sl_hook_name(att[k].hook), where, att_dir(&att[k]),
+			       (unsigned long long)ac.pass_packets,
 			       (unsigned long long)ac.pass_bytes, (unsigned long long)ac.drop_packets,
 			       (unsigned long long)ac.drop_bytes);
 		}

@@ -57,6 +57,7 @@ static size_t slk_targets(const struct sl_apply_opts *o, struct sl_attach *t, si
 		if (o->cgroup && n < max) {
 			memset(&t[n], 0, sizeof(t[n]));
 			t[n].hook = SL_HOOK_CGROUP;
+			t[n].dir = o->dir;
 			if (slk_cgroup_resolve(o->cgroup, abs, sizeof(abs), t[n].cgroup, sizeof(t[n].cgroup)) == 0)
 				n++;
 		}
@@ -65,6 +66,7 @@ static size_t slk_targets(const struct sl_apply_opts *o, struct sl_attach *t, si
 	for (size_t d = 0; d < o->ndevs && n < max; d++) {
 		memset(&t[n], 0, sizeof(t[n]));
 		t[n].hook = o->hook;
+		t[n].dir = o->dir;
 		snprintf(t[n].ifname, sizeof(t[n].ifname), "%s", o->devs[d]);
 		snprintf(t[n].netns, sizeof(t[n].netns), "%s", o->netns ? o->netns : "");
 		n++;
@@ -76,8 +78,8 @@ static bool slk_same_target(const struct sl_attach *a, const struct sl_attach *t
 {
 	if (a->hook != t->hook)
 		return false;
-	if (a->hook == SL_HOOK_CGROUP)
-		return strncmp(a->cgroup, t->cgroup, SL_CGPATH_LEN) == 0;
+	if (a->hook == SL_HOOK_CGROUP)     /* egress and ingress are two attach points */
+		return a->dir == t->dir && strncmp(a->cgroup, t->cgroup, SL_CGPATH_LEN) == 0;
 	return strncmp(a->ifname, t->ifname, SL_IFNAME_LEN) == 0 &&
 	       strncmp(a->netns, t->netns, SL_IFNAME_LEN) == 0;
 }
@@ -130,6 +132,12 @@ static int check_opts(const char *inst, const struct sl_apply_opts *o)
 	if (o->netns && strlen(o->netns) >= SL_IFNAME_LEN) {
 		slk_err("%s: network namespace names used with sluice are at most %d characters",
 			o->netns, SL_IFNAME_LEN - 1);
+		return -EINVAL;
+	}
+	if (o->dir == SL_DIR_IN && o->hook != SL_HOOK_TC_INGRESS && o->hook != SL_HOOK_XDP &&
+	    o->hook != SL_HOOK_CGROUP) {
+		slk_err("--direction inbound judges traffic arriving: use it with --hook tc-ingress, "
+			"xdp or cgroup, not %s", sl_hook_name(o->hook));
 		return -EINVAL;
 	}
 	return 0;
@@ -257,8 +265,10 @@ static int plan_records(struct apply *a)
 
 		for (k = 0; k < SL_MAX_ATTACH && !found; k++)
 			found = a->att[k].hook != SL_HOOK_NONE && slk_same_target(&a->att[k], &a->want[w]);
-		if (found)
+		if (found) {
+			a->att[k - 1].dir = a->want[w].dir;     /* tc, xdp: its new program's direction */
 			continue;
+		}
 		for (k = 0; k < SL_MAX_ATTACH && a->att[k].hook != SL_HOOK_NONE; k++)
 			;
 		if (k == SL_MAX_ATTACH) {
@@ -281,10 +291,10 @@ static int load_att_progs(struct apply *a)
 	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
 		if (a->att[k].hook == SL_HOOK_NONE)
 			continue;
-		if ((e = slk_load_att_prog(&a->img, a->skel, k, a->att[k].hook, &a->progs[k])))
+		if ((e = slk_load_att_prog(&a->img, a->skel, k, &a->att[k], &a->progs[k])))
 			return e;
 		slk_prog_pin_name(name, sizeof(name), "next-", k);
-		if ((e = slk_pin_fd(slk_skel_prog_fd(a->progs[k], a->att[k].hook), a->inst, name)))
+		if ((e = slk_pin_fd(slk_skel_prog_fd(a->progs[k], &a->att[k]), a->inst, name)))
 			return e;
 	}
 	a->rep->load_ms = slk_now_ms() - a->t0;
@@ -344,7 +354,7 @@ static int attach_new(struct apply *a)
 
 		if (!a->is_new[k])
 			continue;
-		pfd = slk_skel_prog_fd(a->progs[k], a->att[k].hook);
+		pfd = slk_skel_prog_fd(a->progs[k], &a->att[k]);
 		slk_zero_percpu(a->actr_fd, k, sizeof(struct sl_att_ctr));
 		e = slk_attach(a->inst, pfd, a->o, &a->att[k]);
 		if (e) {
@@ -367,9 +377,11 @@ static int switch_running(struct apply *a)
 	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
 		if (a->att[k].hook == SL_HOOK_NONE || a->is_new[k])
 			continue;
-		if ((e = slk_switch_attach(a->inst, &a->att[k], slk_skel_prog_fd(a->progs[k], a->att[k].hook))))
+		if ((e = slk_switch_attach(a->inst, &a->att[k], slk_skel_prog_fd(a->progs[k], &a->att[k]))))
 			return e;
 		a->switched[k] = true;
+		/* the record says the direction its program now judges */
+		bpf_map_update_elem(a->attach_fd, &k, &a->att[k], BPF_ANY);
 	}
 	a->rep->switch_ms = slk_now_ms() - a->t0;
 	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)

@@ -7,7 +7,8 @@
 static void slk_link_pin_name(char *buf, size_t sz, const struct sl_attach *a)
 {
 	if (a->hook == SL_HOOK_CGROUP)
-		snprintf(buf, sz, "link-cgroup-%llu", (unsigned long long)a->cgroup_id);
+		snprintf(buf, sz, "link-cgroup-%s%llu", a->dir == SL_DIR_IN ? "in-" : "",
+			 (unsigned long long)a->cgroup_id);
 	else if (a->netns[0])
 		snprintf(buf, sz, "link-%s-%.*s@%.*s", sl_hook_name(a->hook), SL_IFNAME_LEN, a->ifname,
 			 SL_IFNAME_LEN, a->netns);

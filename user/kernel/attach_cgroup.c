@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * attach_cgroup.c - the cgroup hook: cgroup_skb/egress links on cgroup v2
+ * (cgroup_skb/ingress for an inbound attachment)
  */
 #include "kernel/internal.h"
 
@@ -74,11 +75,13 @@ static int cgroup_attach(const char *inst, int prog_fd, const struct sl_apply_op
 		return e;
 	}
 	a->cgroup_id = st.st_ino;       /* a cgroup v2 id is its directory's inode */
-	lfd = bpf_link_create(prog_fd, cfd, BPF_CGROUP_INET_EGRESS, NULL);
+	lfd = bpf_link_create(prog_fd, cfd, a->dir == SL_DIR_IN ? BPF_CGROUP_INET_INGRESS
+								: BPF_CGROUP_INET_EGRESS, NULL);
 	e = -errno;
 	close(cfd);
 	if (lfd < 0) {
-		slk_err("%s: cannot attach cgroup_skb/egress: %s", abs, strerror(-e));
+		slk_err("%s: cannot attach cgroup_skb/%s: %s", abs,
+			a->dir == SL_DIR_IN ? "ingress" : "egress", strerror(-e));
 		return e;
 	}
 	a->kind = SL_ATT_CGROUP;

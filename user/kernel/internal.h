@@ -14,7 +14,7 @@
  *   attachments            where the instance is attached (kept)
  *   att_counters           pass/drop per attachment record (kept)
  *   owner                  sluice-cni's instances: whose they are (owner.c; kept)
- *   link-<hook>-<ifname>[@<netns>], link-cgroup-<id>   TCX, XDP, cgroup links
+ *   link-<hook>-<ifname>[@<netns>], link-cgroup-[in-]<id>   TCX, XDP, cgroup links
  *   next-*                 the generation being applied (renamed over the above)
  * (bpffs refuses '.' in names.)
  *
@@ -97,11 +97,11 @@ void slk_instance_init(struct sl_instance *in);
 
 /* ---------------------------------------------------------- load.c, fill.c */
 
-int slk_skel_prog_fd(struct sluice_bpf *s, enum sl_hook h);
-/* One program for attachment record @k: @hook's program, att_index = k,
- * every map shared with @owner (the generation's maps). */
+int slk_skel_prog_fd(struct sluice_bpf *s, const struct sl_attach *a);
+/* One program for attachment record @k (@a): its hook's program, att_index = k,
+ * att_dir = a->dir, every map shared with @owner (the generation's maps). */
 int slk_load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, __u32 k,
-		      enum sl_hook hook, struct sluice_bpf **out);
+		      const struct sl_attach *a, struct sluice_bpf **out);
 /* Fill a loaded generation's maps from @img (and its fast tables @fast);
  * @lo: learning options (NULL: defaults, resolvers from img->rs). */
 int slk_fill_generation(struct sluice_bpf *skel, const struct sl_image *img,

@@ -133,6 +133,7 @@ struct sl_apply_opts {
 	const char *netns;              /* devs are in this named netns (ip -n) */
 	const char *cgroup;             /* hook cgroup: path (absolute or below the mount) */
 	uint32_t dns_floor_s, dns_grace_s;      /* 0: defaults (docs/dns.md) */
+	enum sl_dir dir;                /* SL_DIR_IN: tc-ingress, xdp, cgroup (ingress) only */
 };
 
 struct sl_apply_report {

@@ -159,17 +159,20 @@ void sl_bpf_destroy(struct sluice_bpf *skel)
 	sluice_bpf__destroy(skel);
 }
 
-static unsigned int slk_hook_prog(enum sl_hook h)
+/* The program of attachment @a in @s (cgroup: by direction, egress or ingress). */
+static struct bpf_program *slk_att_prog(struct sluice_bpf *s, const struct sl_attach *a)
 {
-	return h == SL_HOOK_XDP ? SL_PROG_XDP : h == SL_HOOK_CGROUP ? SL_PROG_CGROUP :
-	       h == SL_HOOK_DNS ? SL_PROG_LEARN : SL_PROG_TC;
+	enum sl_hook h = a->hook;
+
+	if (h == SL_HOOK_CGROUP)
+		return a->dir == SL_DIR_IN ? s->progs.sluice_cgroup_in : s->progs.sluice_cgroup;
+	return h == SL_HOOK_XDP ? s->progs.sluice_xdp :
+	       h == SL_HOOK_DNS ? s->progs.sluice_learn : s->progs.sluice_tc;
 }
 
-int slk_skel_prog_fd(struct sluice_bpf *s, enum sl_hook h)
+int slk_skel_prog_fd(struct sluice_bpf *s, const struct sl_attach *a)
 {
-	return bpf_program__fd(h == SL_HOOK_XDP ? s->progs.sluice_xdp :
-			       h == SL_HOOK_CGROUP ? s->progs.sluice_cgroup :
-			       h == SL_HOOK_DNS ? s->progs.sluice_learn : s->progs.sluice_tc);
+	return bpf_program__fd(slk_att_prog(s, a));
 }
 
 /*
@@ -177,9 +180,11 @@ int slk_skel_prog_fd(struct sluice_bpf *s, enum sl_hook h)
  * att_index = k, every map shared with @owner (the generation's maps).
  */
 int slk_load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, __u32 k,
-			 enum sl_hook hook, struct sluice_bpf **out)
+		      const struct sl_attach *a, struct sluice_bpf **out)
 {
 	struct sluice_bpf *s = sluice_bpf__open();
+	enum sl_hook hook = a->hook;
+	struct bpf_program *p;
 	struct bpf_map *m;
 	int e;
 
@@ -189,12 +194,11 @@ int slk_load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, __u3
 		slk_err("cannot open the BPF object: %s", strerror(-e));
 		return e;
 	}
-	bpf_program__set_autoload(s->progs.sluice_tc, slk_hook_prog(hook) == SL_PROG_TC);
-	bpf_program__set_autoload(s->progs.sluice_xdp, slk_hook_prog(hook) == SL_PROG_XDP);
-	bpf_program__set_autoload(s->progs.sluice_cgroup, slk_hook_prog(hook) == SL_PROG_CGROUP);
-	bpf_program__set_autoload(s->progs.sluice_learn, slk_hook_prog(hook) == SL_PROG_LEARN);
+	bpf_object__for_each_program(p, s->obj)
+		bpf_program__set_autoload(p, p == slk_att_prog(s, a));      /* its program only */
 	s->rodata->cfg = img->cfg;
 	s->rodata->att_index = k;
+	s->rodata->att_dir = a->dir;
 	bpf_object__for_each_map(m, s->obj) {
 		struct bpf_map *om;
 
