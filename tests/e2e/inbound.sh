@@ -181,6 +181,14 @@ check "status text names the directions" bash -c "'$SLUICE' status --instance '$
 "$SLUICE" apply "$TMP/rules" --hook tc-egress --direction inbound --dev "$WAN" --netns "$G" \
 	--instance "$inst" > "$TMP/out" 2>&1
 expect_eq "inbound on tc-egress is a usage error" "$?" 2
+"$SLUICE" apply "$TMP/rules" --hook tc-ingress --dev "$WAN" --netns "$G" --instance "$inst" \
+	> "$TMP/out" 2>&1
+expect_eq "re-apply naming the inbound attachment without --direction inbound: refused" "$?" 1
+check "the refusal says how" grep -q -- "--direction inbound" "$TMP/out"
+expect_eq "... and the attachment still judges inbound" \
+	"$("$SLUICE" status --json --instance "$inst" | jq -r '.instances[0].attachments[] | select(.hook == "tc-ingress") | .direction')" inbound
+check "re-apply of both without --dev keeps each direction" \
+	quiet "$SLUICE" apply "$TMP/rules" --instance "$inst"
 
 # --- 2. allowed flows, both ways -----------------------------------------------
 T_PREFIX="inbound/flows/"

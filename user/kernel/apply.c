@@ -265,10 +265,16 @@ static int plan_records(struct apply *a)
 
 		for (k = 0; k < SL_MAX_ATTACH && !found; k++)
 			found = a->att[k].hook != SL_HOOK_NONE && slk_same_target(&a->att[k], &a->want[w]);
-		if (found) {
-			a->att[k - 1].dir = a->want[w].dir;     /* tc, xdp: its new program's direction */
-			continue;
+		if (found && a->att[k - 1].dir != a->want[w].dir) {
+			/* a typo must not turn an inbound filter into an outbound one */
+			slk_err("%s: %s is attached %s; give --direction %s, or detach it first to "
+				"change its direction", a->want[w].ifname, sl_hook_name(a->want[w].hook),
+				a->att[k - 1].dir == SL_DIR_IN ? "inbound" : "outbound",
+				a->att[k - 1].dir == SL_DIR_IN ? "inbound" : "outbound");
+			return -EEXIST;
 		}
+		if (found)
+			continue;
 		for (k = 0; k < SL_MAX_ATTACH && a->att[k].hook != SL_HOOK_NONE; k++)
 			;
 		if (k == SL_MAX_ATTACH) {
@@ -380,8 +386,6 @@ static int switch_running(struct apply *a)
 		if ((e = slk_switch_attach(a->inst, &a->att[k], slk_skel_prog_fd(a->progs[k], &a->att[k]))))
 			return e;
 		a->switched[k] = true;
-		/* the record says the direction its program now judges */
-		bpf_map_update_elem(a->attach_fd, &k, &a->att[k], BPF_ANY);
 	}
 	a->rep->switch_ms = slk_now_ms() - a->t0;
 	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)
