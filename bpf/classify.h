@@ -12,6 +12,7 @@
 
 #include "parse.h"
 #include "maps.h"
+#include "fast6.h"
 
 static __always_inline __u8 sl_pslot(__u8 proto)
 {
@@ -51,22 +52,24 @@ static __always_inline void sl_global_add(__u32 idx, __u32 packets, __u32 bytes)
 }
 
 /*
- * The port decision of class @c for a packet that is not a non-first
- * fragment: TCP/UDP from the class's inline intervals (a branch-light
- * binary search over 16 sorted upper bounds), or from the "ports" trie when
- * the class has more intervals than fit; other slots from p0[].  The
- * result may be a decision with action SL_ACT_NONE (no rule), or NULL.
+ * The TCP/UDP port decision of class @c, packed as rule | action << 16:
+ * from the class's inline intervals (a branch-light binary search over 16
+ * sorted upper bounds), or from the "ports" trie when the class has more
+ * intervals than fit.  A global function: the verifier checks it once per
+ * program instead of at every call site (the learned path has five).
  */
-static __always_inline const struct sl_decision *
-sl_port_decision(const struct sl_class *c, __u8 slot, __u16 port)
+__noinline __u32 sl_port_search(const struct sl_class *c, __u32 slot, __u32 port)
 {
-	if (slot != SL_P_TCP && slot != SL_P_UDP)
-		return &c->p0[slot < SL_PSLOTS ? slot : 0];
+	const struct sl_decision *d;
+
+	if (!c)
+		return SL_NO_RULE;
 #ifndef SL_PORTS_TRIE_ONLY
 	if (!(c->flags & SL_CF_TRIE(slot))) {
 		const struct sl_ivals *iv = &c->iv[slot == SL_P_UDP];
 
-		return &iv->d[sl_ival_index(iv, port)];
+		d = &iv->d[sl_ival_index(iv, port)];
+		return d->rule | (__u32)d->action << 16;
 	}
 #endif
 	{
@@ -79,17 +82,38 @@ sl_port_decision(const struct sl_class *c, __u8 slot, __u16 port)
 
 		__builtin_memcpy(pk.class_be, &cls, 4);
 		__builtin_memcpy(pk.port_be, &pbe, 2);
-		return bpf_map_lookup_elem(&ports, &pk);
+		d = bpf_map_lookup_elem(&ports, &pk);
+		return d ? d->rule | (__u32)d->action << 16 : SL_NO_RULE;
 	}
+}
+
+/*
+ * The port decision of class @c for a packet that is not a non-first
+ * fragment: TCP/UDP from sl_port_search() (written to @buf), other slots
+ * from p0[].  The result may be a decision with action SL_ACT_NONE (no
+ * rule).
+ */
+static __always_inline const struct sl_decision *
+sl_port_decision(const struct sl_class *c, __u8 slot, __u16 port, struct sl_decision *buf)
+{
+	__u32 x;
+
+	if (slot != SL_P_TCP && slot != SL_P_UDP)
+		return &c->p0[slot < SL_PSLOTS ? slot : 0];
+	x = sl_port_search(c, slot, port);
+	buf->rule = x & 0xffff;
+	buf->action = x >> 16;
+	return buf;
 }
 
 /* First matching rule of class @c for this packet (fragment: frag[], else ports). */
 static __always_inline const struct sl_decision *
-sl_class_decision(const struct sl_class *c, const struct sl_pinfo *pi, __u8 slot, __u16 port)
+sl_class_decision(const struct sl_class *c, const struct sl_pinfo *pi, __u8 slot, __u16 port,
+		  struct sl_decision *buf)
 {
 	if (pi->frag)
 		return &c->frag[slot < SL_PSLOTS ? slot : 0];
-	return sl_port_decision(c, slot, port);
+	return sl_port_decision(c, slot, port, buf);
 }
 
 static __always_inline const struct sl_class *sl_class_of(__u32 class_id)
@@ -99,8 +123,9 @@ static __always_inline const struct sl_class *sl_class_of(__u32 class_id)
 
 /*
  * The static policy class of the destination, or NULL.  IPv4: three array
- * reads at most on dir16/dir8/dir_small (built from dst4), or the dst4 trie itself
- * when built with SL_LPM_ONLY (the "before" of `make bench`).  IPv6: dst6.
+ * reads at most on dir16/dir8/dir_small (built from dst4); IPv6: the walk of
+ * fast6.h over dir6/grp6/small6 (built from dst6); or the dst4 and dst6 tries
+ * themselves when built with SL_LPM_ONLY (the "before" of `make bench`).
  */
 static __always_inline const struct sl_class *sl_dst_class(const struct sl_pinfo *pi)
 {
@@ -139,10 +164,16 @@ static __always_inline const struct sl_class *sl_dst_class(const struct sl_pinfo
 		v = bpf_map_lookup_elem(&dst4, &k4);
 #endif
 	} else {
+#ifndef SL_LPM_ONLY
+		__u32 x = sl_fast6_leaf(pi->daddr);
+
+		return x ? sl_class_of(x - 1) : NULL;
+#else
 		struct sl_lpm6_key k6 = { .prefixlen = 128 };
 
 		__builtin_memcpy(k6.addr, pi->daddr, 16);
 		v = bpf_map_lookup_elem(&dst6, &k6);
+#endif
 	}
 	return v ? sl_class_of(v->cidx) : NULL;
 }
@@ -176,6 +207,7 @@ static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slo
 	const struct sl_decision *d;
 	const __u64 *bw;
 	struct sl_addr_key ak = {};
+	struct sl_decision buf;
 	__u32 best = 0xffffffff, nbest = 0xffffffff, o, bit;
 	__u64 now;
 	int i, live = 0;
@@ -198,7 +230,7 @@ static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slo
 	if (c) {
 		*near = c->near_rule;
 		nbest = sl_rule_order(c->near_rule);
-		d = sl_class_decision(c, pi, slot, port);
+		d = sl_class_decision(c, pi, slot, port, &buf);
 		if (d && d->action != SL_ACT_NONE) {
 			*ld = *d;
 			best = sl_rule_order(d->rule);
@@ -224,7 +256,7 @@ static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slo
 			nbest = o;
 			*near = nc->near_rule;
 		}
-		d = sl_class_decision(nc, pi, slot, port);
+		d = sl_class_decision(nc, pi, slot, port, &buf);
 		if (d && d->action != SL_ACT_NONE) {
 			o = sl_rule_order(d->rule);
 			if (o < best) {
@@ -244,12 +276,12 @@ static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slo
  * already retried by the caller if possible), @packets/@bytes what to count.
  * Fills @res and returns the verdict (SL_V_PASS / SL_V_DROP) after audit mode.
  */
-static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
-				       __u32 packets, __u32 bytes,
-				       struct sl_result *res)
+__noinline int sl_classify(int prc, const struct sl_pinfo *pi, __u32 packets, __u32 bytes,
+			   struct sl_result *res)
 {
 	const struct sl_class *c;
 	const struct sl_decision *d = NULL;
+	struct sl_decision buf;
 	struct sl_rule_ctr *rc;
 	__u16 near = SL_NO_RULE;
 	__u8 slot, drop;
@@ -258,6 +290,8 @@ static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
 	int lr;
 #endif
 
+	if (!pi || !res)
+		return SL_V_DROP;       /* (a global function's pointers may be NULL) */
 	res->flags = 0;
 	res->proto = 0;
 	res->rule = SL_NO_RULE;
@@ -309,7 +343,7 @@ static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
 		goto policy;
 	}
 	near = c->near_rule;
-	d = sl_class_decision(c, pi, slot, res->port);
+	d = sl_class_decision(c, pi, slot, res->port, &buf);
 
 	if (d && d->action != SL_ACT_NONE) {
 #ifdef SL_LEARN

@@ -25,6 +25,9 @@
  *                                      then release the maps (the kernel frees
  *                                      them); drain: empty the tries first as
  *                                      sluice apply does (sl_map_drain)
+ *   sl-bench verify RULES [RUNS]       each program loaded alone on the maps of
+ *                                      RULES: verifier time, instructions
+ *                                      processed, wall time of the load
  *   sl-bench export RULES nft|ipset NAME
  *                                      the IPv4 allow set of an allow-only
  *                                      ruleset as an nft interval set
@@ -582,6 +585,61 @@ static int cmd_scale(const char *rules, int fam, int runs)
 	return 0;
 }
 
+/* ------------------------------------------------------------- verify */
+
+/*
+ * What the kernel's verifier costs per program: each of sluice's programs
+ * loaded alone (as `sluice apply` loads one per attachment) on the maps of
+ * RULES, with the verifier's statistics (log level 4): verification time,
+ * instructions processed, and the wall time of the load.
+ */
+static int cmd_verify(const char *rules, int runs)
+{
+	static const char *const names[] = { "sluice_tc", "sluice_xdp", "sluice_cgroup", "sluice_learn" };
+	static char log[1 << 16];
+	struct loaded L;
+
+	if (runs > 32)
+		runs = 32;
+	load_rules(rules, &L, 0);
+	for (size_t p = 0; p < sizeof(names) / sizeof(names[0]); p++) {
+		double us[32], wall[32];
+		long insns = 0;
+
+		for (int r = 0; r < runs; r++) {
+			struct sluice_bpf *s = sluice_bpf__open();
+			struct bpf_program *pg;
+			const char *t;
+			double t0;
+			int e;
+
+			if (!s)
+				die("open: %s", strerror(errno));
+			bpf_object__for_each_program(pg, s->obj)
+				bpf_program__set_autoload(pg, !strcmp(bpf_program__name(pg), names[p]));
+			pg = bpf_object__find_program_by_name(s->obj, names[p]);
+			s->rodata->cfg = L.img.cfg;
+			reuse_maps(s->obj, L.skel->obj);
+			log[0] = 0;
+			bpf_program__set_log_buf(pg, log, sizeof(log));
+			bpf_program__set_log_level(pg, 4);
+			t0 = now_ms();
+			if ((e = sluice_bpf__load(s)))
+				die("load %s: %s", names[p], strerror(-e));
+			wall[r] = now_ms() - t0;
+			us[r] = (t = strstr(log, "verification time ")) ? atof(t + 18) : -1;
+			if ((t = strstr(log, "processed ")))
+				insns = atol(t + 10);
+			sluice_bpf__destroy(s);
+		}
+		printf("{\"section\":\"verify\",\"prog\":\"%s\",\"verify_ms\":%.1f,\"load_ms\":%.1f,"
+		       "\"insns_processed\":%ld,\"runs\":%d}\n",
+		       names[p], median(us, runs) / 1000, median(wall, runs), insns, runs);
+	}
+	unload(&L);
+	return 0;
+}
+
 /* ------------------------------------------------------------- export */
 
 struct ival { uint32_t lo, hi; };
@@ -844,12 +902,14 @@ int main(int argc, char **argv)
 			       argc > 6 ? argv[6] : NULL);
 	if (argc >= 4 && !strcmp(argv[1], "scale"))
 		return cmd_scale(argv[2], atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 5);
+	if (argc >= 3 && !strcmp(argv[1], "verify"))
+		return cmd_verify(argv[2], argc > 3 ? atoi(argv[3]) : 5);
 	if (argc >= 5 && !strcmp(argv[1], "export"))
 		return cmd_export(argv[2], argv[3], argv[4]);
 	if (argc >= 5 && !strcmp(argv[1], "free"))
 		return cmd_free(argv[2], argv[3], argv[4], argc > 5 && !strcmp(argv[5], "drain"));
 	fprintf(stderr, "usage: sl-bench pkt RULES [RUNS] | gen DIR FAMILY N SEED [lab] |\n"
 		"       scale RULES FAMILY [RUNS] | export RULES nft|ipset NAME |\n"
-		"       free RULES READY GO [drain]\n");
+		"       free RULES READY GO [drain] | verify RULES [RUNS]\n");
 	return 2;
 }
