@@ -197,27 +197,26 @@ static __always_inline __u32 sl_rule_order(__u16 slot)
 	return m ? m->index : 0xffffffff;
 }
 
-/* SL_LD_NONE: no live learned name class (decide as without learning). */
-static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slot, __u16 port,
-					     const struct sl_class *c,
-					     struct sl_decision *ld, __u16 *near)
+/*
+ * The learned classes of an address whose bloom bit is set: a global
+ * function (verified once, not inside every path of sl_classify), @port
+ * the port judged.
+ */
+__noinline int sl_learned_slow(const struct sl_pinfo *pi, const struct sl_class *c, __u32 port,
+			       struct sl_decision *ld, __u16 *near)
 {
-	const struct sl_learn_cfg *lc = bpf_map_lookup_elem(&learn_cfg, &(__u32){ 0 });
 	const struct sl_learned_val *e;
 	const struct sl_decision *d;
-	const __u64 *bw;
 	struct sl_addr_key ak = {};
 	struct sl_decision buf;
-	__u32 best = 0xffffffff, nbest = 0xffffffff, o, bit;
+	__u32 best = 0xffffffff, nbest = 0xffffffff, o;
 	__u64 now;
 	int i, live = 0;
+	__u8 slot;
 
-	if (!lc || !lc->enabled)
+	if (!pi || !ld || !near)
 		return SL_LD_NONE;
-	bit = sl_bloom_bit(pi->daddr[0], pi->daddr[1], pi->daddr[2], pi->daddr[3]);
-	bw = bpf_map_lookup_elem(&learn_bloom, &(__u32){ bit >> 6 });
-	if (!bw || !(*bw & (1ULL << (bit & 63))))
-		return SL_LD_NONE;
+	slot = sl_pslot(pi->proto);
 	ak.family = pi->family;
 	if (pi->family == 4)
 		__builtin_memcpy(ak.addr, pi->daddr, 4);
@@ -236,7 +235,6 @@ static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slo
 			best = sl_rule_order(d->rule);
 		}
 	}
-#pragma unroll
 	for (i = 0; i < SL_LEARN_SLOTS; i++) {
 		const struct sl_dst_val *nv;
 		const struct sl_class *nc;
@@ -268,6 +266,27 @@ static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slo
 	if (!live)
 		return SL_LD_NONE;
 	return best != 0xffffffff ? SL_LD_RULE : SL_LD_NEAR;
+}
+
+/* SL_LD_NONE: no live learned name class (decide as without learning).
+ * Inline: the learning switch and the bloom filter; the rest only for
+ * addresses whose bit is set. */
+static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slot, __u16 port,
+					     const struct sl_class *c,
+					     struct sl_decision *ld, __u16 *near)
+{
+	const struct sl_learn_cfg *lc = bpf_map_lookup_elem(&learn_cfg, &(__u32){ 0 });
+	const __u64 *bw;
+	__u32 bit;
+
+	if (!lc || !lc->enabled)
+		return SL_LD_NONE;
+	bit = sl_bloom_bit(pi->daddr[0], pi->daddr[1], pi->daddr[2], pi->daddr[3]);
+	bw = bpf_map_lookup_elem(&learn_bloom, &(__u32){ bit >> 6 });
+	if (!bw || !(*bw & (1ULL << (bit & 63))))
+		return SL_LD_NONE;
+	(void)slot;
+	return sl_learned_slow(pi, c, port, ld, near);
 }
 #endif /* SL_LEARN */
 
