@@ -9,12 +9,15 @@
  *                                      (repeat 1e6): empty TC program, parser
  *                                      only, sluice_tc on RULES, for a set of
  *                                      packets (SecureVideo pack cases)
- *   sl-bench gen DIR FAMILY N SEED [lab|sv]
+ *   sl-bench gen DIR FAMILY N SEED [lab|doc]
  *                                      write DIR/synth.rules: N random prefixes
  *                                      of mixed lengths over four allow rules
  *                                      with different port sets (+ the
  *                                      documentation-range rules of the
- *                                      gateway lab: "lab")
+ *                                      gateway lab: "lab"; IPv6 "doc": the
+ *                                      prefixes inside 2001:db8::/33 and
+ *                                      DIR/dsts.txt, random destinations
+ *                                      inside them for sl-blast flood6)
  *   sl-bench scale RULES FAMILY [RUNS] parse/compile/load times, map memory
  *                                      (fdinfo memlock, what bpftool shows),
  *                                      hot ns/packet, random-destination cost
@@ -25,9 +28,16 @@
  *                                      then release the maps (the kernel frees
  *                                      them); drain: empty the tries first as
  *                                      sluice apply does (sl_map_drain)
+ *   sl-bench learn RULES [RUNS]        the DNS learner (sluice_learn) beside the
+ *                                      empty program on non-DNS packets and on
+ *                                      a DNS answer from a non-resolver
  *   sl-bench verify RULES [RUNS]       each program loaded alone on the maps of
  *                                      RULES: verifier time, instructions
  *                                      processed, wall time of the load
+ *   sl-bench inpath PIN... -- CMD...   run CMD (traffic) with BPF run-time stats
+ *                                      on; what each pinned program spent per
+ *                                      run meanwhile (run_time_ns / run_cnt),
+ *                                      and the machine's softirq time
  *   sl-bench export RULES nft|ipset NAME
  *                                      the IPv4 allow set of an allow-only
  *                                      ruleset as an nft interval set
@@ -43,7 +53,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -313,6 +325,23 @@ static void rand_prefix4(uint8_t *a, int *plen)
 	*plen = l;
 }
 
+/* A prefix inside 2001:db8::/33 (the documentation range, the lower half:
+ * the IPv6 gateway lab's links are in 2001:db8:ffff::/48), /40../64. */
+static void rand_prefix6_doc(uint8_t *a, int *plen)
+{
+	uint32_t r = rnd() % 100;
+	int l = r < 20 ? 40 + rnd() % 8 : r < 70 ? 48 : 49 + rnd() % 16;
+	uint64_t hi = 0x20010db800000000ULL | (rnd() & 0x7fffffffULL), lo = rnd();
+
+	for (int i = 0; i < 8; i++) {
+		a[i] = hi >> (56 - 8 * i);
+		a[8 + i] = lo >> (56 - 8 * i);
+	}
+	for (int b = l; b < 128; b++)
+		a[b / 8] &= ~(0x80 >> (b % 8));
+	*plen = l;
+}
+
 static void rand_prefix6(uint8_t *a, int *plen)
 {
 	uint32_t r = rnd() % 100;
@@ -360,17 +389,39 @@ static int cmd_gen(const char *dir, int fam, long n, uint64_t seed, const char *
 			die("%s: %s", path, strerror(errno));
 		fprintf(af[r], "# sl-bench gen: family %d, seed %llu\n", fam, (unsigned long long)seed);
 	}
+	bool doc = extra && !strcmp(extra, "doc") && fam == 6;
+	long every = (n + 4095) / 4096;         /* ~4096 destinations: 4 of every 4 * every */
+	FILE *df = NULL;
+
+	if (doc) {
+		snprintf(path, sizeof(path), "%s/dsts.txt", dir);
+		if (!(df = fopen(path, "w")))
+			die("%s: %s", path, strerror(errno));
+	}
 	for (long i = 0; i < n; i++) {
 		int r = rnd() % 4;
 
 		memset(addr, 0, sizeof(addr));
 		if (fam == 4)
 			rand_prefix4(addr, &plen);
+		else if (doc)
+			rand_prefix6_doc(addr, &plen);
 		else
 			rand_prefix6(addr, &plen);
 		inet_ntop(fam == 4 ? AF_INET : AF_INET6, addr, a, sizeof(a));
 		fprintf(af[r], "%s/%d\n", a, plen);
+		/* doc: 4096 destinations, each a random address inside a prefix of
+		 * synth-0 (first in the file: udp 8801-8810 allowed) */
+		if (df && r == 0 && i % every < 4) {
+			for (int b = plen; b < 128; b++)
+				if (rnd() & 1)
+					addr[b / 8] |= 0x80 >> (b % 8);
+			inet_ntop(AF_INET6, addr, a, sizeof(a));
+			fprintf(df, "%s\n", a);
+		}
 	}
+	if (df)
+		fclose(df);
 	for (int r = 0; r < 4; r++)
 		fclose(af[r]);
 	snprintf(path, sizeof(path), "%s/synth.rules", dir);
@@ -585,6 +636,54 @@ static int cmd_scale(const char *rules, int fam, int runs)
 	return 0;
 }
 
+/* -------------------------------------------------------------- learn */
+
+/*
+ * The DNS learner (sluice_learn, TC ingress: every packet coming back) on
+ * RULES (which should have host names and resolvers), beside the empty
+ * program, on packets that are not DNS and on a DNS answer from a server
+ * that is not a resolver (read as far as the source check).
+ */
+static int cmd_learn(const char *rules, int runs)
+{
+	static const struct { const char *id, *what; int fam; const char *dst; uint16_t sport; } cases[] = {
+		{ "v4_udp", "IPv4 UDP 8801 (not DNS)", 4, "192.0.2.1", 8801 },
+		{ "v6_udp", "IPv6 UDP 8801 (not DNS)", 6, "2001:db8::1", 8801 },
+		{ "v4_tcp", "IPv4 TCP 443 (not DNS)", 4, "192.0.2.1", 443 },
+		{ "v4_dns", "IPv4 DNS answer (UDP from port 53, not a resolver)", 4, "192.0.2.1", 53 },
+	};
+	struct bench_pkt_bpf *bp;
+	struct loaded L;
+	uint8_t frame[PK_MAX_FRAME];
+
+	load_rules(rules, &L, SL_PROG_TC | SL_PROG_LEARN);
+	if (!(bp = bench_pkt_bpf__open_and_load()))
+		die("bench_pkt: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pk_spec sp = spec(cases[i].fam, cases[i].dst, i == 2 ? 6 : 17, 40000);
+		struct pk_offs o;
+		size_t len;
+		int rv;
+		double e, l;
+
+		sp.payload = 64;
+		len = pk_build(&sp, frame, &o);
+		/* the source port (the frame is built as a packet to port 40000) */
+		frame[o.l4] = cases[i].sport >> 8;
+		frame[o.l4 + 1] = cases[i].sport & 0xff;
+		if (cases[i].sport == 53)       /* a response header: QR, one question */
+			memcpy(frame + o.l4 + 8, "\x12\x34\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00", 12);
+		e = run_pkt(bpf_program__fd(bp->progs.bench_empty), frame, len, runs, &rv);
+		l = run_pkt(bpf_program__fd(L.skel->progs.sluice_learn), frame, len, runs, &rv);
+		printf("{\"section\":\"learner\",\"case\":\"%s\",\"what\":\"%s\",\"empty_ns\":%.1f,"
+		       "\"learn_ns\":%.1f,\"ratio\":%.2f,\"runs\":%d}\n",
+		       cases[i].id, cases[i].what, e, l, e > 0 ? l / e : 0, runs);
+	}
+	bench_pkt_bpf__destroy(bp);
+	unload(&L);
+	return 0;
+}
+
 /* ------------------------------------------------------------- verify */
 
 /*
@@ -637,6 +736,93 @@ static int cmd_verify(const char *rules, int runs)
 		       names[p], median(us, runs) / 1000, median(wall, runs), insns, runs);
 	}
 	unload(&L);
+	return 0;
+}
+
+/* ------------------------------------------------------------- inpath */
+
+struct pstat { unsigned long long ns, cnt; };
+
+static struct pstat prog_stat(int fd)
+{
+	struct bpf_prog_info info = {0};
+	__u32 len = sizeof(info);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return (struct pstat){ 0, 0 };
+	return (struct pstat){ info.run_time_ns, info.run_cnt };
+}
+
+/* Softirq time of every CPU so far (/proc/stat, USER_HZ ticks), in ns. */
+static unsigned long long softirq_ns(void)
+{
+	unsigned long long v[8] = {0};
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+		   &v[5], &v[6]) != 7)
+		v[6] = 0;
+	fclose(f);
+	return v[6] * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
+/*
+ * In-path cost: run CMD (the traffic) with the kernel's run-time statistics
+ * on (BPF_ENABLE_STATS: on while this process holds the fd, whatever
+ * kernel.bpf_stats_enabled says, and off again after), and print what each
+ * pinned program (PIN, or "-") spent per run meanwhile: run_time_ns /
+ * run_cnt, the counters bpftool shows.  Also the softirq time of the machine
+ * across CMD.
+ */
+static int cmd_inpath(int npins, char **pins, char **cmd)
+{
+	struct pstat a[8], b[8];
+	int fds[8], sfd, st;
+	unsigned long long s0, s1;
+	double t0, t1;
+	pid_t pid;
+
+	if (npins > 8)
+		npins = 8;
+	sfd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (sfd < 0)
+		die("BPF_ENABLE_STATS: %s", strerror(errno));
+	for (int i = 0; i < npins; i++) {
+		fds[i] = strcmp(pins[i], "-") ? bpf_obj_get(pins[i]) : -1;
+		if (strcmp(pins[i], "-") && fds[i] < 0)
+			die("%s: %s", pins[i], strerror(errno));
+		a[i] = prog_stat(fds[i]);
+	}
+	s0 = softirq_ns();
+	t0 = now_ms();
+	pid = fork();
+	if (pid == 0) {
+		int dn = open("/dev/null", O_WRONLY);
+
+		if (dn >= 0)
+			dup2(dn, 1);
+		execvp(cmd[0], cmd);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+		die("%s failed", cmd[0]);
+	t1 = now_ms();
+	s1 = softirq_ns();
+	printf("{\"section\":\"inpath_raw\",\"wall_ms\":%.1f,\"softirq_ns\":%llu,\"progs\":[", t1 - t0,
+	       s1 - s0);
+	for (int i = 0; i < npins; i++) {
+		b[i] = prog_stat(fds[i]);
+		unsigned long long dn = b[i].ns - a[i].ns, dc = b[i].cnt - a[i].cnt;
+
+		printf("%s{\"pin\":\"%s\",\"run_ns\":%llu,\"runs\":%llu,\"ns_per_run\":%.1f}", i ? "," : "",
+		       pins[i], dn, dc, dc ? (double)dn / dc : 0.0);
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	printf("]}\n");
+	close(sfd);
 	return 0;
 }
 
@@ -902,6 +1088,17 @@ int main(int argc, char **argv)
 			       argc > 6 ? argv[6] : NULL);
 	if (argc >= 4 && !strcmp(argv[1], "scale"))
 		return cmd_scale(argv[2], atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 5);
+	if (argc >= 4 && !strcmp(argv[1], "inpath")) {
+		int k = 2;
+
+		while (k < argc && strcmp(argv[k], "--"))
+			k++;
+		if (k + 1 >= argc)
+			die("inpath PIN... -- CMD...");
+		return cmd_inpath(k - 2, argv + 2, argv + k + 1);
+	}
+	if (argc >= 3 && !strcmp(argv[1], "learn"))
+		return cmd_learn(argv[2], argc > 3 ? atoi(argv[3]) : 5);
 	if (argc >= 3 && !strcmp(argv[1], "verify"))
 		return cmd_verify(argv[2], argc > 3 ? atoi(argv[3]) : 5);
 	if (argc >= 5 && !strcmp(argv[1], "export"))
@@ -910,6 +1107,7 @@ int main(int argc, char **argv)
 		return cmd_free(argv[2], argv[3], argv[4], argc > 5 && !strcmp(argv[5], "drain"));
 	fprintf(stderr, "usage: sl-bench pkt RULES [RUNS] | gen DIR FAMILY N SEED [lab] |\n"
 		"       scale RULES FAMILY [RUNS] | export RULES nft|ipset NAME |\n"
-		"       free RULES READY GO [drain] | verify RULES [RUNS]\n");
+		"       free RULES READY GO [drain] | verify RULES [RUNS] |\n"
+		"       inpath PIN... -- CMD... | learn RULES [RUNS]\n");
 	return 2;
 }
