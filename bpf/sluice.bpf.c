@@ -56,25 +56,41 @@ static __always_inline __u32 sl_skb_packets(const struct __sk_buff *skb)
  * cgroup_skb may not pull (no bpf_skb_pull_data there): @can_pull = 0; the
  * stack hands it a linear L3+L4 header in practice.
  */
+/* A frame from Ethernet in the linear bytes of @skb: a global function, so
+ * that the verifier checks the parser once for both calls of sluice_tc. */
+__noinline int sl_parse_skb_eth(struct __sk_buff *skb, struct sl_pinfo *pi)
+{
+	if (!skb || !pi)
+		return SL_PR_BAD;
+	return sl_parse((void *)(long)skb->data, (void *)(long)skb->data_end, 0, pi);
+}
+
+/* A packet from the IP header (cgroup_skb). */
+__noinline int sl_parse_skb_l3(struct __sk_buff *skb, struct sl_pinfo *pi)
+{
+	if (!skb || !pi)
+		return SL_PR_BAD;
+	return sl_parse((void *)(long)skb->data, (void *)(long)skb->data_end, 1, pi);
+}
+
 static __always_inline int sl_skb_parse(struct __sk_buff *skb, int l3,
 					int can_pull, struct sl_pinfo *pi)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-	__u32 len;
+	__u32 len, lin;
 	int rc;
 
-	rc = sl_parse(data, data_end, l3, pi);
+	if (l3)
+		return sl_parse_skb_l3(skb, pi);
+	rc = sl_parse_skb_eth(skb, pi);
 	if (rc != SL_PR_SHORT || !can_pull)
 		return rc;
 	len = skb->len;
-	if (len <= (__u32)(data_end - data))
+	lin = skb->data_end - skb->data;
+	if (len <= lin)
 		return rc;
 	if (bpf_skb_pull_data(skb, len < SL_PULL_MAX ? len : SL_PULL_MAX))
 		return rc;
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	return sl_parse(data, data_end, l3, pi);
+	return sl_parse_skb_eth(skb, pi);
 }
 
 SEC("tc")
@@ -94,15 +110,21 @@ int sluice_tc(struct __sk_buff *skb)
 	return TC_ACT_UNSPEC;
 }
 
+/* The same for XDP (verified apart from the classifier call). */
+__noinline int sl_parse_xdp_eth(struct xdp_md *ctx, struct sl_pinfo *pi)
+{
+	if (!ctx || !pi)
+		return SL_PR_BAD;
+	return sl_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, 0, pi);
+}
+
 SEC("xdp")
 int sluice_xdp(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	struct sl_pinfo pi;
 	struct sl_result res;
-	int rc = sl_parse(data, data_end, 0, &pi);
-	__u32 len = (__u32)(data_end - data);
+	int rc = sl_parse_xdp_eth(ctx, &pi);
+	__u32 len = (__u32)(ctx->data_end - ctx->data);
 	int v = sl_classify(rc, &pi, 1, len, &res);
 
 	sl_att_count(v, 1, len);
