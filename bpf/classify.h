@@ -55,10 +55,11 @@ static __always_inline void sl_global_add(__u32 idx, __u32 packets, __u32 bytes)
  * The TCP/UDP port decision of class @c, packed as rule | action << 16:
  * from the class's inline intervals (a branch-light binary search over 16
  * sorted upper bounds), or from the "ports" trie when the class has more
- * intervals than fit.  A global function: the verifier checks it once per
- * program instead of at every call site (the learned path has five).
+ * intervals than fit.  Inline on the main path; the learned path (five
+ * call sites) calls the global sl_port_search(), which the verifier checks
+ * once per program instead of at every call site.
  */
-__noinline __u32 sl_port_search(const struct sl_class *c, __u32 slot, __u32 port)
+static __always_inline __u32 sl_port_search_in(const struct sl_class *c, __u32 slot, __u32 port)
 {
 	const struct sl_decision *d;
 
@@ -87,6 +88,12 @@ __noinline __u32 sl_port_search(const struct sl_class *c, __u32 slot, __u32 port
 	}
 }
 
+/* The same as a global function (the learned path: five call sites). */
+__noinline __u32 sl_port_search(const struct sl_class *c, __u32 slot, __u32 port)
+{
+	return sl_port_search_in(c, slot, port);
+}
+
 /*
  * The port decision of class @c for a packet that is not a non-first
  * fragment: TCP/UDP from sl_port_search() (written to @buf), other slots
@@ -94,13 +101,14 @@ __noinline __u32 sl_port_search(const struct sl_class *c, __u32 slot, __u32 port
  * rule).
  */
 static __always_inline const struct sl_decision *
-sl_port_decision(const struct sl_class *c, __u8 slot, __u16 port, struct sl_decision *buf)
+sl_port_decision(const struct sl_class *c, __u8 slot, __u16 port, struct sl_decision *buf,
+		 int inl)
 {
 	__u32 x;
 
 	if (slot != SL_P_TCP && slot != SL_P_UDP)
 		return &c->p0[slot < SL_PSLOTS ? slot : 0];
-	x = sl_port_search(c, slot, port);
+	x = inl ? sl_port_search_in(c, slot, port) : sl_port_search(c, slot, port);
 	buf->rule = x & 0xffff;
 	buf->action = x >> 16;
 	return buf;
@@ -109,11 +117,11 @@ sl_port_decision(const struct sl_class *c, __u8 slot, __u16 port, struct sl_deci
 /* First matching rule of class @c for this packet (fragment: frag[], else ports). */
 static __always_inline const struct sl_decision *
 sl_class_decision(const struct sl_class *c, const struct sl_pinfo *pi, __u8 slot, __u16 port,
-		  struct sl_decision *buf)
+		  struct sl_decision *buf, int inl)
 {
 	if (pi->frag)
 		return &c->frag[slot < SL_PSLOTS ? slot : 0];
-	return sl_port_decision(c, slot, port, buf);
+	return sl_port_decision(c, slot, port, buf, inl);
 }
 
 static __always_inline const struct sl_class *sl_class_of(__u32 class_id)
@@ -229,7 +237,7 @@ __noinline int sl_learned_slow(const struct sl_pinfo *pi, const struct sl_class 
 	if (c) {
 		*near = c->near_rule;
 		nbest = sl_rule_order(c->near_rule);
-		d = sl_class_decision(c, pi, slot, port, &buf);
+		d = sl_class_decision(c, pi, slot, port, &buf, 0);
 		if (d && d->action != SL_ACT_NONE) {
 			*ld = *d;
 			best = sl_rule_order(d->rule);
@@ -254,7 +262,7 @@ __noinline int sl_learned_slow(const struct sl_pinfo *pi, const struct sl_class 
 			nbest = o;
 			*near = nc->near_rule;
 		}
-		d = sl_class_decision(nc, pi, slot, port, &buf);
+		d = sl_class_decision(nc, pi, slot, port, &buf, 0);
 		if (d && d->action != SL_ACT_NONE) {
 			o = sl_rule_order(d->rule);
 			if (o < best) {
@@ -295,8 +303,9 @@ static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slo
  * already retried by the caller if possible), @packets/@bytes what to count.
  * Fills @res and returns the verdict (SL_V_PASS / SL_V_DROP) after audit mode.
  */
-__noinline int sl_classify(int prc, const struct sl_pinfo *pi, __u32 packets, __u32 bytes,
-			   struct sl_result *res)
+static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
+				       __u32 packets, __u32 bytes,
+				       struct sl_result *res)
 {
 	const struct sl_class *c;
 	const struct sl_decision *d = NULL;
@@ -309,8 +318,6 @@ __noinline int sl_classify(int prc, const struct sl_pinfo *pi, __u32 packets, __
 	int lr;
 #endif
 
-	if (!pi || !res)
-		return SL_V_DROP;       /* (a global function's pointers may be NULL) */
 	res->flags = 0;
 	res->proto = 0;
 	res->rule = SL_NO_RULE;
@@ -362,7 +369,7 @@ __noinline int sl_classify(int prc, const struct sl_pinfo *pi, __u32 packets, __
 		goto policy;
 	}
 	near = c->near_rule;
-	d = sl_class_decision(c, pi, slot, res->port, &buf);
+	d = sl_class_decision(c, pi, slot, res->port, &buf, 1);
 
 	if (d && d->action != SL_ACT_NONE) {
 #ifdef SL_LEARN

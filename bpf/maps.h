@@ -3,7 +3,7 @@
  * maps.h - every map of the sluice data path, in one place.
  * Types are in include/sluice.h.  Pin names (under
  * /sys/fs/bpf/sluice/<instance>/) are the map names below.
- * The loader sizes dst4, dst6, ports, classes, dir8, dir_small, grp6 and small6 to the compiled image.
+ * The loader sizes dst4, dst6, ports, classes, dir8, dir_small, grp6, small6 and skip6 to the compiled image.
  */
 #ifndef SL_MAPS_H
 #define SL_MAPS_H
@@ -94,6 +94,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sl_dir_small);
 } small6 SEC(".maps");
+
+/* skip6: IPv6 fast path, path-compressed chains: 1..8 bytes compared -> next or miss (per generation). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_dir_skip);
+} skip6 SEC(".maps");
 
 /* counters: per-rule per-CPU pass/drop/near-miss counters, by slot (kept across reloads). */
 struct {

@@ -326,11 +326,12 @@ static void rand_prefix4(uint8_t *a, int *plen)
 }
 
 /* A prefix inside 2001:db8::/33 (the documentation range, the lower half:
- * the IPv6 gateway lab's links are in 2001:db8:ffff::/48), /40../64. */
+ * the IPv6 gateway lab's links are in 2001:db8:ffff::/48), /52../64 (1e5
+ * shorter ones would cover the /33 many times over: one class). */
 static void rand_prefix6_doc(uint8_t *a, int *plen)
 {
 	uint32_t r = rnd() % 100;
-	int l = r < 20 ? 40 + rnd() % 8 : r < 70 ? 48 : 49 + rnd() % 16;
+	int l = r < 20 ? 52 + rnd() % 4 : r < 70 ? 56 : 57 + rnd() % 8;
 	uint64_t hi = 0x20010db800000000ULL | (rnd() & 0x7fffffffULL), lo = rnd();
 
 	for (int i = 0; i < 8; i++) {
@@ -499,7 +500,7 @@ static int cmd_scale(const char *rules, int fam, int runs)
 	double v[4][32], res[4], hot, hot_before;
 	int e, rv, rvb;
 	uint32_t nloops = 1 << 17;
-	long long mem4, mem6, memp, memc, memd16, memd8;
+	long long mem4, mem6, memp, memc, memd16, memd8, memd6, memg6, mems6;
 	size_t nbare;
 	struct bpf_object *objs[2];
 
@@ -514,6 +515,10 @@ static int cmd_scale(const char *rules, int fam, int runs)
 	memc = map_memlock(bpf_map__fd(L.skel->maps.classes));
 	memd16 = map_memlock(bpf_map__fd(L.skel->maps.dir16));
 	memd8 = map_memlock(bpf_map__fd(L.skel->maps.dir8));
+	memd6 = map_memlock(bpf_map__fd(L.skel->maps.dir6));
+	memg6 = map_memlock(bpf_map__fd(L.skel->maps.grp6));
+	mems6 = map_memlock(bpf_map__fd(L.skel->maps.small6)) +
+		map_memlock(bpf_map__fd(L.skel->maps.skip6));
 	before = load_before(&L);
 
 	rng_s = 12345;
@@ -622,11 +627,12 @@ static int cmd_scale(const char *rules, int fam, int runs)
 	       "\"classes\":%u,\"port_entries\":%zu,\"parse_ms\":%.1f,\"compile_ms\":%.1f,"
 	       "\"load_ms\":%.1f,\"mem_dst4\":%lld,\"mem_dst6\":%lld,\"mem_ports\":%lld,"
 	       "\"mem_classes\":%lld,\"mem_dir16\":%lld,\"mem_dir8\":%lld,"
+	       "\"mem_dir6\":%lld,\"mem_grp6\":%lld,\"mem_small6\":%lld,"
 	       "\"hot_ns\":%.1f,\"hot_before_ns\":%.1f,\"rand_harness_ns\":%.1f,\"rand_bare_ns\":%.1f,"
 	       "\"rand_sluice_ns\":%.1f,\"rand_before_ns\":%.1f,"
 	       "\"rand_hits\":%llu,\"runs\":%d,\"nloops\":%u,\"ndsts\":%zu}\n",
 	       rules, fam, nbare, L.img.nclasses, L.img.nports, L.parse_ms, L.compile_ms, L.load_ms,
-	       mem4, mem6, memp, memc, memd16, memd8, hot, hot_before, res[0], res[1], res[2], res[3],
+	       mem4, mem6, memp, memc, memd16, memd8, memd6, memg6, mems6, hot, hot_before, res[0], res[1], res[2], res[3],
 	       (unsigned long long)hits[0], runs, nloops, ndsts);
 	bench_lookup_lpm_bpf__destroy(bb);
 	bench_lookup_bpf__destroy(bl);

@@ -346,6 +346,7 @@ static int setup(char *why, size_t cap)
 	}
 	bpf_map__set_max_entries(sk->maps.grp6, fast6.ngrp ? fast6.ngrp : 1);
 	bpf_map__set_max_entries(sk->maps.small6, fast6.nsmall ? fast6.nsmall : 1);
+	bpf_map__set_max_entries(sk->maps.skip6, fast6.nskip ? fast6.nskip : 1);
 	bpf_program__set_autoload(sk->progs.sluice_inject, true);
 	e = learn_test_bpf__load(sk);
 	if (!e)
@@ -353,7 +354,7 @@ static int setup(char *why, size_t cap)
 				 bpf_map__fd(sk->maps.dir8), bpf_map__fd(sk->maps.dir_small));
 	if (!e)
 		e = sl_fast6_fill(&fast6, bpf_map__fd(sk->maps.dir6), bpf_map__fd(sk->maps.grp6),
-				  bpf_map__fd(sk->maps.small6));
+				  bpf_map__fd(sk->maps.small6), bpf_map__fd(sk->maps.skip6));
 	sl_fast_free(&fast);
 	sl_fast6_free(&fast6);
 	if (e) {

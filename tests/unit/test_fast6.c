@@ -109,7 +109,7 @@ static void rand_image(struct sl_image *img, size_t n, int nbase, uint32_t ncls,
 	img->ndst6 = m;
 }
 
-struct stats { unsigned long addrs, grp, small, bad; size_t bytes; };
+struct stats { unsigned long addrs, grp, small, skip, bad; size_t bytes; };
 
 static bool check_addr(const struct sl_image *img, const struct sl_fast6 *f, const uint8_t *a,
 		       unsigned long seed, struct stats *st)
@@ -139,6 +139,7 @@ static bool check_image_s(const struct sl_image *img, unsigned long seed, int nr
 	}
 	st->grp += f.ngrp;
 	st->small += f.nsmall;
+	st->skip += f.nskip;
 	st->bytes = sl_fast6_bytes(&f);
 	for (size_t i = 0; i < img->ndst6 && ok; i += stride) {
 		uint8_t a[16];
@@ -198,12 +199,12 @@ static void test_random(void)
 			st.bad++;
 		sl_image_free(&img);
 	}
-	printf("# fast6: %lu addresses compared, %lu full groups, %lu compact groups\n",
-	       st.addrs, st.grp, st.small);
-	T_CHECK("fast6 (dir6/grp6/small6) == dst6 LPM on 400 random prefix sets", st.bad == 0,
+	printf("# fast6: %lu addresses compared, %lu full groups, %lu compact groups, %lu skips\n",
+	       st.addrs, st.grp, st.small, st.skip);
+	T_CHECK("fast6 (dir6/grp6/small6/skip6) == dst6 LPM on 400 random prefix sets", st.bad == 0,
 		"%lu sets differ", st.bad);
-	T_CHECK("fast6: full and compact groups exercised", st.grp > 0 && st.small > 0,
-		"%lu full, %lu compact", st.grp, st.small);
+	T_CHECK("fast6: full and compact groups and skips exercised", st.grp > 0 && st.small > 0 &&
+		st.skip > 0, "%lu full, %lu compact, %lu skips", st.grp, st.small, st.skip);
 }
 
 static void test_edges(void)
@@ -236,14 +237,15 @@ static void test_edges(void)
 
 		sl_fast6_build(&img, &f);
 		inet_pton(AF_INET6, "2001:db8:1:2:3:4:5:6", a);
-		T_CHECK("fast6: a /128 takes 15 levels (first level + 14 groups)",
-			sl_fast6_class(&f, a) == 1 && f.nsmall == 14 && f.ngrp == 0,
-			"class %lld, %u compact, %u full", (long long)sl_fast6_class(&f, a),
-			f.nsmall, f.ngrp);
+		T_CHECK("fast6: a lone /128 is two skip entries (8 + 6 bytes), no group",
+			sl_fast6_class(&f, a) == 1 && f.nskip == 2 && f.nsmall == 0 && f.ngrp == 0 &&
+			f.skip[0].len + f.skip[1].len == 14,
+			"class %lld, %u skip, %u compact, %u full", (long long)sl_fast6_class(&f, a),
+			f.nskip, f.nsmall, f.ngrp);
 		sl_fast6_free(&f);
 	}
-	img.dst6[1].val.cidx = SL_DIR_SMALL;    /* a class index the entries cannot hold */
-	img.nclasses = SL_DIR_SMALL + 1;
+	img.dst6[1].val.cidx = SL_DIR_SKIP;     /* a class index the entries cannot hold */
+	img.nclasses = SL_DIR_SKIP + 1;
 	{
 		struct sl_fast6 f;
 
@@ -263,8 +265,8 @@ static void test_doc_large(void)
 	rand_image(&img, 100000, 1, 4, true);
 	T_CHECK("fast6: 1e5 prefixes inside 2001:db8::/32 == dst6 (every 7th prefix's edges)", check_image_s(&img, 9, 5000, 7, &st),
 		"differs");
-	printf("# fast6: %zu prefixes in 2001:db8::/32: %lu full + %lu compact groups, %zu KiB\n",
-	       img.ndst6, st.grp, st.small, st.bytes / 1024);
+	printf("# fast6: %zu prefixes in 2001:db8::/32: %lu full + %lu compact groups + %lu skips, %zu KiB\n",
+	       img.ndst6, st.grp, st.small, st.skip, st.bytes / 1024);
 	sl_image_free(&img);
 }
 

@@ -7,15 +7,18 @@
  *           (256 array values of 256 entries, as dir16);
  *   grp6    full groups of 256 entries, indexed by the next byte;
  *   small6  compact groups (at most SL_DIR_SMALL_N ranges of the next byte,
- *           a 3-step binary search), as most groups are.
+ *           a 3-step binary search), as most groups are;
+ *   skip6   chains of levels where a single byte value leads on (one
+ *           prefix deep below, the rest default), up to SL_SKIP_MAX bytes
+ *           compared at once (path compression, as a Patricia trie's).
  *
  * A multibit trie with 8-bit strides below a 16-bit first level (DPDK's
  * lpm6 has tbl24 + tbl8 groups; here the groups with few ranges are
  * compact, as in poptrie/SAIL the sparse levels are).  An entry is 0 (no
  * prefix), class index + 1 (a leaf), SL_DIR_GROUP | g (grp6[g], next byte)
- * or SL_DIR_SMALL | i (small6[i], next byte); a group whose 256 entries are
- * one leaf is that leaf.  At most 15 array reads, as many as the longest
- * prefix below the address has bytes past the second; tests/unit/test_fast6.c
+ * or SL_DIR_SMALL | i (small6[i], next byte) or SL_DIR_SKIP | i (skip6[i],
+ * the next 1..8 bytes); a group whose 256 entries are one leaf is that
+ * leaf.  At most 15 array reads, fewer where chains are compressed; tests/unit/test_fast6.c
  * checks it against the dst6 longest-prefix match on random rulesets.
  */
 #include <errno.h>
@@ -27,7 +30,7 @@
 struct b6 {
 	const struct sl_dst6_entry *e;  /* the image's dst6 */
 	uint32_t *ord;                  /* indices into e, by (address, prefixlen) */
-	size_t gcap, scap;
+	size_t gcap, scap, kcap;
 	struct sl_fast6 *f;
 };
 
@@ -67,6 +70,44 @@ static void paint(const struct b6 *b, size_t lo, size_t hi, int d, uint32_t *t)
 			}
 }
 
+#define SL_DIR6_PTR (SL_DIR_GROUP | SL_DIR_SMALL | SL_DIR_SKIP)
+
+/* A level where only byte @v leads elsewhere (to @next), all others to
+ * @miss: a skip entry, merged with the skip below it if that one has the
+ * same miss and room (path compression). */
+static int64_t emit_skip(struct b6 *b, uint8_t v, uint32_t miss, uint32_t next)
+{
+	struct sl_fast6 *f = b->f;
+	struct sl_dir_skip *k;
+
+	if ((next & SL_DIR6_PTR) == SL_DIR_SKIP) {
+		k = &f->skip[next & ~SL_DIR_SKIP];
+		if (k->miss == miss && k->len < SL_SKIP_MAX) {
+			k->key = (uint64_t)v << 56 | k->key >> 8;
+			k->len++;
+			return next;
+		}
+	}
+	if (f->nskip >= SL_DIR_SKIP)
+		return -E2BIG;
+	if (f->nskip == b->kcap) {
+		size_t nc = b->kcap ? b->kcap * 2 : 64;
+		void *p = realloc(f->skip, nc * sizeof(*f->skip));
+
+		if (!p)
+			return -ENOMEM;
+		f->skip = p;
+		b->kcap = nc;
+	}
+	k = &f->skip[f->nskip];
+	memset(k, 0, sizeof(*k));
+	k->key = (uint64_t)v << 56;
+	k->len = 1;
+	k->miss = miss;
+	k->next = next;
+	return SL_DIR_SKIP | f->nskip++;
+}
+
 static int64_t emit(struct b6 *b, const uint32_t *t)
 {
 	struct sl_fast6 *f = b->f;
@@ -82,12 +123,24 @@ static int64_t emit(struct b6 *b, const uint32_t *t)
 		hi[n] = (uint8_t)i;
 		leaf[n++] = t[i];
 	}
-	if (n == 1 && !(leaf[0] & (SL_DIR_GROUP | SL_DIR_SMALL)))
+	if (n == 1 && !(leaf[0] & SL_DIR6_PTR))
 		return leaf[0];         /* one leaf (or nothing) everywhere: no group */
+	{
+		uint32_t m = t[0] == t[1] ? t[0] : t[2];
+		int v = -1, cnt = 0;
+
+		for (int i = 0; i < 256; i++)
+			if (t[i] != m) {
+				v = i;
+				cnt++;
+			}
+		if (cnt == 1)
+			return emit_skip(b, (uint8_t)v, m, t[v]);
+	}
 	if (n <= SL_DIR_SMALL_N) {
 		struct sl_dir_small *g;
 
-		if (f->nsmall >= SL_DIR_SMALL)
+		if (f->nsmall >= SL_DIR_SKIP)
 			return -E2BIG;
 		if (f->nsmall == b->scap) {
 			size_t nc = b->scap ? b->scap * 2 : 64;
@@ -105,7 +158,7 @@ static int64_t emit(struct b6 *b, const uint32_t *t)
 		}
 		return SL_DIR_SMALL | f->nsmall++;
 	}
-	if (f->ngrp >= SL_DIR_SMALL)
+	if (f->ngrp >= SL_DIR_SKIP)
 		return -E2BIG;
 	if (f->ngrp == b->gcap) {
 		size_t nc = b->gcap ? b->gcap * 2 : 64;
@@ -168,7 +221,7 @@ int sl_fast6_build(const struct sl_image *img, struct sl_fast6 *f)
 	}
 	for (size_t i = 0; i < img->ndst6; i++) {
 		if (img->dst6[i].key.prefixlen > 128 || img->dst6[i].val.cidx >= ncls ||
-		    img->dst6[i].val.cidx + 1 >= SL_DIR_SMALL) {
+		    img->dst6[i].val.cidx + 1 >= SL_DIR_SKIP) {
 			err = -EINVAL;
 			goto out;
 		}
@@ -217,6 +270,7 @@ void sl_fast6_free(struct sl_fast6 *f)
 	free(f->dir6);
 	free(f->grp);
 	free(f->small);
+	free(f->skip);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -224,17 +278,27 @@ int64_t sl_fast6_class(const struct sl_fast6 *f, const uint8_t a[16])
 {
 	uint32_t x = f->dir6[(uint32_t)a[0] << 8 | a[1]];
 
-	for (int d = 2; d < 16 && (x & (SL_DIR_GROUP | SL_DIR_SMALL)); d++) {
-		if (x & SL_DIR_GROUP)
-			x = f->grp[(size_t)(x & ~SL_DIR_GROUP) * 256 + a[d]];
-		else
-			x = sl_dir_small_leaf(&f->small[x & ~SL_DIR_SMALL], a[d]);
+	for (int d = 2; d < 16 && (x & SL_DIR6_PTR);) {
+		if (x & SL_DIR_GROUP) {
+			x = f->grp[(size_t)(x & ~SL_DIR_GROUP) * 256 + a[d++]];
+		} else if (x & SL_DIR_SMALL) {
+			x = sl_dir_small_leaf(&f->small[x & ~SL_DIR_SMALL], a[d++]);
+		} else {
+			const struct sl_dir_skip *k = &f->skip[x & ~SL_DIR_SKIP];
+			uint64_t w = 0;
+
+			for (uint32_t i = 0; i < k->len; i++)
+				w |= (uint64_t)(d + (int)i < 16 ? a[d + i] : 0) << (56 - 8 * i);
+			x = w == k->key ? k->next : k->miss;
+			d += (int)k->len;
+		}
 	}
-	return x ? (int64_t)x - 1 : -1;
+	return x && !(x & SL_DIR6_PTR) ? (int64_t)x - 1 : -1;
 }
 
 size_t sl_fast6_bytes(const struct sl_fast6 *f)
 {
 	return SL_DIR16_SIZE * sizeof(uint32_t) + (size_t)f->ngrp * sizeof(struct sl_dir_grp) +
-	       (size_t)f->nsmall * sizeof(struct sl_dir_small);
+	       (size_t)f->nsmall * sizeof(struct sl_dir_small) +
+	       (size_t)f->nskip * sizeof(struct sl_dir_skip);
 }

@@ -59,7 +59,8 @@ static int size_maps(struct sluice_bpf *skel, const struct sl_image *img, uint32
 	    (e = bpf_map__set_max_entries(skel->maps.dir8, max1(ngroups))) ||
 	    (e = bpf_map__set_max_entries(skel->maps.dir_small, max1(nsmall))) ||
 	    (e = bpf_map__set_max_entries(skel->maps.grp6, max1(f6->ngrp))) ||
-	    (e = bpf_map__set_max_entries(skel->maps.small6, max1(f6->nsmall))))
+	    (e = bpf_map__set_max_entries(skel->maps.small6, max1(f6->nsmall))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.skip6, max1(f6->nskip))))
 		return e;
 	return 0;
 }
@@ -149,7 +150,7 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 	}
 	if ((e = slk_fill_generation(skel, img, fast, reuse, learn_opts)) ||
 	    (e = sl_fast6_fill(&f6, bpf_map__fd(skel->maps.dir6), bpf_map__fd(skel->maps.grp6),
-			       bpf_map__fd(skel->maps.small6))))
+			       bpf_map__fd(skel->maps.small6), bpf_map__fd(skel->maps.skip6))))
 		goto fail;
 	sl_fast_free(fast);
 	sl_fast6_free(&f6);
