@@ -46,29 +46,10 @@
  *
  * Needs root for pkt and scale (BPF).  No packet leaves the machine.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
-#include "sl.h"
-#include "kernel/kernel.h"
-#include "sluice.skel.h"
-#include "bench_pkt.skel.h"
+#include "bench.h"
 #include "bench_lookup.skel.h"
 #include "bench_lookup_lpm.skel.h"
 #include "sluice_lpm.skel.h"
-#include "../prog/pkt.h"
 
 struct bench_dst {              /* as in bpf/bench_lookup.bpf.c */
 	uint32_t addr[4];
@@ -79,7 +60,7 @@ struct bench_dst {              /* as in bpf/bench_lookup.bpf.c */
 
 /* ------------------------------------------------------------ helpers */
 
-static double now_ms(void)
+double now_ms(void)
 {
 	struct timespec ts;
 
@@ -94,14 +75,14 @@ static int cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(double *v, int n)
+double median(double *v, int n)
 {
 	qsort(v, n, sizeof(*v), cmp_d);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static uint64_t rng_s;
-static uint64_t rnd(void)        /* splitmix64 */
+uint64_t rng_s;
+uint64_t rnd(void)        /* splitmix64 */
 {
 	uint64_t z = (rng_s += 0x9e3779b97f4a7c15ULL);
 
@@ -110,7 +91,7 @@ static uint64_t rnd(void)        /* splitmix64 */
 	return z ^ (z >> 31);
 }
 
-static void die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -122,13 +103,13 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static int quiet_libbpf(enum libbpf_print_level l, const char *f, va_list ap)
+int quiet_libbpf(enum libbpf_print_level l, const char *f, va_list ap)
 {
 	return l == LIBBPF_WARN ? vfprintf(stderr, f, ap) : 0;
 }
 
 /* Kernel memory of a map as the kernel accounts it (bpftool's "memlock"). */
-static long long map_memlock(int fd)
+long long map_memlock(int fd)
 {
 	char path[64], line[256];
 	long long v = -1;
@@ -144,14 +125,8 @@ static long long map_memlock(int fd)
 	return v;
 }
 
-struct loaded {
-	struct sl_ruleset rs;
-	struct sl_image img;
-	struct sluice_bpf *skel;
-	double parse_ms, compile_ms, load_ms;
-};
 
-static void load_rules(const char *path, struct loaded *L, unsigned int progs)
+void load_rules(const char *path, struct loaded *L, unsigned int progs)
 {
 	struct sl_diags d = {0};
 	double t0;
@@ -176,7 +151,7 @@ static void load_rules(const char *path, struct loaded *L, unsigned int progs)
 	L->load_ms = now_ms() - t0;
 }
 
-static void unload(struct loaded *L)
+void unload(struct loaded *L)
 {
 	sl_bpf_destroy(L->skel);
 	sl_image_free(&L->img);
@@ -188,7 +163,7 @@ static void unload(struct loaded *L)
  * @from (the internal .rodata/.bss/.data maps excepted): a second program
  * object then runs on exactly the maps sluice loaded.
  */
-static void reuse_maps(struct bpf_object *obj, struct bpf_object *from)
+void reuse_maps(struct bpf_object *obj, struct bpf_object *from)
 {
 	struct bpf_map *m, *src;
 	int e;
@@ -224,7 +199,7 @@ static struct sluice_lpm_bpf *load_before(const struct loaded *L)
 }
 
 /* Median ns/packet of @prog_fd on a frame, repeat 1e6, @runs times. */
-static double run_pkt(int prog_fd, const void *frame, size_t len, int runs, int *retval)
+double run_pkt(int prog_fd, const void *frame, size_t len, int runs, int *retval)
 {
 	double v[32];
 
@@ -243,7 +218,7 @@ static double run_pkt(int prog_fd, const void *frame, size_t len, int runs, int 
 
 /* ---------------------------------------------------------------- pkt */
 
-static struct pk_spec spec(int fam, const char *dst, uint8_t proto, uint16_t port)
+struct pk_spec spec(int fam, const char *dst, uint8_t proto, uint16_t port)
 {
 	struct pk_spec s = { .family = fam, .proto = proto, .dport = port, .payload = 64 };
 
@@ -642,414 +617,6 @@ static int cmd_scale(const char *rules, int fam, int runs)
 	return 0;
 }
 
-/* -------------------------------------------------------------- learn */
-
-/*
- * The DNS learner (sluice_learn, TC ingress: every packet coming back) on
- * RULES (which should have host names and resolvers), beside the empty
- * program, on packets that are not DNS and on a DNS answer from a server
- * that is not a resolver (read as far as the source check).
- */
-static int cmd_learn(const char *rules, int runs)
-{
-	static const struct { const char *id, *what; int fam; const char *dst; uint16_t sport; } cases[] = {
-		{ "v4_udp", "IPv4 UDP 8801 (not DNS)", 4, "192.0.2.1", 8801 },
-		{ "v6_udp", "IPv6 UDP 8801 (not DNS)", 6, "2001:db8::1", 8801 },
-		{ "v4_tcp", "IPv4 TCP 443 (not DNS)", 4, "192.0.2.1", 443 },
-		{ "v4_dns", "IPv4 DNS answer (UDP from port 53, not a resolver)", 4, "192.0.2.1", 53 },
-	};
-	struct bench_pkt_bpf *bp;
-	struct loaded L;
-	uint8_t frame[PK_MAX_FRAME];
-
-	load_rules(rules, &L, SL_PROG_TC | SL_PROG_LEARN);
-	if (!(bp = bench_pkt_bpf__open_and_load()))
-		die("bench_pkt: %s", strerror(errno));
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct pk_spec sp = spec(cases[i].fam, cases[i].dst, i == 2 ? 6 : 17, 40000);
-		struct pk_offs o;
-		size_t len;
-		int rv;
-		double e, l;
-
-		sp.payload = 64;
-		len = pk_build(&sp, frame, &o);
-		/* the source port (the frame is built as a packet to port 40000) */
-		frame[o.l4] = cases[i].sport >> 8;
-		frame[o.l4 + 1] = cases[i].sport & 0xff;
-		if (cases[i].sport == 53)       /* a response header: QR, one question */
-			memcpy(frame + o.l4 + 8, "\x12\x34\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00", 12);
-		e = run_pkt(bpf_program__fd(bp->progs.bench_empty), frame, len, runs, &rv);
-		l = run_pkt(bpf_program__fd(L.skel->progs.sluice_learn), frame, len, runs, &rv);
-		printf("{\"section\":\"learner\",\"case\":\"%s\",\"what\":\"%s\",\"empty_ns\":%.1f,"
-		       "\"learn_ns\":%.1f,\"ratio\":%.2f,\"runs\":%d}\n",
-		       cases[i].id, cases[i].what, e, l, e > 0 ? l / e : 0, runs);
-	}
-	bench_pkt_bpf__destroy(bp);
-	unload(&L);
-	return 0;
-}
-
-/* ------------------------------------------------------------- verify */
-
-/*
- * What the kernel's verifier costs per program: each of sluice's programs
- * loaded alone (as `sluice apply` loads one per attachment) on the maps of
- * RULES, with the verifier's statistics (log level 4): verification time,
- * instructions processed, and the wall time of the load.
- */
-static int cmd_verify(const char *rules, int runs)
-{
-	static const char *const names[] = { "sluice_tc", "sluice_xdp", "sluice_cgroup", "sluice_learn" };
-	static char log[1 << 16];
-	struct loaded L;
-
-	if (runs > 32)
-		runs = 32;
-	load_rules(rules, &L, 0);
-	for (size_t p = 0; p < sizeof(names) / sizeof(names[0]); p++) {
-		double us[32], wall[32];
-		long insns = 0;
-
-		for (int r = 0; r < runs; r++) {
-			struct sluice_bpf *s = sluice_bpf__open();
-			struct bpf_program *pg;
-			const char *t;
-			double t0;
-			int e;
-
-			if (!s)
-				die("open: %s", strerror(errno));
-			bpf_object__for_each_program(pg, s->obj)
-				bpf_program__set_autoload(pg, !strcmp(bpf_program__name(pg), names[p]));
-			pg = bpf_object__find_program_by_name(s->obj, names[p]);
-			s->rodata->cfg = L.img.cfg;
-			reuse_maps(s->obj, L.skel->obj);
-			log[0] = 0;
-			bpf_program__set_log_buf(pg, log, sizeof(log));
-			bpf_program__set_log_level(pg, 4);
-			t0 = now_ms();
-			if ((e = sluice_bpf__load(s)))
-				die("load %s: %s", names[p], strerror(-e));
-			wall[r] = now_ms() - t0;
-			us[r] = (t = strstr(log, "verification time ")) ? atof(t + 18) : -1;
-			if ((t = strstr(log, "processed ")))
-				insns = atol(t + 10);
-			sluice_bpf__destroy(s);
-		}
-		printf("{\"section\":\"verify\",\"prog\":\"%s\",\"verify_ms\":%.1f,\"load_ms\":%.1f,"
-		       "\"insns_processed\":%ld,\"runs\":%d}\n",
-		       names[p], median(us, runs) / 1000, median(wall, runs), insns, runs);
-	}
-	unload(&L);
-	return 0;
-}
-
-/* ------------------------------------------------------------- inpath */
-
-struct pstat { unsigned long long ns, cnt; };
-
-static struct pstat prog_stat(int fd)
-{
-	struct bpf_prog_info info = {0};
-	__u32 len = sizeof(info);
-
-	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-		return (struct pstat){ 0, 0 };
-	return (struct pstat){ info.run_time_ns, info.run_cnt };
-}
-
-/* Softirq time of every CPU so far (/proc/stat, USER_HZ ticks), in ns. */
-static unsigned long long softirq_ns(void)
-{
-	unsigned long long v[8] = {0};
-	FILE *f = fopen("/proc/stat", "r");
-
-	if (!f)
-		return 0;
-	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
-		   &v[5], &v[6]) != 7)
-		v[6] = 0;
-	fclose(f);
-	return v[6] * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
-}
-
-/*
- * In-path cost: run CMD (the traffic) with the kernel's run-time statistics
- * on (BPF_ENABLE_STATS: on while this process holds the fd, whatever
- * kernel.bpf_stats_enabled says, and off again after), and print what each
- * pinned program (PIN, or "-") spent per run meanwhile: run_time_ns /
- * run_cnt, the counters bpftool shows.  Also the softirq time of the machine
- * across CMD.
- */
-static int cmd_inpath(int npins, char **pins, char **cmd)
-{
-	struct pstat a[8], b[8];
-	int fds[8], sfd, st;
-	unsigned long long s0, s1;
-	double t0, t1;
-	pid_t pid;
-
-	if (npins > 8)
-		npins = 8;
-	sfd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (sfd < 0)
-		die("BPF_ENABLE_STATS: %s", strerror(errno));
-	for (int i = 0; i < npins; i++) {
-		fds[i] = strcmp(pins[i], "-") ? bpf_obj_get(pins[i]) : -1;
-		if (strcmp(pins[i], "-") && fds[i] < 0)
-			die("%s: %s", pins[i], strerror(errno));
-		a[i] = prog_stat(fds[i]);
-	}
-	s0 = softirq_ns();
-	t0 = now_ms();
-	pid = fork();
-	if (pid == 0) {
-		int dn = open("/dev/null", O_WRONLY);
-
-		if (dn >= 0)
-			dup2(dn, 1);
-		execvp(cmd[0], cmd);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
-		die("%s failed", cmd[0]);
-	t1 = now_ms();
-	s1 = softirq_ns();
-	printf("{\"section\":\"inpath_raw\",\"wall_ms\":%.1f,\"softirq_ns\":%llu,\"progs\":[", t1 - t0,
-	       s1 - s0);
-	for (int i = 0; i < npins; i++) {
-		b[i] = prog_stat(fds[i]);
-		unsigned long long dn = b[i].ns - a[i].ns, dc = b[i].cnt - a[i].cnt;
-
-		printf("%s{\"pin\":\"%s\",\"run_ns\":%llu,\"runs\":%llu,\"ns_per_run\":%.1f}", i ? "," : "",
-		       pins[i], dn, dc, dc ? (double)dn / dc : 0.0);
-		if (fds[i] >= 0)
-			close(fds[i]);
-	}
-	printf("]}\n");
-	close(sfd);
-	return 0;
-}
-
-/* ------------------------------------------------------------- export */
-
-struct ival { uint32_t lo, hi; };
-struct cls_ports { struct ival *iv[2]; size_t n[2], cap[2]; };   /* [0] tcp, [1] udp */
-
-static void iv_add(struct cls_ports *c, int k, uint32_t lo, uint32_t hi)
-{
-	if (c->n[k] == c->cap[k]) {
-		c->cap[k] = c->cap[k] ? 2 * c->cap[k] : 8;
-		c->iv[k] = realloc(c->iv[k], c->cap[k] * sizeof(struct ival));
-	}
-	c->iv[k][c->n[k]++] = (struct ival){ lo, hi };
-}
-
-static int cmp_iv(const void *a, const void *b)
-{
-	const struct ival *x = a, *y = b;
-
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-static void iv_merge(struct cls_ports *c)
-{
-	for (int k = 0; k < 2; k++) {
-		size_t m = 0;
-
-		qsort(c->iv[k], c->n[k], sizeof(struct ival), cmp_iv);
-		for (size_t i = 0; i < c->n[k]; i++) {
-			if (m && c->iv[k][i].lo <= c->iv[k][m - 1].hi + 1) {
-				if (c->iv[k][i].hi > c->iv[k][m - 1].hi)
-					c->iv[k][m - 1].hi = c->iv[k][i].hi;
-			} else {
-				c->iv[k][m++] = c->iv[k][i];
-			}
-		}
-		c->n[k] = m;
-	}
-}
-
-static void ip4s(uint32_t a, char *out)
-{
-	uint32_t n = htonl(a);
-
-	inet_ntop(AF_INET, &n, out, INET_ADDRSTRLEN);
-}
-
-static struct cls_ports *g_cls;
-static long g_nelem;
-
-static void emit_range1(uint32_t lo, uint32_t hi, uint32_t cls)
-{
-	static const char *pn[2] = { "tcp", "udp" };
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
-	struct cls_ports *c = &g_cls[cls];
-
-	ip4s(lo, a);
-	ip4s(hi, b);
-	for (int k = 0; k < 2; k++)
-		for (size_t i = 0; i < c->n[k]; i++, g_nelem++)
-			printf("%s\t%s-%s . %s . %u-%u", g_nelem ? ",\n" : "", a, b, pn[k],
-			       c->iv[k][i].lo, c->iv[k][i].hi);
-}
-
-/* Adjacent ranges of the same class become one element set. */
-static int64_t m_lo = -1, m_hi;
-static uint32_t m_cls;
-static void emit_flush(void)
-{
-	if (m_lo >= 0)
-		emit_range1((uint32_t)m_lo, (uint32_t)m_hi, m_cls);
-	m_lo = -1;
-}
-
-static void emit_range(uint32_t lo, uint32_t hi, uint32_t cls)
-{
-	if (m_lo >= 0 && cls == m_cls && (int64_t)lo == m_hi + 1) {
-		m_hi = hi;
-		return;
-	}
-	emit_flush();
-	m_lo = lo;
-	m_hi = hi;
-	m_cls = cls;
-}
-
-/* nft: sweep the LPM prefixes into disjoint address ranges (each with the
- * class of its longest covering prefix), times the class's allowed ports. */
-static void export_nft(const struct sl_image *img, const char *name)
-{
-	struct { uint64_t end; uint32_t cls; } st[40];
-	int sp = 0;
-	uint64_t cur = 0;
-	size_t ncls = img->nclasses + 1;
-
-	g_cls = calloc(ncls + 1, sizeof(*g_cls));
-	for (size_t i = 0; i < img->nports; i++) {
-		const struct sl_port_entry *p = &img->ports[i];
-		uint32_t cls, port, plen = p->key.prefixlen - SL_PORT_KEY_FIXED_BITS, lo, hi;
-		int k;
-
-		if (p->val.action != SL_ACT_ALLOW)
-			continue;
-		if (p->key.pslot == SL_P_TCP) k = 0;
-		else if (p->key.pslot == SL_P_UDP) k = 1;
-		else continue;
-		memcpy(&cls, p->key.class_be, 4);
-		cls = ntohl(cls);
-		port = (p->key.port_be[0] << 8) | p->key.port_be[1];
-		lo = plen ? port & (0xffffu << (16 - plen)) & 0xffff : 0;
-		hi = lo | (plen >= 16 ? 0 : (0xffffu >> plen));
-		if (cls < ncls)
-			iv_add(&g_cls[cls], k, lo, hi);
-	}
-	for (size_t c = 0; c < ncls; c++)
-		iv_merge(&g_cls[c]);
-
-	printf("table ip %s {\n\tset allowed {\n\t\ttype ipv4_addr . inet_proto . inet_service\n"
-	       "\t\tflags interval\n\t\telements = {\n", name);
-	for (size_t i = 0; i < img->ndst4; i++) {
-		uint32_t a, cls = img->dst4[i].val.class_id;
-		int l = img->dst4[i].key.prefixlen;
-		uint64_t s, t;
-
-		memcpy(&a, img->dst4[i].key.addr, 4);
-		s = ntohl(a);
-		t = s + (l ? (1ULL << (32 - l)) : (1ULL << 32)) - 1;
-		while (sp && st[sp - 1].end < s) {
-			if (cur <= st[sp - 1].end)
-				emit_range(cur, st[sp - 1].end, st[sp - 1].cls);
-			cur = st[sp - 1].end + 1;
-			sp--;
-		}
-		if (sp && cur < s)
-			emit_range(cur, s - 1, st[sp - 1].cls);
-		cur = s;
-		if (sp < 40)
-			st[sp++] = (typeof(st[0])){ t, cls < ncls ? cls : 0 };
-	}
-	while (sp) {
-		if (cur <= st[sp - 1].end)
-			emit_range(cur, st[sp - 1].end, st[sp - 1].cls);
-		cur = st[sp - 1].end + 1;
-		sp--;
-	}
-	emit_flush();
-	printf("\n\t\t}\n\t}\n\tchain forward_filter {\n\t\ttype filter hook forward priority 0; policy accept;\n"
-	       "\t\toifname \"%s\" ip daddr . meta l4proto . th dport @allowed accept\n"
-	       "\t\toifname \"%s\" drop\n\t}\n}\n",
-	       getenv("SL_OIF") ? getenv("SL_OIF") : "eth0", getenv("SL_OIF") ? getenv("SL_OIF") : "eth0");
-	fprintf(stderr, "nft elements: %ld\n", g_nelem);
-}
-
-/* ipset hash:net,port: each rule's prefixes times its port ranges (an
- * allow-only ruleset: the union is the ruleset's meaning). */
-static void export_ipset(const struct sl_ruleset *rs, const char *name)
-{
-	static const char *pn[] = { "tcp", "udp" };
-	char a[INET_ADDRSTRLEN];
-	long n = 0;
-
-	for (size_t r = 0; r < rs->nrules; r++)
-		for (size_t d = 0; d < rs->rules[r].ndsts; d++)
-			for (size_t l = 0; l < rs->rules[r].nlines; l++) {
-				const struct sl_proto_line *pl = &rs->rules[r].lines[l];
-
-				if (rs->rules[r].dsts[d].family != AF_INET || pl->proto > SL_PROTO_UDP)
-					continue;
-				for (size_t p = 0; p < pl->nports; p++)
-					n += pl->ports[p].hi - pl->ports[p].lo + 1;
-			}
-	printf("create %s hash:net,port family inet hashsize %ld maxelem %ld\n", name,
-	       n < 1024 ? 1024 : n / 2, n + 1024);
-	for (size_t r = 0; r < rs->nrules; r++) {
-		if (rs->rules[r].action != SL_ACT_ALLOW)
-			die("ipset export: rule %s is not an allow rule", rs->rules[r].name);
-		for (size_t d = 0; d < rs->rules[r].ndsts; d++) {
-			const struct sl_cidr *c = &rs->rules[r].dsts[d];
-
-			if (c->family != AF_INET)
-				continue;
-			inet_ntop(AF_INET, c->addr, a, sizeof(a));
-			for (size_t l = 0; l < rs->rules[r].nlines; l++) {
-				const struct sl_proto_line *pl = &rs->rules[r].lines[l];
-
-				if (pl->proto > SL_PROTO_UDP)
-					continue;
-				for (size_t p = 0; p < pl->nports; p++)
-					printf("add %s %s/%d,%s:%u-%u\n", name, a, c->plen, pn[pl->proto],
-					       pl->ports[p].lo, pl->ports[p].hi);
-			}
-		}
-	}
-	fprintf(stderr, "ipset entries: %ld\n", n);
-}
-
-static int cmd_export(const char *rules, const char *what, const char *name)
-{
-	struct sl_ruleset rs;
-	struct sl_image img;
-	struct sl_diags d = {0};
-	int e;
-
-	if ((e = sl_ruleset_load(rules, &rs, &d))) {
-		sl_diag_print(&d, stderr);
-		die("%s: %s", rules, strerror(-e));
-	}
-	sl_diag_free(&d);
-	if ((e = sl_compile(&rs, NULL, 1, &img)))
-		die("compile: %s", strerror(-e));
-	if (!strcmp(what, "nft"))
-		export_nft(&img, name);
-	else
-		export_ipset(&rs, name);
-	sl_image_free(&img);
-	sl_ruleset_free(&rs);
-	return 0;
-}
-
 /* --------------------------------------------------------------- free */
 
 /*
@@ -1111,7 +678,7 @@ int main(int argc, char **argv)
 		return cmd_export(argv[2], argv[3], argv[4]);
 	if (argc >= 5 && !strcmp(argv[1], "free"))
 		return cmd_free(argv[2], argv[3], argv[4], argc > 5 && !strcmp(argv[5], "drain"));
-	fprintf(stderr, "usage: sl-bench pkt RULES [RUNS] | gen DIR FAMILY N SEED [lab] |\n"
+	fprintf(stderr, "usage: sl-bench pkt RULES [RUNS] | gen DIR FAMILY N SEED [lab|doc] |\n"
 		"       scale RULES FAMILY [RUNS] | export RULES nft|ipset NAME |\n"
 		"       free RULES READY GO [drain] | verify RULES [RUNS] |\n"
 		"       inpath PIN... -- CMD... | learn RULES [RUNS]\n");
