@@ -92,6 +92,8 @@ static int slk_read_array(int fd, void *out, __u32 n, size_t val_sz)
 	__u32 *keys = calloc(n, sizeof(*keys)), cnt = n, out_batch = 0;
 	int e = 0;
 
+	memset(out, 0, (size_t)n * val_sz);     /* (valgrind does not know the batch writes it) */
+
 	if (keys && !bpf_map_lookup_batch(fd, NULL, &out_batch, keys, out, &cnt, NULL) && cnt == n) {
 		for (__u32 k = 0; k < n && !e; k++)   /* an array answers in key order */
 			if (keys[k] != k)
