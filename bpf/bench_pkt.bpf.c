@@ -5,6 +5,8 @@
  *
  *   bench_empty   a TC program that returns at once: the floor of the hook
  *                 (BPF_PROG_TEST_RUN overhead, skb setup) on this machine.
+ *   bench_empty_xdp  the same for XDP (XDP_PASS): attached beside sluice in
+ *                 the gateway lab of `make bench` for the in-path floor.
  *   bench_parse   only sluice's header parser (parse.h), no map lookup: what
  *                 the parse costs on its own.
  */
@@ -17,6 +19,12 @@ SEC("tc")
 int bench_empty(struct __sk_buff *skb __attribute__((unused)))
 {
 	return TC_ACT_UNSPEC;
+}
+
+SEC("xdp")
+int bench_empty_xdp(struct xdp_md *ctx __attribute__((unused)))
+{
+	return XDP_PASS;
 }
 
 SEC("tc")

@@ -13,6 +13,7 @@
 #include "parse.h"
 #include "control.h"
 #include "maps.h"
+#include "fast6.h"
 
 static __always_inline __u8 sl_pslot(__u8 proto)
 {
@@ -36,22 +37,25 @@ static __always_inline void sl_global_add(__u32 idx, __u32 packets, __u32 bytes)
 }
 
 /*
- * The port decision of class @c for a packet that is not a non-first
- * fragment: TCP/UDP from the class's inline intervals (a branch-light
- * binary search over 16 sorted upper bounds), or from the "ports" trie when
- * the class has more intervals than fit; other slots from p0[].  The
- * result may be a decision with action SL_ACT_NONE (no rule), or NULL.
+ * The TCP/UDP port decision of class @c, packed as rule | action << 16:
+ * from the class's inline intervals (a branch-light binary search over 16
+ * sorted upper bounds), or from the "ports" trie when the class has more
+ * intervals than fit.  Inline on the main path; the learned path (five
+ * call sites) calls the global sl_port_search(), which the verifier checks
+ * once per program instead of at every call site.
  */
-static __always_inline const struct sl_decision *
-sl_port_decision(const struct sl_class *c, __u8 slot, __u16 port)
+static __always_inline __u32 sl_port_search_in(const struct sl_class *c, __u32 slot, __u32 port)
 {
-	if (slot != SL_P_TCP && slot != SL_P_UDP)
-		return &c->p0[slot < SL_PSLOTS ? slot : 0];
+	const struct sl_decision *d;
+
+	if (!c)
+		return SL_NO_RULE;
 #ifndef SL_PORTS_TRIE_ONLY
 	if (!(c->flags & SL_CF_TRIE(slot))) {
 		const struct sl_ivals *iv = &c->iv[slot == SL_P_UDP];
 
-		return &iv->d[sl_ival_index(iv, port)];
+		d = &iv->d[sl_ival_index(iv, port)];
+		return d->rule | (__u32)d->action << 16;
 	}
 #endif
 	{
@@ -64,17 +68,45 @@ sl_port_decision(const struct sl_class *c, __u8 slot, __u16 port)
 
 		__builtin_memcpy(pk.class_be, &cls, 4);
 		__builtin_memcpy(pk.port_be, &pbe, 2);
-		return bpf_map_lookup_elem(&ports, &pk);
+		d = bpf_map_lookup_elem(&ports, &pk);
+		return d ? d->rule | (__u32)d->action << 16 : SL_NO_RULE;
 	}
+}
+
+/* The same as a global function (the learned path: five call sites). */
+__noinline __u32 sl_port_search(const struct sl_class *c, __u32 slot, __u32 port)
+{
+	return sl_port_search_in(c, slot, port);
+}
+
+/*
+ * The port decision of class @c for a packet that is not a non-first
+ * fragment: TCP/UDP from sl_port_search() (written to @buf), other slots
+ * from p0[].  The result may be a decision with action SL_ACT_NONE (no
+ * rule).
+ */
+static __always_inline const struct sl_decision *
+sl_port_decision(const struct sl_class *c, __u8 slot, __u16 port, struct sl_decision *buf,
+		 int inl)
+{
+	__u32 x;
+
+	if (slot != SL_P_TCP && slot != SL_P_UDP)
+		return &c->p0[slot < SL_PSLOTS ? slot : 0];
+	x = inl ? sl_port_search_in(c, slot, port) : sl_port_search(c, slot, port);
+	buf->rule = x & 0xffff;
+	buf->action = x >> 16;
+	return buf;
 }
 
 /* First matching rule of class @c for this packet (fragment: frag[], else ports). */
 static __always_inline const struct sl_decision *
-sl_class_decision(const struct sl_class *c, const struct sl_pinfo *pi, __u8 slot, __u16 port)
+sl_class_decision(const struct sl_class *c, const struct sl_pinfo *pi, __u8 slot, __u16 port,
+		  struct sl_decision *buf, int inl)
 {
 	if (pi->frag)
 		return &c->frag[slot < SL_PSLOTS ? slot : 0];
-	return sl_port_decision(c, slot, port);
+	return sl_port_decision(c, slot, port, buf, inl);
 }
 
 static __always_inline const struct sl_class *sl_class_of(__u32 class_id)
@@ -84,8 +116,9 @@ static __always_inline const struct sl_class *sl_class_of(__u32 class_id)
 
 /*
  * The static policy class of the destination, or NULL.  IPv4: three array
- * reads at most on dir16/dir8/dir_small (built from dst4), or the dst4 trie itself
- * when built with SL_LPM_ONLY (the "before" of `make bench`).  IPv6: dst6.
+ * reads at most on dir16/dir8/dir_small (built from dst4); IPv6: the walk of
+ * fast6.h over dir6/grp6/small6 (built from dst6); or the dst4 and dst6 tries
+ * themselves when built with SL_LPM_ONLY (the "before" of `make bench`).
  */
 static __always_inline const struct sl_class *sl_dst_class(const struct sl_pinfo *pi)
 {
@@ -124,10 +157,16 @@ static __always_inline const struct sl_class *sl_dst_class(const struct sl_pinfo
 		v = bpf_map_lookup_elem(&dst4, &k4);
 #endif
 	} else {
+#ifndef SL_LPM_ONLY
+		__u32 x = sl_fast6_leaf(pi->daddr);
+
+		return x ? sl_class_of(x - 1) : NULL;
+#else
 		struct sl_lpm6_key k6 = { .prefixlen = 128 };
 
 		__builtin_memcpy(k6.addr, pi->daddr, 16);
 		v = bpf_map_lookup_elem(&dst6, &k6);
+#endif
 	}
 	return v ? sl_class_of(v->cidx) : NULL;
 }
@@ -151,26 +190,26 @@ static __always_inline __u32 sl_rule_order(__u16 slot)
 	return m ? m->index : 0xffffffff;
 }
 
-/* SL_LD_NONE: no live learned name class (decide as without learning). */
-static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slot, __u16 port,
-					     const struct sl_class *c,
-					     struct sl_decision *ld, __u16 *near)
+/*
+ * The learned classes of an address whose bloom bit is set: a global
+ * function (verified once, not inside every path of sl_classify), @port
+ * the port judged.
+ */
+__noinline int sl_learned_slow(const struct sl_pinfo *pi, const struct sl_class *c, __u32 port,
+			       struct sl_decision *ld, __u16 *near)
 {
-	const struct sl_learn_cfg *lc = bpf_map_lookup_elem(&learn_cfg, &(__u32){ 0 });
 	const struct sl_learned_val *e;
 	const struct sl_decision *d;
-	const __u64 *bw;
 	struct sl_addr_key ak = {};
-	__u32 best = 0xffffffff, nbest = 0xffffffff, o, bit;
+	struct sl_decision buf;
+	__u32 best = 0xffffffff, nbest = 0xffffffff, o;
 	__u64 now;
 	int i, live = 0;
+	__u8 slot;
 
-	if (!lc || !lc->enabled)
+	if (!pi || !ld || !near)
 		return SL_LD_NONE;
-	bit = sl_bloom_bit(pi->daddr[0], pi->daddr[1], pi->daddr[2], pi->daddr[3]);
-	bw = bpf_map_lookup_elem(&learn_bloom, &(__u32){ bit >> 6 });
-	if (!bw || !(*bw & (1ULL << (bit & 63))))
-		return SL_LD_NONE;
+	slot = sl_pslot(pi->proto);
 	ak.family = pi->family;
 	if (pi->family == 4)
 		__builtin_memcpy(ak.addr, pi->daddr, 4);
@@ -183,13 +222,12 @@ static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slo
 	if (c) {
 		*near = c->near_rule;
 		nbest = sl_rule_order(c->near_rule);
-		d = sl_class_decision(c, pi, slot, port);
+		d = sl_class_decision(c, pi, slot, port, &buf, 0);
 		if (d && d->action != SL_ACT_NONE) {
 			*ld = *d;
 			best = sl_rule_order(d->rule);
 		}
 	}
-#pragma unroll
 	for (i = 0; i < SL_LEARN_SLOTS; i++) {
 		const struct sl_dst_val *nv;
 		const struct sl_class *nc;
@@ -209,7 +247,7 @@ static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slo
 			nbest = o;
 			*near = nc->near_rule;
 		}
-		d = sl_class_decision(nc, pi, slot, port);
+		d = sl_class_decision(nc, pi, slot, port, &buf, 0);
 		if (d && d->action != SL_ACT_NONE) {
 			o = sl_rule_order(d->rule);
 			if (o < best) {
@@ -221,6 +259,27 @@ static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slo
 	if (!live)
 		return SL_LD_NONE;
 	return best != 0xffffffff ? SL_LD_RULE : SL_LD_NEAR;
+}
+
+/* SL_LD_NONE: no live learned name class (decide as without learning).
+ * Inline: the learning switch and the bloom filter; the rest only for
+ * addresses whose bit is set. */
+static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slot, __u16 port,
+					     const struct sl_class *c,
+					     struct sl_decision *ld, __u16 *near)
+{
+	const struct sl_learn_cfg *lc = bpf_map_lookup_elem(&learn_cfg, &(__u32){ 0 });
+	const __u64 *bw;
+	__u32 bit;
+
+	if (!lc || !lc->enabled)
+		return SL_LD_NONE;
+	bit = sl_bloom_bit(pi->daddr[0], pi->daddr[1], pi->daddr[2], pi->daddr[3]);
+	bw = bpf_map_lookup_elem(&learn_bloom, &(__u32){ bit >> 6 });
+	if (!bw || !(*bw & (1ULL << (bit & 63))))
+		return SL_LD_NONE;
+	(void)slot;
+	return sl_learned_slow(pi, c, port, ld, near);
 }
 #endif /* SL_LEARN */
 
@@ -235,6 +294,7 @@ static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
 {
 	const struct sl_class *c;
 	const struct sl_decision *d = NULL;
+	struct sl_decision buf;
 	struct sl_rule_ctr *rc;
 	__u16 near = SL_NO_RULE;
 	__u8 slot, drop;
@@ -296,7 +356,7 @@ static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
 		goto policy;
 	}
 	near = c->near_rule;
-	d = sl_class_decision(c, pi, slot, res->port);
+	d = sl_class_decision(c, pi, slot, res->port, &buf, 1);
 
 	if (d && d->action != SL_ACT_NONE) {
 #ifdef SL_LEARN

@@ -227,6 +227,46 @@ int sluice_cgroup_in(struct __sk_buff *skb)
 }
 
 /*
+ * Whether a packet may be a DNS answer, from the linear bytes and without a
+ * helper call: 0 for an unfragmented IPv4 (no options) or IPv6 (no
+ * extension header) packet that is not UDP/TCP from port 53; 1 for anything
+ * else, which the learner then examines in full (answers, fragments,
+ * VLANs, options, short linear parts).
+ */
+static __always_inline int sl_learn_maybe_dns(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__u8 *l4, proto;
+
+	if (data + sizeof(*eth) + sizeof(struct ipv6hdr) + 2 > data_end)
+		return 1;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if (*(__u8 *)ip != 0x45 || (ip->frag_off & bpf_htons(0x3fff)))
+			return 1;
+		proto = ip->protocol;
+		l4 = (__u8 *)(ip + 1);
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		proto = ip6->nexthdr;
+		if (proto != IPPROTO_UDP && proto != IPPROTO_TCP)
+			return 1;
+		l4 = (__u8 *)(ip6 + 1);
+	} else {
+		return 1;
+	}
+	if (proto != IPPROTO_UDP && proto != IPPROTO_TCP)
+		return 0;
+	if ((void *)(l4 + 2) > data_end)
+		return 1;
+	return l4[0] == 0 && l4[1] == 53;
+}
+
+/*
  * The DNS learner, on TC ingress of the interface the answers arrive on:
  * learns the addresses of answers to queries recorded on egress, before
  * the answer reaches the client (no race).  Never drops.
@@ -234,7 +274,8 @@ int sluice_cgroup_in(struct __sk_buff *skb)
 SEC("tc")
 int sluice_learn(struct __sk_buff *skb)
 {
-	sl_learn_answer(skb);
+	if (sl_learn_maybe_dns(skb))
+		sl_learn_answer(skb);
 	return TC_ACT_UNSPEC;
 }
 

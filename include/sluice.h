@@ -172,6 +172,25 @@ static inline __attribute__((always_inline)) __u32 sl_dir_small_leaf(const struc
 	return g->leaf[i & 7];
 }
 
+/*
+ * IPv6 fast path (dir6, grp6, small6, skip6; user/image/fast6.c, bpf/fast6.h):
+ * entries as IPv4's (0, class index + 1, SL_DIR_GROUP | g, SL_DIR_SMALL | i)
+ * one byte per level, plus SL_DIR_SKIP | i: skip6[i], a chain of up to
+ * SL_SKIP_MAX single-child levels in one (path compression): if the next
+ * len bytes of the address are key's, go on with next, else the entry is
+ * miss.  IPv6 leaves are below SL_DIR_SKIP.
+ */
+#define SL_DIR_SKIP     0x20000000u
+#define SL_SKIP_MAX     8
+
+struct sl_dir_skip {
+	__u64 key;              /* the bytes from the top (byte 0 in bits 63..56), host order */
+	__u32 miss;             /* entry if they differ */
+	__u32 next;             /* entry after them */
+	__u32 len;              /* 1 .. SL_SKIP_MAX bytes */
+	__u32 pad;
+};
+
 /* learn_bloom: a 2^SL_BLOOM_LOG-bit filter over learned addresses; the
  * learner sets an address's bit before it inserts the address, the
  * classifier looks the address up in "learned" only if its bit is set.
@@ -438,6 +457,7 @@ _Static_assert(sizeof(struct sl_ivals) == 96, "sl_ivals");
 _Static_assert(sizeof(struct sl_class) == 240, "sl_class");
 _Static_assert(sizeof(struct sl_dir_grp) == 1024, "sl_dir_grp");
 _Static_assert(sizeof(struct sl_dir_small) == 40, "sl_dir_small");
+_Static_assert(sizeof(struct sl_dir_skip) == 24, "sl_dir_skip");
 _Static_assert(sizeof(struct sl_rule_ctr) == 64, "sl_rule_ctr");
 _Static_assert(sizeof(struct sl_global_ctr) == 16, "sl_global_ctr");
 _Static_assert(sizeof(struct sl_rule_meta) == 56, "sl_rule_meta");

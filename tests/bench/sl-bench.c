@@ -9,12 +9,15 @@
  *                                      (repeat 1e6): empty TC program, parser
  *                                      only, sluice_tc on RULES, for a set of
  *                                      packets (SecureVideo pack cases)
- *   sl-bench gen DIR FAMILY N SEED [lab|sv]
+ *   sl-bench gen DIR FAMILY N SEED [lab|doc]
  *                                      write DIR/synth.rules: N random prefixes
  *                                      of mixed lengths over four allow rules
  *                                      with different port sets (+ the
  *                                      documentation-range rules of the
- *                                      gateway lab: "lab")
+ *                                      gateway lab: "lab"; IPv6 "doc": the
+ *                                      prefixes inside 2001:db8::/33 and
+ *                                      DIR/dsts.txt, random destinations
+ *                                      inside them for sl-blast flood6)
  *   sl-bench scale RULES FAMILY [RUNS] parse/compile/load times, map memory
  *                                      (fdinfo memlock, what bpftool shows),
  *                                      hot ns/packet, random-destination cost
@@ -25,6 +28,16 @@
  *                                      then release the maps (the kernel frees
  *                                      them); drain: empty the tries first as
  *                                      sluice apply does (sl_map_drain)
+ *   sl-bench learn RULES [RUNS]        the DNS learner (sluice_learn) beside the
+ *                                      empty program on non-DNS packets and on
+ *                                      a DNS answer from a non-resolver
+ *   sl-bench verify RULES [RUNS]       each program loaded alone on the maps of
+ *                                      RULES: verifier time, instructions
+ *                                      processed, wall time of the load
+ *   sl-bench inpath PIN... -- CMD...   run CMD (traffic) with BPF run-time stats
+ *                                      on; what each pinned program spent per
+ *                                      run meanwhile (run_time_ns / run_cnt),
+ *                                      and the machine's softirq time
  *   sl-bench export RULES nft|ipset NAME
  *                                      the IPv4 allow set of an allow-only
  *                                      ruleset as an nft interval set
@@ -33,27 +46,10 @@
  *
  * Needs root for pkt and scale (BPF).  No packet leaves the machine.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
-#include "sl.h"
-#include "kernel/kernel.h"
-#include "sluice.skel.h"
-#include "bench_pkt.skel.h"
+#include "bench.h"
 #include "bench_lookup.skel.h"
 #include "bench_lookup_lpm.skel.h"
 #include "sluice_lpm.skel.h"
-#include "../prog/pkt.h"
 
 struct bench_dst {              /* as in bpf/bench_lookup.bpf.c */
 	uint32_t addr[4];
@@ -64,7 +60,7 @@ struct bench_dst {              /* as in bpf/bench_lookup.bpf.c */
 
 /* ------------------------------------------------------------ helpers */
 
-static double now_ms(void)
+double now_ms(void)
 {
 	struct timespec ts;
 
@@ -79,14 +75,14 @@ static int cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(double *v, int n)
+double median(double *v, int n)
 {
 	qsort(v, n, sizeof(*v), cmp_d);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static uint64_t rng_s;
-static uint64_t rnd(void)        /* splitmix64 */
+uint64_t rng_s;
+uint64_t rnd(void)        /* splitmix64 */
 {
 	uint64_t z = (rng_s += 0x9e3779b97f4a7c15ULL);
 
@@ -95,7 +91,7 @@ static uint64_t rnd(void)        /* splitmix64 */
 	return z ^ (z >> 31);
 }
 
-static void die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -107,13 +103,13 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static int quiet_libbpf(enum libbpf_print_level l, const char *f, va_list ap)
+int quiet_libbpf(enum libbpf_print_level l, const char *f, va_list ap)
 {
 	return l == LIBBPF_WARN ? vfprintf(stderr, f, ap) : 0;
 }
 
 /* Kernel memory of a map as the kernel accounts it (bpftool's "memlock"). */
-static long long map_memlock(int fd)
+long long map_memlock(int fd)
 {
 	char path[64], line[256];
 	long long v = -1;
@@ -129,14 +125,8 @@ static long long map_memlock(int fd)
 	return v;
 }
 
-struct loaded {
-	struct sl_ruleset rs;
-	struct sl_image img;
-	struct sluice_bpf *skel;
-	double parse_ms, compile_ms, load_ms;
-};
 
-static void load_rules(const char *path, struct loaded *L, unsigned int progs)
+void load_rules(const char *path, struct loaded *L, unsigned int progs)
 {
 	struct sl_diags d = {0};
 	double t0;
@@ -161,7 +151,7 @@ static void load_rules(const char *path, struct loaded *L, unsigned int progs)
 	L->load_ms = now_ms() - t0;
 }
 
-static void unload(struct loaded *L)
+void unload(struct loaded *L)
 {
 	sl_bpf_destroy(L->skel);
 	sl_image_free(&L->img);
@@ -173,7 +163,7 @@ static void unload(struct loaded *L)
  * @from (the internal .rodata/.bss/.data maps excepted): a second program
  * object then runs on exactly the maps sluice loaded.
  */
-static void reuse_maps(struct bpf_object *obj, struct bpf_object *from)
+void reuse_maps(struct bpf_object *obj, struct bpf_object *from)
 {
 	struct bpf_map *m, *src;
 	int e;
@@ -209,7 +199,7 @@ static struct sluice_lpm_bpf *load_before(const struct loaded *L)
 }
 
 /* Median ns/packet of @prog_fd on a frame, repeat 1e6, @runs times. */
-static double run_pkt(int prog_fd, const void *frame, size_t len, int runs, int *retval)
+double run_pkt(int prog_fd, const void *frame, size_t len, int runs, int *retval)
 {
 	double v[32];
 
@@ -228,7 +218,7 @@ static double run_pkt(int prog_fd, const void *frame, size_t len, int runs, int 
 
 /* ---------------------------------------------------------------- pkt */
 
-static struct pk_spec spec(int fam, const char *dst, uint8_t proto, uint16_t port)
+struct pk_spec spec(int fam, const char *dst, uint8_t proto, uint16_t port)
 {
 	struct pk_spec s = { .family = fam, .proto = proto, .dport = port, .payload = 64 };
 
@@ -310,6 +300,24 @@ static void rand_prefix4(uint8_t *a, int *plen)
 	*plen = l;
 }
 
+/* A prefix inside 2001:db8::/33 (the documentation range, the lower half:
+ * the IPv6 gateway lab's links are in 2001:db8:ffff::/48), /52../64 (1e5
+ * shorter ones would cover the /33 many times over: one class). */
+static void rand_prefix6_doc(uint8_t *a, int *plen)
+{
+	uint32_t r = rnd() % 100;
+	int l = r < 20 ? 52 + rnd() % 4 : r < 70 ? 56 : 57 + rnd() % 8;
+	uint64_t hi = 0x20010db800000000ULL | (rnd() & 0x7fffffffULL), lo = rnd();
+
+	for (int i = 0; i < 8; i++) {
+		a[i] = hi >> (56 - 8 * i);
+		a[8 + i] = lo >> (56 - 8 * i);
+	}
+	for (int b = l; b < 128; b++)
+		a[b / 8] &= ~(0x80 >> (b % 8));
+	*plen = l;
+}
+
 static void rand_prefix6(uint8_t *a, int *plen)
 {
 	uint32_t r = rnd() % 100;
@@ -357,17 +365,39 @@ static int cmd_gen(const char *dir, int fam, long n, uint64_t seed, const char *
 			die("%s: %s", path, strerror(errno));
 		fprintf(af[r], "# sl-bench gen: family %d, seed %llu\n", fam, (unsigned long long)seed);
 	}
+	bool doc = extra && !strcmp(extra, "doc") && fam == 6;
+	long every = (n + 4095) / 4096;         /* ~4096 destinations: 4 of every 4 * every */
+	FILE *df = NULL;
+
+	if (doc) {
+		snprintf(path, sizeof(path), "%s/dsts.txt", dir);
+		if (!(df = fopen(path, "w")))
+			die("%s: %s", path, strerror(errno));
+	}
 	for (long i = 0; i < n; i++) {
 		int r = rnd() % 4;
 
 		memset(addr, 0, sizeof(addr));
 		if (fam == 4)
 			rand_prefix4(addr, &plen);
+		else if (doc)
+			rand_prefix6_doc(addr, &plen);
 		else
 			rand_prefix6(addr, &plen);
 		inet_ntop(fam == 4 ? AF_INET : AF_INET6, addr, a, sizeof(a));
 		fprintf(af[r], "%s/%d\n", a, plen);
+		/* doc: 4096 destinations, each a random address inside a prefix of
+		 * synth-0 (first in the file: udp 8801-8810 allowed) */
+		if (df && r == 0 && i % every < 4) {
+			for (int b = plen; b < 128; b++)
+				if (rnd() & 1)
+					addr[b / 8] |= 0x80 >> (b % 8);
+			inet_ntop(AF_INET6, addr, a, sizeof(a));
+			fprintf(df, "%s\n", a);
+		}
 	}
+	if (df)
+		fclose(df);
 	for (int r = 0; r < 4; r++)
 		fclose(af[r]);
 	snprintf(path, sizeof(path), "%s/synth.rules", dir);
@@ -445,7 +475,7 @@ static int cmd_scale(const char *rules, int fam, int runs)
 	double v[4][32], res[4], hot, hot_before;
 	int e, rv, rvb;
 	uint32_t nloops = 1 << 17;
-	long long mem4, mem6, memp, memc, memd16, memd8;
+	long long mem4, mem6, memp, memc, memd16, memd8, memd6, memg6, mems6;
 	size_t nbare;
 	struct bpf_object *objs[2];
 
@@ -460,6 +490,10 @@ static int cmd_scale(const char *rules, int fam, int runs)
 	memc = map_memlock(bpf_map__fd(L.skel->maps.classes));
 	memd16 = map_memlock(bpf_map__fd(L.skel->maps.dir16));
 	memd8 = map_memlock(bpf_map__fd(L.skel->maps.dir8));
+	memd6 = map_memlock(bpf_map__fd(L.skel->maps.dir6));
+	memg6 = map_memlock(bpf_map__fd(L.skel->maps.grp6));
+	mems6 = map_memlock(bpf_map__fd(L.skel->maps.small6)) +
+		map_memlock(bpf_map__fd(L.skel->maps.skip6));
 	before = load_before(&L);
 
 	rng_s = 12345;
@@ -568,235 +602,18 @@ static int cmd_scale(const char *rules, int fam, int runs)
 	       "\"classes\":%u,\"port_entries\":%zu,\"parse_ms\":%.1f,\"compile_ms\":%.1f,"
 	       "\"load_ms\":%.1f,\"mem_dst4\":%lld,\"mem_dst6\":%lld,\"mem_ports\":%lld,"
 	       "\"mem_classes\":%lld,\"mem_dir16\":%lld,\"mem_dir8\":%lld,"
+	       "\"mem_dir6\":%lld,\"mem_grp6\":%lld,\"mem_small6\":%lld,"
 	       "\"hot_ns\":%.1f,\"hot_before_ns\":%.1f,\"rand_harness_ns\":%.1f,\"rand_bare_ns\":%.1f,"
 	       "\"rand_sluice_ns\":%.1f,\"rand_before_ns\":%.1f,"
 	       "\"rand_hits\":%llu,\"runs\":%d,\"nloops\":%u,\"ndsts\":%zu}\n",
 	       rules, fam, nbare, L.img.nclasses, L.img.nports, L.parse_ms, L.compile_ms, L.load_ms,
-	       mem4, mem6, memp, memc, memd16, memd8, hot, hot_before, res[0], res[1], res[2], res[3],
+	       mem4, mem6, memp, memc, memd16, memd8, memd6, memg6, mems6, hot, hot_before, res[0], res[1], res[2], res[3],
 	       (unsigned long long)hits[0], runs, nloops, ndsts);
 	bench_lookup_lpm_bpf__destroy(bb);
 	bench_lookup_bpf__destroy(bl);
 	sluice_lpm_bpf__destroy(before);
 	free(dsts);
 	unload(&L);
-	return 0;
-}
-
-/* ------------------------------------------------------------- export */
-
-struct ival { uint32_t lo, hi; };
-struct cls_ports { struct ival *iv[2]; size_t n[2], cap[2]; };   /* [0] tcp, [1] udp */
-
-static void iv_add(struct cls_ports *c, int k, uint32_t lo, uint32_t hi)
-{
-	if (c->n[k] == c->cap[k]) {
-		c->cap[k] = c->cap[k] ? 2 * c->cap[k] : 8;
-		c->iv[k] = realloc(c->iv[k], c->cap[k] * sizeof(struct ival));
-	}
-	c->iv[k][c->n[k]++] = (struct ival){ lo, hi };
-}
-
-static int cmp_iv(const void *a, const void *b)
-{
-	const struct ival *x = a, *y = b;
-
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-static void iv_merge(struct cls_ports *c)
-{
-	for (int k = 0; k < 2; k++) {
-		size_t m = 0;
-
-		qsort(c->iv[k], c->n[k], sizeof(struct ival), cmp_iv);
-		for (size_t i = 0; i < c->n[k]; i++) {
-			if (m && c->iv[k][i].lo <= c->iv[k][m - 1].hi + 1) {
-				if (c->iv[k][i].hi > c->iv[k][m - 1].hi)
-					c->iv[k][m - 1].hi = c->iv[k][i].hi;
-			} else {
-				c->iv[k][m++] = c->iv[k][i];
-			}
-		}
-		c->n[k] = m;
-	}
-}
-
-static void ip4s(uint32_t a, char *out)
-{
-	uint32_t n = htonl(a);
-
-	inet_ntop(AF_INET, &n, out, INET_ADDRSTRLEN);
-}
-
-static struct cls_ports *g_cls;
-static long g_nelem;
-
-static void emit_range1(uint32_t lo, uint32_t hi, uint32_t cls)
-{
-	static const char *pn[2] = { "tcp", "udp" };
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
-	struct cls_ports *c = &g_cls[cls];
-
-	ip4s(lo, a);
-	ip4s(hi, b);
-	for (int k = 0; k < 2; k++)
-		for (size_t i = 0; i < c->n[k]; i++, g_nelem++)
-			printf("%s\t%s-%s . %s . %u-%u", g_nelem ? ",\n" : "", a, b, pn[k],
-			       c->iv[k][i].lo, c->iv[k][i].hi);
-}
-
-/* Adjacent ranges of the same class become one element set. */
-static int64_t m_lo = -1, m_hi;
-static uint32_t m_cls;
-static void emit_flush(void)
-{
-	if (m_lo >= 0)
-		emit_range1((uint32_t)m_lo, (uint32_t)m_hi, m_cls);
-	m_lo = -1;
-}
-
-static void emit_range(uint32_t lo, uint32_t hi, uint32_t cls)
-{
-	if (m_lo >= 0 && cls == m_cls && (int64_t)lo == m_hi + 1) {
-		m_hi = hi;
-		return;
-	}
-	emit_flush();
-	m_lo = lo;
-	m_hi = hi;
-	m_cls = cls;
-}
-
-/* nft: sweep the LPM prefixes into disjoint address ranges (each with the
- * class of its longest covering prefix), times the class's allowed ports. */
-static void export_nft(const struct sl_image *img, const char *name)
-{
-	struct { uint64_t end; uint32_t cls; } st[40];
-	int sp = 0;
-	uint64_t cur = 0;
-	size_t ncls = img->nclasses + 1;
-
-	g_cls = calloc(ncls + 1, sizeof(*g_cls));
-	for (size_t i = 0; i < img->nports; i++) {
-		const struct sl_port_entry *p = &img->ports[i];
-		uint32_t cls, port, plen = p->key.prefixlen - SL_PORT_KEY_FIXED_BITS, lo, hi;
-		int k;
-
-		if (p->val.action != SL_ACT_ALLOW)
-			continue;
-		if (p->key.pslot == SL_P_TCP) k = 0;
-		else if (p->key.pslot == SL_P_UDP) k = 1;
-		else continue;
-		memcpy(&cls, p->key.class_be, 4);
-		cls = ntohl(cls);
-		port = (p->key.port_be[0] << 8) | p->key.port_be[1];
-		lo = plen ? port & (0xffffu << (16 - plen)) & 0xffff : 0;
-		hi = lo | (plen >= 16 ? 0 : (0xffffu >> plen));
-		if (cls < ncls)
-			iv_add(&g_cls[cls], k, lo, hi);
-	}
-	for (size_t c = 0; c < ncls; c++)
-		iv_merge(&g_cls[c]);
-
-	printf("table ip %s {\n\tset allowed {\n\t\ttype ipv4_addr . inet_proto . inet_service\n"
-	       "\t\tflags interval\n\t\telements = {\n", name);
-	for (size_t i = 0; i < img->ndst4; i++) {
-		uint32_t a, cls = img->dst4[i].val.class_id;
-		int l = img->dst4[i].key.prefixlen;
-		uint64_t s, t;
-
-		memcpy(&a, img->dst4[i].key.addr, 4);
-		s = ntohl(a);
-		t = s + (l ? (1ULL << (32 - l)) : (1ULL << 32)) - 1;
-		while (sp && st[sp - 1].end < s) {
-			if (cur <= st[sp - 1].end)
-				emit_range(cur, st[sp - 1].end, st[sp - 1].cls);
-			cur = st[sp - 1].end + 1;
-			sp--;
-		}
-		if (sp && cur < s)
-			emit_range(cur, s - 1, st[sp - 1].cls);
-		cur = s;
-		if (sp < 40)
-			st[sp++] = (typeof(st[0])){ t, cls < ncls ? cls : 0 };
-	}
-	while (sp) {
-		if (cur <= st[sp - 1].end)
-			emit_range(cur, st[sp - 1].end, st[sp - 1].cls);
-		cur = st[sp - 1].end + 1;
-		sp--;
-	}
-	emit_flush();
-	printf("\n\t\t}\n\t}\n\tchain forward_filter {\n\t\ttype filter hook forward priority 0; policy accept;\n"
-	       "\t\toifname \"%s\" ip daddr . meta l4proto . th dport @allowed accept\n"
-	       "\t\toifname \"%s\" drop\n\t}\n}\n",
-	       getenv("SL_OIF") ? getenv("SL_OIF") : "eth0", getenv("SL_OIF") ? getenv("SL_OIF") : "eth0");
-	fprintf(stderr, "nft elements: %ld\n", g_nelem);
-}
-
-/* ipset hash:net,port: each rule's prefixes times its port ranges (an
- * allow-only ruleset: the union is the ruleset's meaning). */
-static void export_ipset(const struct sl_ruleset *rs, const char *name)
-{
-	static const char *pn[] = { "tcp", "udp" };
-	char a[INET_ADDRSTRLEN];
-	long n = 0;
-
-	for (size_t r = 0; r < rs->nrules; r++)
-		for (size_t d = 0; d < rs->rules[r].ndsts; d++)
-			for (size_t l = 0; l < rs->rules[r].nlines; l++) {
-				const struct sl_proto_line *pl = &rs->rules[r].lines[l];
-
-				if (rs->rules[r].dsts[d].family != AF_INET || pl->proto > SL_PROTO_UDP)
-					continue;
-				for (size_t p = 0; p < pl->nports; p++)
-					n += pl->ports[p].hi - pl->ports[p].lo + 1;
-			}
-	printf("create %s hash:net,port family inet hashsize %ld maxelem %ld\n", name,
-	       n < 1024 ? 1024 : n / 2, n + 1024);
-	for (size_t r = 0; r < rs->nrules; r++) {
-		if (rs->rules[r].action != SL_ACT_ALLOW)
-			die("ipset export: rule %s is not an allow rule", rs->rules[r].name);
-		for (size_t d = 0; d < rs->rules[r].ndsts; d++) {
-			const struct sl_cidr *c = &rs->rules[r].dsts[d];
-
-			if (c->family != AF_INET)
-				continue;
-			inet_ntop(AF_INET, c->addr, a, sizeof(a));
-			for (size_t l = 0; l < rs->rules[r].nlines; l++) {
-				const struct sl_proto_line *pl = &rs->rules[r].lines[l];
-
-				if (pl->proto > SL_PROTO_UDP)
-					continue;
-				for (size_t p = 0; p < pl->nports; p++)
-					printf("add %s %s/%d,%s:%u-%u\n", name, a, c->plen, pn[pl->proto],
-					       pl->ports[p].lo, pl->ports[p].hi);
-			}
-		}
-	}
-	fprintf(stderr, "ipset entries: %ld\n", n);
-}
-
-static int cmd_export(const char *rules, const char *what, const char *name)
-{
-	struct sl_ruleset rs;
-	struct sl_image img;
-	struct sl_diags d = {0};
-	int e;
-
-	if ((e = sl_ruleset_load(rules, &rs, &d))) {
-		sl_diag_print(&d, stderr);
-		die("%s: %s", rules, strerror(-e));
-	}
-	sl_diag_free(&d);
-	if ((e = sl_compile(&rs, NULL, 1, &img)))
-		die("compile: %s", strerror(-e));
-	if (!strcmp(what, "nft"))
-		export_nft(&img, name);
-	else
-		export_ipset(&rs, name);
-	sl_image_free(&img);
-	sl_ruleset_free(&rs);
 	return 0;
 }
 
@@ -844,12 +661,26 @@ int main(int argc, char **argv)
 			       argc > 6 ? argv[6] : NULL);
 	if (argc >= 4 && !strcmp(argv[1], "scale"))
 		return cmd_scale(argv[2], atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 5);
+	if (argc >= 4 && !strcmp(argv[1], "inpath")) {
+		int k = 2;
+
+		while (k < argc && strcmp(argv[k], "--"))
+			k++;
+		if (k + 1 >= argc)
+			die("inpath PIN... -- CMD...");
+		return cmd_inpath(k - 2, argv + 2, argv + k + 1);
+	}
+	if (argc >= 3 && !strcmp(argv[1], "learn"))
+		return cmd_learn(argv[2], argc > 3 ? atoi(argv[3]) : 5);
+	if (argc >= 3 && !strcmp(argv[1], "verify"))
+		return cmd_verify(argv[2], argc > 3 ? atoi(argv[3]) : 5);
 	if (argc >= 5 && !strcmp(argv[1], "export"))
 		return cmd_export(argv[2], argv[3], argv[4]);
 	if (argc >= 5 && !strcmp(argv[1], "free"))
 		return cmd_free(argv[2], argv[3], argv[4], argc > 5 && !strcmp(argv[5], "drain"));
-	fprintf(stderr, "usage: sl-bench pkt RULES [RUNS] | gen DIR FAMILY N SEED [lab] |\n"
+	fprintf(stderr, "usage: sl-bench pkt RULES [RUNS] | gen DIR FAMILY N SEED [lab|doc] |\n"
 		"       scale RULES FAMILY [RUNS] | export RULES nft|ipset NAME |\n"
-		"       free RULES READY GO [drain]\n");
+		"       free RULES READY GO [drain] | verify RULES [RUNS] |\n"
+		"       inpath PIN... -- CMD... | learn RULES [RUNS]\n");
 	return 2;
 }

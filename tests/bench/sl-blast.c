@@ -7,7 +7,10 @@
  *       sendmmsg() batches of 64 datagrams for SECONDS, round robin over
  *       NDST consecutive IPv4 destinations from DST times NPORTS ports
  *       from PORT, from NSOCK sockets (NSOCK source ports): NDST*NPORTS*NSOCK
- *       flows.  Prints "sent N".
+ *       flows.  Prints "sent N".  SL_RATE=PPS in the environment: at most
+ *       PPS datagrams a second (a fixed offered rate).
+ *   sl-blast flood6 FILE PORT NPORTS SECONDS
+ *       the same over the IPv6 addresses listed in FILE (one a line).
  *   sl-blast pace DST PORT COUNT GAP_US
  *       COUNT datagrams carrying a sequence number, one every GAP_US.
  *   sl-blast recv ADDR PORT IDLE_MS [READY_FILE]
@@ -45,6 +48,18 @@ static void addr4(const char *a, struct in_addr *out)
 	}
 }
 
+/* Sleep until @at seconds after @t0 (a fixed offered rate: SL_RATE pps). */
+static void pace_to(double t0, double at)
+{
+	double d = t0 + at - now_s();
+
+	if (d > 0) {
+		struct timespec ts = { (time_t)d, (long)((d - (time_t)d) * 1e9) };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
 static int flood(char **argv, int argc)
 {
 	struct in_addr base;
@@ -58,7 +73,7 @@ static int flood(char **argv, int argc)
 	int fds[64];
 	long sent = 0;
 	unsigned long k = 0;
-	double end;
+	double end, t0, rate = getenv("SL_RATE") ? atof(getenv("SL_RATE")) : 0;
 
 	addr4(argv[2], &base);
 	if (nsock < 1 || nsock > 64)
@@ -83,10 +98,13 @@ static int flood(char **argv, int argc)
 		m[i].msg_hdr.msg_namelen = sizeof(to[i]);
 		to[i].sin_family = AF_INET;
 	}
-	end = now_s() + secs;
+	t0 = now_s();
+	end = t0 + secs;
 	for (int it = 0;; it++) {
 		int fd = fds[it % nsock], r;
 
+		if (rate > 0)
+			pace_to(t0, (double)sent / rate);
 		if (!(it & 15) && now_s() >= end)
 			break;
 		for (int i = 0; i < BATCH; i++, k++) {
@@ -99,6 +117,73 @@ static int flood(char **argv, int argc)
 		if (r > 0)
 			sent += r;
 	}
+	printf("sent %ld\n", sent);
+	return 0;
+}
+
+/* IPv6: round robin over the addresses of FILE (one a line) x NPORTS ports. */
+static int flood6(char **argv, int argc)
+{
+	int port = atoi(argv[3]), nports = atoi(argv[4]), n = 0, cap = 0, fd;
+	double secs = atof(argv[5]), t0, end, rate = getenv("SL_RATE") ? atof(getenv("SL_RATE")) : 0;
+	static struct sockaddr_in6 to[BATCH];
+	static struct mmsghdr m[BATCH];
+	static struct iovec iov[BATCH];
+	static char payload[64];
+	struct in6_addr *dst = NULL;
+	char line[128];
+	unsigned long k = 0;
+	long sent = 0;
+	FILE *f = fopen(argv[2], "r");
+
+	(void)argc;
+	if (!f) {
+		perror(argv[2]);
+		return 1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = 0;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			dst = realloc(dst, cap * sizeof(*dst));
+			if (!dst)
+				return 1;
+		}
+		if (inet_pton(AF_INET6, line, &dst[n]) == 1)
+			n++;
+	}
+	fclose(f);
+	if (!n || nports < 1 || (fd = socket(AF_INET6, SOCK_DGRAM, 0)) < 0) {
+		fprintf(stderr, "sl-blast: no address in %s or no socket\n", argv[2]);
+		return 1;
+	}
+	for (int i = 0; i < BATCH; i++) {
+		iov[i].iov_base = payload;
+		iov[i].iov_len = sizeof(payload);
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+		m[i].msg_hdr.msg_name = &to[i];
+		m[i].msg_hdr.msg_namelen = sizeof(to[i]);
+		to[i].sin6_family = AF_INET6;
+	}
+	t0 = now_s();
+	end = t0 + secs;
+	for (int it = 0;; it++) {
+		int r;
+
+		if (rate > 0)
+			pace_to(t0, (double)sent / rate);
+		if (!(it & 15) && now_s() >= end)
+			break;
+		for (int i = 0; i < BATCH; i++, k++) {
+			to[i].sin6_addr = dst[k % n];
+			to[i].sin6_port = htons(port + (k / n) % nports);
+		}
+		r = sendmmsg(fd, m, BATCH, 0);
+		if (r > 0)
+			sent += r;
+	}
+	free(dst);
 	printf("sent %ld\n", sent);
 	return 0;
 }
@@ -183,11 +268,14 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc >= 7 && !strcmp(argv[1], "flood"))
 		return flood(argv, argc);
+	if (argc >= 6 && !strcmp(argv[1], "flood6"))
+		return flood6(argv, argc);
 	if (argc >= 6 && !strcmp(argv[1], "pace"))
 		return pace(argv);
 	if (argc >= 5 && !strcmp(argv[1], "recv"))
 		return recv_mode(argv, argc);
 	fprintf(stderr, "usage: sl-blast flood DST NDST PORT NPORTS SECONDS [NSOCK] [SIZE]\n"
+		"       sl-blast flood6 FILE PORT NPORTS SECONDS\n"
 		"       sl-blast pace DST PORT COUNT GAP_US\n"
 		"       sl-blast recv ADDR PORT IDLE_MS [READY_FILE]\n");
 	return 2;

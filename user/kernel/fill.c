@@ -97,6 +97,18 @@ int sl_fast_fill(const struct sl_fast *f, int fd, int dir16_fd, int dir8_fd, int
 	return 0;
 }
 
+int sl_fast6_fill(const struct sl_fast6 *f, int dir6_fd, int grp6_fd, int small6_fd, int skip6_fd)
+{
+	int e;
+
+	if ((e = slk_fill_array(dir6_fd, f->dir6, SL_DIR16_SIZE / 256, sizeof(struct sl_dir_grp), "dir6")) ||
+	    (e = slk_fill_array(grp6_fd, f->grp, f->ngrp, sizeof(struct sl_dir_grp), "grp6")) ||
+	    (e = slk_fill_array(small6_fd, f->small, f->nsmall, sizeof(*f->small), "small6")) ||
+	    (e = slk_fill_array(skip6_fd, f->skip, f->nskip, sizeof(*f->skip), "skip6")))
+		return e;
+	return 0;
+}
+
 /*
  * A fresh bloom filter beside an existing "learned" map (an instance made
  * before the filter existed): set the bit of every learned address before

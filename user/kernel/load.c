@@ -45,7 +45,7 @@ static void set_progs(struct sluice_bpf *skel, unsigned int progs)
 
 /* The tries and tables sized to the image. */
 static int size_maps(struct sluice_bpf *skel, const struct sl_image *img, uint32_t ngroups,
-		     uint32_t nsmall)
+		     uint32_t nsmall, const struct sl_fast6 *f6)
 {
 	int e;
 
@@ -57,7 +57,10 @@ static int size_maps(struct sluice_bpf *skel, const struct sl_image *img, uint32
 	    (e = bpf_map__set_max_entries(skel->maps.nclass, max1(img->nnames))) ||
 	    (e = bpf_map__set_max_entries(skel->maps.classes, max1(img->nclasses + img->nnames))) ||
 	    (e = bpf_map__set_max_entries(skel->maps.dir8, max1(ngroups))) ||
-	    (e = bpf_map__set_max_entries(skel->maps.dir_small, max1(nsmall))))
+	    (e = bpf_map__set_max_entries(skel->maps.dir_small, max1(nsmall))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.grp6, max1(f6->ngrp))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.small6, max1(f6->nsmall))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.skip6, max1(f6->nskip))))
 		return e;
 	return 0;
 }
@@ -88,6 +91,7 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 {
 	struct fast_job job = { .img = img };
 	struct sl_fast *fast = &job.fast;
+	struct sl_fast6 f6;
 	struct sluice_bpf *skel;
 	pthread_t th;
 	bool running = false;
@@ -95,6 +99,11 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 	int e;
 
 	*out = NULL;
+	/* the IPv6 table first (its sizes are known only once built; fast) */
+	if ((e = sl_fast6_build(img, &f6))) {
+		slk_err("cannot build the IPv6 fast table: %s", strerror(-e));
+		return e;
+	}
 	sl_fast_bounds(img, &ngroups, &nsmall);
 	if (pthread_create(&th, NULL, fast_thread, &job) == 0)
 		running = true;
@@ -108,12 +117,13 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 			pthread_join(th, NULL);
 		if (!job.err)
 			sl_fast_free(fast);
+		sl_fast6_free(&f6);
 		return e;
 	}
 	set_progs(skel, progs);
 	skel->rodata->cfg = img->cfg;
 	skel->rodata->cfg.record = record ? 1 : 0;
-	if ((e = size_maps(skel, img, ngroups, nsmall)) || (reuse && (e = reuse_maps(skel, reuse))))
+	if ((e = size_maps(skel, img, ngroups, nsmall, &f6)) || (reuse && (e = reuse_maps(skel, reuse))))
 		goto fail_msg;
 	e = sluice_bpf__load(skel);
 	if (running) {
@@ -138,9 +148,12 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 		e = -EOVERFLOW;
 		goto fail;
 	}
-	if ((e = slk_fill_generation(skel, img, fast, reuse, learn_opts)))
+	if ((e = slk_fill_generation(skel, img, fast, reuse, learn_opts)) ||
+	    (e = sl_fast6_fill(&f6, bpf_map__fd(skel->maps.dir6), bpf_map__fd(skel->maps.grp6),
+			       bpf_map__fd(skel->maps.small6), bpf_map__fd(skel->maps.skip6))))
 		goto fail;
 	sl_fast_free(fast);
+	sl_fast6_free(&f6);
 	*out = skel;
 	return 0;
 fail_msg:
@@ -150,6 +163,7 @@ fail:
 		pthread_join(th, NULL);
 	if (!job.err)
 		sl_fast_free(fast);
+	sl_fast6_free(&f6);
 	sluice_bpf__destroy(skel);
 	return e < 0 ? e : -EINVAL;
 }
