@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli_int.h"
+#include "cli/evsrc.h"
 
 /* "tcx", "clsact", "xdp native", "xdp generic", "cgroup" */
 static const char *att_mode(const struct sl_attach *a)
@@ -335,6 +336,7 @@ int do_stats(int argc, char **argv)
 				json_attach(&j, &in, k, &att[k], false);
 		sl_json_arr_close(&j);
 		cli_learn_ctrs(&j, "dns", &in);
+		sl_events_stats(inst, &j);
 		sl_json_obj_close(&j);
 		sl_json_end(&j);
 	} else {
@@ -358,6 +360,7 @@ int do_stats(int argc, char **argv)
 			       (unsigned long long)ac.drop_bytes);
 		}
 		cli_learn_ctrs(NULL, NULL, &in);
+		sl_events_stats(inst, NULL);
 	}
 	free(meta);
 	sl_instance_close(&in);
