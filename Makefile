@@ -18,18 +18,21 @@ WARN       := -Wall -Wextra -Werror
 USER_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -Iinclude -Iuser -I$(BUILD) -D_GNU_SOURCE
 USER_LIBS  := -lbpf -lelf -lz
 APP_LIBS   := -lmicrohttpd        # sluice run --metrics (user/daemon/metrics.c): build/sluice only
+# build/sluice only: sluice log --pcap (user/util/pcap.c)
+PCAP_LIBS  := -lpcap
 BPF_CFLAGS := -target bpf -g -O2 -std=gnu11 $(WARN) -D__TARGET_ARCH_$(ARCH) \
               -Iinclude -I/usr/include/$(MULTIARCH)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # user/ is laid out as the pipeline (docs/architecture.md).  Pure stages: no
 # syscalls, unit-tested without root (DESIGN.md section 1).
-PURE_SRCS  := $(wildcard user/front/*.c user/image/*.c user/util/*.c)
+PURE_SRCS  := $(filter-out user/util/pcap.c,$(wildcard user/front/*.c user/image/*.c user/util/*.c))
 # The kernel side (instances, pins, load, attach, read-back): with the pure
 # stages it forms libsluice.a, which every binary and the program tests link.
 KERN_SRCS  := $(wildcard user/kernel/*.c)
 # Front doors over the library: the command line and the daemon (sluice run).
-APP_SRCS   := $(filter-out user/cli/main.c,$(wildcard user/cli/*.c)) \
+# (user/util/pcap.c too: it is the one user of libpcap, for `sluice log --pcap`)
+APP_SRCS   := $(filter-out user/cli/main.c,$(wildcard user/cli/*.c)) user/util/pcap.c \
               $(wildcard user/daemon/*.c)
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -64,6 +67,7 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(HDRS) $(wildcard bpf/*.h) | $(BUILD)
 
 # the "before" variants of make bench include the object they vary
 $(BUILD)/sluice_lpm.bpf.o: bpf/sluice.bpf.c
+$(BUILD)/sluice_noev.bpf.o: bpf/sluice.bpf.c
 $(BUILD)/bench_lookup_lpm.bpf.o: bpf/bench_lookup.bpf.c
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
@@ -85,7 +89,7 @@ $(SAN_LIB): $(SAN_PURE) $(SAN_KERN)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/sluice: user/cli/main.c $(APP_OBJS) $(LIB) $(HDRS) $(SKELS)
-	$(CC) $(USER_CFLAGS) user/cli/main.c $(APP_OBJS) $(LIB) $(USER_LIBS) $(APP_LIBS) -o $@
+	$(CC) $(USER_CFLAGS) user/cli/main.c $(APP_OBJS) $(LIB) $(USER_LIBS) $(APP_LIBS) $(PCAP_LIBS) -o $@
 
 # The CNI plugin: a second front door over the same library (user/cni/).
 CNI_SRCS   := $(wildcard user/cni/*.c)
@@ -107,7 +111,7 @@ $(BUILD)/sluice-cni-san: $(SAN_CNI) $(SAN_LIB)
 # The same binary with ASan+UBSan: make check runs the unit tests and the
 # CLI tests against it.
 $(BUILD)/sluice-san: user/cli/main.c $(SAN_APP) $(SAN_LIB) $(HDRS) $(SKELS)
-	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) user/cli/main.c $(SAN_APP) $(SAN_LIB) $(USER_LIBS) $(APP_LIBS) -o $@
+	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) user/cli/main.c $(SAN_APP) $(SAN_LIB) $(USER_LIBS) $(APP_LIBS) $(PCAP_LIBS) -o $@
 
 # Unit tests: pure stages only, sanitized.
 $(BUILD)/tests/%: tests/unit/%.c tests/test.h $(SAN_PURE) | $(BUILD)/tests
@@ -169,10 +173,12 @@ clean:
 	rm -rf $(BUILD)
 
 # ---- benchmarks, fuzzing, leak checks (make bench / fuzz / fuzz-long; see bench/README.md)
-BENCH_BINS := $(BUILD)/sl-bench $(BUILD)/sl-blast $(BUILD)/sl-scrape
+BENCH_BINS := $(BUILD)/sl-bench $(BUILD)/sl-bench-events $(BUILD)/sl-blast $(BUILD)/sl-scrape
 SLB_SRCS   := tests/bench/sl-bench.c tests/bench/floor.c tests/bench/export.c
 $(BUILD)/sl-bench: $(SLB_SRCS) tests/bench/bench.h tests/prog/pkt.h $(LIB) $(SKELS) | $(BUILD)
 	$(CC) $(USER_CFLAGS) $(SLB_SRCS) $(LIB) $(USER_LIBS) -o $@
+$(BUILD)/sl-bench-events: tests/bench/sl-bench-events.c tests/prog/pkt.h $(LIB) $(SKELS) | $(BUILD)
+	$(CC) $(USER_CFLAGS) $< $(LIB) $(USER_LIBS) -o $@
 # one metrics scrape, timed and its allocations counted (bench section 7)
 $(BUILD)/sl-scrape: tests/bench/sl-scrape.c $(LIB) $(SKELS) | $(BUILD)
 	$(CC) $(USER_CFLAGS) $< $(LIB) $(USER_LIBS) -o $@

@@ -14,6 +14,7 @@
 #include "control.h"
 #include "maps.h"
 #include "fast6.h"
+#include "events.h"
 
 static __always_inline __u8 sl_pslot(__u8 proto)
 {
@@ -406,17 +407,18 @@ policy:
 	}
 
 verdict:
+	res->verdict = drop ? SL_V_DROP : SL_V_PASS;
 	if (drop && cfg.mode == SL_MODE_AUDIT) {
 		sl_global_add(SL_G_AUDIT_PASS, packets, bytes);
-		drop = 0;
+		res->verdict = SL_V_PASS;
 	}
-	res->verdict = drop ? SL_V_DROP : SL_V_PASS;
 	if (cfg.record) {
 		struct sl_result *r = bpf_map_lookup_elem(&last, &(__u32){ 0 });
 
 		if (r)
 			*r = *res;
 	}
+	sl_event_mark(res, drop);       /* events.h: after "last", before the hook emits */
 	return res->verdict;
 }
 

@@ -151,6 +151,28 @@ struct {
 	__type(value, struct sl_att_ctr);
 } att_counters SEC(".maps");
 
+/* events: drop events and logged passes for `sluice log` / `sluice run` (ring buffer; kept). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1024 * 1024);
+} events SEC(".maps");
+
+/* ev_ctr: per-CPU events emitted / suppressed by the rate limit / lost (ring full), by enum sl_ev_ctr (kept). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SL_EC_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} ev_ctr SEC(".maps");
+
+/* ev_bucket: the instance's event token bucket, one for every CPU (per generation). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_ev_bucket);
+} ev_bucket SEC(".maps");
+
 #ifdef SL_LEARN
 /* ---- host-name learning (bpf/learn.h, docs/dns.md); per generation unless noted */
 

@@ -178,6 +178,8 @@ int sluice_tc(struct __sk_buff *skb)
 	int v = sl_classify(rc, &pi, packets, skb->len, &res);
 
 	sl_att_count(v, packets, skb->len);
+	if (sl_event_on(&res))
+		sl_event_emit(skb, SL_EVP_TC, att_index, skb->ifindex, &pi, &res, skb->len);
 	if (v != SL_V_PASS)
 		return TC_ACT_SHOT;
 	if (att_dir == SL_DIR_OUT && !(res.flags & SL_RF_ICMP_ERR) && res.port == 53 &&
@@ -199,6 +201,8 @@ int sluice_xdp(struct xdp_md *ctx)
 
 	v = sl_classify(rc, &pi, 1, len, &res);
 	sl_att_count(v, 1, len);
+	if (sl_event_on(&res))
+		sl_event_emit(ctx, SL_EVP_XDP, att_index, ctx->ingress_ifindex, &pi, &res, len);
 	return v == SL_V_PASS ? XDP_PASS : XDP_DROP;
 }
 
@@ -211,6 +215,8 @@ static __always_inline int sl_cgroup(struct __sk_buff *skb, int dir)
 	int v = sl_classify(rc, &pi, packets, skb->len, &res);
 
 	sl_att_count(v, packets, skb->len);
+	if (sl_event_on(&res))
+		sl_event_emit(skb, SL_EVP_CGROUP, att_index, 0, &pi, &res, skb->len);
 	return v == SL_V_PASS;
 }
 

@@ -14,6 +14,7 @@
 #define SLUICE_H
 
 #include <linux/types.h>
+#include <linux/bpf.h>         /* struct bpf_spin_lock */
 
 #define SL_MAX_RULES    4096    /* counter slots per instance */
 #define SL_NAME_LEN     48      /* rule name incl. NUL */
@@ -241,10 +242,12 @@ struct sl_global_ctr {
 struct sl_rule_meta {
 	char  name[SL_NAME_LEN];
 	__u8  action;           /* enum sl_action; SL_ACT_NONE = free slot */
-	__u8  pad;
+	__u8  flags;            /* SL_RMF_* */
 	__u16 index;            /* position in the ruleset (first-match order) */
 	__u32 generation;       /* generation that last wrote this slot */
 };
+
+#define SL_RMF_LOG      0x01    /* rule has `log;`: its passes are events too */
 
 /* The program's configuration, a read-only global (map "config"). */
 struct sl_config {
@@ -253,6 +256,66 @@ struct sl_config {
 	__u8  control_pass;     /* 1: pass link-local control traffic unjudged */
 	__u8  record;           /* 1: write each result to "last" (tests only) */
 	__u32 generation;
+	__u8  log_drops;        /* 1: an event per drop and would-be drop (`log drops;`) */
+	__u8  log_pass;         /* enum sl_log_pass */
+	__u16 log_snap;         /* packet bytes an event carries (<= SL_SNAP_MAX) */
+	__u32 log_rate;         /* events per second per instance (token bucket); 0 = no limit */
+};
+
+/* ------------------------------------------------------------------
+ * Events (docs/events.md): one ring buffer "events" per instance, kept
+ * across applies.  An event per drop / would-be drop (`log drops;`, the
+ * default) and per pass of a rule marked `log;` (or every pass: `log all;`).
+ */
+enum sl_log_pass { SL_LOGP_NONE = 0, SL_LOGP_RULES = 1, SL_LOGP_ALL = 2 };
+#define SL_SNAP_MAX     256     /* largest snap length */
+#define SL_SNAP_DEFAULT 128
+#define SL_SNAP_HDR     96      /* bytes copied at least (user space reads the source address and port there) */
+#define SL_LOG_RATE_DEFAULT 1000
+
+/* Result flags of the event path: set after the result is recorded, never in "last". */
+#define SL_RF_LOG       0x80    /* this result is an event */
+#define SL_RF_WDROP     0x40    /* ... of a drop or would-be drop (before audit mode) */
+
+enum sl_ev_verdict { SL_EV_DROP = 0, SL_EV_AUDIT_DROP = 1, SL_EV_PASS = 2 };
+enum sl_ev_prog { SL_EVP_TC = 1, SL_EVP_XDP = 2, SL_EVP_CGROUP = 3 };
+
+/* ev_ctr: per-CPU event counters by enum sl_ev_ctr (kept across applies). */
+enum sl_ev_ctr {
+	SL_EC_EMITTED = 0,      /* written to the ring buffer */
+	SL_EC_SUPPRESSED,       /* refused by the rate limit */
+	SL_EC_LOST,             /* ring buffer full */
+	SL_EC_MAX,
+};
+
+/* ev_bucket: the instance's token bucket (one, shared by every CPU). */
+struct sl_ev_bucket {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	__u64 last_ns;          /* bpf_ktime_get_coarse_ns() of the last refill */
+	__u64 tokens;           /* in 1e-9 events (a full bucket: log_rate * 1e9) */
+};
+
+/* One event in the "events" ring buffer. */
+struct sl_event {
+	__u64 ts_ns;            /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u32 att;              /* attachment record (index in "attachments") */
+	__u32 ifindex;          /* skb->ifindex / XDP ingress ifindex (0: cgroup) */
+	__u32 len;              /* packet length */
+	__u32 ncls;             /* name class the destination was learned for; 0 = none */
+	__u8  verdict;          /* enum sl_ev_verdict */
+	__u8  reason;           /* enum sl_reason */
+	__u8  flags;            /* SL_RF_FRAGMENT */
+	__u8  family;           /* 4, 6; 0 if malformed */
+	__u8  proto;            /* IP protocol */
+	__u8  prog;             /* enum sl_ev_prog: the data starts at Ethernet (tc, xdp) or IP (cgroup) */
+	__u16 rule;             /* deciding or near-miss slot, SL_NO_RULE */
+	__u16 dport;            /* destination port judged (host order); ICMP: type */
+	__u16 caplen;           /* bytes in data[] */
+	__u16 snap;             /* of which the configured snap length (pcap) */
+	__u16 pad;
+	__u8  daddr[16];        /* network order; IPv4 in [0..3] */
+	__u8  data[SL_SNAP_MAX];        /* the first bytes of the packet */
 };
 
 /* attachments: one record per hook the instance is attached to (user side
@@ -461,7 +524,9 @@ _Static_assert(sizeof(struct sl_dir_skip) == 24, "sl_dir_skip");
 _Static_assert(sizeof(struct sl_rule_ctr) == 64, "sl_rule_ctr");
 _Static_assert(sizeof(struct sl_global_ctr) == 16, "sl_global_ctr");
 _Static_assert(sizeof(struct sl_rule_meta) == 56, "sl_rule_meta");
-_Static_assert(sizeof(struct sl_config) == 8, "sl_config");
+_Static_assert(sizeof(struct sl_config) == 16, "sl_config");
+_Static_assert(sizeof(struct sl_ev_bucket) == 24, "sl_ev_bucket");
+_Static_assert(sizeof(struct sl_event) == 56 + SL_SNAP_MAX, "sl_event");
 _Static_assert(sizeof(struct sl_result) == 12, "sl_result");
 _Static_assert(sizeof(struct sl_attach) == 136, "sl_attach");
 _Static_assert(sizeof(struct sl_att_ctr) == 32, "sl_att_ctr");

@@ -96,12 +96,17 @@ struct sl_rule {
 	struct sl_host *hosts;          /* host names: not compiled yet */
 	size_t nhosts;
 	struct sl_pos pos;              /* of the name */
+	bool log;                       /* `log;`: its passes are events too */
 };
 
 struct sl_ruleset {
 	enum sl_policy policy;          /* default SL_POLICY_DROP */
 	enum sl_mode mode;              /* default SL_MODE_ENFORCE */
 	bool control_pass;              /* default true ("control pass;") */
+	uint8_t log_drops;              /* `log drops|none|all;`: 1 unless none (default drops) */
+	uint8_t log_pass;               /* enum sl_log_pass: all -> SL_LOGP_ALL, else from rules' `log;` */
+	uint16_t log_snap;              /* `log snap N;` (default SL_SNAP_DEFAULT) */
+	uint32_t log_rate;              /* `log rate N;` (default SL_LOG_RATE_DEFAULT) */
 	struct sl_cidr *resolvers;      /* "resolvers" statement, host routes */
 	size_t nresolvers;
 	struct sl_rule *rules;          /* first-match order */
@@ -305,6 +310,22 @@ void sl_image_lookup(const struct sl_image *img, const struct sl_pkt *p,
 		     struct sl_result *res);
 
 const char *sl_reason_name(enum sl_reason r);   /* "rule", "policy", ... */
+
+/* ---------------------------------------------- events (image/event.c) */
+
+/* The event fields of the config (log_drops, log_pass, log_snap, log_rate) from @rs. */
+void sl_event_cfg(const struct sl_ruleset *rs, struct sl_config *cfg);
+/*
+ * The event the data path must emit for result @res of a packet (the
+ * reference classifier's, after audit mode, under img->cfg and the rules'
+ * `log;`): false if none; else *verdict (enum sl_ev_verdict) and the
+ * reason name as `sluice log` prints it ("deny", "policy", "near-miss",
+ * "malformed", "fragment", "allow").
+ */
+bool sl_event_expect(const struct sl_image *img, const struct sl_result *res,
+		     uint8_t *verdict);
+const char *sl_event_reason(uint8_t verdict, uint8_t reason, uint8_t flags);
+const char *sl_event_verdict(uint8_t verdict);  /* "drop", "audit-drop", "pass" */
 
 /* ---------------------------------------------------- names (names.c) */
 

@@ -479,7 +479,7 @@ static void test_errors(void)
 	expect_err("err: allow at top level (hint)", "policy drop;\nallow tcp 443;", 2, 1,
 		   "expected a statement", "inside rule NAME");
 	expect_err("err: unknown statement in a rule", "rule a { allow any; from any; to any; }", 1, 21,
-		   "expected 'allow', 'deny', 'to' or '}' in rule 'a', found 'from'", NULL);
+		   "expected 'allow', 'deny', 'to', 'log' or '}' in rule 'a', found 'from'", NULL);
 	expect_err("err: unexpected character", "rule a { allow any; to 10.0.0.0/8 ! ; }", 1, 35,
 		   "unexpected character '!'", NULL);
 	expect_err("err: unterminated string", "include \"x.rules;\n", 1, 9,

@@ -49,6 +49,9 @@ static void mk(struct sl_prom_inst *s, const char *name, size_t nrules)
 	s->lctr[SL_L_CAP_NAME] = 9;
 	s->learned_live = 12;
 	s->learned_cap = 16384;
+	s->events = true;
+	s->ev[SL_EC_EMITTED] = 1635;
+	s->ev[SL_EC_SUPPRESSED] = 98365;
 	s->nmaps = 1;
 	s->maps[0] = (struct sl_prom_map){ "learned", 12, 16384 };
 }
@@ -146,6 +149,10 @@ int main(void)
 		"missing or unescaped");
 	T_CHECK("prom: learner cap hits", strstr(b.p, "sluice_dns_cap_hits_total{instance=\"edge\",cap=\"name\"} 9\n"),
 		"missing");
+	T_CHECK("prom: drop events by outcome",
+		strstr(b.p, "sluice_drop_events_total{instance=\"edge\",outcome=\"emitted\"} 1635\n") &&
+		strstr(b.p, "sluice_drop_events_total{instance=\"edge\",outcome=\"suppressed\"} 98365\n") &&
+		strstr(b.p, "sluice_drop_events_total{instance=\"edge\",outcome=\"lost\"} 0\n"), "missing");
 	T_CHECK("prom: map fill", strstr(b.p, "sluice_map_entries{instance=\"edge\",map=\"learned\"} 12\n") &&
 		strstr(b.p, "sluice_map_capacity{instance=\"edge\",map=\"learned\"} 16384\n"), "missing");
 	T_CHECK("prom: no address or host name label", !strstr(b.p, "address=\"") &&

@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_int.h"
+#include "cli/evsrc.h"
 
 #ifndef SLUICE_VERSION
 #define SLUICE_VERSION "0.1.0"
@@ -58,6 +59,10 @@ static const struct cmd cmds[] = {
 	  "      --metrics ADDR:PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 	  "                        (PORT alone: 127.0.0.1:PORT); every instance, the text of\n"
 	  "                        sluice stats --format prometheus\n"
+	  "      --log-file FILE   append every event as a JSON line (reopened on SIGHUP, SIGUSR1)\n"
+	  "      --syslog          send a line per event to syslog (journald)\n"
+	  "                        run is the reader of the instance's events: sluice log and top\n"
+	  "                        get them from its socket " SL_RUN_DIR "/INSTANCE.sock\n"
 	  "                        applies FILE, then reads the learner's ring buffer (answers too\n"
 	  "                        big for BPF) and resolves every exact host name of the ruleset\n"
 	  "                        through the configured resolvers, again when its TTL (at least\n"
@@ -107,6 +112,8 @@ static const struct cmd cmds[] = {
 	  "  -n, --dry-run         only list what would be removed\n"
 	  "  -j, --json            {\"removed\": [{\"instance\", \"container\", \"network\", \"netns\"}],\n"
 	  "                        \"kept\": N}\n" },
+	{ "log", sl_cmd_log, sl_log_args, sl_log_summary, sl_log_help },
+	{ "top", sl_cmd_top, sl_top_args, sl_top_summary, sl_top_help },
 	{ "help", do_help, "[COMMAND]", "show help", "" },
 	{ "version", do_version, "", "print the version", "" },
 };

@@ -201,13 +201,51 @@ int do_apply(int argc, char **argv)
 	return e ? EXIT_RUNTIME : 0;
 }
 
+/* Take run's --log-file FILE and --syslog out of argv before apply's options are parsed;
+ * 0, or EXIT_USAGE (message printed). */
+static int run_opts(int *argc, char **argv, struct sl_run_opts *ro)
+{
+	int o = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "--syslog")) {
+			ro->syslog = true;
+		} else if (!strcmp(argv[i], "--log-file") || !strncmp(argv[i], "--log-file=", 11)) {
+			if (argv[i][10] == '=') {
+				ro->log_file = argv[i] + 11;
+			} else if (i + 1 < *argc) {
+				ro->log_file = argv[++i];
+			} else {
+				fprintf(stderr, "sluice: --log-file takes a file name\n");
+				return EXIT_USAGE;
+			}
+			if (!*ro->log_file) {
+				fprintf(stderr, "sluice: --log-file takes a file name\n");
+				return EXIT_USAGE;
+			}
+		} else if (!strcmp(argv[i], "--")) {
+			while (i < *argc)
+				argv[o++] = argv[i++];
+			break;
+		} else {
+			argv[o++] = argv[i];
+		}
+	}
+	argv[o] = NULL;
+	*argc = o;
+	return 0;
+}
+
 int do_run(int argc, char **argv)
 {
 	const struct cmd *c = cli_find_cmd("run");
 	const char *devs[SL_MAX_DEVS];
 	struct sl_apply_opts ao;
+	struct sl_run_opts ro = { 0 };
 	int e;
 
+	if ((e = run_opts(&argc, argv, &ro)))           /* --log-file, --syslog */
+		return e;
 	if ((e = apply_opts(c, argc, argv, &ao, devs)))
 		return e;
 	if (cli_json)
@@ -222,7 +260,7 @@ int do_run(int argc, char **argv)
 					   ao.instance);
 		sl_instance_close(&in);
 	}
-	return sl_run(argv[optind], &ao) ? EXIT_RUNTIME : 0;
+	return sl_run(argv[optind], &ao, &ro) ? EXIT_RUNTIME : 0;
 }
 
 int do_detach(int argc, char **argv)

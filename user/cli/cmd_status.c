@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli_int.h"
+#include "cli/evsrc.h"
 
 /* "tcx", "clsact", "xdp native", "xdp generic", "cgroup" */
 static const char *att_mode(const struct sl_attach *a)
@@ -213,6 +214,13 @@ int do_status(int argc, char **argv)
 	return rc;
 }
 
+/* The end of stats: the learner's counters ("dns") and the events' ("events"). */
+static void stats_tail(struct sl_json *j, const char *inst, const struct sl_instance *in)
+{
+	cli_learn_ctrs(j, j ? "dns" : NULL, in);
+	sl_events_stats(inst, j);
+}
+
 int do_stats(int argc, char **argv)
 {
 	static const struct option opts[] = { COMMON_OPTS, { "format", required_argument, NULL, 'f' }, { 0 } };
@@ -334,7 +342,7 @@ int do_stats(int argc, char **argv)
 			if (att[k].hook != SL_HOOK_NONE)
 				json_attach(&j, &in, k, &att[k], false);
 		sl_json_arr_close(&j);
-		cli_learn_ctrs(&j, "dns", &in);
+		stats_tail(&j, inst, &in);
 		sl_json_obj_close(&j);
 		sl_json_end(&j);
 	} else {
@@ -357,7 +365,7 @@ int do_stats(int argc, char **argv)
 			       (unsigned long long)ac.pass_bytes, (unsigned long long)ac.drop_packets,
 			       (unsigned long long)ac.drop_bytes);
 		}
-		cli_learn_ctrs(NULL, NULL, &in);
+		stats_tail(NULL, inst, &in);
 	}
 	free(meta);
 	sl_instance_close(&in);

@@ -32,6 +32,7 @@
 #include "daemon/run.h"
 #include "daemon/metrics.h"
 #include "util/dnsmsg.h"
+#include "daemon/evserve.h"
 
 #define RUN_QUERY_MS    2000    /* a resolver that has not answered by then: the next one */
 #define RUN_TCP_MS      3000
@@ -98,6 +99,7 @@ struct run {
 	struct sluice_bpf *inj;
 	uint32_t cfg_id;
 	int ep, sfd;
+	struct sl_evd *evd;     /* the events reader (daemon/evserve.c) */
 	uint64_t checked_ms;
 	bool stop, hup;
 };
@@ -628,14 +630,16 @@ static void on_signal(struct run *r)
 	struct signalfd_siginfo si;
 
 	while (read(r->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP || si.ssi_signo == SIGUSR1)
+			sl_evd_reopen(r->evd);  /* --log-file: rotated */
 		if (si.ssi_signo == SIGHUP)
 			r->hup = true;
-		else
+		else if (si.ssi_signo != SIGUSR1)
 			r->stop = true;
 	}
 }
 
-int sl_run(const char *file, const struct sl_apply_opts *ao)
+int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run_opts *ro)
 {
 	struct run r = { .file = file, .ao = *ao, .ns_fd = -1, .self_ns = -1, .ep = -1, .sfd = -1 };
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
@@ -649,6 +653,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao)
 	sigaddset(&ss, SIGHUP);
 	sigaddset(&ss, SIGTERM);
 	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGUSR1);
 	signal(SIGPIPE, SIG_IGN);
 	if (sigprocmask(SIG_BLOCK, &ss, NULL) ||
 	    (r.sfd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
@@ -661,6 +666,8 @@ int sl_run(const char *file, const struct sl_apply_opts *ao)
 	if (sl_metrics_start())         /* before the apply: a port in use changes nothing */
 		goto out;
 	if (run_apply(&r))
+		goto out;
+	if (sl_evd_open(r.inst, r.ep, ro, &r.evd))
 		goto out;
 	if (r.nnames && inject_fd(&r) < 0)
 		logf_("exact names will be resolved but not learned until sluice_inject loads");
@@ -683,6 +690,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao)
 		if (now - r.checked_ms >= 1000) {
 			r.checked_ms = now;
 			ring_check(&r);         /* a detach --all and a new apply make a new one */
+			sl_evd_tick(r.evd);
 		}
 		for (size_t i = 0; i < r.nnames; i++)
 			for (int t = 0; t < 2; t++) {
@@ -719,6 +727,8 @@ int sl_run(const char *file, const struct sl_apply_opts *ao)
 
 			if (tag == 0)
 				on_signal(&r);
+			else if (sl_evd_owns(tag))
+				sl_evd_on(r.evd, tag);
 			else if (tag == 1 && r.rb)
 				sl_ring_consume(r.rb);
 			else if (tag >= 2 && (tag - 2) / 2 < r.nnames)
@@ -733,6 +743,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao)
 	}
 out:
 	sl_metrics_stop();
+	sl_evd_close(r.evd);
 	names_free(&r);
 	if (r.rb)
 		sl_ring_free(r.rb);

@@ -12,7 +12,13 @@
 
 #include "kernel/kernel.h"
 
-/* `sluice run FILE [apply options]`: returns the exit status. */
-int sl_run(const char *file, const struct sl_apply_opts *ao);
+/* The events options of `sluice run` (daemon/evserve.c, docs/events.md). */
+struct sl_run_opts {
+	const char *log_file;   /* --log-file: append every event as a JSON line; NULL: none */
+	bool syslog;            /* --syslog: a line per event to syslog */
+};
+
+/* `sluice run FILE [apply options]`: returns the exit status.  @ro may be NULL. */
+int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run_opts *ro);
 
 #endif

@@ -450,6 +450,8 @@ static void parse_rule(struct pctx *c, struct lexer *lx)
 			sl__parse_line(c, lx, ri, &s);
 		} else if (weq(&s, "to")) {
 			parse_to(c, lx, ri);
+		} else if (weq(&s, "log")) {
+			sl__parse_rule_log(c, lx, ri, &s);
 		} else if (s.type == T_SEMI) {
 			continue;
 		} else {
@@ -460,7 +462,7 @@ static void parse_rule(struct pctx *c, struct lexer *lx)
 			else if (weq(&s, "from") || weq(&s, "dst") || weq(&s, "dest"))
 				hint = "destinations are written `to A, B;`";
 			if (s.type != T_BAD)
-				ERR(c, s.pos, hint, "expected 'allow', 'deny', 'to' or '}' in rule '%s', found %s",
+				ERR(c, s.pos, hint, "expected 'allow', 'deny', 'to', 'log' or '}' in rule '%s', found %s",
 				    name, TD(s));
 			c->pr[ri].bad = true;
 			sl__recover_after(lx, &s);
@@ -515,6 +517,8 @@ void sl__parse_buf(struct pctx *c, const char *file, bool is_buffer,
 			v = c->rs->mode == SL_MODE_AUDIT;
 			parse_choice(c, &lx, &t, "enforce", "audit", &v, &c->mode_pos);
 			c->rs->mode = v ? SL_MODE_AUDIT : SL_MODE_ENFORCE;
+		} else if (weq(&t, "log")) {
+			sl__parse_log(c, &lx, &t);
 		} else if (weq(&t, "control")) {
 			v = !c->rs->control_pass;
 			parse_choice(c, &lx, &t, "pass", "filter", &v, &c->control_pos);
@@ -526,7 +530,7 @@ void sl__parse_buf(struct pctx *c, const char *file, bool is_buffer,
 				hint = "allow, deny and to lines go inside rule NAME { ... }";
 			if (t.type != T_BAD)
 				ERR(c, t.pos, hint, "expected a statement (rule, set, include, policy, "
-				    "mode, control or resolvers), found %s", TD(t));
+				    "mode, control, log or resolvers), found %s", TD(t));
 			sl__recover_top(&lx, &t);
 		}
 	}

@@ -11,4 +11,11 @@
 void sl__parse_buf(struct pctx *c, const char *file, bool is_buffer,
 		   const char *buf, size_t len);
 
+/* parse_log.c: `log drops|none|all;`, `log rate N;`, `log snap N;` (after the keyword @kw),
+ * and `log;` inside rule @ri. */
+struct lexer;
+struct tok;
+void sl__parse_log(struct pctx *c, struct lexer *lx, const struct tok *kw);
+void sl__parse_rule_log(struct pctx *c, struct lexer *lx, size_t ri, const struct tok *kw);
+
 #endif

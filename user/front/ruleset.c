@@ -36,6 +36,9 @@ static void ctx_init(struct pctx *c, struct sl_ruleset *rs, struct sl_diags *d)
 	rs->policy = SL_POLICY_DROP;
 	rs->mode = SL_MODE_ENFORCE;
 	rs->control_pass = true;
+	rs->log_drops = 1;
+	rs->log_snap = SL_SNAP_DEFAULT;
+	rs->log_rate = SL_LOG_RATE_DEFAULT;
 	memset(c, 0, sizeof(*c));
 	c->rs = rs;
 	c->d = d;

@@ -495,6 +495,7 @@ int sl_compile(const struct sl_ruleset *rs, const uint16_t *slots,
 	img->cfg.control_pass = rs->control_pass ? 1 : 0;
 	img->cfg.record = 0;
 	img->cfg.generation = generation;
+	sl_event_cfg(rs, &img->cfg);            /* log drops|none|all, rate, snap (image/event.c) */
 	img->slot = malloc((rs->nrules ? rs->nrules : 1) * sizeof(*img->slot));
 	buf = malloc((rs->nrules ? rs->nrules : 1) * sizeof(*buf));
 	if (!img->slot || !buf)

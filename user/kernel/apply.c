@@ -185,6 +185,8 @@ static int plan(struct apply *a)
 		a->reuse.learn_live_fd = cur->learn_live_fd;
 		a->reuse.learn_bloom_fd = cur->learn_bloom_fd;
 		a->reuse.fallback_fd = slk_obj_get(a->inst, "dns_fallback");   /* kept, like learned */
+		a->reuse.events_fd = slk_obj_get(a->inst, "events");  /* kept: readers survive applies */
+		a->reuse.ev_ctr_fd = slk_obj_get(a->inst, "ev_ctr");
 	}
 	if ((e = slk_assign_slots(a->rs, a->have ? a->meta : NULL, a->slots)))
 		return e;
@@ -347,7 +349,9 @@ static int pin_generation(struct apply *a)
 	    (cur->learn_ctr_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.learn_ctr), inst, "learn_ctr"))) ||
 	    (cur->learn_live_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.learn_live), inst, "learn_live"))) ||
 	    (cur->learn_bloom_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.learn_bloom), inst, "learn_bloom"))) ||
-	    (a->reuse.fallback_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.dns_fallback), inst, "dns_fallback"))))
+	    (a->reuse.fallback_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.dns_fallback), inst, "dns_fallback"))) ||
+	    (a->reuse.events_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.events), inst, "events"))) ||
+	    (a->reuse.ev_ctr_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.ev_ctr), inst, "ev_ctr"))))
 		return e;
 	return 0;
 }
@@ -507,6 +511,10 @@ static void unpin_new(struct apply *a)
 		slk_unpin(inst, "learn_bloom");
 	if (a->reuse.fallback_fd < 0)
 		slk_unpin(inst, "dns_fallback");
+	if (a->reuse.events_fd < 0)
+		slk_unpin(inst, "events");
+	if (a->reuse.ev_ctr_fd < 0)
+		slk_unpin(inst, "ev_ctr");
 }
 
 /* Free what the apply holds; after success, drain the old generation. */
@@ -514,6 +522,10 @@ static void finish(struct apply *a, int e)
 {
 	if (a->reuse.fallback_fd >= 0)
 		close(a->reuse.fallback_fd);
+	if (a->reuse.events_fd >= 0)
+		close(a->reuse.events_fd);
+	if (a->reuse.ev_ctr_fd >= 0)
+		close(a->reuse.ev_ctr_fd);
 	for (size_t k = 0; k < SL_MAX_ATTACH; k++)
 		if (a->progs[k])
 			sluice_bpf__destroy(a->progs[k]);
@@ -544,7 +556,7 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	a.o = o;
 	a.rep = rep;
 	a.inst = inst;
-	a.reuse = (struct sl_reuse){ -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+	a.reuse = (struct sl_reuse){ -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 	memset(rep, 0, sizeof(*rep));
 	if ((e = check_opts(inst, o)))
 		return e;

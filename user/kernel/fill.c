@@ -163,6 +163,7 @@ static int fill_rules(struct sluice_bpf *skel, const struct sl_image *img)
 
 		snprintf(m.name, sizeof(m.name), "%s", img->rs->rules[i].name);
 		m.action = img->rs->rules[i].action;
+		m.flags = img->rs->rules[i].log ? SL_RMF_LOG : 0;
 		m.index = i;
 		m.generation = img->cfg.generation;
 		if (bpf_map_update_elem(rfd, &slot, &m, BPF_ANY)) {

@@ -14,6 +14,7 @@
 #define SL_KERNEL_H
 
 #include "sl.h"
+#include "util/evfmt.h"     /* struct sl_ev: a decoded event */
 
 struct sluice_bpf;
 struct ring_buffer;
@@ -84,6 +85,7 @@ struct sl_reuse {
 	/* host-name learning state, kept across applies */
 	int learned_fd, name_ring_fd, pending_fd, learn_ctr_fd, learn_live_fd, learn_bloom_fd;
 	int fallback_fd;        /* dns_fallback ring buffer (sluice run reads it) */
+	int events_fd, ev_ctr_fd;       /* events ring buffer and its counters (kept) */
 };
 
 /*
@@ -295,6 +297,40 @@ int sl_owner_stale(const char *instance, struct sl_owner *o);
  * (a tc-egress owner's attachment from inside its netns, or from an empty
  * one if that is gone). */
 int sl_owner_remove(const char *instance);
+/* ------------------------------------------------------------ events
+ * The events of an instance (docs/events.md, kernel/events.c): the one
+ * reader of its "events" ring buffer (a lock file makes it one), decoding
+ * raw records into struct sl_ev (rule, attachment and learned host names),
+ * and the emitted / suppressed / lost counters.
+ */
+#define SL_RUN_DIR      "/run/sluice"   /* lock files and `sluice run`'s sockets */
+
+/* Sum the per-CPU event counters of @inst (enum sl_ev_ctr); 0 or -errno. */
+int sl_events_counters(const char *inst, uint64_t out[SL_EC_MAX]);
+
+/* Names for decoding: rule slots, attachments, name classes of @inst. */
+struct sl_ev_names;
+int sl_ev_names_load(const char *inst, struct sl_ev_names **out);
+void sl_ev_names_free(struct sl_ev_names *n);
+/* Decode @raw (reloads the names at most once a second if it names an unknown rule or class). */
+void sl_ev_decode(struct sl_ev_names *n, const struct sl_event *raw, struct sl_ev *out);
+
+/* "/run/sluice/<inst>.sock": where `sluice run` serves the events. */
+void sl_ev_sock_path(const char *inst, char *buf, size_t n);
+
+/* The reader: the lock (SL_RUN_DIR/<inst>.events.lock) and the ring buffer.
+ * -EBUSY (with a message naming the holder) if another process reads it. */
+typedef void (*sl_ev_cb)(void *arg, const struct sl_ev *ev);
+struct sl_ev_reader;
+int sl_ev_reader_open(const char *inst, sl_ev_cb cb, void *arg, struct sl_ev_reader **out);
+int sl_ev_reader_epoll_fd(struct sl_ev_reader *r);
+/* Hand every buffered event to the callback; returns how many, or -errno. */
+int sl_ev_reader_consume(struct sl_ev_reader *r);
+/* The instance may have been detached and applied again: reopen its ring buffer if the pin changed.
+ * Returns 1 if it was reopened (the epoll fd changed), 0, or -errno. */
+int sl_ev_reader_check(struct sl_ev_reader *r);
+void sl_ev_reader_close(struct sl_ev_reader *r);
+
 
 const char *sl_hook_name(enum sl_hook h);       /* "tc-egress", ... */
 const char *sl_att_kind_name(enum sl_att_kind k); /* "tcx", "clsact", ... */

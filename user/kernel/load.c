@@ -81,7 +81,9 @@ static int reuse_maps(struct sluice_bpf *skel, const struct sl_reuse *reuse)
 	    (reuse->learn_ctr_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_ctr, reuse->learn_ctr_fd))) ||
 	    (reuse->learn_live_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_live, reuse->learn_live_fd))) ||
 	    (reuse->learn_bloom_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_bloom, reuse->learn_bloom_fd))) ||
-	    (reuse->fallback_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.dns_fallback, reuse->fallback_fd))))
+	    (reuse->fallback_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.dns_fallback, reuse->fallback_fd))) ||
+	    (reuse->events_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.events, reuse->events_fd))) ||
+	    (reuse->ev_ctr_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.ev_ctr, reuse->ev_ctr_fd))))
 		return e;
 	return 0;
 }

@@ -391,6 +391,7 @@ static int read_once(const char *inst, struct sl_prom_inst *s, bool *raced)
 	if ((e = read_rules(&in, s)) || (e = read_globals(&in, s)) || (e = read_attach(&in, s)) ||
 	    (e = read_learner(&in, s)))
 		goto out;
+	s->events = sl_events_counters(inst, s->ev) == 0;      /* events.c; absent before issue 12 */
 	if (pin_exists(inst, "next-dst6") && !pin_exists(inst, "next-config"))
 		*raced = true;          /* half-way through a commit */
 	else if (pin_id(inst, "config") != id[0] || pin_id(inst, "dst4") != id[1] ||

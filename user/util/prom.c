@@ -333,18 +333,20 @@ static void maps(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 	}
 }
 
-/*
- * ISSUE-12 (drop events): the drop log's counters (events emitted,
- * suppressed by the rate limit, lost) are not on main yet.  When they land,
- * add them to struct sl_prom_inst (read in user/kernel/snapshot.c) and write
- * them here, e.g. sluice_drop_events_total{instance,outcome="emitted|
- * suppressed|lost"}.  This is the only place the exposition needs them.
- */
+/* The drop events' counters (docs/events.md): emitted, suppressed by the rate limit, lost. */
 static void events(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 {
-	(void)b;
-	(void)in;
-	(void)n;
+	static const char *const outcome[SL_EC_MAX] = {
+		[SL_EC_EMITTED] = "emitted", [SL_EC_SUPPRESSED] = "suppressed", [SL_EC_LOST] = "lost",
+	};
+
+	family(b, "sluice_drop_events_total", "counter",
+	       "Drop events (sluice log): written to the ring buffer (emitted), refused by the rate "
+	       "limit (suppressed), or lost because the ring buffer was full (lost).");
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; in[i].events && k < SL_EC_MAX; k++)
+			sl_buf_printf(b, "sluice_drop_events_total{instance=\"%s\",outcome=\"%s\"} %" PRIu64 "\n",
+				      in[i].name, outcome[k], in[i].ev[k]);
 }
 
 /* Room for about what the families below write (a rule: ~5 lines of

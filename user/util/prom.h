@@ -64,6 +64,8 @@ struct sl_prom_inst {
 	bool learn;                     /* the learner's maps exist */
 	uint64_t lctr[SL_L_MAX];
 	uint64_t learned_live, learned_cap;
+	bool events;                    /* the events counters exist (ev_ctr) */
+	uint64_t ev[SL_EC_MAX];         /* events emitted, suppressed, lost (enum sl_ev_ctr) */
 	size_t nmaps;
 	struct sl_prom_map maps[SL_PROM_MAPS];
 };
