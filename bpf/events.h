@@ -167,6 +167,7 @@ static __always_inline void sl_event_emit(void *ctx, __u8 prog, __u32 att, __u32
 	ev->rule = res->rule;
 	ev->dport = res->port;
 	ev->pad = 0;
+	ev->dir = pi->dir;
 	if (res->reason == SL_R_MALFORMED || res->reason == SL_R_NON_IP) {
 		ev->family = 0;
 		__builtin_memset(ev->daddr, 0, sizeof(ev->daddr));

@@ -313,7 +313,8 @@ struct sl_event {
 	__u16 dport;            /* destination port judged (host order); ICMP: type */
 	__u16 caplen;           /* bytes in data[] */
 	__u16 snap;             /* of which the configured snap length (pcap) */
-	__u16 pad;
+	__u8  dir;              /* enum sl_dir of the attachment: inbound judges the source */
+	__u8  pad;
 	__u8  daddr[16];        /* network order; IPv4 in [0..3] */
 	__u8  data[SL_SNAP_MAX];        /* the first bytes of the packet */
 };

@@ -27,6 +27,7 @@
 #include "sluice.skel.h"
 #include "test.h"
 #include "pkt.h"
+#include "dir.h"
 
 #define MAXEV 8192
 
@@ -393,6 +394,70 @@ static void cases_limits(void)
 	set_close(&s);
 }
 
+/*
+ * Inbound attachments judge the source: the event says so (dir), carries the
+ * remote end the rule judged (the source and its port) where an outbound
+ * event carries the destination, and its bytes give both ends as sent.
+ */
+static void cases_inbound(void)
+{
+	static uint8_t frame[PK_SCRATCH];
+	struct sluice_bpf *in = NULL;
+	struct sl_result o = { 0 };
+	struct sl_ev_hdr hd;
+	struct set s;
+	struct pk_spec sp = { .family = 4, .proto = 6, .dport = 40000, .sport = 80, .payload = 64,
+			      .inbound = 1 };
+	uint8_t v = 0xff;
+	size_t len;
+	int e;
+
+	if ((e = set_open(&s, RULES)) || (e = dir_load_inbound(&s.img, s.skel, &in))) {
+		T_FAIL("inbound", "ruleset: %s", strerror(-e));
+		set_close(&s);
+		return;
+	}
+	pk_ip4(sp.src, "203.0.113.9");          /* the deny rule's network, sending from port 80 */
+	pk_ip4(sp.dst, "192.0.2.1");
+	len = pk_build(&sp, frame, NULL);
+	sl_classify_frame_dir(&s.img, frame, len, SL_DIR_IN, 0, &o);
+	T_CHECK("inbound/the oracle: a deny of bad, an event", sl_event_expect(&s.img, &o, &v) &&
+		o.reason == SL_R_RULE && o.verdict == SL_V_DROP, "reason %s", sl_reason_name(o.reason));
+	for (int h = H_TC; h <= H_XDP; h++) {
+		struct __sk_buff ctx = { 0 };
+		LIBBPF_OPTS(bpf_test_run_opts, ro, .data_in = frame, .data_size_in = (__u32)len, .repeat = 1);
+		char name[96];
+
+		snprintf(name, sizeof(name), "inbound/%s: the event carries the source as the remote end", hname[h]);
+		if (h == H_TC) {
+			ro.ctx_in = &ctx;
+			ro.ctx_size_in = sizeof(ctx);
+		}
+		s.got.n = s.got.total = 0;
+		if (bpf_prog_test_run_opts(bpf_program__fd(h == H_TC ? in->progs.sluice_tc : in->progs.sluice_xdp),
+					   &ro)) {
+			T_FAIL(name, "test_run: %s", strerror(errno));
+			continue;
+		}
+		ring_buffer__consume(s.rb);
+		if (s.got.n != 1) {
+			T_FAIL(name, "%zu events, want 1", s.got.n);
+			continue;
+		}
+		const struct sl_event *ev = &s.got.v[0];
+
+		T_CHECK(name, ev->dir == SL_DIR_IN && ev->reason == o.reason && ev->rule == o.rule &&
+			!memcmp(ev->daddr, sp.src, 4) && ev->dport == 80 && ev->verdict == v,
+			"dir %u reason %u rule %u dport %u", ev->dir, ev->reason, ev->rule, ev->dport);
+		snprintf(name, sizeof(name), "inbound/%s: the bytes give both ends", hname[h]);
+		T_CHECK(name, sl_event_hdr(ev->data, ev->caplen, false, &hd) == 0 && !memcmp(hd.saddr, sp.src, 4) &&
+			!memcmp(hd.daddr, sp.dst, 4) && hd.sport == 80 && hd.dport == 40000,
+			"sport %d dport %d", hd.sport, hd.dport);
+	}
+	sl_bpf_destroy(in);
+	set_close(&s);
+}
+
 int main(void)
 {
 	struct sluice_bpf *probe;
@@ -410,6 +475,7 @@ int main(void)
 	sluice_bpf__destroy(probe);
 	for (int h = H_TC; h <= H_CG; h++)
 		cases_reasons(h);
+	cases_inbound();
 	cases_learned();
 	cases_limits();
 	printf("# test_prog_events: %d passed, %d failed\n", t_passed, t_failed);

@@ -56,7 +56,11 @@ struct top {
 static void on_ev(void *arg, const struct sl_ev *e)
 {
 	struct top *t = arg;
-	int32_t port = e->proto == 1 || e->proto == 58 ? e->sport : e->dport;
+	/* grouped by the remote end the rules judge: the destination of an
+	 * outbound packet, the source of an inbound one */
+	bool icmp = e->proto == 1 || e->proto == 58;
+	int32_t port = icmp || e->inbound ? e->sport : e->dport;
+	const char *remote = e->inbound ? e->src : e->dst;
 	struct entry *x = NULL;
 
 	if (!sl_ev_match(&t->f, e))
@@ -65,7 +69,7 @@ static void on_ev(void *arg, const struct sl_ev *e)
 		return;
 	t->events++;
 	for (size_t i = 0; i < t->n; i++)
-		if (t->v[i].proto == e->proto && t->v[i].dport == port && !strcmp(t->v[i].dst, e->dst)) {
+		if (t->v[i].proto == e->proto && t->v[i].dport == port && !strcmp(t->v[i].dst, remote)) {
 			x = &t->v[i];
 			break;
 		}
@@ -81,7 +85,7 @@ static void on_ev(void *arg, const struct sl_ev *e)
 		}
 		x = &t->v[t->n++];
 		memset(x, 0, sizeof(*x));
-		snprintf(x->dst, sizeof(x->dst), "%s", e->dst);
+		snprintf(x->dst, sizeof(x->dst), "%s", remote);
 		x->family = e->family;
 		x->proto = e->proto;
 		x->dport = port;

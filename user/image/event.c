@@ -99,7 +99,7 @@ int sl_event_hdr(const uint8_t *b, size_t n, bool l3, struct sl_ev_hdr *h)
 	bool frag = false;
 
 	memset(h, 0, sizeof(*h));
-	h->sport = -1;
+	h->sport = h->dport = -1;
 	h->icmp_code = -1;
 	if (!l3) {
 		if (n < 14)
@@ -123,6 +123,7 @@ int sl_event_hdr(const uint8_t *b, size_t n, bool l3, struct sl_ev_hdr *h)
 			return -1;
 		h->family = 4;
 		memcpy(h->saddr, b + off + 12, 4);
+		memcpy(h->daddr, b + off + 16, 4);
 		proto = b[off + 9];
 		frag = (rd16(b + off + 6) & 0x1fff) != 0;
 		l4 = off + (size_t)(b[off] & 15) * 4;
@@ -131,6 +132,7 @@ int sl_event_hdr(const uint8_t *b, size_t n, bool l3, struct sl_ev_hdr *h)
 			return -1;
 		h->family = 6;
 		memcpy(h->saddr, b + off + 8, 16);
+		memcpy(h->daddr, b + off + 24, 16);
 		proto = b[off + 6];
 		l4 = off + 40;
 		for (int i = 0; i < SL_MAX_EXTHDRS; i++) {
@@ -154,9 +156,11 @@ int sl_event_hdr(const uint8_t *b, size_t n, bool l3, struct sl_ev_hdr *h)
 	}
 	if (frag || n < l4 + 4)
 		return 0;
-	if (proto == 6 || proto == 17)
+	if (proto == 6 || proto == 17) {
 		h->sport = rd16(b + l4);
-	else if (proto == 1 || proto == 58)
+		h->dport = rd16(b + l4 + 2);
+	} else if (proto == 1 || proto == 58) {
 		h->icmp_code = b[l4 + 1];
+	}
 	return 0;
 }

@@ -10,11 +10,13 @@
 struct sl_ev_hdr {
 	uint8_t family;         /* 4, 6; 0 if the bytes hold no IP header */
 	uint8_t saddr[16];      /* source address, network order */
+	uint8_t daddr[16];      /* destination address, network order */
 	int sport;              /* TCP/UDP source port, -1 if unknown (fragment, cut short) */
+	int dport;              /* TCP/UDP destination port, -1 if unknown */
 	int icmp_code;          /* ICMP / ICMPv6 code, -1 if none */
 };
 
-/* Read the source of a packet from its first @n bytes (@l3: they start at
+/* Read the addresses and ports of a packet from its first @n bytes (@l3: they start at
  * the IP header, as on cgroup_skb; else at Ethernet).  0, or -1 if the
  * bytes hold no IP header (then @h says nothing). */
 int sl_event_hdr(const uint8_t *b, size_t n, bool l3, struct sl_ev_hdr *h);

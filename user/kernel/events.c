@@ -240,22 +240,35 @@ void sl_ev_decode(struct sl_ev_names *n, const struct sl_event *raw, struct sl_e
 	e->len = raw->len;
 	e->sport = e->dport = -1;
 	e->l3 = raw->prog == SL_EVP_CGROUP;
+	e->inbound = raw->dir == SL_DIR_IN;
+	/* the remote end the rule judged: the destination outbound, the source
+	 * inbound; the packet's own header (below) gives both ends when captured */
 	if (raw->family == 4 || raw->family == 6)
-		inet_ntop(raw->family == 4 ? AF_INET : AF_INET6, raw->daddr, e->dst, sizeof(e->dst));
+		inet_ntop(raw->family == 4 ? AF_INET : AF_INET6, raw->daddr,
+			  e->inbound ? e->src : e->dst, sizeof(e->dst));
 	e->caplen = raw->caplen <= SL_SNAP_MAX ? raw->caplen : SL_SNAP_MAX;
 	e->snap = raw->snap < e->caplen ? raw->snap : e->caplen;
 	memcpy(e->data, raw->data, e->caplen);
 	if (sl_event_hdr(e->data, e->caplen, e->l3, &h) == 0 && h.family == raw->family) {
-		inet_ntop(h.family == 4 ? AF_INET : AF_INET6, h.saddr, e->src, sizeof(e->src));
+		int af = h.family == 4 ? AF_INET : AF_INET6;
+
+		inet_ntop(af, h.saddr, e->src, sizeof(e->src));
+		inet_ntop(af, h.daddr, e->dst, sizeof(e->dst));
 		if (raw->proto == 1 || raw->proto == 58) {
 			e->sport = raw->dport;          /* ICMP type */
 			e->dport = h.icmp_code;         /* and code */
 		} else if ((raw->proto == 6 || raw->proto == 17) && !(raw->flags & SL_RF_FRAGMENT)) {
 			e->sport = h.sport;
+			e->dport = h.dport;
 		}
 	}
-	if ((raw->proto == 6 || raw->proto == 17) && !(raw->flags & SL_RF_FRAGMENT))
-		e->dport = raw->dport;
+	/* the judged remote port when the header was not captured */
+	if ((raw->proto == 6 || raw->proto == 17) && !(raw->flags & SL_RF_FRAGMENT)) {
+		if (e->inbound && e->sport < 0)
+			e->sport = raw->dport;
+		else if (!e->inbound && e->dport < 0)
+			e->dport = raw->dport;
+	}
 	else if ((raw->proto == 1 || raw->proto == 58) && e->sport < 0)
 		e->sport = raw->dport;
 	if (raw->ncls && (nm = nc_name(n, raw->ncls)))

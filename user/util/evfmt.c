@@ -93,6 +93,7 @@ void sl_ev_json(const struct sl_ev *e, FILE *out)
 	kstr_or_null(&j, "instance", e->instance);
 	kstr_or_null(&j, "hook", e->hook);
 	kstr_or_null(&j, "dev", e->dev);
+	sl_json_kstr(&j, "direction", e->inbound ? "inbound" : "outbound");
 	sl_json_kstr(&j, "verdict", sl_event_verdict(e->verdict));
 	sl_json_kstr(&j, "reason", e->reason);
 	kstr_or_null(&j, "rule", e->rule);
@@ -254,6 +255,8 @@ static void set_field(struct sl_ev *e, const char *k, const char *sv, bool is_nu
 	} else if (!strcmp(k, "proto") && !is_null) {
 		e->proto = !strcmp(sv, "tcp") ? 6 : !strcmp(sv, "udp") ? 17 : !strcmp(sv, "icmp") ? 1 :
 			   !strcmp(sv, "icmpv6") ? 58 : (uint8_t)atoi(sv);
+	} else if (!strcmp(k, "direction")) {
+		e->inbound = !is_null && !strcmp(sv, "inbound");
 	} else if (!strcmp(k, "family")) {
 		e->family = is_null ? 0 : (uint8_t)nv;
 	} else if (!strcmp(k, "sport")) {

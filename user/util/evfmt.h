@@ -29,6 +29,7 @@ struct sl_ev {
 	uint8_t family;                 /* 4, 6, 0 */
 	uint8_t proto;                  /* IP protocol */
 	uint8_t l3;                     /* data[] starts at the IP header (cgroup) */
+	uint8_t inbound;                /* an inbound attachment: the remote end is src, sport */
 	char reason[16];                /* "deny", "policy", "near-miss", "malformed", "fragment", "allow" */
 	char rule[SL_NAME_LEN];
 	char src[48], dst[48];
