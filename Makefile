@@ -118,9 +118,11 @@ $(BUILD)/tests/%: tests/prog/%.c tests/test.h $(wildcard tests/prog/*.h) $(LIB) 
 	$(CC) $(USER_CFLAGS) -Itests $< $(LIB) $(USER_LIBS) -o $@
 
 # Small tools the end-to-end tests and benchmarks drive traffic with.
-TOOLS      := $(BUILD)/sl-udp $(BUILD)/foreign.bpf.o
+TOOLS      := $(BUILD)/sl-udp $(BUILD)/sl-hookq $(BUILD)/foreign.bpf.o
 $(BUILD)/sl-udp: tests/tools/sl-udp.c | $(BUILD)
 	$(CC) -std=gnu11 $(WARN) $(CFLAGS) $< -o $@
+$(BUILD)/sl-hookq: tests/tools/sl-hookq.c | $(BUILD)
+	$(CC) -std=gnu11 $(WARN) $(CFLAGS) $< -lbpf -o $@
 
 # A BPF object that is not sluice's, for the coexistence tests.
 $(BUILD)/foreign.bpf.o: tests/tools/foreign.bpf.c | $(BUILD)

@@ -102,6 +102,7 @@ struct sl_ruleset {
 	enum sl_policy policy;          /* default SL_POLICY_DROP */
 	enum sl_mode mode;              /* default SL_MODE_ENFORCE */
 	bool control_pass;              /* default true ("control pass;") */
+	bool host_pass;                 /* default true ("host pass;"): ingress hooks pass traffic to the host */
 	struct sl_cidr *resolvers;      /* "resolvers" statement, host routes */
 	size_t nresolvers;
 	struct sl_rule *rules;          /* first-match order */
@@ -161,7 +162,7 @@ struct sl_image {
 
 /*
  * Compile @rs into @img.  @slots maps rule index -> counter slot (NULL:
- * slot = index); every slot must be < SL_MAX_RULES and distinct.
+ * slot = index); every slot must be < SL_MAX_SLOTS and distinct.
  */
 int sl_compile(const struct sl_ruleset *rs, const uint16_t *slots,
 	       uint32_t generation, struct sl_image *img);

@@ -170,7 +170,7 @@ int cli_instance_meta_open(const char *inst, const char *hint, struct sl_instanc
 		fprintf(stderr, "sluice: instance '%s' is not loaded; %s\n", inst, hint);
 	if (e)
 		return EXIT_RUNTIME;
-	*meta = calloc(SL_MAX_RULES, sizeof(**meta));
+	*meta = calloc(SL_MAX_SLOTS, sizeof(**meta));
 	if (!*meta || sl_read_rule_meta(in->rules_fd, *meta)) {
 		fprintf(stderr, "sluice: %s/%s/rules: cannot read\n", SL_PIN_ROOT, inst);
 		free(*meta);

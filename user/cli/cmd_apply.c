@@ -27,7 +27,8 @@
 	{ "dns-floor", required_argument, NULL, 'F' }, \
 	{ "dns-grace", required_argument, NULL, 'G' }, \
 	{ "metrics", required_argument, NULL, 'M' }, \
-	{ "direction", required_argument, NULL, 'D' }
+	{ "direction", required_argument, NULL, 'D' }, \
+	{ "allow-stack", no_argument, NULL, 'S' }
 
 /* The options of apply (and run): 0, or the exit status of a usage error. */
 static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_apply_opts *ao,
@@ -58,6 +59,9 @@ static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_appl
 			if (sl_metrics_set(optarg))
 				return cli_usage_error(c, "--metrics takes ADDR:PORT, [ADDR6]:PORT or PORT "
 						       "(127.0.0.1), not '%s'", optarg);
+			break;
+		case 'S':
+			ao->allow_stack = true;
 			break;
 		case 'F':
 		case 'G': {
@@ -194,6 +198,12 @@ int do_apply(int argc, char **argv)
 			if (cli_count_hosts(&rs))
 				printf("sluice: %zu host-name destinations are learned from DNS answers "
 				       "(see: sluice learned)\n", cli_count_hosts(&rs));
+		}
+		if (rep.nattached == 0) {
+			fprintf(stderr, "sluice: warning: instance %s filters nothing: it has no attachment "
+				"left (its interfaces or cgroups are gone); name one with --dev or --cgroup\n",
+				ao.instance);
+			e = -ENODEV;
 		}
 	}
 	sl_ruleset_free(&rs);

@@ -79,7 +79,7 @@ static const char *ncls_rule(const struct sl_instance *in, const struct sl_rule_
 	struct sl_dst_val v;
 
 	if (sl_nclass_get(in, ncls, &v) ||
-	    v.near_rule >= SL_MAX_RULES || meta[v.near_rule].action == SL_ACT_NONE)
+	    v.near_rule >= SL_MAX_SLOTS || meta[v.near_rule].action == SL_ACT_NONE)
 		return NULL;
 	return meta[v.near_rule].name;
 }

@@ -97,7 +97,7 @@ static const char *slot_name(const struct sl_image *img, const struct sl_rule_me
 		r = sl_image_rule_of_slot(img, slot);
 		return r >= 0 ? img->rs->rules[r].name : NULL;
 	}
-	if (meta && slot < SL_MAX_RULES && meta[slot].action != SL_ACT_NONE)
+	if (meta && slot < SL_MAX_SLOTS && meta[slot].action != SL_ACT_NONE)
 		return meta[slot].name;
 	return NULL;
 }
@@ -146,7 +146,7 @@ static void lookup_detail(const struct image_src *src, const struct sl_pkt *pk,
 	case SL_R_RULE: {
 		int ri = sl_image_rule_of_slot(&src->img, res->rule);
 		int act = src->img.rs && ri >= 0 ? (int)src->img.rs->rules[ri].action :
-			  src->meta && res->rule < SL_MAX_RULES ? src->meta[res->rule].action : SL_ACT_NONE;
+			  src->meta && res->rule < SL_MAX_SLOTS ? src->meta[res->rule].action : SL_ACT_NONE;
 
 		snprintf(detail, dsz, "rule %s %s %s %s %s%s", name ? name : "?",
 			 act == SL_ACT_ALLOW ? "allows" : "denies", what, to, addr,
@@ -390,7 +390,7 @@ int do_dump(int argc, char **argv)
 			}
 		}
 	} else {
-		for (uint32_t s = 0; s < SL_MAX_RULES; s++) {
+		for (uint32_t s = 0; s < SL_MAX_SLOTS; s++) {
 			if (meta[s].action == SL_ACT_NONE)
 				continue;
 			if (jp) {

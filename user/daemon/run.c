@@ -31,6 +31,7 @@
 
 #include "daemon/run.h"
 #include "daemon/metrics.h"
+#include "daemon/watch.h"
 #include "util/dnsmsg.h"
 
 #define RUN_QUERY_MS    2000    /* a resolver that has not answered by then: the next one */
@@ -99,6 +100,8 @@ struct run {
 	uint32_t cfg_id;
 	int ep, sfd;
 	uint64_t checked_ms;
+	int watch_fd;                   /* rtnetlink link and address events (watch.c), -1 */
+	uint64_t reattach_ms;           /* last re-attach attempt */
 	bool stop, hup;
 };
 
@@ -603,6 +606,26 @@ static int run_apply(struct run *r)
 	return 0;
 }
 
+/*
+ * The host's addresses kept current for the ingress hooks, and a target that
+ * came back (deleted and created again) re-attached by an apply; at most
+ * every 5 s while that fails (docs/operations.md section 6).
+ */
+#define SL_WATCH_TAG UINT64_MAX
+
+static void run_watch(struct run *r, uint64_t now)
+{
+	char what[64];
+
+	sl_host_addrs_refresh(r->inst);
+	if (now - r->reattach_ms < 5000 || !sl_target_lost(r->inst, &r->ao, what, sizeof(what)))
+		return;
+	r->reattach_ms = now;
+	logf_("%s exists but is not filtered (deleted and created again?): re-attaching", what);
+	if (run_apply(r) == 0)
+		r->reattach_ms = 0;
+}
+
 static void sd_notify_(const char *msg)
 {
 	const char *p = getenv("NOTIFY_SOCKET");
@@ -637,7 +660,8 @@ static void on_signal(struct run *r)
 
 int sl_run(const char *file, const struct sl_apply_opts *ao)
 {
-	struct run r = { .file = file, .ao = *ao, .ns_fd = -1, .self_ns = -1, .ep = -1, .sfd = -1 };
+	struct run r = { .file = file, .ao = *ao, .ns_fd = -1, .self_ns = -1, .ep = -1, .sfd = -1,
+			 .watch_fd = -1 };
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
 	sigset_t ss;
 	int rc = 1;
@@ -662,6 +686,13 @@ int sl_run(const char *file, const struct sl_apply_opts *ao)
 		goto out;
 	if (run_apply(&r))
 		goto out;
+	r.watch_fd = sl_watch_open(ao);
+	if (r.watch_fd >= 0) {
+		struct epoll_event wev = { .events = EPOLLIN, .data.u64 = SL_WATCH_TAG };
+
+		if (epoll_ctl(r.ep, EPOLL_CTL_ADD, r.watch_fd, &wev))
+			logf_("epoll: link events: %s (checked once a second instead)", strerror(errno));
+	}
 	if (r.nnames && inject_fd(&r) < 0)
 		logf_("exact names will be resolved but not learned until sluice_inject loads");
 	sd_notify_("READY=1");
@@ -683,6 +714,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao)
 		if (now - r.checked_ms >= 1000) {
 			r.checked_ms = now;
 			ring_check(&r);         /* a detach --all and a new apply make a new one */
+			run_watch(&r, now);
 		}
 		for (size_t i = 0; i < r.nnames; i++)
 			for (int t = 0; t < 2; t++) {
@@ -719,6 +751,10 @@ int sl_run(const char *file, const struct sl_apply_opts *ao)
 
 			if (tag == 0)
 				on_signal(&r);
+			else if (tag == SL_WATCH_TAG) {
+				sl_watch_drain(r.watch_fd);
+				run_watch(&r, now_ms());
+			}
 			else if (tag == 1 && r.rb)
 				sl_ring_consume(r.rb);
 			else if (tag >= 2 && (tag - 2) / 2 < r.nnames)
@@ -744,6 +780,8 @@ out:
 		close(r.self_ns);
 	if (r.sfd >= 0)
 		close(r.sfd);
+	if (r.watch_fd >= 0)
+		close(r.watch_fd);
 	if (r.ep >= 0)
 		close(r.ep);
 	return rc;

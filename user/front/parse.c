@@ -168,7 +168,7 @@ static void parse_include(struct pctx *c, struct lexer *lx, const struct tok *kw
 	}
 	err = sl__read_file(path, &buf, &len);
 	if (err) {
-		ERR(c, t.pos, NULL, "cannot read include file '%s': %s", path, strerror(-err));
+		ERR(c, t.pos, NULL, "cannot read include file '%s': %s", path, sl__file_strerror(err));
 		goto out;
 	}
 	const char *disp = sl__intern(c, path);
@@ -519,6 +519,10 @@ void sl__parse_buf(struct pctx *c, const char *file, bool is_buffer,
 			v = !c->rs->control_pass;
 			parse_choice(c, &lx, &t, "pass", "filter", &v, &c->control_pos);
 			c->rs->control_pass = !v;
+		} else if (weq(&t, "host")) {
+			v = !c->rs->host_pass;
+			parse_choice(c, &lx, &t, "pass", "filter", &v, &c->host_pos);
+			c->rs->host_pass = !v;
 		} else {
 			const char *hint = NULL;
 
@@ -526,7 +530,7 @@ void sl__parse_buf(struct pctx *c, const char *file, bool is_buffer,
 				hint = "allow, deny and to lines go inside rule NAME { ... }";
 			if (t.type != T_BAD)
 				ERR(c, t.pos, hint, "expected a statement (rule, set, include, policy, "
-				    "mode, control or resolvers), found %s", TD(t));
+				    "mode, control, host or resolvers), found %s", TD(t));
 			sl__recover_top(&lx, &t);
 		}
 	}

@@ -38,7 +38,7 @@ int sl__load_addr_file(struct pctx *c, struct lexer *lx, const struct tok *str,
 	err = sl__read_file(path, &buf, &len);
 	if (err) {
 		ERR(c, str->pos, "address files are relative to the file that names them",
-		    "cannot read address file '%s': %s", path, strerror(-err));
+		    "cannot read address file '%s': %s", path, sl__file_strerror(err));
 		free(path);
 		return -1;
 	}

@@ -87,7 +87,7 @@ int slk_zero_percpu(int fd, uint32_t key, size_t value_sz)
 
 int sl_read_rule_meta(int fd, struct sl_rule_meta *out)
 {
-	for (__u32 k = 0; k < SL_MAX_RULES; k++)
+	for (__u32 k = 0; k < SL_MAX_SLOTS; k++)
 		if (bpf_map_lookup_elem(fd, &k, &out[k]))
 			return -errno;
 	return 0;
@@ -189,12 +189,12 @@ int sl_image_from_maps(const struct sl_instance *in, struct sl_image *img)
 			img->nnames++;
 		}
 	}
-	img->slot_index = malloc(SL_MAX_RULES * sizeof(*img->slot_index));
+	img->slot_index = malloc(SL_MAX_SLOTS * sizeof(*img->slot_index));
 	if (!img->slot_index) {
 		e = -ENOMEM;
 		goto fail;
 	}
-	for (__u32 k = 0; k < SL_MAX_RULES; k++) {
+	for (__u32 k = 0; k < SL_MAX_SLOTS; k++) {
 		struct sl_rule_meta m;
 
 		img->slot_index[k] = bpf_map_lookup_elem(in->rules_fd, &k, &m) == 0 &&
