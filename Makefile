@@ -159,6 +159,10 @@ install: $(BUILD)/sluice $(BUILD)/sluice-cni
 		scripts/systemd/sluice@.service.in > $(DESTDIR)$(UNITDIR)/sluice@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/sluice@.service
 	install -m 0644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(DOCDIR)/docs
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
+	install -d $(DESTDIR)$(DOCDIR)/bench
+	install -m 0644 bench/README.md bench/results.md $(DESTDIR)$(DOCDIR)/bench/
 	cp -r rules/. $(DESTDIR)$(DOCDIR)/rules/
 	cp -r contrib/. $(DESTDIR)$(DOCDIR)/contrib/    # prometheus, grafana, kubernetes
 

@@ -5,6 +5,7 @@
  * (cli_int.h) in cli_common.c.  Exit status: 0 ok, 1 runtime failure, 2 usage
  * or rule error.  -j/--json prints one JSON document (bpftool's convention).
  */
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +158,8 @@ int sl_cli_main(int argc, char **argv)
 	const struct cmd *c;
 
 	sl_loader_verbose(false);
+	opterr = 0;             /* option errors: one message each, from cli_common_opt */
+	cli_argv = argv + 1;    /* the commands get argv + 1 */
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -38,7 +38,7 @@ static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_appl
 	int ch;
 
 	*ao = (struct sl_apply_opts){ .instance = "default", .devs = devs, .hook = SL_HOOK_TC_EGRESS };
-	while ((ch = getopt_long(argc, argv, "jvhi:d:n:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":jvhi:d:n:", opts, NULL)) != -1) {
 		if (cli_common_opt(ch, c, &ao->instance))
 			continue;
 		switch (ch) {
@@ -115,7 +115,10 @@ static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_appl
 		}
 	}
 	if (optind + 1 != argc)
-		return cli_usage_error(c, "expected one rules file");
+		return argc - optind == 2 && argv[optind + 1][0] != '-' ?
+		       cli_usage_error(c, "unexpected argument '%s': name interfaces with --dev (sluice %s %s "
+				       "--dev %s)", argv[optind + 1], c->name, argv[optind], argv[optind + 1]) :
+		       cli_usage_error(c, "expected one rules file");
 	if (ao->cgroup && ao->hook != SL_HOOK_CGROUP)
 		ao->hook = SL_HOOK_CGROUP;      /* --cgroup implies --hook cgroup */
 	if (ao->hook == SL_HOOK_CGROUP && (ao->ndevs || ao->netns))
@@ -151,8 +154,8 @@ int do_apply(int argc, char **argv)
 			sl_json_obj_close(&j);
 			sl_json_end(&j);
 		} else {
-			fprintf(stderr, "%s: %zu errors; nothing was loaded, the running ruleset is unchanged\n",
-				argv[optind], d.nerrors);
+			fprintf(stderr, "%s: %zu error%s; nothing was loaded, the running ruleset is unchanged\n",
+				argv[optind], d.nerrors, d.nerrors == 1 ? "" : "s");
 		}
 		sl_diag_free(&d);
 		return EXIT_USAGE;
@@ -232,7 +235,7 @@ int do_run(int argc, char **argv)
 					   ao.instance);
 		sl_instance_close(&in);
 	}
-	return sl_run(argv[optind], &ao) ? EXIT_RUNTIME : 0;
+	return sl_run(argv[optind], &ao);      /* its exit status: 2 for a rule error, as apply */
 }
 
 int do_detach(int argc, char **argv)
@@ -251,7 +254,7 @@ int do_detach(int argc, char **argv)
 	struct sl_detach_opts dopt = { .hook = SL_HOOK_NONE };
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "jvhi:d:an:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":jvhi:d:an:", opts, NULL)) != -1) {
 		if (cli_common_opt(ch, c, &inst))
 			continue;
 		switch (ch) {

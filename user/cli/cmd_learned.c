@@ -97,7 +97,7 @@ int do_learned(int argc, char **argv)
 	struct sl_json j;
 	int ch, e;
 
-	while ((ch = getopt_long(argc, argv, "jvhi:", opts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, ":jvhi:", opts, NULL)) != -1)
 		if (!cli_common_opt(ch, c, &inst))
 			return cli_usage_error(c, "unknown option");
 	if (optind != argc)

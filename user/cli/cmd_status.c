@@ -174,7 +174,7 @@ int do_status(int argc, char **argv)
 	struct sl_json j;
 	int ch, rc = 0;
 
-	while ((ch = getopt_long(argc, argv, "jvhi:", opts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, ":jvhi:", opts, NULL)) != -1)
 		if (!cli_common_opt(ch, c, &inst))
 			return cli_usage_error(c, "unknown option");
 	if (optind != argc)
@@ -240,7 +240,7 @@ int do_stats(int argc, char **argv)
 	struct sl_json j;
 	int ch, e;
 
-	while ((ch = getopt_long(argc, argv, "jvhi:f:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":jvhi:f:", opts, NULL)) != -1) {
 		if (ch == 'f' && (prom = !strcmp(optarg, "prometheus")))
 			continue;
 		if (ch == 'f' && strcmp(optarg, "text") && strcmp(optarg, "json"))
@@ -297,9 +297,11 @@ int do_stats(int argc, char **argv)
 		char pb[16], miss[64] = "";
 
 		sl_read_rule_ctr(in.counters_fd, order[i], &r);
-		if (r.near_miss_packets)
+		if (r.near_miss_packets && (r.last_miss_proto == 6 || r.last_miss_proto == 17))
 			snprintf(miss, sizeof(miss), "%s/%u", cli_ipproto_name(r.last_miss_proto, pb, sizeof(pb)),
 				 r.last_miss_port);
+		else if (r.near_miss_packets)   /* no ports: "icmp", not "icmp/0" */
+			snprintf(miss, sizeof(miss), "%s", cli_ipproto_name(r.last_miss_proto, pb, sizeof(pb)));
 		if (cli_json) {
 			sl_json_obj_open(&j);
 			sl_json_kstr(&j, "name", meta[order[i]].name);

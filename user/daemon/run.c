@@ -100,6 +100,7 @@ struct run {
 	uint32_t cfg_id;
 	int ep, sfd;
 	uint64_t checked_ms;
+	bool rule_error;                /* the last run_apply failed on the rules file */
 	int watch_fd;                   /* rtnetlink link and address events (watch.c), -1 */
 	uint64_t reattach_ms;           /* last re-attach attempt */
 	bool stop, hup;
@@ -574,14 +575,19 @@ static int run_apply(struct run *r)
 
 		if (g->sev == SL_SEV_NOTE)
 			continue;
-		logf_("%s:%d:%d: %s: %s%s%s%s", g->pos.file ? g->pos.file : r->file, g->pos.line,
-		      g->pos.col, g->sev == SL_SEV_ERROR ? "error" : "warning", g->msg,
+		char at[32] = "";
+
+		if (g->pos.line > 0)    /* no position: a file that cannot be read */
+			snprintf(at, sizeof(at), ":%d:%d", g->pos.line, g->pos.col);
+		logf_("%s%s: %s: %s%s%s%s", g->pos.file ? g->pos.file : r->file, at,
+		      g->sev == SL_SEV_ERROR ? "error" : "warning", g->msg,
 		      g->hint ? " (" : "", g->hint ? g->hint : "", g->hint ? ")" : "");
 	}
 	if (e) {
-		logf_("%s: %zu errors; nothing was loaded, the running ruleset is unchanged", r->file,
-		      d.nerrors);
+		logf_("%s: %zu error%s; nothing was loaded, the running ruleset is unchanged", r->file,
+		      d.nerrors, d.nerrors == 1 ? "" : "s");
 		sl_diag_free(&d);
+		r->rule_error = true;
 		return e;
 	}
 	sl_diag_free(&d);
@@ -684,8 +690,10 @@ int sl_run(const char *file, const struct sl_apply_opts *ao)
 	}
 	if (sl_metrics_start())         /* before the apply: a port in use changes nothing */
 		goto out;
-	if (run_apply(&r))
+	if (run_apply(&r)) {
+		rc = r.rule_error ? 2 : 1;      /* as apply: 2 for a rule error */
 		goto out;
+	}
 	r.watch_fd = sl_watch_open(ao);
 	if (r.watch_fd >= 0) {
 		struct epoll_event wev = { .events = EPOLLIN, .data.u64 = SL_WATCH_TAG };

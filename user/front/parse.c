@@ -21,6 +21,7 @@
 
 #include "front/addr.h"
 #include "front/files.h"
+#include "front/suggest.h"
 #include "front/lint.h"
 #include "front/parse.h"
 #include "front/ports.h"
@@ -455,10 +456,15 @@ static void parse_rule(struct pctx *c, struct lexer *lx)
 		} else {
 			const char *hint = NULL;
 
+			static const char *const kw[] = { "allow", "deny", "to", NULL };
+			char sug[64];
+
 			if (weq(&s, "rule") || weq(&s, "set") || weq(&s, "include"))
 				hint = "is a '}' missing before it?";
 			else if (weq(&s, "from") || weq(&s, "dst") || weq(&s, "dest"))
 				hint = "destinations are written `to A, B;`";
+			else if (s.type == T_WORD)
+				hint = sl__suggest(s.s, s.len, kw, sug, sizeof(sug));
 			if (s.type != T_BAD)
 				ERR(c, s.pos, hint, "expected 'allow', 'deny', 'to' or '}' in rule '%s', found %s",
 				    name, TD(s));
@@ -526,8 +532,14 @@ void sl__parse_buf(struct pctx *c, const char *file, bool is_buffer,
 		} else {
 			const char *hint = NULL;
 
+			static const char *const kw[] = { "rule", "set", "include", "policy", "mode",
+							  "control", "host", "resolvers", NULL };
+			char sug[64];
+
 			if (weq(&t, "allow") || weq(&t, "deny") || weq(&t, "to"))
 				hint = "allow, deny and to lines go inside rule NAME { ... }";
+			else if (t.type == T_WORD)
+				hint = sl__suggest(t.s, t.len, kw, sug, sizeof(sug));
 			if (t.type != T_BAD)
 				ERR(c, t.pos, hint, "expected a statement (rule, set, include, policy, "
 				    "mode, control, host or resolvers), found %s", TD(t));
