@@ -187,7 +187,7 @@ expect_eq "directory lost: no sluice filter left (found by handle)" "$(progs_on_
 T_PREFIX="crash/empty-dir/"
 mkdir -p "$pin"
 sl status > "$TMP/status" 2>&1
-check "status handles it (removes it, says so)" bash -c "test ! -e $pin && grep -q 'never committed' $TMP/status"
+check "status handles it (removes it, says so)" bash -c "test ! -e $pin && grep -q 'no generation was ever committed' $TMP/status"
 mkdir -p "$pin"
 sl detach --all > "$TMP/det" 2>&1
 check "detach --all handles it" test ! -e "$pin"

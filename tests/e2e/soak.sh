@@ -69,6 +69,7 @@ expect_eq "after every kill, status named what the traffic showed" "$lies" 0
 bad=$(awk '$1 != "10" && $1 != "01" { run++; if (run > 1) n++ } $1 == "10" || $1 == "01" { run = 0 } END { print n + 0 }' "$TMP/probes")
 expect_ge "traffic probe pairs taken" "$(wc -l < "$TMP/probes")" 50
 expect_eq "traffic always wholly A or wholly B (no two mixed probe pairs in a row)" "$bad" 0
+echo "soak: $N applies, $killed killed, $(wc -l < "$TMP/probes") probe pairs, $(grep -cv '^\(10\|01\)$' "$TMP/probes") single mixed pairs (straddling a switch), ${SECONDS} s"
 
 sl status > "$TMP/status" 2>&1
 expect_eq "status at the end exits 0" "$?" 0
