@@ -39,8 +39,15 @@ said() {
 
 sl apply "$TMP/A" --dev "$DEV" --netns "$C" > "$TMP/out" 2>&1 || { fail "first apply" "$(cat "$TMP/out")"; finish; }
 
-# the prober: one pair per line, "10" = A, "01" = B
-( while :; do echo "$(up 198.51.100.2)$(up 203.0.113.2)"; done ) > "$TMP/probes" 2>/dev/null &
+# the prober: one pair per line, "10" = A, "01" = B.  Both pings of a pair
+# leave from one shell at the same moment (a pair seldom straddles a switch)
+# and wait 0.5 s: less than ping's 1 s interval, because a request sluice
+# drops fails with ENOBUFS and ping sends it again one interval later - by
+# then possibly under the other ruleset, which would read as "both pass".
+probe='ping -c 1 -W 0.5 -q 198.51.100.2 >/dev/null 2>&1 & p1=$!
+	ping -c 1 -W 0.5 -q 203.0.113.2 >/dev/null 2>&1 & p2=$!
+	a=0; b=0; wait $p1 && a=1; wait $p2 && b=1; echo "$a$b"'
+( while :; do in_c "$id" sh -c "$probe"; done ) > "$TMP/probes" 2>/dev/null &
 prober=$!
 on_exit kill $prober
 
@@ -66,7 +73,8 @@ T_PREFIX="soak/"
 expect_eq "$N applies: none failed" "$failed" 0
 expect_ge "applies killed with SIGKILL" "$killed" $(( N / 10 ))
 expect_eq "after every kill, status named what the traffic showed" "$lies" 0
-bad=$(awk '$1 != "10" && $1 != "01" { run++; if (run > 1) n++ } $1 == "10" || $1 == "01" { run = 0 } END { print n + 0 }' "$TMP/probes")
+bad=$(awk '$1 != "10" && $1 != "01" { run++; if (run > 1) { n++; print "pairs " NR - 1 "-" NR ": " prev " " $1 > "/dev/stderr" } }
+	   $1 == "10" || $1 == "01" { run = 0 } { prev = $1 } END { print n + 0 }' "$TMP/probes")
 expect_ge "traffic probe pairs taken" "$(wc -l < "$TMP/probes")" 50
 expect_eq "traffic always wholly A or wholly B (no two mixed probe pairs in a row)" "$bad" 0
 echo "soak: $N applies, $killed killed, $(wc -l < "$TMP/probes") probe pairs, $(grep -cv '^\(10\|01\)$' "$TMP/probes") single mixed pairs (straddling a switch), ${SECONDS} s"
