@@ -57,7 +57,7 @@ for i in $(seq 1 "$N"); do
 	if [ $((i % 5)) = 0 ]; then
 		sl apply "$f" > "$TMP/out" 2>&1 &
 		p=$!
-		sleep "0.$(( RANDOM % 9 ))"
+		sleep "0.$(( RANDOM % 5 ))$(( RANDOM % 10 ))"   # within the ~0.5-1 s an apply takes
 		kill -9 $p 2>/dev/null && killed=$((killed + 1))
 		wait $p 2>/dev/null
 		st=$(said); tr=$(traffic)
