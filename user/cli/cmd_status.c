@@ -219,6 +219,18 @@ int do_status(int argc, char **argv)
 	return rc;
 }
 
+/* "udp/8811"; "icmp" for protocols without ports (not "icmp/0"). */
+static void last_miss(const struct sl_rule_ctr *r, char *buf, size_t sz)
+{
+	char pb[16];
+
+	if (r->last_miss_proto == 6 || r->last_miss_proto == 17)
+		snprintf(buf, sz, "%s/%u", cli_ipproto_name(r->last_miss_proto, pb, sizeof(pb)),
+			 r->last_miss_port);
+	else
+		snprintf(buf, sz, "%s", cli_ipproto_name(r->last_miss_proto, pb, sizeof(pb)));
+}
+
 int do_stats(int argc, char **argv)
 {
 	static const struct option opts[] = { COMMON_OPTS, { "format", required_argument, NULL, 'f' }, { 0 } };
@@ -294,14 +306,11 @@ int do_stats(int argc, char **argv)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct sl_rule_ctr r;
-		char pb[16], miss[64] = "";
+		char miss[64] = "";
 
 		sl_read_rule_ctr(in.counters_fd, order[i], &r);
-		if (r.near_miss_packets && (r.last_miss_proto == 6 || r.last_miss_proto == 17))
-			snprintf(miss, sizeof(miss), "%s/%u", cli_ipproto_name(r.last_miss_proto, pb, sizeof(pb)),
-				 r.last_miss_port);
-		else if (r.near_miss_packets)   /* no ports: "icmp", not "icmp/0" */
-			snprintf(miss, sizeof(miss), "%s", cli_ipproto_name(r.last_miss_proto, pb, sizeof(pb)));
+		if (r.near_miss_packets)
+			last_miss(&r, miss, sizeof(miss));
 		if (cli_json) {
 			sl_json_obj_open(&j);
 			sl_json_kstr(&j, "name", meta[order[i]].name);
