@@ -122,9 +122,11 @@ $(BUILD)/tests/%: tests/prog/%.c tests/test.h $(wildcard tests/prog/*.h) $(LIB) 
 	$(CC) $(USER_CFLAGS) -Itests $< $(LIB) $(USER_LIBS) -o $@
 
 # Small tools the end-to-end tests and benchmarks drive traffic with.
-TOOLS      := $(BUILD)/sl-udp $(BUILD)/foreign.bpf.o
+TOOLS      := $(BUILD)/sl-udp $(BUILD)/sl-hookq $(BUILD)/foreign.bpf.o
 $(BUILD)/sl-udp: tests/tools/sl-udp.c | $(BUILD)
 	$(CC) -std=gnu11 $(WARN) $(CFLAGS) $< -o $@
+$(BUILD)/sl-hookq: tests/tools/sl-hookq.c | $(BUILD)
+	$(CC) -std=gnu11 $(WARN) $(CFLAGS) $< -lbpf -o $@
 
 # A BPF object that is not sluice's, for the coexistence tests.
 $(BUILD)/foreign.bpf.o: tests/tools/foreign.bpf.c | $(BUILD)
@@ -161,6 +163,10 @@ install: $(BUILD)/sluice $(BUILD)/sluice-cni
 		scripts/systemd/sluice@.service.in > $(DESTDIR)$(UNITDIR)/sluice@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/sluice@.service
 	install -m 0644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(DOCDIR)/docs
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
+	install -d $(DESTDIR)$(DOCDIR)/bench
+	install -m 0644 bench/README.md bench/results.md $(DESTDIR)$(DOCDIR)/bench/
 	cp -r rules/. $(DESTDIR)$(DOCDIR)/rules/
 	cp -r contrib/. $(DESTDIR)$(DOCDIR)/contrib/    # prometheus, grafana, kubernetes
 

@@ -106,7 +106,7 @@ struct {
 /* counters: per-rule per-CPU pass/drop/near-miss counters, by slot (kept across reloads). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SL_MAX_RULES);
+	__uint(max_entries, SL_MAX_SLOTS);
 	__type(key, __u32);
 	__type(value, struct sl_rule_ctr);
 } counters SEC(".maps");
@@ -119,10 +119,18 @@ struct {
 	__type(value, struct sl_global_ctr);
 } globals SEC(".maps");
 
-/* rules: slot -> rule name and action, for bpftool users (kept across reloads). */
+/* host_addrs: the host's own addresses (ingress hooks pass traffic to them; the generation's, refreshed by sluice run). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_HOST_ADDRS);
+	__type(key, struct sl_addr_key);
+	__type(value, __u8);
+} host_addrs SEC(".maps");
+
+/* rules: slot -> rule name, action, order; the generation's own (replaced on every apply). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SL_MAX_RULES);
+	__uint(max_entries, SL_MAX_SLOTS);
 	__type(key, __u32);
 	__type(value, struct sl_rule_meta);
 } rules SEC(".maps");

@@ -32,6 +32,36 @@ const volatile __u32 att_index = 0;
  * inbound): a constant, so the verifier sees one direction's code only. */
 const volatile __u8 att_dir = SL_DIR_OUT;
 
+/* SL_AF_* of this attachment (include/sluice.h), set by the loader. */
+const volatile __u32 att_flags = 0;
+
+/*
+ * On an ingress-side hook, traffic to the host itself (its own addresses,
+ * limited broadcast: DHCP, its DNS resolver, management) is not egress:
+ * passed as control unless the ruleset says "host filter;".
+ */
+static __always_inline int sl_to_host(int rc, const struct sl_pinfo *pi)
+{
+	struct sl_addr_key k = { .family = pi->family };
+
+	if (!(att_flags & SL_AF_HOST) || rc != SL_PR_OK)
+		return 0;
+	if (pi->family == 4 && pi->daddr[0] == 0xffffffff)
+		return 1;
+	__builtin_memcpy(k.addr, pi->daddr, 16);
+	return bpf_map_lookup_elem(&host_addrs, &k) != NULL;
+}
+
+static __always_inline void sl_host_count(__u32 packets, __u32 bytes)
+{
+	struct sl_global_ctr *g = bpf_map_lookup_elem(&globals, &(__u32){ SL_G_CONTROL });
+
+	if (g) {
+		g->packets += packets;
+		g->bytes += bytes;
+	}
+}
+
 static __always_inline void sl_att_count(int verdict, __u32 packets, __u32 bytes)
 {
 	struct sl_att_ctr *a = bpf_map_lookup_elem(&att_counters, &(__u32){ att_index });
@@ -174,9 +204,18 @@ int sluice_tc(struct __sk_buff *skb)
 	struct sl_pinfo pi;
 	struct sl_result res;
 	int rc = sl_tc_parse(skb, &pi);
-	__u32 packets = sl_skb_packets(skb);
-	int v = sl_classify(rc, &pi, packets, skb->len, &res);
+	__u32 packets = sl_skb_packets(skb), counted = packets, bytes = skb->len;
+	int v;
 
+	if (sl_to_host(rc, &pi)) {
+		sl_host_count(packets, skb->len);
+		sl_att_count(SL_V_PASS, packets, skb->len);
+		return TC_ACT_UNSPEC;
+	}
+	/* judged like every packet, counted in rule totals once: where it entered */
+	if ((att_flags & SL_AF_COUNT_LOCAL) && !skb->sk)
+		counted = bytes = 0;
+	v = sl_classify(rc, &pi, counted, bytes, &res);
 	sl_att_count(v, packets, skb->len);
 	if (sl_event_on(&res))
 		sl_event_emit(skb, SL_EVP_TC, att_index, skb->ifindex, &pi, &res, skb->len);
@@ -198,6 +237,12 @@ int sluice_xdp(struct xdp_md *ctx)
 	int rc = sl_parse_xdp(ctx, &pi);
 	__u32 len = (__u32)(data_end - data);
 	int v;
+
+	if (sl_to_host(rc, &pi)) {
+		sl_host_count(1, len);
+		sl_att_count(SL_V_PASS, 1, len);
+		return XDP_PASS;
+	}
 
 	v = sl_classify(rc, &pi, 1, len, &res);
 	sl_att_count(v, 1, len);

@@ -16,7 +16,8 @@
 #include <linux/types.h>
 #include <linux/bpf.h>         /* struct bpf_spin_lock */
 
-#define SL_MAX_RULES    4096    /* counter slots per instance */
+#define SL_MAX_RULES    4096    /* rules per ruleset */
+#define SL_MAX_SLOTS    (2 * SL_MAX_RULES) /* counter slots: the running and the next generation's (docs/operations.md) */
 #define SL_NAME_LEN     48      /* rule name incl. NUL */
 #define SL_NO_RULE      0xffff  /* "no rule" in a __u16 rule slot */
 #define SL_MAX_VLANS    2       /* VLAN tags walked */
@@ -326,6 +327,11 @@ enum sl_hook { SL_HOOK_NONE = 0, SL_HOOK_TC_EGRESS, SL_HOOK_TC_INGRESS, SL_HOOK_
 	       SL_HOOK_DNS /* the DNS learner, TC ingress */ };
 enum sl_att_kind { SL_ATT_TCX = 1, SL_ATT_CLSACT = 2, SL_ATT_XDP = 3, SL_ATT_CGROUP = 4 };
 #define SL_MAX_ATTACH 64
+/* Per-attachment program flags (rodata att_flags; docs/operations.md, docs/rules.md "host"). */
+#define SL_AF_HOST        0x1   /* xdp, tc-ingress: pass to the host's own addresses and 255.255.255.255 */
+#define SL_AF_COUNT_LOCAL 0x2   /* tc-egress beside ingress attachments: rule totals count only
+				 * locally originated packets (forwarded ones were counted on ingress) */
+#define SL_HOST_ADDRS     256   /* entries of host_addrs */
 #define SL_IFNAME_LEN 16
 
 #define SL_CGPATH_LEN 64

@@ -107,6 +107,7 @@ struct sl_ruleset {
 	uint8_t log_pass;               /* enum sl_log_pass: all -> SL_LOGP_ALL, else from rules' `log;` */
 	uint16_t log_snap;              /* `log snap N;` (default SL_SNAP_DEFAULT) */
 	uint32_t log_rate;              /* `log rate N;` (default SL_LOG_RATE_DEFAULT) */
+	bool host_pass;                 /* default true ("host pass;"): ingress hooks pass traffic to the host */
 	struct sl_cidr *resolvers;      /* "resolvers" statement, host routes */
 	size_t nresolvers;
 	struct sl_rule *rules;          /* first-match order */
@@ -166,7 +167,7 @@ struct sl_image {
 
 /*
  * Compile @rs into @img.  @slots maps rule index -> counter slot (NULL:
- * slot = index); every slot must be < SL_MAX_RULES and distinct.
+ * slot = index); every slot must be < SL_MAX_SLOTS and distinct.
  */
 int sl_compile(const struct sl_ruleset *rs, const uint16_t *slots,
 	       uint32_t generation, struct sl_image *img);

@@ -156,7 +156,7 @@ cp "$TMP/rules" "$TMP/rules.good"
 echo 'rule broken { allow tcp 443 to 192.0.2.9; }' >> "$TMP/rules"
 kill -HUP "$RUN_PID"
 check "d. SIGHUP with a broken file: the error is logged" \
-	wait_for 5 grep -q 'errors; nothing was loaded, the running ruleset is unchanged' "$TMP/run.log"
+	wait_for 5 grep -Eq 'errors?; nothing was loaded, the running ruleset is unchanged' "$TMP/run.log"
 check "d. the error names the file, line and column" grep -q "^sluice run: $TMP/rules:5:[0-9]*: error: " "$TMP/run.log"
 check "d. still running" alive
 expect_eq "d. still generation 1" "$(generation)" 1

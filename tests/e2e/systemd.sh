@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The systemd unit sluice@.service as `make install` installs it: it verifies
-# with systemd-analyze, and its ExecStart, ExecReload and ExecStop lines, run
+# with systemd-analyze, and its ExecStart and ExecReload lines, run
 # as systemd would run them (EnvironmentFile, %i, ${RULES} one word, $ARGS
-# split, $MAINPID), attach, replace and detach a ruleset in a namespace lab:
+# split, $MAINPID), attach and replace a ruleset in a namespace lab:
 # ExecStart is `sluice run` (Type=notify: it stays in the foreground),
-# ExecReload sends it SIGHUP.
+# ExecReload sends it SIGHUP; stop (SIGTERM) keeps the filter, and a restart
+# under traffic lets no denied datagram through (issue 11 item 9).
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/scripts/lab.sh"
 need_root
@@ -69,9 +70,28 @@ wait "$rpid"
 expect_eq "the unit's ruleset filters: udp 6001 dropped" "$(awk '{print $2}' "$TMP/recv")" 0
 check "ExecReload (SIGHUP to the main PID)" run_exec ExecReload
 check "after reload: generation 2" wait_for 10 gen_is 2
-check "ExecStop detaches" run_exec ExecStop
-check "after stop: no instance" test ! -e "/sys/fs/bpf/sluice/$inst"
+# stop keeps enforcing; restart (stop + start) and reload never leave a window
+check "the unit has no ExecStop: stop keeps the filter (documented choice)" bash -c "! grep -q '^ExecStop=' '$UNIT'"
+ready=$TMP/ready2
+in_s "$id" "$SLUDP" recv 192.0.2.2 6001 1500 "$ready" > "$TMP/recv" 2>/dev/null &
+rpid=$!
+for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.05; done
+in_c "$id" "$SLUDP" send 192.0.2.2 6001 400 5000 >/dev/null 2>&1 &     # 2 s of denied datagrams
+spid=$!
+sleep 0.2
+# systemd's stop: the unit's ExecStop (if it has one), then SIGTERM to the main PID
+grep -q '^ExecStop=' "$UNIT" && run_exec ExecStop
 kill -TERM "$MAINPID"
 wait "$MAINPID"
 expect_eq "SIGTERM (systemd's stop): sluice run exits 0" "$?" 0
+check "after stop the instance still filters" gen_is 2
+exec_line ExecStart 2>> "$TMP/run.log" &    # systemd's start: the restart's second half
+MAINPID=$!
+on_exit kill "$MAINPID"
+check "restart: the new sluice run replaced the ruleset (generation 3)" wait_for 10 gen_is 3
+wait "$spid"
+wait "$rpid"
+expect_eq "restart under traffic: not one denied datagram passed (no window)" "$(awk '{print $2}' "$TMP/recv")" 0
+kill -TERM "$MAINPID"
+wait "$MAINPID"
 finish

@@ -67,6 +67,7 @@ int main(int argc, char **argv)
 			size = 16;
 		fam = mkaddr(argv[2], argv[3], &ss, &len);
 		fd = socket(fam, SOCK_DGRAM, 0);
+		setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &(int){ 1 }, sizeof(int));   /* 255.255.255.255 */
 		for (long i = 0; i < n; i++) {
 			uint64_t seq = i;
 			memcpy(buf, &seq, sizeof(seq));

@@ -492,7 +492,7 @@ static void test_validation(void)
 	struct sl_ruleset rs;
 	struct sl_image img;
 	struct sl_rule *r;
-	uint16_t dup[2] = { 3, 3 }, big[2] = { 0, SL_MAX_RULES }, ok[2] = { 5, 0 };
+	uint16_t dup[2] = { 3, 3 }, big[2] = { 0, SL_MAX_SLOTS }, ok[2] = { 5, 0 };
 	int err;
 
 	rs_init(&rs);
@@ -506,7 +506,7 @@ static void test_validation(void)
 	err = sl_compile(&rs, dup, 0, &img);
 	T_CHECK("validate: duplicate slots", err == -EINVAL, "err %d", err);
 	err = sl_compile(&rs, big, 0, &img);
-	T_CHECK("validate: slot >= SL_MAX_RULES", err == -EINVAL, "err %d", err);
+	T_CHECK("validate: slot >= SL_MAX_SLOTS", err == -EINVAL, "err %d", err);
 	err = sl_compile(&rs, ok, 0, &img);
 	T_CHECK("validate: good slots", err == 0 && img.dst4[0].val.near_rule == 5, "err %d", err);
 	if (!err)

@@ -5,6 +5,7 @@
  * (cli_int.h) in cli_common.c.  Exit status: 0 ok, 1 runtime failure, 2 usage
  * or rule error.  -j/--json prints one JSON document (bpftool's convention).
  */
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,13 +50,15 @@ static const struct cmd cmds[] = {
 	  "  -i, --instance NAME   instance (pins under " SL_PIN_ROOT "/NAME), default 'default'\n"
 
 	  "      --tc-mode MODE    auto (TCX if the kernel has it, else clsact), tcx, clsact\n"
+	  "      --allow-stack     attach even where another sluice instance filters the same\n"
+	  "                        hook (both judge every packet); refused by default\n"
 	  "  -n, --netns NAME      the interfaces are in network namespace NAME (as ip -n);\n"
 	  "                        pins stay in the host's bpffs\n"
 	  "  -j, --json            print the result as JSON\n" },
 	{ "run", do_run, "FILE [the options of apply] [--metrics ADDR:PORT]",
 	  "apply, then stay in the foreground: learn oversized DNS answers, resolve exact host names",
 	  "  (every option of apply: --dev, --hook, --direction, --netns, --cgroup, --instance,\n"
-	  "   --tc-mode, --xdp-mode, --dns-floor, --dns-grace)\n"
+	  "   --tc-mode, --xdp-mode, --dns-floor, --dns-grace, --allow-stack)\n"
 	  "      --metrics ADDR:PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 	  "                        (PORT alone: 127.0.0.1:PORT); every instance, the text of\n"
 	  "                        sluice stats --format prometheus\n"
@@ -162,6 +165,8 @@ int sl_cli_main(int argc, char **argv)
 	const struct cmd *c;
 
 	sl_loader_verbose(false);
+	opterr = 0;             /* option errors: one message each, from cli_common_opt */
+	cli_argv = argv + 1;    /* the commands get argv + 1 */
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

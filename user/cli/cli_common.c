@@ -16,6 +16,7 @@
 #include "cli/cli_int.h"
 
 bool cli_json;                 /* -j/--json: one JSON document on stdout */
+char **cli_argv;
 
 /* Handle an option common to all commands; returns false if unknown. */
 bool cli_common_opt(int ch, const struct cmd *c, const char **instance)
@@ -33,6 +34,10 @@ bool cli_common_opt(int ch, const struct cmd *c, const char **instance)
 	case 'h':
 		cli_cmd_usage(c, stdout);
 		exit(0);
+	case ':':       /* optstrings start with ':' (opterr = 0): one message, ours */
+		exit(cli_usage_error(c, "%s needs a value", cli_argv[optind - 1]));
+	case '?':
+		exit(cli_usage_error(c, "unknown option %s", cli_argv[optind - 1]));
 	default:
 		return false;
 	}
@@ -170,7 +175,7 @@ int cli_instance_meta_open(const char *inst, const char *hint, struct sl_instanc
 		fprintf(stderr, "sluice: instance '%s' is not loaded; %s\n", inst, hint);
 	if (e)
 		return EXIT_RUNTIME;
-	*meta = calloc(SL_MAX_RULES, sizeof(**meta));
+	*meta = calloc(SL_MAX_SLOTS, sizeof(**meta));
 	if (!*meta || sl_read_rule_meta(in->rules_fd, *meta)) {
 		fprintf(stderr, "sluice: %s/%s/rules: cannot read\n", SL_PIN_ROOT, inst);
 		free(*meta);

@@ -37,6 +37,7 @@ struct cmd {
 	{ "instance", required_argument, NULL, 'i' }
 
 extern bool cli_json;           /* -j/--json given */
+extern char **cli_argv;         /* the command's argv (option messages) */
 
 /* cli.c: the command table */
 const struct cmd *cli_find_cmd(const char *name);

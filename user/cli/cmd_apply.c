@@ -27,7 +27,8 @@
 	{ "dns-floor", required_argument, NULL, 'F' }, \
 	{ "dns-grace", required_argument, NULL, 'G' }, \
 	{ "metrics", required_argument, NULL, 'M' }, \
-	{ "direction", required_argument, NULL, 'D' }
+	{ "direction", required_argument, NULL, 'D' }, \
+	{ "allow-stack", no_argument, NULL, 'S' }
 
 /* The options of apply (and run): 0, or the exit status of a usage error. */
 static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_apply_opts *ao,
@@ -37,7 +38,7 @@ static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_appl
 	int ch;
 
 	*ao = (struct sl_apply_opts){ .instance = "default", .devs = devs, .hook = SL_HOOK_TC_EGRESS };
-	while ((ch = getopt_long(argc, argv, "jvhi:d:n:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":jvhi:d:n:", opts, NULL)) != -1) {
 		if (cli_common_opt(ch, c, &ao->instance))
 			continue;
 		switch (ch) {
@@ -58,6 +59,9 @@ static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_appl
 			if (sl_metrics_set(optarg))
 				return cli_usage_error(c, "--metrics takes ADDR:PORT, [ADDR6]:PORT or PORT "
 						       "(127.0.0.1), not '%s'", optarg);
+			break;
+		case 'S':
+			ao->allow_stack = true;
 			break;
 		case 'F':
 		case 'G': {
@@ -111,7 +115,10 @@ static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_appl
 		}
 	}
 	if (optind + 1 != argc)
-		return cli_usage_error(c, "expected one rules file");
+		return argc - optind == 2 && argv[optind + 1][0] != '-' ?
+		       cli_usage_error(c, "unexpected argument '%s': name interfaces with --dev (sluice %s %s "
+				       "--dev %s)", argv[optind + 1], c->name, argv[optind], argv[optind + 1]) :
+		       cli_usage_error(c, "expected one rules file");
 	if (ao->cgroup && ao->hook != SL_HOOK_CGROUP)
 		ao->hook = SL_HOOK_CGROUP;      /* --cgroup implies --hook cgroup */
 	if (ao->hook == SL_HOOK_CGROUP && (ao->ndevs || ao->netns))
@@ -147,8 +154,8 @@ int do_apply(int argc, char **argv)
 			sl_json_obj_close(&j);
 			sl_json_end(&j);
 		} else {
-			fprintf(stderr, "%s: %zu errors; nothing was loaded, the running ruleset is unchanged\n",
-				argv[optind], d.nerrors);
+			fprintf(stderr, "%s: %zu error%s; nothing was loaded, the running ruleset is unchanged\n",
+				argv[optind], d.nerrors, d.nerrors == 1 ? "" : "s");
 		}
 		sl_diag_free(&d);
 		return EXIT_USAGE;
@@ -194,6 +201,12 @@ int do_apply(int argc, char **argv)
 			if (cli_count_hosts(&rs))
 				printf("sluice: %zu host-name destinations are learned from DNS answers "
 				       "(see: sluice learned)\n", cli_count_hosts(&rs));
+		}
+		if (rep.nattached == 0) {
+			fprintf(stderr, "sluice: warning: instance %s filters nothing: it has no attachment "
+				"left (its interfaces or cgroups are gone); name one with --dev or --cgroup\n",
+				ao.instance);
+			e = -ENODEV;
 		}
 	}
 	sl_ruleset_free(&rs);
@@ -260,7 +273,7 @@ int do_run(int argc, char **argv)
 					   ao.instance);
 		sl_instance_close(&in);
 	}
-	return sl_run(argv[optind], &ao, &ro) ? EXIT_RUNTIME : 0;
+	return sl_run(argv[optind], &ao, &ro);  /* its exit status: 2 for a rule error, as apply */
 }
 
 int do_detach(int argc, char **argv)
@@ -279,7 +292,7 @@ int do_detach(int argc, char **argv)
 	struct sl_detach_opts dopt = { .hook = SL_HOOK_NONE };
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "jvhi:d:an:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":jvhi:d:an:", opts, NULL)) != -1) {
 		if (cli_common_opt(ch, c, &inst))
 			continue;
 		switch (ch) {

@@ -25,7 +25,7 @@ int do_check(int argc, char **argv)
 	struct sl_image img = {0};
 	int ch, e, rc = 0;
 
-	while ((ch = getopt_long(argc, argv, "jvhi:", opts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, ":jvhi:", opts, NULL)) != -1)
 		if (!cli_common_opt(ch, c, &inst))
 			return cli_usage_error(c, "unknown option");
 	if (optind + 1 != argc)
@@ -66,8 +66,9 @@ int do_check(int argc, char **argv)
 		       argv[optind], rs.nrules, img.ndst4, img.ndst6, img.nclasses, img.nports,
 		       d.nwarnings);
 	} else if (e == -EINVAL) {
-		fprintf(stderr, "%s: %zu errors, %zu warnings; nothing was loaded\n",
-			argv[optind], d.nerrors, d.nwarnings);
+		fprintf(stderr, "%s: %zu error%s, %zu warning%s; nothing was loaded\n",
+			argv[optind], d.nerrors, d.nerrors == 1 ? "" : "s", d.nwarnings,
+			d.nwarnings == 1 ? "" : "s");
 	}
 	sl_image_free(&img);
 	sl_ruleset_free(&rs);

@@ -25,7 +25,7 @@ int do_gc(int argc, char **argv)
 	struct sl_json j;
 	int ch, rc = 0;
 
-	while ((ch = getopt_long(argc, argv, "njvhi:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":njvhi:", opts, NULL)) != -1) {
 		if (ch == 'n')
 			dry = true;
 		else if (!cli_common_opt(ch, c, &inst))

@@ -79,7 +79,7 @@ static const char *ncls_rule(const struct sl_instance *in, const struct sl_rule_
 	struct sl_dst_val v;
 
 	if (sl_nclass_get(in, ncls, &v) ||
-	    v.near_rule >= SL_MAX_RULES || meta[v.near_rule].action == SL_ACT_NONE)
+	    v.near_rule >= SL_MAX_SLOTS || meta[v.near_rule].action == SL_ACT_NONE)
 		return NULL;
 	return meta[v.near_rule].name;
 }
@@ -97,7 +97,7 @@ int do_learned(int argc, char **argv)
 	struct sl_json j;
 	int ch, e;
 
-	while ((ch = getopt_long(argc, argv, "jvhi:", opts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, ":jvhi:", opts, NULL)) != -1)
 		if (!cli_common_opt(ch, c, &inst))
 			return cli_usage_error(c, "unknown option");
 	if (optind != argc)

@@ -97,7 +97,7 @@ static const char *slot_name(const struct sl_image *img, const struct sl_rule_me
 		r = sl_image_rule_of_slot(img, slot);
 		return r >= 0 ? img->rs->rules[r].name : NULL;
 	}
-	if (meta && slot < SL_MAX_RULES && meta[slot].action != SL_ACT_NONE)
+	if (meta && slot < SL_MAX_SLOTS && meta[slot].action != SL_ACT_NONE)
 		return meta[slot].name;
 	return NULL;
 }
@@ -146,11 +146,10 @@ static void lookup_detail(const struct image_src *src, const struct sl_pkt *pk,
 	case SL_R_RULE: {
 		int ri = sl_image_rule_of_slot(&src->img, res->rule);
 		int act = src->img.rs && ri >= 0 ? (int)src->img.rs->rules[ri].action :
-			  src->meta && res->rule < SL_MAX_RULES ? src->meta[res->rule].action : SL_ACT_NONE;
+			  src->meta && res->rule < SL_MAX_SLOTS ? src->meta[res->rule].action : SL_ACT_NONE;
 
-		snprintf(detail, dsz, "rule %s %s %s %s %s%s", name ? name : "?",
-			 act == SL_ACT_ALLOW ? "allows" : "denies", what, to, addr,
-			 src->img.cfg.mode == SL_MODE_AUDIT && act == SL_ACT_DENY ? " (audit mode: passed)" : "");
+		snprintf(detail, dsz, "rule %s %s %s %s %s", name ? name : "?",
+			 act == SL_ACT_ALLOW ? "allows" : "denies", what, to, addr);
 		break;
 	}
 	case SL_R_NEAR_MISS:
@@ -173,6 +172,29 @@ static void lookup_detail(const struct image_src *src, const struct sl_pkt *pk,
 			dsz - strlen(detail) - 1);
 }
 
+/* Audit mode passes everything: whether enforce mode would have dropped it. */
+static bool audit_would_drop(const struct image_src *src, const struct sl_result *res)
+{
+	int ri, act;
+
+	if (src->img.cfg.mode != SL_MODE_AUDIT || res->verdict != SL_V_PASS)
+		return false;
+	switch (res->reason) {
+	case SL_R_RULE:
+		ri = sl_image_rule_of_slot(&src->img, res->rule);
+		act = src->img.rs && ri >= 0 ? (int)src->img.rs->rules[ri].action :
+		      src->meta && res->rule < SL_MAX_SLOTS ? src->meta[res->rule].action : SL_ACT_NONE;
+		return act == SL_ACT_DENY;
+	case SL_R_POLICY:
+	case SL_R_NEAR_MISS:
+		return src->img.cfg.policy == SL_POLICY_DROP;
+	case SL_R_MALFORMED:
+		return true;
+	default:
+		return false;
+	}
+}
+
 int do_lookup(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -186,13 +208,13 @@ int do_lookup(int argc, char **argv)
 	const char *inst = "default", *rules = NULL, *name;
 	struct image_src src;
 	const struct sl_image *img = &src.img;
-	bool learned = false;
+	bool learned = false, would_drop;
 	struct sl_pkt p = {0};
 	struct sl_result res, ref;
 	char pbuf[16], addr[INET6_ADDRSTRLEN], detail[256];
 	int ch, rc = 0;
 
-	while ((ch = getopt_long(argc, argv, "jvhi:r:f", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":jvhi:r:f", opts, NULL)) != -1) {
 		if (cli_common_opt(ch, c, &inst))
 			continue;
 		switch (ch) {
@@ -214,6 +236,10 @@ int do_lookup(int argc, char **argv)
 	p.kind = SL_PK_IP;
 	p.proto = 6;
 	p.port = 443;
+	if (argc - optind == 2 && parse_proto(argv[optind + 1], &p.proto) &&
+	    strspn(argv[optind + 1], "0123456789") == strlen(argv[optind + 1]))
+		return cli_usage_error(c, "'%s' is not a protocol; a port comes after one: sluice lookup "
+				       "%s tcp %s (or udp)", argv[optind + 1], argv[optind], argv[optind + 1]);
 	if (argc - optind >= 2 && parse_proto(argv[optind + 1], &p.proto))
 		return cli_usage_error(c, "'%s' is not a protocol (tcp, udp, icmp, icmpv6 or 0-255)",
 				   argv[optind + 1]);
@@ -258,12 +284,15 @@ int do_lookup(int argc, char **argv)
 	name = slot_name(img, src.meta, res.rule);
 	inet_ntop(p.family, p.inbound ? p.src : p.dst, addr, sizeof(addr));
 	lookup_detail(&src, &p, &res, name, addr, learned, detail, sizeof(detail));
+	would_drop = audit_would_drop(&src, &res);
 	if (cli_json) {
 		struct sl_json j;
 
 		sl_json_init(&j, stdout);
 		sl_json_obj_open(&j);
 		sl_json_kstr(&j, "verdict", res.verdict == SL_V_PASS ? "allow" : "drop");
+		if (would_drop)
+			sl_json_kstr(&j, "would", "drop");
 		sl_json_kstr(&j, "rule", name);
 		sl_json_kstr(&j, "reason", sl_reason_name(res.reason));
 		sl_json_kstr(&j, "detail", detail);
@@ -276,7 +305,10 @@ int do_lookup(int argc, char **argv)
 		sl_json_obj_close(&j);
 		sl_json_end(&j);
 	} else {
-		printf("%s: %s\n", res.verdict == SL_V_PASS ? "allow" : "drop", detail);
+		if (would_drop)
+			printf("audit: would drop (%s); audit mode passes it\n", detail);
+		else
+			printf("%s: %s\n", res.verdict == SL_V_PASS ? "allow" : "drop", detail);
 	}
 out:
 	image_close(&src);
@@ -342,7 +374,7 @@ int do_dump(int argc, char **argv)
 	struct sl_json j, *jp = NULL;
 	int ch, e;
 
-	while ((ch = getopt_long(argc, argv, "jvhi:r:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":jvhi:r:", opts, NULL)) != -1) {
 		if (cli_common_opt(ch, c, &inst))
 			continue;
 		if (ch == 'r')
@@ -390,7 +422,7 @@ int do_dump(int argc, char **argv)
 			}
 		}
 	} else {
-		for (uint32_t s = 0; s < SL_MAX_RULES; s++) {
+		for (uint32_t s = 0; s < SL_MAX_SLOTS; s++) {
 			if (meta[s].action == SL_ACT_NONE)
 				continue;
 			if (jp) {

@@ -88,20 +88,20 @@ static int status_one(const char *name, struct sl_json *j)
 	struct sl_instance in;
 	struct sl_attach att[SL_MAX_ATTACH];
 	struct sl_rule_meta *meta;
-	size_t nrules = 0;
+	size_t nrules = 0, gone = 0;
 	struct sl_image img;
 	int e;
 
 	if ((e = sl_instance_open(name, &in)))
 		return e;
-	meta = calloc(SL_MAX_RULES, sizeof(*meta));
+	meta = calloc(SL_MAX_SLOTS, sizeof(*meta));
 	if (!meta || sl_read_rule_meta(in.rules_fd, meta) || sl_read_attach(in.attach_fd, att) ||
 	    sl_image_from_maps(&in, &img)) {
 		free(meta);
 		sl_instance_close(&in);
 		return -EIO;
 	}
-	for (size_t s = 0; s < SL_MAX_RULES; s++)
+	for (size_t s = 0; s < SL_MAX_SLOTS; s++)
 		nrules += meta[s].action != SL_ACT_NONE;
 	if (j) {
 		sl_json_obj_open(j);
@@ -141,14 +141,20 @@ static int status_one(const char *name, struct sl_json *j)
 			printf("  %-10s %-24s %-8s %-11s prog %u ", sl_hook_name(a->hook), where,
 			       att_dir(a), att_mode(a), sl_attach_prog_id(&in, k));
 			if (a->kind == SL_ATT_CLSACT)
-				printf("handle %u prio %u", a->handle, a->priority);
+				printf("handle 0x%x prio %u", a->handle, a->priority);
 			else
 				printf("link %u", a->link_id);
 			printf("  since %s  passed %llu dropped %llu%s\n", since,
 			       (unsigned long long)ac.pass_packets, (unsigned long long)ac.drop_packets,
 			       sl_attach_alive(&in, a) ? "" : "  (GONE: interface, cgroup or link removed)");
 		}
+		if (!sl_attach_alive(&in, a))
+			gone++;
 	}
+	if (gone)
+		fprintf(stderr, "sluice: instance %s: %zu attachment%s GONE: traffic there is not filtered; "
+			"apply again with --dev/--cgroup once it is back (sluice run does it by itself)\n",
+			name, gone, gone == 1 ? " is" : "s are");
 	if (j) {
 		sl_json_arr_close(j);
 		sl_json_obj_close(j);
@@ -156,7 +162,7 @@ static int status_one(const char *name, struct sl_json *j)
 	sl_image_free(&img);
 	free(meta);
 	sl_instance_close(&in);
-	return 0;
+	return gone ? -ENOLINK : 0;
 }
 
 int do_status(int argc, char **argv)
@@ -169,7 +175,7 @@ int do_status(int argc, char **argv)
 	struct sl_json j;
 	int ch, rc = 0;
 
-	while ((ch = getopt_long(argc, argv, "jvhi:", opts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, ":jvhi:", opts, NULL)) != -1)
 		if (!cli_common_opt(ch, c, &inst))
 			return cli_usage_error(c, "unknown option");
 	if (optind != argc)
@@ -221,6 +227,18 @@ static void stats_tail(struct sl_json *j, const char *inst, const struct sl_inst
 	sl_events_stats(inst, j);
 }
 
+/* "udp/8811"; "icmp" for protocols without ports (not "icmp/0"). */
+static void last_miss(const struct sl_rule_ctr *r, char *buf, size_t sz)
+{
+	char pb[16];
+
+	if (r->last_miss_proto == 6 || r->last_miss_proto == 17)
+		snprintf(buf, sz, "%s/%u", cli_ipproto_name(r->last_miss_proto, pb, sizeof(pb)),
+			 r->last_miss_port);
+	else
+		snprintf(buf, sz, "%s", cli_ipproto_name(r->last_miss_proto, pb, sizeof(pb)));
+}
+
 int do_stats(int argc, char **argv)
 {
 	static const struct option opts[] = { COMMON_OPTS, { "format", required_argument, NULL, 'f' }, { 0 } };
@@ -237,12 +255,12 @@ int do_stats(int argc, char **argv)
 	struct sl_rule_meta *meta;
 	struct sl_global_ctr g[SL_G_MAX];
 	struct sl_attach att[SL_MAX_ATTACH];
-	uint32_t order[SL_MAX_RULES];
+	uint32_t order[SL_MAX_SLOTS];
 	size_t n = 0;
 	struct sl_json j;
 	int ch, e;
 
-	while ((ch = getopt_long(argc, argv, "jvhi:f:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":jvhi:f:", opts, NULL)) != -1) {
 		if (ch == 'f' && (prom = !strcmp(optarg, "prometheus")))
 			continue;
 		if (ch == 'f' && strcmp(optarg, "text") && strcmp(optarg, "json"))
@@ -271,7 +289,7 @@ int do_stats(int argc, char **argv)
 	for (uint32_t i = 0; i < SL_G_MAX; i++)
 		sl_read_global_ctr(in.globals_fd, i, &g[i]);
 	/* rules in first-match order */
-	for (uint32_t s = 0; s < SL_MAX_RULES; s++)
+	for (uint32_t s = 0; s < SL_MAX_SLOTS; s++)
 		if (meta[s].action != SL_ACT_NONE)
 			order[n++] = s;
 	for (size_t a = 1; a < n; a++)
@@ -296,12 +314,11 @@ int do_stats(int argc, char **argv)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct sl_rule_ctr r;
-		char pb[16], miss[64] = "";
+		char miss[64] = "";
 
 		sl_read_rule_ctr(in.counters_fd, order[i], &r);
 		if (r.near_miss_packets)
-			snprintf(miss, sizeof(miss), "%s/%u", cli_ipproto_name(r.last_miss_proto, pb, sizeof(pb)),
-				 r.last_miss_port);
+			last_miss(&r, miss, sizeof(miss));
 		if (cli_json) {
 			sl_json_obj_open(&j);
 			sl_json_kstr(&j, "name", meta[order[i]].name);

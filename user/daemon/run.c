@@ -31,6 +31,7 @@
 
 #include "daemon/run.h"
 #include "daemon/metrics.h"
+#include "daemon/watch.h"
 #include "util/dnsmsg.h"
 #include "daemon/evserve.h"
 
@@ -101,6 +102,9 @@ struct run {
 	int ep, sfd;
 	struct sl_evd *evd;     /* the events reader (daemon/evserve.c) */
 	uint64_t checked_ms;
+	bool rule_error;                /* the last run_apply failed on the rules file */
+	int watch_fd;                   /* rtnetlink link and address events (watch.c), -1 */
+	uint64_t reattach_ms;           /* last re-attach attempt */
 	bool stop, hup;
 };
 
@@ -573,14 +577,19 @@ static int run_apply(struct run *r)
 
 		if (g->sev == SL_SEV_NOTE)
 			continue;
-		logf_("%s:%d:%d: %s: %s%s%s%s", g->pos.file ? g->pos.file : r->file, g->pos.line,
-		      g->pos.col, g->sev == SL_SEV_ERROR ? "error" : "warning", g->msg,
+		char at[32] = "";
+
+		if (g->pos.line > 0)    /* no position: a file that cannot be read */
+			snprintf(at, sizeof(at), ":%d:%d", g->pos.line, g->pos.col);
+		logf_("%s%s: %s: %s%s%s%s", g->pos.file ? g->pos.file : r->file, at,
+		      g->sev == SL_SEV_ERROR ? "error" : "warning", g->msg,
 		      g->hint ? " (" : "", g->hint ? g->hint : "", g->hint ? ")" : "");
 	}
 	if (e) {
-		logf_("%s: %zu errors; nothing was loaded, the running ruleset is unchanged", r->file,
-		      d.nerrors);
+		logf_("%s: %zu error%s; nothing was loaded, the running ruleset is unchanged", r->file,
+		      d.nerrors, d.nerrors == 1 ? "" : "s");
 		sl_diag_free(&d);
+		r->rule_error = true;
 		return e;
 	}
 	sl_diag_free(&d);
@@ -603,6 +612,26 @@ static int run_apply(struct run *r)
 	sl_ruleset_free(&rs);
 	ring_check(r);
 	return 0;
+}
+
+/*
+ * The host's addresses kept current for the ingress hooks, and a target that
+ * came back (deleted and created again) re-attached by an apply; at most
+ * every 5 s while that fails (docs/operations.md section 6).
+ */
+#define SL_WATCH_TAG UINT64_MAX        /* tested before sl_evd_owns(): it has SL_EVD_TAG's bit */
+
+static void run_watch(struct run *r, uint64_t now)
+{
+	char what[64];
+
+	sl_host_addrs_refresh(r->inst);
+	if (now - r->reattach_ms < 5000 || !sl_target_lost(r->inst, &r->ao, what, sizeof(what)))
+		return;
+	r->reattach_ms = now;
+	logf_("%s exists but is not filtered (deleted and created again?): re-attaching", what);
+	if (run_apply(r) == 0)
+		r->reattach_ms = 0;
 }
 
 static void sd_notify_(const char *msg)
@@ -641,7 +670,8 @@ static void on_signal(struct run *r)
 
 int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run_opts *ro)
 {
-	struct run r = { .file = file, .ao = *ao, .ns_fd = -1, .self_ns = -1, .ep = -1, .sfd = -1 };
+	struct run r = { .file = file, .ao = *ao, .ns_fd = -1, .self_ns = -1, .ep = -1, .sfd = -1,
+			 .watch_fd = -1 };
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
 	sigset_t ss;
 	int rc = 1;
@@ -665,10 +695,19 @@ int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run
 	}
 	if (sl_metrics_start())         /* before the apply: a port in use changes nothing */
 		goto out;
-	if (run_apply(&r))
+	if (run_apply(&r)) {
+		rc = r.rule_error ? 2 : 1;      /* as apply: 2 for a rule error */
 		goto out;
+	}
 	if (sl_evd_open(r.inst, r.ep, ro, &r.evd))
 		goto out;
+	r.watch_fd = sl_watch_open(ao);
+	if (r.watch_fd >= 0) {
+		struct epoll_event wev = { .events = EPOLLIN, .data.u64 = SL_WATCH_TAG };
+
+		if (epoll_ctl(r.ep, EPOLL_CTL_ADD, r.watch_fd, &wev))
+			logf_("epoll: link events: %s (checked once a second instead)", strerror(errno));
+	}
 	if (r.nnames && inject_fd(&r) < 0)
 		logf_("exact names will be resolved but not learned until sluice_inject loads");
 	sd_notify_("READY=1");
@@ -691,6 +730,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run
 			r.checked_ms = now;
 			ring_check(&r);         /* a detach --all and a new apply make a new one */
 			sl_evd_tick(r.evd);
+			run_watch(&r, now);
 		}
 		for (size_t i = 0; i < r.nnames; i++)
 			for (int t = 0; t < 2; t++) {
@@ -727,6 +767,10 @@ int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run
 
 			if (tag == 0)
 				on_signal(&r);
+			else if (tag == SL_WATCH_TAG) {
+				sl_watch_drain(r.watch_fd);
+				run_watch(&r, now_ms());
+			}
 			else if (sl_evd_owns(tag))
 				sl_evd_on(r.evd, tag);
 			else if (tag == 1 && r.rb)
@@ -755,6 +799,8 @@ out:
 		close(r.self_ns);
 	if (r.sfd >= 0)
 		close(r.sfd);
+	if (r.watch_fd >= 0)
+		close(r.watch_fd);
 	if (r.ep >= 0)
 		close(r.ep);
 	return rc;

@@ -85,7 +85,7 @@ struct pctx {
 	char *stack_real[SL_MAX_INCLUDE_DEPTH + 2];
 	int depth;
 	const char *cur_set;    /* name of the set being defined */
-	struct sl_pos policy_pos, mode_pos, control_pos;
+	struct sl_pos policy_pos, mode_pos, control_pos, host_pos;
 	struct sl_pos log_pos, log_rate_pos, log_snap_pos;      /* `log ...;` (parse_log.c) */
 };
 

@@ -13,32 +13,51 @@
 
 #include "front/files.h"
 
-/* Read a whole file.  0 or -errno. */
+/*
+ * Read a whole regular file of at most SL_FILE_MAX bytes.  0 or -errno:
+ * -EINVAL for anything but a regular file (a device such as /dev/zero grows
+ * without bound, a FIFO blocks forever or reads as empty), -EFBIG beyond the
+ * cap; sl__file_strerror() says them.  Opened non-blocking, so a FIFO never
+ * waits.
+ */
 int sl__read_file(const char *path, char **buf, size_t *len)
 {
-	size_t cap = 65536, n = 0;
+	size_t cap, n = 0;
 	char *b = NULL;
 	struct stat st;
 	int fd, err = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (fstat(fd, &st)) {
+		err = -errno;
 		close(fd);
-		return -EISDIR;
+		return err;
 	}
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-		cap = (size_t)st.st_size + 1;
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	if ((unsigned long long)st.st_size > SL_FILE_MAX) {
+		close(fd);
+		return -EFBIG;
+	}
+	cap = (size_t)st.st_size + 1;
 	b = malloc(cap);
 	if (!b) {
 		close(fd);
 		return -ENOMEM;
 	}
 	for (;;) {
-		if (n == cap) {
-			char *nb = realloc(b, cap * 2);
+		if (n == cap) {         /* it grew while we read */
+			char *nb;
 
+			if (cap > SL_FILE_MAX) {
+				err = -EFBIG;
+				break;
+			}
+			nb = realloc(b, cap * 2);
 			if (!nb) {
 				err = -ENOMEM;
 				break;
@@ -65,6 +84,16 @@ int sl__read_file(const char *path, char **buf, size_t *len)
 	*buf = b;
 	*len = n;
 	return 0;
+}
+
+const char *sl__file_strerror(int err)
+{
+	if (err == -EINVAL)
+		return "not a regular file (a device, FIFO or socket); sluice reads rules and "
+		       "addresses only from regular files";
+	if (err == -EFBIG)
+		return "larger than 256 MiB; sluice refuses files this big";
+	return strerror(-err);
 }
 
 /*

@@ -83,7 +83,12 @@ struct tok sl__lex_scan(struct lexer *lx)
 
 			if (ch >= 0x21 && ch < 0x7f)
 				ERR(lx->c, t.pos, NULL, "unexpected character '%c'", ch);
-			else
+			else if (ch == 0xef && e - p >= 3 && (unsigned char)p[1] == 0xbb &&
+				 (unsigned char)p[2] == 0xbf) {
+				ERR(lx->c, t.pos, "save the file as UTF-8 without a BOM (or plain ASCII)",
+				    "a UTF-8 byte-order mark (EF BB BF)");
+				p += 2;
+			} else
 				ERR(lx->c, t.pos, NULL, "unexpected byte 0x%02x", ch);
 			t.type = T_BAD;
 			p++;

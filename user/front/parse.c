@@ -21,6 +21,7 @@
 
 #include "front/addr.h"
 #include "front/files.h"
+#include "front/suggest.h"
 #include "front/lint.h"
 #include "front/parse.h"
 #include "front/ports.h"
@@ -168,7 +169,7 @@ static void parse_include(struct pctx *c, struct lexer *lx, const struct tok *kw
 	}
 	err = sl__read_file(path, &buf, &len);
 	if (err) {
-		ERR(c, t.pos, NULL, "cannot read include file '%s': %s", path, strerror(-err));
+		ERR(c, t.pos, NULL, "cannot read include file '%s': %s", path, sl__file_strerror(err));
 		goto out;
 	}
 	const char *disp = sl__intern(c, path);
@@ -457,10 +458,15 @@ static void parse_rule(struct pctx *c, struct lexer *lx)
 		} else {
 			const char *hint = NULL;
 
+			static const char *const kw[] = { "allow", "deny", "to", NULL };
+			char sug[64];
+
 			if (weq(&s, "rule") || weq(&s, "set") || weq(&s, "include"))
 				hint = "is a '}' missing before it?";
 			else if (weq(&s, "from") || weq(&s, "dst") || weq(&s, "dest"))
 				hint = "destinations are written `to A, B;`";
+			else if (s.type == T_WORD)
+				hint = sl__suggest(s.s, s.len, kw, sug, sizeof(sug));
 			if (s.type != T_BAD)
 				ERR(c, s.pos, hint, "expected 'allow', 'deny', 'to', 'log' or '}' in rule '%s', found %s",
 				    name, TD(s));
@@ -523,14 +529,24 @@ void sl__parse_buf(struct pctx *c, const char *file, bool is_buffer,
 			v = !c->rs->control_pass;
 			parse_choice(c, &lx, &t, "pass", "filter", &v, &c->control_pos);
 			c->rs->control_pass = !v;
+		} else if (weq(&t, "host")) {
+			v = !c->rs->host_pass;
+			parse_choice(c, &lx, &t, "pass", "filter", &v, &c->host_pos);
+			c->rs->host_pass = !v;
 		} else {
 			const char *hint = NULL;
 
+			static const char *const kw[] = { "rule", "set", "include", "policy", "mode",
+							  "control", "host", "resolvers", NULL };
+			char sug[64];
+
 			if (weq(&t, "allow") || weq(&t, "deny") || weq(&t, "to"))
 				hint = "allow, deny and to lines go inside rule NAME { ... }";
+			else if (t.type == T_WORD)
+				hint = sl__suggest(t.s, t.len, kw, sug, sizeof(sug));
 			if (t.type != T_BAD)
 				ERR(c, t.pos, hint, "expected a statement (rule, set, include, policy, "
-				    "mode, control, log or resolvers), found %s", TD(t));
+				    "mode, control, host, log or resolvers), found %s", TD(t));
 			sl__recover_top(&lx, &t);
 		}
 	}

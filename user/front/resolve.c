@@ -38,7 +38,7 @@ int sl__load_addr_file(struct pctx *c, struct lexer *lx, const struct tok *str,
 	err = sl__read_file(path, &buf, &len);
 	if (err) {
 		ERR(c, str->pos, "address files are relative to the file that names them",
-		    "cannot read address file '%s': %s", path, strerror(-err));
+		    "cannot read address file '%s': %s", path, sl__file_strerror(err));
 		free(path);
 		return -1;
 	}
@@ -120,8 +120,19 @@ static bool all_digits_dots(const char *s, size_t n)
 int sl__addr_or_err(struct pctx *c, const char *s, size_t n, struct sl_pos pos,
 		    uint8_t *fam, uint8_t *addr)
 {
-	if (sl__addr(s, n, fam, addr) == 0)
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (sl__addr(s, n, fam, addr) == 0) {
+		if (*fam == AF_INET6 && !memcmp(addr, mapped, 12)) {
+			char hint[64];
+
+			snprintf(hint, sizeof(hint), "write the IPv4 address: %u.%u.%u.%u",
+				 addr[12], addr[13], addr[14], addr[15]);
+			WARN(c, pos, hint, "'%.*s' is an IPv4-mapped IPv6 address: it never matches "
+			     "IPv4 traffic (packets carry 192.0.2.2, not ::ffff:192.0.2.2)", (int)n, s);
+		}
 		return 0;
+	}
 	if (memchr(s, ':', n))
 		ERR(c, pos, NULL, "bad IPv6 address '%.*s'", (int)n, s);
 	else

@@ -39,6 +39,7 @@ static void ctx_init(struct pctx *c, struct sl_ruleset *rs, struct sl_diags *d)
 	rs->log_drops = 1;
 	rs->log_snap = SL_SNAP_DEFAULT;
 	rs->log_rate = SL_LOG_RATE_DEFAULT;
+	rs->host_pass = true;
 	memset(c, 0, sizeof(*c));
 	c->rs = rs;
 	c->d = d;
@@ -82,7 +83,7 @@ int sl_ruleset_load(const char *path, struct sl_ruleset *rs, struct sl_diags *d)
 	ctx_init(&c, rs, d);
 	err = sl__read_file(path, &buf, &len);
 	if (err) {
-		sl_diag_add(d, SL_SEV_ERROR, pos, NULL, "cannot read rules file: %s", strerror(-err));
+		sl_diag_add(d, SL_SEV_ERROR, pos, NULL, "cannot read rules file: %s", sl__file_strerror(err));
 		memset(rs, 0, sizeof(*rs));
 		return err;
 	}

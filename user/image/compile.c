@@ -304,7 +304,7 @@ static int sweep(const struct pfx *v, size_t n, struct classes *c, uint16_t *buf
 
 static int validate(const struct sl_ruleset *rs, const uint16_t *slots)
 {
-	uint8_t seen[SL_MAX_RULES] = { 0 };
+	uint8_t seen[SL_MAX_SLOTS] = { 0 };
 
 	if (rs->nrules > SL_MAX_RULES)
 		return -EINVAL;
@@ -314,7 +314,7 @@ static int validate(const struct sl_ruleset *rs, const uint16_t *slots)
 		const struct sl_rule *r = &rs->rules[i];
 		uint16_t s = slots ? slots[i] : (uint16_t)i;
 
-		if (s >= SL_MAX_RULES || seen[s])
+		if (s >= SL_MAX_SLOTS || seen[s])
 			return -EINVAL;
 		seen[s] = 1;
 		if (r->action != SL_ACT_ALLOW && r->action != SL_ACT_DENY)
@@ -588,7 +588,7 @@ void sl_image_free(struct sl_image *img)
 int sl_image_rule_of_slot(const struct sl_image *img, uint16_t slot)
 {
 	if (img && !img->rs && img->slot_index)
-		return slot < SL_MAX_RULES ? img->slot_index[slot] : -1;
+		return slot < SL_MAX_SLOTS ? img->slot_index[slot] : -1;
 	if (!img || !img->rs || !img->slot)
 		return -1;
 	for (size_t i = 0; i < img->rs->nrules; i++)

@@ -2,17 +2,19 @@
 /*
  * apply.c - sl_apply: a new generation next to the running one, then one atomic switch
  */
-#include "kernel/internal.h"
+#include "kernel/journal.h"
 
 /*
  * Stable slots: a rule keeps the slot its name had; new names take slots
  * that are free in the running generation (so the running program never
- * counts into a slot that now means another rule).
+ * counts into a slot that now means another rule).  There are twice as many
+ * slots as rules, so that a full ruleset always fits beside a full running
+ * one; the commit frees the old generation's (docs/operations.md section 4).
  */
 static int slk_assign_slots(const struct sl_ruleset *rs, const struct sl_rule_meta *meta,
 			uint16_t *slots)
 {
-	static unsigned char used[SL_MAX_RULES];
+	static unsigned char used[SL_MAX_SLOTS];
 	size_t next = 0;
 
 	memset(used, 0, sizeof(used));
@@ -20,7 +22,7 @@ static int slk_assign_slots(const struct sl_ruleset *rs, const struct sl_rule_me
 		slots[i] = SL_NO_RULE;
 		if (!meta)
 			continue;
-		for (size_t s = 0; s < SL_MAX_RULES; s++) {
+		for (size_t s = 0; s < SL_MAX_SLOTS; s++) {
 			if (meta[s].action != SL_ACT_NONE &&
 			    strncmp(meta[s].name, rs->rules[i].name, SL_NAME_LEN) == 0) {
 				slots[i] = s;
@@ -32,12 +34,10 @@ static int slk_assign_slots(const struct sl_ruleset *rs, const struct sl_rule_me
 	for (size_t i = 0; i < rs->nrules; i++) {
 		if (slots[i] != SL_NO_RULE)
 			continue;
-		while (next < SL_MAX_RULES && (used[next] || (meta && meta[next].action != SL_ACT_NONE)))
+		while (next < SL_MAX_SLOTS && (used[next] || (meta && meta[next].action != SL_ACT_NONE)))
 			next++;
-		if (next >= SL_MAX_RULES) {
-			slk_err("no free counter slot for rule '%s': the running ruleset and the new one "
-			    "together name more than %d rules; detach and apply again",
-			    rs->rules[i].name, SL_MAX_RULES);
+		if (next >= SL_MAX_SLOTS) {     /* cannot happen: 2 x SL_MAX_RULES slots */
+			slk_err("internal error: no free counter slot for rule '%s'", rs->rules[i].name);
 			return -ENOSPC;
 		}
 		slots[i] = next;
@@ -84,10 +84,12 @@ static bool slk_same_target(const struct sl_attach *a, const struct sl_attach *t
 	       strncmp(a->netns, t->netns, SL_IFNAME_LEN) == 0;
 }
 
+/* The generation's maps, pinned as next-<name> and renamed over <name> by the
+ * commit; config last: next-config pinned means "prepared" (docs/operations.md). */
 static const char *const gen_maps[] = {
-	"config", "dst4", "dst6", "ports", "names", "wilds", "nclass", "resolvers", "learn_cfg",
-	"classes", "dir16", "dir8", "dir_small", "dir6", "grp6", "small6",
-	"skip6",
+	"dst4", "dst6", "ports", "names", "wilds", "nclass", "resolvers", "learn_cfg",
+	"classes", "dir16", "dir8", "dir_small", "dir6", "grp6", "small6", "skip6",
+	"rules", "host_addrs", "config",
 };
 
 /* One apply: the running instance, the new generation, the attachments. */
@@ -111,6 +113,47 @@ struct apply {
 	int attach_fd, actr_fd;
 	double t0;
 };
+
+/*
+ * SL_AF_* of record @k: ingress-side hooks pass traffic to the host unless
+ * "host filter;"; TC egress beside ingress attachments counts only locally
+ * originated packets in the rule totals (a forwarded one was counted where
+ * it entered; docs/operations.md section 9).
+ */
+static __u32 att_flags(const struct sl_ruleset *rs, const struct sl_attach *att, __u32 k)
+{
+	__u32 f = 0;
+
+	/* outbound attachments only: an inbound one judges what arrives, to the host too */
+	if ((att[k].hook == SL_HOOK_XDP || att[k].hook == SL_HOOK_TC_INGRESS) &&
+	    att[k].dir != SL_DIR_IN && rs->host_pass)
+		f |= SL_AF_HOST;
+	if (att[k].hook == SL_HOOK_TC_EGRESS && att[k].dir != SL_DIR_IN)
+		for (size_t j = 0; j < SL_MAX_ATTACH; j++)
+			if ((att[j].hook == SL_HOOK_XDP || att[j].hook == SL_HOOK_TC_INGRESS) &&
+			    att[j].dir != SL_DIR_IN)
+				f |= SL_AF_COUNT_LOCAL;
+	return f;
+}
+
+/* Refuse a second sluice on a hook, unless stacking was asked for. */
+static int check_stack(const char *inst, const struct sl_apply_opts *o, const struct sl_attach *t)
+{
+	const char *where = t->hook == SL_HOOK_CGROUP ? t->cgroup : t->ifname;
+	char who[128];
+
+	if (!slk_hook_taken(inst, t, who, sizeof(who)))
+		return 0;
+	if (o->allow_stack) {
+		fprintf(stderr, "sluice: %s: note: %s already filters here; both run (a packet passes "
+			"only if both allow it)\n", where, who);
+		return 0;
+	}
+	slk_err("%s: %s already filters %s here; two sluice instances on one hook both judge every "
+		"packet (a packet passes only if both allow it); detach it (sluice detach --instance ...) "
+		"or pass --allow-stack", where, who, sl_hook_name(t->hook));
+	return -EEXIST;
+}
 
 /* The options, before anything is touched. */
 static int check_opts(const char *inst, const struct sl_apply_opts *o)
@@ -147,7 +190,7 @@ static int check_opts(const char *inst, const struct sl_apply_opts *o)
 /* The running generation, if any (-EIO: its pins are broken). */
 static int open_current(struct apply *a)
 {
-	int e = sl_instance_open(a->inst, &a->cur);
+	int e = slk_instance_open_raw(a->inst, &a->cur);      /* lock held, recovered */
 
 	if (e == 0)
 		a->have = true;
@@ -165,7 +208,7 @@ static int plan(struct apply *a)
 	int e;
 
 	a->slots = calloc(a->rs->nrules ? a->rs->nrules : 1, sizeof(*a->slots));
-	a->meta = calloc(SL_MAX_RULES, sizeof(*a->meta));
+	a->meta = calloc(SL_MAX_SLOTS, sizeof(*a->meta));
 	if (!a->slots || !a->meta)
 		return -ENOMEM;
 	if (a->have) {
@@ -175,7 +218,6 @@ static int plan(struct apply *a)
 		}
 		a->reuse.counters_fd = cur->counters_fd;
 		a->reuse.globals_fd = cur->globals_fd;
-		a->reuse.rules_fd = cur->rules_fd;
 		a->reuse.attach_fd = cur->attach_fd;
 		a->reuse.att_ctr_fd = cur->att_ctr_fd;
 		a->reuse.learned_fd = cur->learned_fd;
@@ -197,6 +239,18 @@ static int plan(struct apply *a)
 	}
 	a->rep->generation = a->img.cfg.generation;
 	return 0;
+}
+
+/* Slots of names new in the ruleset start from zero (a rolled-back apply may have counted there). */
+static void zero_new_slots(struct apply *a)
+{
+	int cfd = bpf_map__fd(a->skel->maps.counters);
+
+	if (!a->have)
+		return;
+	for (size_t i = 0; i < a->rs->nrules; i++)
+		if (a->meta[a->slots[i]].action == SL_ACT_NONE)
+			slk_zero_percpu(cfd, a->slots[i], sizeof(struct sl_rule_ctr));
 }
 
 /* Stage 2, load: the generation's maps (no program: each attachment gets its own). */
@@ -250,14 +304,21 @@ static void want_learners(struct apply *a)
 /* Stage 3, the records: dead ones forgotten, new targets in free ones. */
 static int plan_records(struct apply *a)
 {
+	int e;
+
 	if (a->img.nnames)
 		want_learners(a);
 	a->attach_fd = bpf_map__fd(a->skel->maps.attachments);
 	a->actr_fd = bpf_map__fd(a->skel->maps.att_counters);
+	zero_new_slots(a);
 
 	/* Records whose interface, cgroup or link went away are forgotten. */
 	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)
 		if (a->att[k].hook != SL_HOOK_NONE && !sl_attach_alive(&a->cur, &a->att[k])) {
+			fprintf(stderr, "sluice: %s: note: the %s attachment on %s is gone (interface, "
+				"cgroup or link removed); its record is dropped\n", a->inst,
+				sl_hook_name(a->att[k].hook), a->att[k].hook == SL_HOOK_CGROUP ?
+				a->att[k].cgroup : a->att[k].ifname);
 			slk_forget_record(a->inst, a->attach_fd, a->actr_fd, k);
 			memset(&a->att[k], 0, sizeof(a->att[k]));
 		}
@@ -278,6 +339,8 @@ static int plan_records(struct apply *a)
 		}
 		if (found)
 			continue;
+		if ((e = check_stack(a->inst, a->o, &a->want[w])))
+			return e;
 		for (k = 0; k < SL_MAX_ATTACH && a->att[k].hook != SL_HOOK_NONE; k++)
 			;
 		if (k == SL_MAX_ATTACH) {
@@ -300,36 +363,44 @@ static int load_att_progs(struct apply *a)
 	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
 		if (a->att[k].hook == SL_HOOK_NONE)
 			continue;
-		if ((e = slk_load_att_prog(&a->img, a->skel, k, &a->att[k], &a->progs[k])))
+		if ((e = slk_load_att_prog(&a->img, a->skel, k, &a->att[k],
+					     att_flags(a->rs, a->att, k), &a->progs[k])))
 			return e;
 		slk_prog_pin_name(name, sizeof(name), "next-", k);
 		if ((e = slk_pin_fd(slk_skel_prog_fd(a->progs[k], &a->att[k]), a->inst, name)))
 			return e;
 	}
 	a->rep->load_ms = slk_now_ms() - a->t0;
+	if ((e = slk_host_addrs_fill(bpf_map__fd(a->skel->maps.host_addrs), a->att, SL_MAX_ATTACH, true))) {
+		slk_err("map host_addrs: cannot fill: %s", strerror(-e));
+		return e;
+	}
 	return 0;
 }
 
-/* Stage 5: pin the new generation's maps beside the running ones. */
+/* Stage 5: pin the new generation's maps beside the running ones, the kept
+ * maps a first apply creates, and next-config last (the journal's "prepared"). */
 static int pin_generation(struct apply *a)
 {
 	const struct sluice_bpf *skel = a->skel;
 	const struct sl_instance *cur = &a->cur;
 	const char *inst = a->inst;
 	int fds[] = {
-		bpf_map__fd(skel->maps.rodata), bpf_map__fd(skel->maps.dst4),
-		bpf_map__fd(skel->maps.dst6), bpf_map__fd(skel->maps.ports),
-		bpf_map__fd(skel->maps.names), bpf_map__fd(skel->maps.wilds),
-		bpf_map__fd(skel->maps.nclass), bpf_map__fd(skel->maps.resolvers),
-		bpf_map__fd(skel->maps.learn_cfg), bpf_map__fd(skel->maps.classes),
-		bpf_map__fd(skel->maps.dir16), bpf_map__fd(skel->maps.dir8),
-		bpf_map__fd(skel->maps.dir_small), bpf_map__fd(skel->maps.dir6),
-		bpf_map__fd(skel->maps.grp6), bpf_map__fd(skel->maps.small6),
-		bpf_map__fd(skel->maps.skip6),
+		bpf_map__fd(skel->maps.dst4), bpf_map__fd(skel->maps.dst6),
+		bpf_map__fd(skel->maps.ports), bpf_map__fd(skel->maps.names),
+		bpf_map__fd(skel->maps.wilds), bpf_map__fd(skel->maps.nclass),
+		bpf_map__fd(skel->maps.resolvers), bpf_map__fd(skel->maps.learn_cfg),
+		bpf_map__fd(skel->maps.classes), bpf_map__fd(skel->maps.dir16),
+		bpf_map__fd(skel->maps.dir8), bpf_map__fd(skel->maps.dir_small),
+		bpf_map__fd(skel->maps.dir6), bpf_map__fd(skel->maps.grp6),
+		bpf_map__fd(skel->maps.small6), bpf_map__fd(skel->maps.skip6),
+		bpf_map__fd(skel->maps.rules), bpf_map__fd(skel->maps.host_addrs),
 	};
 	char name[96];
 	int e;
 
+	_Static_assert(sizeof(fds) / sizeof(fds[0]) + 1 == sizeof(gen_maps) / sizeof(gen_maps[0]),
+		       "gen_maps: every map but config");
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		snprintf(name, sizeof(name), "next-%s", gen_maps[i]);
 		if ((e = slk_pin_fd(fds[i], inst, name)))
@@ -338,7 +409,6 @@ static int pin_generation(struct apply *a)
 	if (!a->have &&
 	    ((e = slk_pin_fd(bpf_map__fd(skel->maps.counters), inst, "counters")) ||
 	     (e = slk_pin_fd(bpf_map__fd(skel->maps.globals), inst, "globals")) ||
-	     (e = slk_pin_fd(bpf_map__fd(skel->maps.rules), inst, "rules")) ||
 	     (e = slk_pin_fd(a->attach_fd, inst, "attachments")) ||
 	     (e = slk_pin_fd(a->actr_fd, inst, "att_counters"))))
 		return e;
@@ -353,6 +423,9 @@ static int pin_generation(struct apply *a)
 	    (a->reuse.events_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.events), inst, "events"))) ||
 	    (a->reuse.ev_ctr_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.ev_ctr), inst, "ev_ctr"))))
 		return e;
+	if ((e = slk_pin_fd(bpf_map__fd(skel->maps.rodata), inst, "next-config")))
+		return e;
+	sl_fault("apply-prepared");
 	return 0;
 }
 
@@ -369,14 +442,23 @@ static int attach_new(struct apply *a)
 			continue;
 		pfd = slk_skel_prog_fd(a->progs[k], &a->att[k]);
 		slk_zero_percpu(a->actr_fd, k, sizeof(struct sl_att_ctr));
+		/* the record first, then each attach call (slk_note_record) */
+		slk_record_to(a->attach_fd, k);
+		slk_note_record(&a->att[k]);
+		sl_fault("apply-recorded");
 		e = slk_attach(a->inst, pfd, a->o, &a->att[k]);
+		slk_record_to(-1, 0);
 		if (e) {
+			struct sl_attach z = {0};
+
 			a->is_new[k] = false;   /* nothing to undo for this one */
+			bpf_map_update_elem(a->attach_fd, &k, &z, BPF_ANY);
 			memset(&a->att[k], 0, sizeof(a->att[k]));
 			return e;
 		}
 		if (bpf_map_update_elem(a->attach_fd, &k, &a->att[k], BPF_ANY))
 			return -errno;
+		sl_fault("apply-attached");
 		a->rep->nnew++;
 	}
 	return 0;
@@ -393,6 +475,7 @@ static int switch_running(struct apply *a)
 		if ((e = slk_switch_attach(a->inst, &a->att[k], slk_skel_prog_fd(a->progs[k], &a->att[k]))))
 			return e;
 		a->switched[k] = true;
+		sl_fault("apply-switched");
 	}
 	a->rep->switch_ms = slk_now_ms() - a->t0;
 	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)
@@ -400,47 +483,9 @@ static int switch_running(struct apply *a)
 	return 0;
 }
 
-/* Stage 7, committed: the new pins replace the old ones. */
-static void rename_pins(struct apply *a)
-{
-	char from[32], name[96];
-
-	for (size_t i = 0; i < sizeof(gen_maps) / sizeof(gen_maps[0]); i++) {
-		snprintf(from, sizeof(from), "next-%s", gen_maps[i]);
-		slk_rename_pin(a->inst, from, gen_maps[i]);
-	}
-	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
-		if (a->att[k].hook == SL_HOOK_NONE)
-			continue;
-		slk_prog_pin_name(from, sizeof(from), "next-", k);
-		slk_prog_pin_name(name, sizeof(name), "", k);
-		slk_rename_pin(a->inst, from, name);
-	}
-}
-
-/* Stage 8, retire the old: slots of rules that are gone are zeroed now that
- * no program counts there (the old tries are drained in finish()). */
-static void retire_slots(struct apply *a)
-{
-	int rfd = bpf_map__fd(a->skel->maps.rules);
-	int cfd = bpf_map__fd(a->skel->maps.counters);
-
-	if (!a->have)
-		return;
-	for (__u32 s = 0; s < SL_MAX_RULES; s++) {
-		struct sl_rule_meta z = {0};
-		bool kept = false;
-
-		if (a->meta[s].action == SL_ACT_NONE)
-			continue;
-		for (size_t i = 0; i < a->rs->nrules && !kept; i++)
-			kept = a->slots[i] == s;
-		if (kept)
-			continue;
-		slk_zero_percpu(cfd, s, sizeof(struct sl_rule_ctr));
-		bpf_map_update_elem(rfd, &s, &z, BPF_ANY);
-	}
-}
+/* Stage 7, committed: the counters of freed slots zeroed, the new pins over
+ * the old ones, config last (journal.h: slk_commit; the old tries are
+ * drained in finish()). */
 
 /* Undo 6b: switched attachments back to the running programs. */
 static void switch_back(struct apply *a)
@@ -474,12 +519,14 @@ static void detach_new(struct apply *a)
 	}
 }
 
-/* Undo 4 and 5: every pin this apply made. */
+/* Undo 4 and 5: every pin this apply made; next-config first, so that
+ * nothing can roll this apply forward any more. */
 static void unpin_new(struct apply *a)
 {
 	const char *inst = a->inst;
 	char name[96];
 
+	slk_unpin(inst, "next-config");
 	for (size_t i = 0; i < sizeof(gen_maps) / sizeof(gen_maps[0]); i++) {
 		snprintf(name, sizeof(name), "next-%s", gen_maps[i]);
 		slk_unpin(inst, name);
@@ -492,7 +539,6 @@ static void unpin_new(struct apply *a)
 	if (!a->have) {
 		slk_unpin(inst, "counters");
 		slk_unpin(inst, "globals");
-		slk_unpin(inst, "rules");
 		slk_unpin(inst, "attachments");
 		slk_unpin(inst, "att_counters");
 	}
@@ -563,8 +609,13 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	a.nwant = slk_targets(o, a.want, SL_MAX_DEVS);
 	if (o->hook == SL_HOOK_CGROUP && o->cgroup && a.nwant == 0)
 		return -EINVAL;
-	if ((e = slk_ensure_bpffs()) || (e = slk_mkdir_instance(inst)) || (e = slk_lock_instance(inst, &lk)))
+	/* the lock first: a detach may remove the directory until we hold it */
+	if ((e = slk_ensure_bpffs()) || (e = slk_lock_instance(inst, &lk)))
 		return e;
+	if ((e = slk_recover(inst)) || (e = slk_mkdir_instance(inst))) {
+		slk_unlock_instance(&lk);
+		return e;
+	}
 
 	if ((e = open_current(&a)) || (e = plan(&a)) || (e = load_maps(&a)))
 		goto out;
@@ -574,13 +625,14 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		goto undo_attach;
 	if ((e = switch_running(&a)))
 		goto undo_switch;
-	rename_pins(&a);
-	retire_slots(&a);
+	slk_commit(inst);
 	goto out;
 
 undo_switch:
+	slk_unpin(inst, "next-config");
 	switch_back(&a);
 undo_attach:
+	slk_unpin(inst, "next-config");
 	detach_new(&a);
 undo_pins:
 	unpin_new(&a);

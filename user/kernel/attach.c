@@ -2,9 +2,9 @@
 /*
  * attach.c - the per-hook attach interface (struct slk_hook_ops) and what the link-based hooks share
  */
-#include "kernel/internal.h"
+#include "kernel/journal.h"
 
-static void slk_link_pin_name(char *buf, size_t sz, const struct sl_attach *a)
+void slk_link_pin_name(char *buf, size_t sz, const struct sl_attach *a)
 {
 	if (a->hook == SL_HOOK_CGROUP)
 		snprintf(buf, sz, "link-cgroup-%s%llu", a->dir == SL_DIR_IN ? "in-" : "",

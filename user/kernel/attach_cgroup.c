@@ -3,7 +3,7 @@
  * attach_cgroup.c - the cgroup hook: cgroup_skb/egress links on cgroup v2
  * (cgroup_skb/ingress for an inbound attachment)
  */
-#include "kernel/internal.h"
+#include "kernel/journal.h"
 
 /* The cgroup v2 mount point, from /proc/self/mountinfo (not assumed). */
 int sl_cgroup2_mount(char *buf, size_t sz)
@@ -75,6 +75,8 @@ static int cgroup_attach(const char *inst, int prog_fd, const struct sl_apply_op
 		return e;
 	}
 	a->cgroup_id = st.st_ino;       /* a cgroup v2 id is its directory's inode */
+	a->kind = SL_ATT_CGROUP;
+	slk_note_record(a);
 	lfd = bpf_link_create(prog_fd, cfd, a->dir == SL_DIR_IN ? BPF_CGROUP_INET_INGRESS
 								: BPF_CGROUP_INET_EGRESS, NULL);
 	e = -errno;

@@ -2,7 +2,7 @@
 /*
  * attach_tc.c - TC hooks: TCX links, clsact filters on kernels without TCX
  */
-#include "kernel/internal.h"
+#include "kernel/journal.h"
 
 static bool slk_hook_ingress(enum sl_hook h)
 {
@@ -24,7 +24,11 @@ static int slk_attach_tc_here(const char *inst, int prog_fd, const char *dev, en
 	if (mode != SL_TC_CLSACT) {
 		int type = slk_hook_ingress(a->hook) ? SL_BPF_TCX_INGRESS : SL_BPF_TCX_EGRESS;
 		DECLARE_LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = SL_BPF_F_BEFORE);
-		int lfd = bpf_link_create(prog_fd, a->ifindex, type, &lo);
+		int lfd;
+
+		a->kind = SL_ATT_TCX;
+		slk_note_record(a);
+		lfd = bpf_link_create(prog_fd, a->ifindex, type, &lo);
 
 		if (lfd >= 0) {
 			a->kind = SL_ATT_TCX;
@@ -47,19 +51,26 @@ static int slk_attach_tc_here(const char *inst, int prog_fd, const char *dev, en
 		}
 		a->qdisc_created = e == 0;
 		/* First in line: priority 1 (the lowest number runs first) with
-		 * sluice's own handle; if another filter holds priority 1, let
-		 * the kernel choose, and say that others may run before. */
-		to.priority = 1;
-		to.handle = SL_TC_HANDLE;
-		e = bpf_tc_attach(&th, &to);
-		if (e == -EEXIST || e == -EINVAL || e == -EBUSY) {
-			fprintf(stderr, "sluice: %s: warning: clsact priority 1 is taken; sluice's filter "
-				"runs after the filters before it\n", dev);
-			to.priority = 0;
-			to.handle = 0;
+		 * the instance's own handle; if another filter holds priority 1,
+		 * the next of 1..SL_TC_PRIO_MAX, and say that others may run
+		 * before.  The record names handle and priority before each try,
+		 * so that a kill after the attach leaves nothing sluice cannot
+		 * find (docs/operations.md section 3). */
+		a->kind = SL_ATT_CLSACT;
+		a->handle = slk_tc_handle(inst);
+		e = -EEXIST;
+		for (a->priority = 1; a->priority <= SL_TC_PRIO_MAX; a->priority++) {
+			to.priority = a->priority;
+			to.handle = a->handle;
 			to.prog_id = 0;
+			slk_note_record(a);
 			e = bpf_tc_attach(&th, &to);
+			if (e != -EEXIST && e != -EINVAL && e != -EBUSY)
+				break;
 		}
+		if (!e && a->priority > 1)
+			fprintf(stderr, "sluice: %s: warning: clsact priority 1 is taken; sluice's filter "
+				"runs after the filters before it (priority %u)\n", dev, a->priority);
 		if (e) {
 			slk_err("%s: cannot attach a clsact %s filter: %s", dev, sl_hook_name(a->hook), strerror(-e));
 			if (a->qdisc_created) {

@@ -2,7 +2,7 @@
 /*
  * attach_xdp.c - the XDP hook: native mode where the driver has it, generic otherwise
  */
-#include "kernel/internal.h"
+#include "kernel/journal.h"
 
 /* XDP: native (driver) mode where the driver has it, generic otherwise.
  * Never replaces an XDP program sluice did not attach. */
@@ -20,6 +20,9 @@ static int slk_attach_xdp_here(const char *inst, int prog_fd, const char *dev, e
 
 		if (mode != SL_XDP_AUTO && mode != tries[i].m)
 			continue;
+		a->kind = SL_ATT_XDP;
+		a->xdp_mode = tries[i].m;
+		slk_note_record(a);
 		lfd = bpf_link_create(prog_fd, a->ifindex, BPF_XDP, &lo);
 		if (lfd >= 0) {
 			a->kind = SL_ATT_XDP;

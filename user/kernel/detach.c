@@ -1,16 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * detach.c - sl_detach: remove an instance from a target, the pins with the last one
+ * detach.c - sl_detach: remove an instance from a target, everything with the last one
  */
-#include "kernel/internal.h"
+#include "kernel/journal.h"
 
+static bool detach_match(const struct sl_attach *a, const struct sl_detach_opts *o,
+			 const struct sl_attach *t)
+{
+	if (o->all)
+		return true;
+	if (o->cgroup)
+		return a->hook == SL_HOOK_CGROUP && strncmp(a->cgroup, t->cgroup, SL_CGPATH_LEN) == 0;
+	return o->dev && a->hook != SL_HOOK_CGROUP &&
+	       strncmp(a->ifname, o->dev, SL_IFNAME_LEN) == 0 &&
+	       strncmp(a->netns, o->netns ? o->netns : "", SL_IFNAME_LEN) == 0 &&
+	       (o->hook == SL_HOOK_NONE || a->hook == o->hook ||
+		(o->hook == SL_HOOK_TC_EGRESS && a->hook == SL_HOOK_DNS));
+}
+
+/*
+ * Works from the attachment records alone (not the generation's pins, any
+ * of which may be lost), under the exclusive lock, after recovery; with
+ * --all, or when the last attachment goes, everything of the instance goes,
+ * clsact filters that no record names included (docs/operations.md).
+ */
 int sl_detach(const char *inst, const struct sl_detach_opts *o)
 {
-	struct sl_instance in;
 	struct sl_attach att[SL_MAX_ATTACH], t;
 	struct slk_lock lk = { -1 };
 	size_t removed = 0, left = 0;
-	int e;
+	char dir[PATH_MAX];
+	bool existed;
+	int e, afd = -1, actr = -1;
 
 	inst = inst ? inst : "default";
 	memset(&t, 0, sizeof(t));
@@ -24,43 +45,43 @@ int sl_detach(const char *inst, const struct sl_detach_opts *o)
 		if ((e = slk_cgroup_resolve(o->cgroup, abs, sizeof(abs), t.cgroup, sizeof(t.cgroup))))
 			return e;
 	}
-	e = sl_instance_open(inst, &in);
-	if (e == -ENOENT) {
-		slk_err("%s/%s: no such instance (see: sluice status)", SL_PIN_ROOT, inst);
-		return e;
-	}
-	if (e == -EIO && o->all) {
-		slk_remove_instance(inst);
-		return 0;
-	}
-	if (e)
-		return e;
 	if ((e = slk_lock_instance(inst, &lk)))
-		goto out;
-	if ((e = sl_read_attach(in.attach_fd, att)))
-		goto out;
-	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
-		bool match;
+		return e;
+	snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s", inst);
+	existed = access(dir, F_OK) == 0;
+	if (existed)
+		slk_recover(inst);
+	if (access(dir, F_OK)) {
+		int swept = o->all ? slk_clsact_sweep(inst, true) : 0;
 
-		if (att[k].hook == SL_HOOK_NONE)
-			continue;
-		if (o->cgroup)
-			match = att[k].hook == SL_HOOK_CGROUP &&
-				strncmp(att[k].cgroup, t.cgroup, SL_CGPATH_LEN) == 0;
-		else
-			match = o->dev && att[k].hook != SL_HOOK_CGROUP &&
-				strncmp(att[k].ifname, o->dev, SL_IFNAME_LEN) == 0 &&
-				strncmp(att[k].netns, o->netns ? o->netns : "", SL_IFNAME_LEN) == 0 &&
-				(o->hook == SL_HOOK_NONE || att[k].hook == o->hook);
-		if (o->all || match) {
-			if ((e = slk_detach_one(inst, &att[k])))
-				goto out;
-			slk_forget_record(inst, in.attach_fd, in.att_ctr_fd, k);
-			removed++;
+		if (existed && o->all) {
+			e = 0;          /* recovery removed what an interrupted apply left */
+		} else if (swept > 0) {
+			fprintf(stderr, "sluice: %s: removed %d clsact filter%s of an instance without pins\n",
+				inst, swept, swept == 1 ? "" : "s");
+			e = 0;
 		} else {
-			left++;
+			slk_err("%s: no such instance (see: sluice status)", dir);
+			e = -ENOENT;
 		}
+		goto out;
 	}
+	afd = slk_obj_get(inst, "attachments");
+	actr = slk_obj_get(inst, "att_counters");
+	if (afd < 0 || (e = sl_read_attach(afd, att))) {
+		if (!o->all) {
+			slk_err("%s/attachments: the attachment records are lost; remove the instance with: "
+			    "sluice detach --all --instance %s", dir, inst);
+			e = -EIO;
+			goto out;
+		}
+		e = slk_remove_all(inst);
+		e = e < 0 ? e : 0;
+		goto out;
+	}
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)
+		if (att[k].hook != SL_HOOK_NONE)
+			detach_match(&att[k], o, &t) ? removed++ : left++;
 	if (!o->all && !removed) {
 		slk_err("%s: instance '%s' is not attached there (see: sluice status)",
 		    o->cgroup ? o->cgroup : o->dev, inst);
@@ -68,12 +89,28 @@ int sl_detach(const char *inst, const struct sl_detach_opts *o)
 		goto out;
 	}
 	if (left == 0) {
-		sl_instance_close(&in);
-		slk_remove_instance(inst);
+		/* uncommit first: if this is cut short, recovery removes the rest */
+		slk_unpin(inst, "config");
+		close(afd);
+		afd = -1;
+		e = slk_remove_all(inst);
+		e = e < 0 ? e : 0;
+		goto out;
+	}
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		if (att[k].hook == SL_HOOK_NONE || !detach_match(&att[k], o, &t))
+			continue;
+		if ((e = slk_detach_one(inst, &att[k])))
+			goto out;
+		slk_forget_record(inst, afd, actr, k);
+		sl_fault("detach-one");
 	}
 	e = 0;
 out:
-	sl_instance_close(&in);
+	if (afd >= 0)
+		close(afd);
+	if (actr >= 0)
+		close(actr);
 	slk_unlock_instance(&lk);
 	return e;
 }

@@ -86,7 +86,7 @@ struct ncname {
 
 struct sl_ev_names {
 	char inst[SL_INST_LEN + 1];
-	struct sl_rule_meta *meta;              /* SL_MAX_RULES */
+	struct sl_rule_meta *meta;              /* SL_MAX_SLOTS */
 	struct sl_attach att[SL_MAX_ATTACH];
 	struct ncname *nc;
 	size_t nnc;
@@ -135,7 +135,7 @@ static int names_fill(struct sl_ev_names *n)
 {
 	int rfd = pin_get(n->inst, "rules"), afd = pin_get(n->inst, "attachments"), e = 0;
 
-	memset(n->meta, 0, SL_MAX_RULES * sizeof(*n->meta));
+	memset(n->meta, 0, SL_MAX_SLOTS * sizeof(*n->meta));
 	memset(n->att, 0, sizeof(n->att));
 	if (rfd >= 0)
 		e = sl_read_rule_meta(rfd, n->meta);
@@ -160,7 +160,7 @@ int sl_ev_names_load(const char *inst, struct sl_ev_names **out)
 	struct sl_ev_names *n = calloc(1, sizeof(*n));
 
 	*out = NULL;
-	if (!n || !(n->meta = calloc(SL_MAX_RULES, sizeof(*n->meta)))) {
+	if (!n || !(n->meta = calloc(SL_MAX_SLOTS, sizeof(*n->meta)))) {
 		free(n);
 		return -ENOMEM;
 	}
@@ -189,7 +189,7 @@ static const char *nc_name(const struct sl_ev_names *n, uint32_t ncls)
 
 static bool names_stale(const struct sl_ev_names *n, const struct sl_event *raw)
 {
-	if (raw->rule != SL_NO_RULE && raw->rule < SL_MAX_RULES && n->meta[raw->rule].action == SL_ACT_NONE)
+	if (raw->rule != SL_NO_RULE && raw->rule < SL_MAX_SLOTS && n->meta[raw->rule].action == SL_ACT_NONE)
 		return true;
 	if (raw->ncls && !nc_name(n, raw->ncls))
 		return true;
@@ -233,7 +233,7 @@ void sl_ev_decode(struct sl_ev_names *n, const struct sl_event *raw, struct sl_e
 	where(n, raw, e);
 	e->verdict = raw->verdict;
 	snprintf(e->reason, sizeof(e->reason), "%s", sl_event_reason(raw->verdict, raw->reason, raw->flags));
-	if (raw->rule != SL_NO_RULE && raw->rule < SL_MAX_RULES && n->meta[raw->rule].action != SL_ACT_NONE)
+	if (raw->rule != SL_NO_RULE && raw->rule < SL_MAX_SLOTS && n->meta[raw->rule].action != SL_ACT_NONE)
 		snprintf(e->rule, sizeof(e->rule), "%s", n->meta[raw->rule].name);
 	e->family = raw->family;
 	e->proto = raw->proto;

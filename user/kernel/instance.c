@@ -2,7 +2,7 @@
 /*
  * instance.c - instances: names, bpffs, pins, locks, open/list/close (the pin layout is in internal.h)
  */
-#include "kernel/internal.h"
+#include "kernel/journal.h"
 
 bool slk_valid_instance(const char *s)
 {
@@ -173,10 +173,14 @@ void slk_instance_init(struct sl_instance *in)
 	in->name_ring_fd = in->pending_fd = in->learn_live_fd = in->learn_bloom_fd = -1;
 }
 
+/*
+ * The readers' way in: under the shared lock, so that no commit is seen
+ * half done; an apply or detach that was killed is finished or undone first
+ * (docs/operations.md), so that what is opened is what the kernel runs.
+ */
 int sl_instance_open(const char *inst, struct sl_instance *in)
 {
-	char dir[PATH_MAX];
-	struct stat st;
+	int lk = -1, e;
 
 	slk_instance_init(in);
 	if (!slk_valid_instance(inst)) {
@@ -184,6 +188,25 @@ int sl_instance_open(const char *inst, struct sl_instance *in)
 		    inst, SL_INST_LEN);
 		return -EINVAL;
 	}
+	if ((e = slk_lock_file(inst, false, &lk)))
+		return e;
+	if (slk_needs_recovery(inst)) {
+		slk_lock_release(&lk);
+		if ((e = slk_lock_file(inst, true, &lk)))
+			return e;
+		slk_recover(inst);
+	}
+	e = slk_instance_open_raw(inst, in);
+	slk_lock_release(&lk);
+	return e;
+}
+
+int slk_instance_open_raw(const char *inst, struct sl_instance *in)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	slk_instance_init(in);
 	snprintf(in->name, sizeof(in->name), "%s", inst);
 	snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s", inst);
 	if (stat(dir, &st))
@@ -262,30 +285,15 @@ int sl_instance_list(char ***names, size_t *n)
 	return 0;
 }
 
+/* Exclusive, on the lock file that a detach never removes (lock.c). */
 int slk_lock_instance(const char *inst, struct slk_lock *l)
 {
-	char dir[PATH_MAX];
-
-	snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s", inst);
-	l->fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (l->fd < 0) {
-		int e = -errno;
-		slk_err("%s: cannot open: %s", dir, strerror(-e));
-		return e;
-	}
-	if (flock(l->fd, LOCK_EX)) {
-		int e = -errno;
-		close(l->fd);
-		return e;
-	}
-	return 0;
+	return slk_lock_file(inst, true, &l->fd);
 }
 
 void slk_unlock_instance(struct slk_lock *l)
 {
-	if (l->fd >= 0)
-		close(l->fd);
-	l->fd = -1;
+	slk_lock_release(&l->fd);
 }
 
 int slk_mkdir_instance(const char *inst)

@@ -10,7 +10,7 @@
  *   config                 the generation's .rodata (struct sl_config)
  *   dst4, dst6, ports      its tables (replaced on every apply)
  *   counters, globals      per-CPU counters (kept across applies)
- *   rules                  slot -> rule name (kept)
+ *   rules                  slot -> rule name (the generation's; replaced)
  *   attachments            where the instance is attached (kept)
  *   att_counters           pass/drop per attachment record (kept)
  *   owner                  sluice-cni's instances: whose they are (owner.c; kept)
@@ -68,7 +68,6 @@
 #define SL_BPF_TCX_EGRESS  47
 #define SL_ENOTSUPP        524  /* the kernel's internal ENOTSUPP */
 #define SL_BPF_F_BEFORE    (1U << 3)    /* TCX: insert before (all, with no relative) */
-#define SL_TC_HANDLE       0x51c3       /* clsact: sluice's filter handle */
 
 /* ---------------------------------------------------------- common.c */
 
@@ -99,9 +98,10 @@ void slk_instance_init(struct sl_instance *in);
 
 int slk_skel_prog_fd(struct sluice_bpf *s, const struct sl_attach *a);
 /* One program for attachment record @k (@a): its hook's program, att_index = k,
- * att_dir = a->dir, every map shared with @owner (the generation's maps). */
+ * att_dir = a->dir, att_flags = @flags (SL_AF_*), every map shared with @owner
+ * (the generation's maps). */
 int slk_load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, __u32 k,
-		      const struct sl_attach *a, struct sluice_bpf **out);
+		      const struct sl_attach *a, __u32 flags, struct sluice_bpf **out);
 /* Fill a loaded generation's maps from @img (and its fast tables @fast);
  * @lo: learning options (NULL: defaults, resolvers from img->rs). */
 int slk_fill_generation(struct sluice_bpf *skel, const struct sl_image *img,

@@ -139,6 +139,7 @@ struct sl_apply_opts {
 	const char *cgroup;             /* hook cgroup: path (absolute or below the mount) */
 	uint32_t dns_floor_s, dns_grace_s;      /* 0: defaults (docs/dns.md) */
 	enum sl_dir dir;                /* SL_DIR_IN: tc-ingress, xdp, cgroup (ingress) only */
+	bool allow_stack;               /* attach where another instance already filters */
 };
 
 struct sl_apply_report {
@@ -197,7 +198,7 @@ void sl_instance_close(struct sl_instance *in);
 int sl_instance_list(char ***names, size_t *n);
 /* Read the loaded tables back into an image (img->rs is NULL). */
 int sl_image_from_maps(const struct sl_instance *in, struct sl_image *img);
-/* Rule metadata by slot; out must hold SL_MAX_RULES entries. */
+/* Rule metadata by slot; out must hold SL_MAX_SLOTS entries. */
 int sl_read_rule_meta(int rules_fd, struct sl_rule_meta *out);
 /* Attachment records; out must hold SL_MAX_ATTACH entries. */
 int sl_read_attach(int attach_fd, struct sl_attach *out);
@@ -331,6 +332,13 @@ int sl_ev_reader_consume(struct sl_ev_reader *r);
 int sl_ev_reader_check(struct sl_ev_reader *r);
 void sl_ev_reader_close(struct sl_ev_reader *r);
 
+/* The instance's host_addrs from the namespaces of its ingress attachments now
+ * (`sluice run` calls it as addresses change; hostaddr.c). */
+int sl_host_addrs_refresh(const char *inst);
+/* Whether a target named in @ao (an interface, a cgroup) exists now but
+ * instance @inst has no live attachment there (deleted and created again);
+ * @what names it.  `sluice run` then applies again (reattach.c). */
+bool sl_target_lost(const char *inst, const struct sl_apply_opts *ao, char *what, size_t sz);
 
 const char *sl_hook_name(enum sl_hook h);       /* "tc-egress", ... */
 const char *sl_att_kind_name(enum sl_att_kind k); /* "tcx", "clsact", ... */

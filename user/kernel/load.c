@@ -196,7 +196,7 @@ int slk_skel_prog_fd(struct sluice_bpf *s, const struct sl_attach *a)
  * att_index = k, every map shared with @owner (the generation's maps).
  */
 int slk_load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, __u32 k,
-		      const struct sl_attach *a, struct sluice_bpf **out)
+		      const struct sl_attach *a, __u32 flags, struct sluice_bpf **out)
 {
 	struct sluice_bpf *s = sluice_bpf__open();
 	enum sl_hook hook = a->hook;
@@ -215,6 +215,7 @@ int slk_load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, __u3
 	s->rodata->cfg = img->cfg;
 	s->rodata->att_index = k;
 	s->rodata->att_dir = a->dir;
+	s->rodata->att_flags = flags;
 	bpf_object__for_each_map(m, s->obj) {
 		struct bpf_map *om;
 

@@ -48,6 +48,37 @@ void slk_netns_leave(int saved)
 	close(saved);
 }
 
+/* The first named network namespace that has an interface @dev ("" if none). */
+static void find_netns(const char *dev, char *out, size_t sz)
+{
+	DIR *d = opendir("/run/netns");
+	struct dirent *de;
+
+	out[0] = 0;
+	while (d && !out[0] && (de = readdir(d))) {
+		char p[PATH_MAX];
+		int fd, self;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/run/netns/%s", de->d_name);
+		fd = open(p, O_RDONLY | O_CLOEXEC);
+		self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && self >= 0 && setns(fd, CLONE_NEWNET) == 0) {
+			if (if_nametoindex(dev))
+				snprintf(out, sz, "%s", de->d_name);
+			if (setns(self, CLONE_NEWNET))
+				slk_err("cannot return to the original network namespace: %s", strerror(errno));
+		}
+		if (fd >= 0)
+			close(fd);
+		if (self >= 0)
+			close(self);
+	}
+	if (d)
+		closedir(d);
+}
+
 int slk_dev_enter(const char *dev, struct sl_attach *a, int *saved)
 {
 	int e;
@@ -59,8 +90,16 @@ int slk_dev_enter(const char *dev, struct sl_attach *a, int *saved)
 		if (a->netns[0])
 			slk_err("%s: no such interface in network namespace %s (see: ip -n %s link show)",
 				dev, a->netns, a->netns);
-		else
-			slk_err("%s: no such interface (see: ip link show)", dev);
+		else {
+			char ns[256];
+
+			find_netns(dev, ns, sizeof(ns));
+			if (ns[0])
+				slk_err("%s: no such interface here, but network namespace %s has one: "
+					"add --netns %s", dev, ns, ns);
+			else
+				slk_err("%s: no such interface (see: ip link show)", dev);
+		}
 		slk_netns_leave(*saved);
 		*saved = -1;
 		return -ENODEV;

@@ -112,7 +112,7 @@ static int slk_read_array(int fd, void *out, __u32 n, size_t val_sz)
 
 int sl_read_rule_meta(int fd, struct sl_rule_meta *out)
 {
-	return slk_read_array(fd, out, SL_MAX_RULES, sizeof(*out));
+	return slk_read_array(fd, out, SL_MAX_SLOTS, sizeof(*out));
 }
 
 int sl_read_attach(int fd, struct sl_attach *out)
@@ -208,12 +208,12 @@ int sl_image_from_maps(const struct sl_instance *in, struct sl_image *img)
 			img->nnames++;
 		}
 	}
-	img->slot_index = malloc(SL_MAX_RULES * sizeof(*img->slot_index));
+	img->slot_index = malloc(SL_MAX_SLOTS * sizeof(*img->slot_index));
 	if (!img->slot_index) {
 		e = -ENOMEM;
 		goto fail;
 	}
-	for (__u32 k = 0; k < SL_MAX_RULES; k++) {
+	for (__u32 k = 0; k < SL_MAX_SLOTS; k++) {
 		struct sl_rule_meta m;
 
 		img->slot_index[k] = bpf_map_lookup_elem(in->rules_fd, &k, &m) == 0 &&

@@ -218,9 +218,9 @@ static bool rule_live(const struct sl_rule_meta *m, uint32_t gen)
 static int read_rules(const struct sl_instance *in, struct sl_prom_inst *s)
 {
 	size_t cstride = sizeof(struct sl_rule_ctr) * (size_t)ncpus();
-	struct sl_rule_meta *meta = calloc(SL_MAX_RULES, sizeof(*meta));
-	unsigned char *ctr = calloc(SL_MAX_RULES, cstride);
-	uint16_t *order = malloc(SL_MAX_RULES * sizeof(*order));
+	struct sl_rule_meta *meta = calloc(SL_MAX_SLOTS, sizeof(*meta));
+	unsigned char *ctr = calloc(SL_MAX_SLOTS, cstride);
+	uint16_t *order = malloc(SL_MAX_SLOTS * sizeof(*order));
 	size_t n = 0;
 	int e;
 
@@ -228,10 +228,10 @@ static int read_rules(const struct sl_instance *in, struct sl_prom_inst *s)
 		e = -ENOMEM;
 		goto out;
 	}
-	if ((e = array_read(in->rules_fd, SL_MAX_RULES, sizeof(*meta), meta)) ||
-	    (e = array_read(in->counters_fd, SL_MAX_RULES, cstride, ctr)))
+	if ((e = array_read(in->rules_fd, SL_MAX_SLOTS, sizeof(*meta), meta)) ||
+	    (e = array_read(in->counters_fd, SL_MAX_SLOTS, cstride, ctr)))
 		goto out;
-	for (uint32_t k = 0; k < SL_MAX_RULES; k++)
+	for (uint32_t k = 0; k < SL_MAX_SLOTS; k++)
 		if (meta[k].action != SL_ACT_NONE && rule_live(&meta[k], s->cfg.generation))
 			order[n++] = (uint16_t)k;
 	qsort_r(order, n, sizeof(*order), cmp_index, meta);
@@ -408,7 +408,7 @@ int sl_snapshot_read(const char *inst, struct sl_prom_inst *s)
 	int e;
 
 	memset(s, 0, sizeof(*s));
-	s->rules = malloc(SL_MAX_RULES * sizeof(*s->rules));
+	s->rules = malloc(SL_MAX_SLOTS * sizeof(*s->rules));
 	if (!s->rules)
 		return -ENOMEM;
 	__atomic_add_fetch(&n_reads, 1, __ATOMIC_RELAXED);

@@ -57,7 +57,7 @@ struct sl_prom_inst {
 	double applied_s;               /* when its generation was pinned (Unix time) */
 	uint64_t prefixes4, prefixes6;
 	size_t nrules;                  /* in first-match order */
-	struct sl_prom_rule *rules;     /* SL_MAX_RULES entries (malloc'ed by the reader) */
+	struct sl_prom_rule *rules;     /* SL_MAX_SLOTS entries (malloc'ed by the reader) */
 	struct sl_global_ctr g[SL_G_MAX];
 	size_t natt;
 	struct sl_prom_att att[SL_MAX_ATTACH];
