@@ -214,10 +214,11 @@ static void json(void)
 		buf && !strcmp(buf, "{\"time\":\"2026-12-01T08:20:00.123Z\",\"instance\":\"default\",\"hook\":\"tc-egress\","
 			       "\"dev\":\"wan0\",\"verdict\":\"audit-drop\",\"reason\":\"near-miss\",\"rule\":\"zoom-media\","
 			       "\"family\":4,\"src\":\"192.0.2.10\",\"dst\":\"198.51.100.7\",\"proto\":\"udp\","
-			       "\"sport\":40000,\"dport\":8811,\"len\":128,\"name\":\"*.zoom.us\"}\n"), "got %s", buf);
+			       "\"sport\":40000,\"dport\":8811,\"len\":128,\"name\":\"*.zoom.us\","
+			       "\"direction\":\"outbound\"}\n"), "got %s", buf);
 	T_CHECK("json: read back equal", buf && sl_ev_parse_json(buf, &b) == 0 && b.time_ns == e.time_ns &&
 		b.verdict == e.verdict && b.family == 4 && b.proto == 17 && b.sport == 40000 && b.dport == 8811 &&
-		b.len == 128 && !strcmp(b.rule, e.rule) && !strcmp(b.name, e.name) && !strcmp(b.dst, e.dst) &&
+		b.len == 128 && !b.inbound && !strcmp(b.rule, e.rule) && !strcmp(b.name, e.name) && !strcmp(b.dst, e.dst) &&
 		!strcmp(b.dev, e.dev) && !strcmp(b.reason, e.reason), "differs");
 	T_CHECK("json: nulls read back as empty", sl_ev_parse_json("{\"rule\":null,\"sport\":null,\"name\":null}", &b) == 0 &&
 		!b.rule[0] && b.sport == -1 && !b.name[0], "rule '%s' sport %d", b.rule, b.sport);

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/sdnotify.h"
 #include "daemon/run.h"
 #include "daemon/metrics.h"
 #include "daemon/watch.h"
@@ -634,26 +635,6 @@ static void run_watch(struct run *r, uint64_t now)
 		r->reattach_ms = 0;
 }
 
-static void sd_notify_(const char *msg)
-{
-	const char *p = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	size_t l;
-	int fd;
-
-	if (!p || (p[0] != '/' && p[0] != '@') || (l = strlen(p)) >= sizeof(sa.sun_path))
-		return;
-	memcpy(sa.sun_path, p, l);
-	if (sa.sun_path[0] == '@')
-		sa.sun_path[0] = '\0';
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
-	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + l));
-	close(fd);
-}
-
 static void on_signal(struct run *r)
 {
 	struct signalfd_siginfo si;
@@ -710,7 +691,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run
 	}
 	if (r.nnames && inject_fd(&r) < 0)
 		logf_("exact names will be resolved but not learned until sluice_inject loads");
-	sd_notify_("READY=1");
+	sl_sd_notify("READY=1");
 	logf_("running (pid %d): SIGHUP re-applies %s, SIGTERM stops sluice run and leaves the "
 	      "filter in place", (int)getpid(), file);
 	rc = 0;
@@ -721,10 +702,10 @@ int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run
 
 		if (r.hup) {
 			r.hup = false;
-			sd_notify_("RELOADING=1");
+			sl_sd_notify("RELOADING=1");
 			logf_("SIGHUP: re-applying %s", file);
 			run_apply(&r);
-			sd_notify_("READY=1");
+			sl_sd_notify("READY=1");
 		}
 		if (now - r.checked_ms >= 1000) {
 			r.checked_ms = now;
@@ -781,7 +762,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run
 		}
 	}
 	if (r.stop) {
-		sd_notify_("STOPPING=1");
+		sl_sd_notify("STOPPING=1");
 		logf_("stopping; the filter stays in place (remove it with: sluice detach --all "
 		      "--instance %s)", r.inst);
 	}

@@ -93,7 +93,6 @@ void sl_ev_json(const struct sl_ev *e, FILE *out)
 	kstr_or_null(&j, "instance", e->instance);
 	kstr_or_null(&j, "hook", e->hook);
 	kstr_or_null(&j, "dev", e->dev);
-	sl_json_kstr(&j, "direction", e->inbound ? "inbound" : "outbound");
 	sl_json_kstr(&j, "verdict", sl_event_verdict(e->verdict));
 	sl_json_kstr(&j, "reason", e->reason);
 	kstr_or_null(&j, "rule", e->rule);
@@ -105,6 +104,7 @@ void sl_ev_json(const struct sl_ev *e, FILE *out)
 	kint_or_null(&j, "dport", e->dport);
 	sl_json_ku64(&j, "len", e->len);
 	kstr_or_null(&j, "name", e->name);
+	sl_json_kstr(&j, "direction", e->inbound ? "inbound" : "outbound");
 	sl_json_obj_close(&j);
 	sl_json_end(&j);
 }
