@@ -78,9 +78,6 @@ size_t cni_prev_host_ifaces(const struct cni_conf *c, const char **names, size_t
 
 /* cni_netlink.c: the host-side peer of veth @ifname in netns @netns (a path). */
 int cni_veth_peer(const char *netns, const char *ifname, char peer[16]);
-/* Run in netns @path: enter it (saved: where to return), leave. */
-int cni_netns_enter(const char *path, int *saved);
-void cni_netns_leave(int saved);
 
 /* cni_attach.c */
 void cni_instance_name(const char *network, const char *id, const char *ifname,

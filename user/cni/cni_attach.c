@@ -218,7 +218,7 @@ int cni_add(const struct cni_env *env, const struct cni_conf *c)
 		return cni_fail(CNI_ERR_IO, "instance %s: cannot record its owner: %s (see details)",
 				inst, strerror(-e));
 	}
-	if (c->hook == SL_HOOK_TC_EGRESS && (e = cni_netns_enter(env->netns, &saved))) {
+	if (c->hook == SL_HOOK_TC_EGRESS && (e = sl_netns_enter_path(env->netns, &saved))) {
 		sl_ruleset_free(&rs);
 		cni_remove(inst);
 		return cni_fail(CNI_ERR_CONTAINER, "CNI_NETNS %s: cannot enter: %s", env->netns,
@@ -227,7 +227,7 @@ int cni_add(const struct cni_env *env, const struct cni_conf *c)
 	cni_capture_begin();
 	e = sl_apply(&rs, &ao, &rep);
 	cni_capture_end();
-	cni_netns_leave(saved);
+	sl_netns_leave(saved);
 	sl_ruleset_free(&rs);
 	if (e) {
 		cni_remove(inst);

@@ -22,38 +22,6 @@
 
 #include "cni/cni.h"
 
-int cni_netns_enter(const char *path, int *saved)
-{
-	int fd;
-
-	*saved = -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	*saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (*saved < 0 || setns(fd, CLONE_NEWNET)) {
-		int e = -errno;
-
-		close(fd);
-		if (*saved >= 0)
-			close(*saved);
-		*saved = -1;
-		return e;
-	}
-	close(fd);
-	return 0;
-}
-
-void cni_netns_leave(int saved)
-{
-	if (saved < 0)
-		return;
-	if (setns(saved, CLONE_NEWNET))
-		fprintf(stderr, "sluice-cni: cannot return to the host's network namespace: %s\n",
-			strerror(errno));
-	close(saved);
-}
-
 struct link_info {
 	int ifindex;
 	int link;                       /* IFLA_LINK: the peer's index (0: none) */
@@ -149,11 +117,11 @@ int cni_veth_peer(const char *netns, const char *ifname, char peer[16])
 	int saved, fd, hfd, e;
 
 	/* a netlink socket stays in the namespace it was opened in */
-	if ((e = cni_netns_enter(netns, &saved)))
+	if ((e = sl_netns_enter_path(netns, &saved)))
 		return cni_fail(CNI_ERR_CONTAINER, "CNI_NETNS %s: cannot enter the network namespace: "
 				"%s (does the container still exist?)", netns, strerror(-e));
 	fd = nl_socket();
-	cni_netns_leave(saved);
+	sl_netns_leave(saved);
 	if (fd < 0)
 		return cni_fail(CNI_ERR_IO, "cannot open a netlink socket: %s", strerror(-fd));
 	e = link_get(fd, ifname, 0, &in);

@@ -23,42 +23,6 @@
 
 #include "daemon/watch.h"
 
-static int enter(const char *netns, int *saved)
-{
-	char p[PATH_MAX];
-	int fd;
-
-	*saved = -1;
-	if (!netns || !netns[0])
-		return 0;
-	snprintf(p, sizeof(p), "/run/netns/%s", netns);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	*saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (*saved < 0 || setns(fd, CLONE_NEWNET)) {
-		int e = -errno;
-
-		close(fd);
-		if (*saved >= 0)
-			close(*saved);
-		*saved = -1;
-		return e;
-	}
-	close(fd);
-	return 0;
-}
-
-static void leave(int saved)
-{
-	if (saved >= 0) {
-		if (setns(saved, CLONE_NEWNET))
-			fprintf(stderr, "sluice run: cannot return to its network namespace: %s\n",
-				strerror(errno));
-		close(saved);
-	}
-}
-
 int sl_watch_open(const struct sl_apply_opts *ao)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
@@ -67,7 +31,11 @@ int sl_watch_open(const struct sl_apply_opts *ao)
 
 	if (ao->hook == SL_HOOK_CGROUP || !ao->ndevs)
 		return -ENOENT;
-	if ((e = enter(ao->netns, &saved)))
+	char p[PATH_MAX] = "/proc/thread-self/ns/net";   /* no --netns: here */
+
+	if (ao->netns && ao->netns[0])
+		snprintf(p, sizeof(p), "/run/netns/%s", ao->netns);
+	if ((e = sl_netns_enter_path(p, &saved)))
 		return e;
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
 	e = fd < 0 ? -errno : 0;
@@ -76,7 +44,7 @@ int sl_watch_open(const struct sl_apply_opts *ao)
 		close(fd);
 		fd = -1;
 	}
-	leave(saved);
+	sl_netns_leave(saved);
 	return fd >= 0 ? fd : e;
 }
 

@@ -93,7 +93,7 @@ static int tc_attach(const char *inst, int prog_fd, const struct sl_apply_opts *
 	if ((e = slk_dev_enter(a->ifname, a, &saved)))
 		return e;
 	e = slk_attach_tc_here(inst, prog_fd, a->ifname, o->tc_mode, a);
-	slk_netns_leave(saved);
+	sl_netns_leave(saved);
 	return e;
 }
 
@@ -108,7 +108,7 @@ static int tc_update(const char *inst, const struct sl_attach *a, int prog_fd)
 		if (e)
 			return e;
 		e = bpf_tc_attach(&th, &to);
-		slk_netns_leave(saved);
+		sl_netns_leave(saved);
 		if (e)
 			slk_err("%s: cannot replace the clsact filter (handle %u, prio %u): %s",
 				a->ifname, a->handle, a->priority, strerror(-e));
@@ -127,7 +127,7 @@ static int tc_detach(const char *inst, const struct sl_attach *a)
 		if (e)
 			return e;
 		e = bpf_tc_detach(&th, &to);
-		slk_netns_leave(saved);
+		sl_netns_leave(saved);
 		if (e && e != -ENOENT && e != -ENODEV && e != -EINVAL) {
 			slk_err("%s: cannot remove the clsact filter (handle %u, prio %u): %s",
 				a->ifname, a->handle, a->priority, strerror(-e));
@@ -151,7 +151,7 @@ static bool tc_alive(const struct sl_instance *in, const struct sl_attach *a)
 		if (slk_netns_enter(a->netns, &saved))
 			return false;
 		alive = bpf_tc_query(&hook, &opts) == 0;
-		slk_netns_leave(saved);
+		sl_netns_leave(saved);
 		return alive;
 	}
 	return slk_link_alive(in, a);

@@ -49,7 +49,7 @@ static int xdp_attach(const char *inst, int prog_fd, const struct sl_apply_opts 
 	if ((e = slk_dev_enter(a->ifname, a, &saved)))
 		return e;
 	e = slk_attach_xdp_here(inst, prog_fd, a->ifname, o->xdp_mode, a);
-	slk_netns_leave(saved);
+	sl_netns_leave(saved);
 	return e;
 }
 

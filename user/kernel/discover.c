@@ -34,30 +34,6 @@ uint32_t slk_tc_handle(const char *inst)
 	return SL_TC_HANDLE_HI | (h ? h : 1);
 }
 
-/* As netns_enter (loader.c), without a message: a namespace may go away meanwhile. */
-static int netns_enter_quiet(const char *name, int *saved)
-{
-	char p[PATH_MAX];
-	int fd;
-
-	snprintf(p, sizeof(p), "/run/netns/%s", name);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	*saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (*saved < 0 || setns(fd, CLONE_NEWNET)) {
-		int e = -errno;
-
-		close(fd);
-		if (*saved >= 0)
-			close(*saved);
-		*saved = -1;
-		return e;
-	}
-	close(fd);
-	return 0;
-}
-
 static bool prog_is_sluice(uint32_t id)
 {
 	struct bpf_prog_info info = {0};
@@ -115,10 +91,13 @@ int slk_clsact_sweep(const char *inst, bool remove)
 
 		if (de->d_name[0] == '.')
 			continue;
-		if (netns_enter_quiet(de->d_name, &saved))
+		char p[PATH_MAX];
+
+		snprintf(p, sizeof(p), "/run/netns/%s", de->d_name);
+		if (sl_netns_enter_path(p, &saved))
 			continue;
 		n += sweep_here(handle, remove);
-		slk_netns_leave(saved);
+		sl_netns_leave(saved);
 	}
 	closedir(d);
 	return n;

@@ -68,7 +68,7 @@ static size_t collect(const struct sl_attach *att, size_t natt, struct sl_addr_k
 		if (slk_netns_enter(att[k].netns, &saved))
 			continue;
 		n = here(keys, n, SL_HOST_ADDRS);
-		slk_netns_leave(saved);
+		sl_netns_leave(saved);
 	}
 	return n;
 }

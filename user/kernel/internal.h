@@ -115,10 +115,10 @@ int slk_zero_percpu(int fd, uint32_t key, size_t value_sz);
 
 /* ---------------------------------------------------------- netns.c */
 
+/* sl_netns_enter_path of /run/netns/@name, with a message; "" or NULL: stay. */
 int slk_netns_enter(const char *name, int *saved);
-void slk_netns_leave(int saved);
 /* Enter a->netns and set a->ifindex from @dev (message if there is none);
- * on success the caller runs its attach there and calls slk_netns_leave(*saved). */
+ * on success the caller runs its attach there and calls sl_netns_leave(*saved). */
 int slk_dev_enter(const char *dev, struct sl_attach *a, int *saved);
 
 /* ---------------------------------------------------------- attach*.c */

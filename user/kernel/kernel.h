@@ -287,6 +287,11 @@ struct sl_owner {
 int sl_owner_set(const char *instance, const struct sl_owner *o);
 /* Read it: 0, -ENOENT if the instance has none, or another -errno. */
 int sl_owner_get(const char *instance, struct sl_owner *o);
+/* Enter the network namespace at @path (/run/netns/NAME, /proc/PID/ns/net, a
+ * CNI_NETNS path) on the calling thread; *saved: the namespace to return to
+ * with sl_netns_leave() (-1 if none).  0 or -errno, prints nothing. */
+int sl_netns_enter_path(const char *path, int *saved);
+void sl_netns_leave(int saved);
 /* Whether @path is a live network namespace (an nsfs file). */
 bool sl_netns_alive(const char *path);
 /* Remove the owner record (and the instance directory if that leaves it empty). */

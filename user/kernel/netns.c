@@ -5,30 +5,22 @@
 #include "kernel/internal.h"
 
 /*
- * Enter a named network namespace (as `ip -n NAME`: /run/netns/NAME) for
- * the interface work only; the mount namespace, and so the pins in the
- * host's bpffs, stay ours.  *saved gets the namespace to return to.
+ * Enter the network namespace at @path (/run/netns/NAME, /proc/PID/ns/net,
+ * a CNI_NETNS path) on this thread; *saved gets this thread's namespace to
+ * return to (sluice run's metrics threads come here too).  0 or -errno;
+ * prints nothing (a namespace may go away meanwhile).
  */
-int slk_netns_enter(const char *name, int *saved)
+int sl_netns_enter_path(const char *path, int *saved)
 {
-	char p[PATH_MAX];
-	int fd;
+	int fd, e;
 
 	*saved = -1;
-	if (!name || !name[0])
-		return 0;
-	snprintf(p, sizeof(p), "/run/netns/%s", name);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = -errno;
-		slk_err("%s: no such network namespace (see: ip netns list)", p);
-		return e;
-	}
-	/* this thread's namespace: sluice run's metrics threads come here too */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
 	*saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (*saved < 0 || setns(fd, CLONE_NEWNET)) {
-		int e = -errno;
-		slk_err("%s: cannot enter the network namespace: %s", p, strerror(-e));
+		e = -errno;
 		close(fd);
 		if (*saved >= 0)
 			close(*saved);
@@ -39,13 +31,33 @@ int slk_netns_enter(const char *name, int *saved)
 	return 0;
 }
 
-void slk_netns_leave(int saved)
+void sl_netns_leave(int saved)
 {
 	if (saved < 0)
 		return;
 	if (setns(saved, CLONE_NEWNET))
 		slk_err("cannot return to the original network namespace: %s", strerror(errno));
 	close(saved);
+}
+
+/* A named network namespace (as `ip -n NAME`: /run/netns/NAME) for the
+ * interface work only; the mount namespace, and so the pins in the host's
+ * bpffs, stay ours.  "" or NULL: stay.  Says what went wrong. */
+int slk_netns_enter(const char *name, int *saved)
+{
+	char p[PATH_MAX];
+	int e;
+
+	*saved = -1;
+	if (!name || !name[0])
+		return 0;
+	snprintf(p, sizeof(p), "/run/netns/%s", name);
+	e = sl_netns_enter_path(p, saved);
+	if (e == -ENOENT)
+		slk_err("%s: no such network namespace (see: ip netns list)", p);
+	else if (e)
+		slk_err("%s: cannot enter the network namespace: %s", p, strerror(-e));
+	return e;
 }
 
 /* The first named network namespace that has an interface @dev ("" if none). */
@@ -57,23 +69,16 @@ static void find_netns(const char *dev, char *out, size_t sz)
 	out[0] = 0;
 	while (d && !out[0] && (de = readdir(d))) {
 		char p[PATH_MAX];
-		int fd, self;
+		int saved;
 
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(p, sizeof(p), "/run/netns/%s", de->d_name);
-		fd = open(p, O_RDONLY | O_CLOEXEC);
-		self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && self >= 0 && setns(fd, CLONE_NEWNET) == 0) {
-			if (if_nametoindex(dev))
-				snprintf(out, sz, "%s", de->d_name);
-			if (setns(self, CLONE_NEWNET))
-				slk_err("cannot return to the original network namespace: %s", strerror(errno));
-		}
-		if (fd >= 0)
-			close(fd);
-		if (self >= 0)
-			close(self);
+		if (sl_netns_enter_path(p, &saved))
+			continue;
+		if (if_nametoindex(dev))
+			snprintf(out, sz, "%s", de->d_name);
+		sl_netns_leave(saved);
 	}
 	if (d)
 		closedir(d);
@@ -100,7 +105,7 @@ int slk_dev_enter(const char *dev, struct sl_attach *a, int *saved)
 			else
 				slk_err("%s: no such interface (see: ip link show)", dev);
 		}
-		slk_netns_leave(*saved);
+		sl_netns_leave(*saved);
 		*saved = -1;
 		return -ENODEV;
 	}

@@ -63,7 +63,7 @@ bool sl_target_lost(const char *inst, const struct sl_apply_opts *ao, char *what
 			if (slk_netns_enter(ao->netns, &saved))
 				continue;
 			exists = if_nametoindex(ao->devs[d]) != 0;
-			slk_netns_leave(saved);
+			sl_netns_leave(saved);
 			snprintf(what, sz, "%s%s%s", ao->devs[d], ao->netns ? "@" : "",
 				 ao->netns ? ao->netns : "");
 		}
