@@ -292,7 +292,17 @@ conf 1.0.0 > "$TMP/c"; cni STATUS "$cid" < "$TMP/c"; err_is "STATUS with cniVers
 # --- CNI 1.1: GC and STATUS ----------------------------------------------------
 T_PREFIX="cni_conformance/1.1/"
 conf 1.1.0 > "$TMP/conf"
-cni ADD keep-$id < "$TMP/conf"; cni ADD drop-$id < "$TMP/conf"
+cni ADD keep-$id < "$TMP/conf"
+# a second container with its own veth (two instances on one hook of one
+# interface are refused as stacking: a container's veth is its own)
+D=sl-$id-d
+ip netns add "$D" && on_exit ip netns del "$D"
+ip -n "$G" link add "sld$id" type veth peer name eth0 netns "$D"
+ip -n "$G" link set "sld$id" up; ip -n "$D" link set eth0 up
+jq --arg h "sld$id" --arg ns "/run/netns/$D" \
+	'.prevResult.interfaces = [{name: $h}, {name: "eth0", sandbox: $ns}]' "$TMP/conf" > "$TMP/conf-d"
+cni ADD drop-$id CNI_NETNS=/run/netns/$D CNI_IFNAME=eth0 < "$TMP/conf-d"
+[ "$RC" -eq 0 ] || cat "$TMP/out" >&2
 expect_eq "two attachments added" "$("$SLUICE" status --json 2>/dev/null | jq --arg n "$NET" '[.instances[] | select(.owner.network == $n)] | length')" 2
 conf 1.1.0 "" "" | jq --arg k keep-$id --arg i "$IFN" '. + {"cni.dev/valid-attachments": [{containerID: $k, ifname: $i}]}' > "$TMP/c"
 cni GC "" CNI_NETNS= CNI_IFNAME= < "$TMP/c"

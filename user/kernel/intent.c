@@ -307,6 +307,9 @@ int slk_recover(const char *inst)
 			"generation; undoing it\n", inst);
 		roll_back(inst);
 	}
+	if (!slk_pin_exists(inst, "config") && list_pins(inst, NULL, names, 2) == 1 &&
+	    slk_pin_exists(inst, "owner"))
+		return 0;       /* recorded by sluice-cni before its first apply: nothing attached yet */
 	if (!slk_pin_exists(inst, "config")) {
 		fprintf(stderr, "sluice: instance %s: no generation was ever committed (an interrupted "
 			"first apply or detach); removing what it left\n", inst);
