@@ -51,21 +51,34 @@ probe='ping -c 1 -W 0.5 -q 198.51.100.2 >/dev/null 2>&1 & p1=$!
 prober=$!
 on_exit kill $prober
 
-lies=0 killed=0 failed=0
+# Every fifth apply is killed: every tenth at a random moment within the time
+# the last apply took (however fast the machine), the others at a random step
+# of the commit (SLUICE_FAULT, docs/operations.md), so that each kill lands.
+steps=(apply-prepared apply-switched apply-zeroed apply-renamed)   # the steps of a re-apply
+lies=0 killed=0 failed=0 dur_ms=500
 for i in $(seq 1 "$N"); do
 	f=$TMP/A; [ $((i % 2)) = 1 ] && f=$TMP/B
-	if [ $((i % 5)) = 0 ]; then
+	if [ $((i % 10)) = 0 ]; then
 		sl apply "$f" > "$TMP/out" 2>&1 &
 		p=$!
-		sleep "0.$(( RANDOM % 5 ))$(( RANDOM % 10 ))"   # within the ~0.5-1 s an apply takes
+		sleep "$(printf '0.%03d' $(( RANDOM % dur_ms % 1000 )))"
 		kill -9 $p 2>/dev/null && killed=$((killed + 1))
 		wait $p 2>/dev/null
+	elif [ $((i % 5)) = 0 ]; then
+		SLUICE_FAULT=${steps[RANDOM % ${#steps[@]}]} sl apply "$f" > "$TMP/out" 2>&1
+		[ $? -eq 137 ] && killed=$((killed + 1))
+	fi
+	if [ $((i % 5)) = 0 ]; then
 		st=$(said); tr=$(traffic)
 		if [ "$st" != "$tr" ]; then
 			lies=$((lies + 1)); echo "apply $i (killed): status says $st, traffic is $tr"
 		fi
-	elif ! sl apply "$f" > "$TMP/out" 2>&1; then
-		failed=$((failed + 1)); echo "apply $i failed: $(head -c 300 "$TMP/out")"
+	else
+		t0=$(date +%s%N)
+		if ! sl apply "$f" > "$TMP/out" 2>&1; then
+			failed=$((failed + 1)); echo "apply $i failed: $(head -c 300 "$TMP/out")"
+		fi
+		dur_ms=$(( ($(date +%s%N) - t0) / 1000000 + 1 ))
 	fi
 done
 kill $prober 2>/dev/null; wait $prober 2>/dev/null
