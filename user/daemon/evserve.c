@@ -50,19 +50,6 @@ struct sl_evd {
 	bool syslog;            /* --syslog */
 };
 
-static void elog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void elog(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("sluice run: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stderr);
-}
-
 static void client_close(struct sl_evd *d, struct client *c)
 {
 	if (c->fd < 0)
@@ -76,7 +63,7 @@ static bool client_send(struct sl_evd *d, struct client *c, const struct sl_ev *
 {
 	if (send(c->fd, e, sizeof(*e), (wait ? 0 : MSG_DONTWAIT) | MSG_NOSIGNAL) == (ssize_t)sizeof(*e))
 		return true;
-	elog("events: a sluice log client fell behind (%s); cut off so that it sees the end of its "
+	sl_run_log("events: a sluice log client fell behind (%s); cut off so that it sees the end of its "
 	     "stream instead of a gap", errno == EAGAIN ? "its socket buffer is full" : strerror(errno));
 	client_close(d, c);
 	return false;
@@ -130,17 +117,17 @@ static void reader_try(struct sl_evd *d)
 		return;
 	if (sl_ev_reader_open(d->inst, on_ev, d, &d->rd)) {
 		if (!d->lock_warned)
-			elog("events: not the reader of instance %s's events yet (see the message above); "
+			sl_run_log("events: not the reader of instance %s's events yet (see the message above); "
 			     "retrying every second", d->inst);
 		d->lock_warned = true;
 		return;
 	}
 	if (d->lock_warned)
-		elog("events: now the reader of instance %s's events", d->inst);
+		sl_run_log("events: now the reader of instance %s's events", d->inst);
 	d->lock_warned = false;
 	d->rd_fd = sl_ev_reader_epoll_fd(d->rd);
 	if (d->rd_fd >= 0 && (e = add_fd(d, d->rd_fd, 0)))
-		elog("events: epoll: %s", strerror(-e));
+		sl_run_log("events: epoll: %s", strerror(-e));
 	sl_ev_reader_consume(d->rd);
 }
 
@@ -154,7 +141,7 @@ static int open_log(struct sl_evd *d)
 	if (!f) {
 		int e = errno;
 
-		elog("--log-file %s: cannot open for appending: %s", d->log_file, strerror(e));
+		sl_run_log("--log-file %s: cannot open for appending: %s", d->log_file, strerror(e));
 		return -e;
 	}
 	setvbuf(f, NULL, _IOLBF, 0);
@@ -214,10 +201,10 @@ int sl_evd_open(const char *inst, int ep, const struct sl_run_opts *ro, struct s
 		openlog("sluice", LOG_PID, LOG_DAEMON);
 	reader_try(d);
 	if (d->rd && (e = listen_sock(d)))
-		elog("events: %s/%s.sock: cannot listen: %s; sluice log cannot attach to this run",
+		sl_run_log("events: %s/%s.sock: cannot listen: %s; sluice log cannot attach to this run",
 		     SL_RUN_DIR, inst, strerror(-e));
 	else if (d->rd)
-		elog("events: reading instance %s's events; sluice log attaches at %s%s%s", inst, d->sock,
+		sl_run_log("events: reading instance %s's events; sluice log attaches at %s%s%s", inst, d->sock,
 		     d->log_file ? ", appending JSON lines to " : "", d->log_file ? d->log_file : "");
 	*out = d;
 	return 0;
@@ -234,7 +221,7 @@ static void on_accept(struct sl_evd *d)
 		for (i = 0; i < SL_EVD_CLIENTS && d->cl[i].fd >= 0; i++)
 			;
 		if (i == SL_EVD_CLIENTS || add_fd(d, fd, 2 + (uint64_t)i)) {
-			elog("events: more than %d sluice log clients; refused one", SL_EVD_CLIENTS);
+			sl_run_log("events: more than %d sluice log clients; refused one", SL_EVD_CLIENTS);
 			close(fd);
 			continue;
 		}
@@ -288,7 +275,7 @@ void sl_evd_tick(struct sl_evd *d)
 	if (!d->rd) {
 		reader_try(d);
 		if (d->rd && d->lfd < 0 && (e = listen_sock(d)))
-			elog("events: %s/%s.sock: cannot listen: %s", SL_RUN_DIR, d->inst, strerror(-e));
+			sl_run_log("events: %s/%s.sock: cannot listen: %s", SL_RUN_DIR, d->inst, strerror(-e));
 		return;
 	}
 	e = sl_ev_reader_check(d->rd);
@@ -297,7 +284,7 @@ void sl_evd_tick(struct sl_evd *d)
 			epoll_ctl(d->ep, EPOLL_CTL_DEL, d->rd_fd, NULL);
 		d->rd_fd = sl_ev_reader_epoll_fd(d->rd);
 		if (d->rd_fd >= 0 && (e = add_fd(d, d->rd_fd, 0)))
-			elog("events: epoll: %s", strerror(-e));
+			sl_run_log("events: epoll: %s", strerror(-e));
 	}
 	sl_ev_reader_consume(d->rd);
 }
@@ -305,7 +292,7 @@ void sl_evd_tick(struct sl_evd *d)
 void sl_evd_reopen(struct sl_evd *d)
 {
 	if (d && d->log_file && open_log(d) == 0)
-		elog("events: reopened %s", d->log_file);
+		sl_run_log("events: reopened %s", d->log_file);
 }
 
 void sl_evd_close(struct sl_evd *d)

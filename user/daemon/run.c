@@ -41,8 +41,7 @@
 #define RUN_NEG_S       300     /* no such name / no address of the type: ask again after */
 #define RUN_RETRY_MAX_S 300     /* back-off cap when no resolver answers */
 
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
+void sl_run_log(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -120,7 +119,7 @@ static int inject_fd(struct run *r)
 		sl_bpf_destroy(r->inj);
 	r->inj = NULL;
 	if (sl_inject_load(r->inst, &r->inj, &r->cfg_id)) {
-		logf_("instance %s: cannot load sluice_inject: nothing can be learned until it loads "
+		sl_run_log("instance %s: cannot load sluice_inject: nothing can be learned until it loads "
 		      "(see the message above)", r->inst);
 		return -1;
 	}
@@ -147,10 +146,10 @@ static int on_event(void *ctx, void *data, size_t size)
 		return 0;
 	e = sl_fallback_learn(fd, ev, &res);
 	if (e)
-		logf_("fallback: answer for %s from %s (%u bytes, %u captured): cannot learn: %s",
+		sl_run_log("fallback: answer for %s from %s (%u bytes, %u captured): cannot learn: %s",
 		      q, src, ev->len, ev->caplen, strerror(-e));
 	else
-		logf_("fallback: answer for %s from %s (%u bytes, %u captured, %u records walked in BPF): "
+		sl_run_log("fallback: answer for %s from %s (%u bytes, %u captured, %u records walked in BPF): "
 		      "%zu more address records in %zu messages, %zu learned",
 		      q, src, ev->len, ev->caplen, ev->walked, res.addrs, res.chunks, res.learned);
 	return 0;
@@ -176,13 +175,13 @@ static void ring_check(struct run *r)
 	if (!r->rb && !errno)
 		return;
 	if (!r->rb) {
-		logf_("%s: cannot read the ring buffer: %s; oversized answers are counted, not learned",
+		sl_run_log("%s: cannot read the ring buffer: %s; oversized answers are counted, not learned",
 		      p, strerror(errno));
 		return;
 	}
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 1 };
 	if (epoll_ctl(r->ep, EPOLL_CTL_ADD, sl_ring_epoll_fd(r->rb), &ev)) {
-		logf_("%s: epoll: %s", p, strerror(errno));
+		sl_run_log("%s: epoll: %s", p, strerror(errno));
 		sl_ring_free(r->rb);
 		r->rb = NULL;
 		return;
@@ -202,7 +201,7 @@ static int ns_socket(struct run *r, int family, int type)
 	fd = socket(family, type | SOCK_CLOEXEC, 0);
 	e = errno;
 	if (setns(r->self_ns, CLONE_NEWNET)) {
-		logf_("cannot return to sluice's own network namespace: %s; exiting", strerror(errno));
+		sl_run_log("cannot return to sluice's own network namespace: %s; exiting", strerror(errno));
 		exit(1);
 	}
 	errno = e;
@@ -247,7 +246,7 @@ static void give_up(struct run *r, size_t i, int t, const char *why)
 	if (s > RUN_RETRY_MAX_S)
 		s = RUN_RETRY_MAX_S;
 	n->fails[t]++;
-	logf_("resolve %s %s: %s; trying again in %u s", n->name, qtname[t], why, s);
+	sl_run_log("resolve %s %s: %s; trying again in %u s", n->name, qtname[t], why, s);
 	n->due[t] = now_ms() + (uint64_t)s * 1000;
 }
 
@@ -290,7 +289,7 @@ static void q_answer(struct run *r, size_t i, int t, const uint8_t *buf, size_t 
 	if (rcode == 3 || sl_dnsm_plan(&m, 0, &p) || !p.naddr) {
 		free(p.addr);
 		if (nm->last[t] != 0)
-			logf_("resolve %s %s: %s (resolver %s); asking again in %u s", nm->name, qtname[t],
+			sl_run_log("resolve %s %s: %s (resolver %s); asking again in %u s", nm->name, qtname[t],
 			      rcode == 3 ? "no such name" : "no address", rs, clamp_ttl(r, RUN_NEG_S));
 		nm->last[t] = 0;
 		nm->due[t] = now_ms() + (uint64_t)clamp_ttl(r, RUN_NEG_S) * 1000;
@@ -305,10 +304,10 @@ static void q_answer(struct run *r, size_t i, int t, const uint8_t *buf, size_t 
 		else
 			e = sl_inject_answer(fd, &m, 0, &ir);   /* the plan p, in chunks */
 		if (e < 0)
-			logf_("resolve %s %s: cannot hand the answer to the learner: %s", nm->name, qtname[t],
+			sl_run_log("resolve %s %s: cannot hand the answer to the learner: %s", nm->name, qtname[t],
 			      strerror(-e));
 		else if ((long)p.naddr != nm->last[t] || ir.refused)
-			logf_("resolve %s %s: %zu address%s (resolver %s, ttl %u s), %zu learned%s; "
+			sl_run_log("resolve %s %s: %zu address%s (resolver %s, ttl %u s), %zu learned%s; "
 			      "refreshed every %u s", nm->name, qtname[t], p.naddr, p.naddr == 1 ? "" : "es",
 			      rs, p.min_ttl, ir.learned,
 			      ir.refused ? " (the learner refused some: see sluice learned's counters)" : "", ttl);
@@ -388,7 +387,7 @@ static void q_readable(struct run *r, size_t i, int t)
 				res_name(r, res, rs, sizeof(rs));
 				if (res + 1 < r->nres && !q_start(r, i, t, res + 1))
 					return;
-				logf_("resolve %s %s: truncated over UDP and no TCP answer from %s: %s",
+				sl_run_log("resolve %s %s: truncated over UDP and no TCP answer from %s: %s",
 				      nm->name, qtname[t], rs, strerror(-e));
 				give_up(r, i, t, "no answer over TCP");
 				return;
@@ -425,7 +424,7 @@ static int q_start(struct run *r, size_t i, int t, size_t res)
 		q->fd = ns_socket(r, r->res[res].ss_family, SOCK_DGRAM | SOCK_NONBLOCK);
 		if (q->fd < 0 || connect(q->fd, (struct sockaddr *)&r->res[res], r->reslen[res]) ||
 		    send(q->fd, buf, n, 0) != (ssize_t)n || epoll_ctl(r->ep, EPOLL_CTL_ADD, q->fd, &ev)) {
-			logf_("resolve %s %s: cannot ask %s: %s", nm->name, qtname[t], rs, strerror(errno));
+			sl_run_log("resolve %s %s: cannot ask %s: %s", nm->name, qtname[t], rs, strerror(errno));
 			q_close(r, q);
 			continue;
 		}
@@ -556,7 +555,7 @@ static void pick_netns(struct run *r)
 	snprintf(p, sizeof(p), "/run/netns/%s", ns);
 	r->ns_fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (r->ns_fd < 0) {
-		logf_("%s: cannot open: %s; resolving from sluice's own network namespace", p,
+		sl_run_log("%s: cannot open: %s; resolving from sluice's own network namespace", p,
 		      strerror(errno));
 		return;
 	}
@@ -582,12 +581,12 @@ static int run_apply(struct run *r)
 
 		if (g->pos.line > 0)    /* no position: a file that cannot be read */
 			snprintf(at, sizeof(at), ":%d:%d", g->pos.line, g->pos.col);
-		logf_("%s%s: %s: %s%s%s%s", g->pos.file ? g->pos.file : r->file, at,
+		sl_run_log("%s%s: %s: %s%s%s%s", g->pos.file ? g->pos.file : r->file, at,
 		      g->sev == SL_SEV_ERROR ? "error" : "warning", g->msg,
 		      g->hint ? " (" : "", g->hint ? g->hint : "", g->hint ? ")" : "");
 	}
 	if (e) {
-		logf_("%s: %zu error%s; nothing was loaded, the running ruleset is unchanged", r->file,
+		sl_run_log("%s: %zu error%s; nothing was loaded, the running ruleset is unchanged", r->file,
 		      d.nerrors, d.nerrors == 1 ? "" : "s");
 		sl_diag_free(&d);
 		r->rule_error = true;
@@ -596,7 +595,7 @@ static int run_apply(struct run *r)
 	sl_diag_free(&d);
 	e = sl_apply(&rs, &r->ao, &rep);
 	if (e) {
-		logf_("%s: cannot apply (see above); the running ruleset is unchanged", r->file);
+		sl_run_log("%s: cannot apply (see above); the running ruleset is unchanged", r->file);
 		sl_ruleset_free(&rs);
 		return e;
 	}
@@ -605,7 +604,7 @@ static int run_apply(struct run *r)
 		return e;
 	}
 	pick_netns(r);
-	logf_("instance %s: generation %u (%zu rules) running on %zu attachment%s; %zu exact host "
+	sl_run_log("instance %s: generation %u (%zu rules) running on %zu attachment%s; %zu exact host "
 	      "name%s to resolve through %zu resolver%s%s%s", r->inst, rep.generation, rs.nrules,
 	      rep.nattached, rep.nattached == 1 ? "" : "s", r->nnames, r->nnames == 1 ? "" : "s",
 	      r->nres, r->nres == 1 ? "" : "s", r->netns[0] ? " from network namespace " : "",
@@ -630,7 +629,7 @@ static void run_watch(struct run *r, uint64_t now)
 	if (now - r->reattach_ms < 5000 || !sl_target_lost(r->inst, &r->ao, what, sizeof(what)))
 		return;
 	r->reattach_ms = now;
-	logf_("%s exists but is not filtered (deleted and created again?): re-attaching", what);
+	sl_run_log("%s exists but is not filtered (deleted and created again?): re-attaching", what);
 	if (run_apply(r) == 0)
 		r->reattach_ms = 0;
 }
@@ -671,7 +670,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run
 	    (r.ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    epoll_ctl(r.ep, EPOLL_CTL_ADD, r.sfd, &ev) ||
 	    (r.self_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) {
-		logf_("cannot set up signals, epoll or /proc/self/ns/net: %s", strerror(errno));
+		sl_run_log("cannot set up signals, epoll or /proc/self/ns/net: %s", strerror(errno));
 		goto out;
 	}
 	if (sl_metrics_start())         /* before the apply: a port in use changes nothing */
@@ -687,12 +686,12 @@ int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run
 		struct epoll_event wev = { .events = EPOLLIN, .data.u64 = SL_WATCH_TAG };
 
 		if (epoll_ctl(r.ep, EPOLL_CTL_ADD, r.watch_fd, &wev))
-			logf_("epoll: link events: %s (checked once a second instead)", strerror(errno));
+			sl_run_log("epoll: link events: %s (checked once a second instead)", strerror(errno));
 	}
 	if (r.nnames && inject_fd(&r) < 0)
-		logf_("exact names will be resolved but not learned until sluice_inject loads");
+		sl_run_log("exact names will be resolved but not learned until sluice_inject loads");
 	sl_sd_notify("READY=1");
-	logf_("running (pid %d): SIGHUP re-applies %s, SIGTERM stops sluice run and leaves the "
+	sl_run_log("running (pid %d): SIGHUP re-applies %s, SIGTERM stops sluice run and leaves the "
 	      "filter in place", (int)getpid(), file);
 	rc = 0;
 	while (!r.stop) {
@@ -703,7 +702,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run
 		if (r.hup) {
 			r.hup = false;
 			sl_sd_notify("RELOADING=1");
-			logf_("SIGHUP: re-applying %s", file);
+			sl_run_log("SIGHUP: re-applying %s", file);
 			run_apply(&r);
 			sl_sd_notify("READY=1");
 		}
@@ -739,7 +738,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run
 			timeout = 1000;
 		n = epoll_wait(r.ep, evs, 32, timeout);
 		if (n < 0 && errno != EINTR) {
-			logf_("epoll_wait: %s", strerror(errno));
+			sl_run_log("epoll_wait: %s", strerror(errno));
 			rc = 1;
 			break;
 		}
@@ -763,7 +762,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run
 	}
 	if (r.stop) {
 		sl_sd_notify("STOPPING=1");
-		logf_("stopping; the filter stays in place (remove it with: sluice detach --all "
+		sl_run_log("stopping; the filter stays in place (remove it with: sluice detach --all "
 		      "--instance %s)", r.inst);
 	}
 out:

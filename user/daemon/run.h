@@ -19,6 +19,8 @@ struct sl_run_opts {
 };
 
 /* `sluice run FILE [apply options]`: returns the exit status.  @ro may be NULL. */
+/* One line "sluice run: ..." on stderr (the journal under systemd). */
+void sl_run_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run_opts *ro);
 
 #endif
