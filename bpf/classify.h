@@ -391,8 +391,13 @@ near_miss:
 			rc->drop_bytes += bytes;
 			rc->near_miss_packets += packets;
 			rc->near_miss_bytes += bytes;
-			/* coarse clock: a tick's precision, a fraction of the cost in a VM */
-			rc->last_miss_ns = bpf_ktime_get_coarse_ns();
+			/* coarse clock: a tick's precision; read once per tick (maps.h) */
+			__u32 t = sl_tick();
+
+			if (rc->last_miss_tick != t) {
+				rc->last_miss_tick = t;
+				rc->last_miss_ns = bpf_ktime_get_coarse_ns();
+			}
 			rc->last_miss_port = res->port;
 			rc->last_miss_proto = pi->proto;
 		}

@@ -63,6 +63,7 @@ static __always_inline int sl_ev_token(void)
 {
 	struct sl_ev_bucket *b;
 	__u64 now, el, cap;
+	__u32 t;
 	int ok = 0;
 
 	if (!cfg.log_rate)
@@ -70,21 +71,29 @@ static __always_inline int sl_ev_token(void)
 	b = bpf_map_lookup_elem(&ev_bucket, &(__u32){ 0 });
 	if (!b)
 		return 0;
+	/* lock-free pre-check (a flood's common case): no token now and the tick
+	 * unmoved since the last refill (so the coarse clock too: none due) ->
+	 * suppressed without the lock or a clock read (maps.h: sl_tick).
+	 * Unlocked reads can, at a refill's edge, suppress an event the lock
+	 * would have let through: it is counted as suppressed, and the limit is
+	 * never exceeded. */
+	t = sl_tick();
+	if (b->last_ns && b->last_tick == t && b->tokens < 1000000000ULL)
+		return 0;
 	now = bpf_ktime_get_coarse_ns();
 	cap = (__u64)cfg.log_rate * 1000000000ULL;
-	/* lock-free pre-check (a flood's common case): no token now and none due since the
-	 * last refill -> suppressed without the lock.  Unlocked reads can, at a refill's
-	 * edge, suppress an event the lock would have let through: it is counted as
-	 * suppressed, and the limit is never exceeded. */
 	el = now > b->last_ns ? now - b->last_ns : 0;
-	if (b->last_ns && el < 1000000000ULL && b->tokens + el * cfg.log_rate < 1000000000ULL)
+	if (b->last_ns && el < 1000000000ULL && b->tokens + el * cfg.log_rate < 1000000000ULL) {
+		b->last_tick = t;       /* none due at this tick: later packets of it stop above */
 		return 0;
+	}
 	bpf_spin_lock(&b->lock);
 	el = now > b->last_ns ? now - b->last_ns : 0;   /* another CPU may have refilled after our read */
 	if (el > 10000000000ULL || !b->last_ns)
 		el = 10000000000ULL;            /* first use or a long pause: a full bucket */
 	if (now >= b->last_ns)
 		b->last_ns = now;
+	b->last_tick = t;
 	b->tokens += el * cfg.log_rate;
 	if (b->tokens > cap)
 		b->tokens = cap;

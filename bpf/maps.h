@@ -286,4 +286,16 @@ struct {
 /* config: policy, mode, control, generation; read-only after load (.rodata). */
 const volatile struct sl_config cfg = {};
 
+/*
+ * The tick (low 32 bits of jiffies): one load behind a helper call, where
+ * bpf_ktime_get_coarse_ns() costs 13 ns in a VM (seqcount, timespec
+ * normalisation).  The coarse clock moves only at a tick, so "the tick has
+ * not moved since I last read the clock" means "the clock has not moved":
+ * the data path reads the clock only when the tick has.
+ */
+static __always_inline __u32 sl_tick(void)
+{
+	return (__u32)bpf_jiffies64();
+}
+
 #endif

@@ -219,7 +219,8 @@ struct sl_rule_ctr {
 	__u64 last_miss_ns;         /* when the last near miss was (bpf_ktime_get_coarse_ns, CLOCK_MONOTONIC_COARSE) */
 	__u16 last_miss_port;       /* its port (host order), per CPU */
 	__u8  last_miss_proto;      /* its IP protocol number */
-	__u8  pad[5];
+	__u8  pad;
+	__u32 last_miss_tick;       /* data path only: low 32 bits of jiffies when last_miss_ns was read */
 };
 
 /* globals: per-CPU array indexed by enum sl_global. */
@@ -292,7 +293,7 @@ enum sl_ev_ctr {
 /* ev_bucket: the instance's token bucket (one, shared by every CPU). */
 struct sl_ev_bucket {
 	struct bpf_spin_lock lock;
-	__u32 pad;
+	__u32 last_tick;        /* low 32 bits of jiffies at the last refill */
 	__u64 last_ns;          /* bpf_ktime_get_coarse_ns() of the last refill */
 	__u64 tokens;           /* in 1e-9 events (a full bucket: log_rate * 1e9) */
 };
