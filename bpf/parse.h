@@ -266,6 +266,75 @@ static __always_inline int sl_parse_l4(struct sl_cursor *c, int dir, struct sl_p
 }
 
 /*
+ * The common case with few branches and one bounds check per family:
+ * untagged Ethernet (or, @l3, the bare IP header) carrying IPv4 without
+ * options or IPv6 without extension headers, TCP or UDP, not a non-first
+ * fragment.  Fills @pi exactly as the general parser below would (the
+ * differential tests compare both with the reference classifier) and
+ * returns 1; 0: not such a packet (nothing written), the general parser
+ * decides.  In the path every branch of a cold parser costs: the general
+ * one takes twice as many for these packets.
+ */
+static __always_inline int sl_parse_fast(void *data, void *data_end, int l3, int dir,
+					 struct sl_pinfo *pi)
+{
+	const __u32 eh = l3 ? 0 : sizeof(struct ethhdr);
+	__u8 *ip = data + eh, *l4;
+	__be16 proto;
+
+	if (data + eh + sizeof(struct iphdr) + 4 > data_end)
+		return 0;
+	if (l3)
+		proto = (*ip >> 4) == 6 ? bpf_htons(ETH_P_IPV6) : bpf_htons(ETH_P_IP);
+	else
+		proto = ((struct ethhdr *)data)->h_proto;
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *iph = (void *)ip;
+
+		if (*ip != 0x45 || (iph->frag_off & bpf_htons(0x1fff)) ||
+		    (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP))
+			return 0;
+		l4 = ip + sizeof(*iph);
+		__builtin_memset(pi, 0, sizeof(*pi));
+		pi->family = 4;
+		if (dir == SL_DIR_IN) {
+			pi->daddr[0] = iph->saddr;
+			pi->laddr[0] = iph->daddr;
+		} else {
+			pi->daddr[0] = iph->daddr;
+		}
+		pi->proto = iph->protocol;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)ip;
+
+		if ((void *)(ip6 + 1) + 4 > data_end || (*ip >> 4) != 6 ||
+		    (ip6->nexthdr != IPPROTO_TCP && ip6->nexthdr != IPPROTO_UDP))
+			return 0;
+		l4 = (__u8 *)(ip6 + 1);
+		__builtin_memset(pi, 0, sizeof(*pi));
+		pi->family = 6;
+		if (dir == SL_DIR_IN) {
+			__builtin_memcpy(pi->daddr, &ip6->saddr, 16);
+			__builtin_memcpy(pi->laddr, &ip6->daddr, 16);
+		} else {
+			__builtin_memcpy(pi->daddr, &ip6->daddr, 16);
+		}
+		pi->proto = ip6->nexthdr;
+	} else {
+		return 0;
+	}
+	pi->dir = dir;
+	pi->l4off = l4 - (__u8 *)data;
+	if (dir == SL_DIR_IN) {
+		pi->port = (__u16)l4[0] << 8 | l4[1];
+		pi->lport = (__u16)l4[2] << 8 | l4[3];
+	} else {
+		pi->port = (__u16)l4[2] << 8 | l4[3];
+	}
+	return 1;
+}
+
+/*
  * Parse a frame from @data to @data_end for direction @dir (SL_DIR_OUT or
  * SL_DIR_IN, a constant of the hook wrapper).  An ICMP error's quote is
  * parsed afterwards by the wrapper (icmp_err.h).  @l3 = 0: it starts with an
@@ -279,6 +348,8 @@ static __always_inline int sl_parse_dir(void *data, void *data_end, int l3, int 
 	__be16 proto;
 	int rc;
 
+	if (sl_parse_fast(data, data_end, l3, dir, pi))
+		return SL_PR_OK;
 	__builtin_memset(pi, 0, sizeof(*pi));
 	pi->dir = dir;
 	if (!l3) {
