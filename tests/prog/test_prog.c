@@ -514,12 +514,23 @@ static void check(const char *name, const struct pk_spec *s, uint32_t gso,
 		struct sl_rule_ctr *pc = calloc(ncpu, sizeof(*pc));
 		__u32 slot = b.rule;
 
+		struct timespec ts;
+		__u64 now, at = 0;
+
 		if (pc && !bpf_map_lookup_elem(bpf_map__fd(cur.skel->maps.counters), &slot, pc))
 			for (int c = 0; c < ncpu; c++)
-				if (pc[c].last_miss_port == b.port && pc[c].last_miss_proto == b.proto)
+				if (pc[c].last_miss_port == b.port && pc[c].last_miss_proto == b.proto) {
 					found = 1;
+					at = pc[c].last_miss_ns > at ? pc[c].last_miss_ns : at;
+				}
 		if (!found)
 			WHY(" no CPU has last_miss %u/%u;", b.proto, b.port);
+		/* the clock is read once per tick (maps.h sl_tick): still this tick's time */
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+		now = (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+		if (found && (at > now || now - at > 100000000ULL))
+			WHY(" last_miss_ns %llu is %lld ns from the coarse clock;",
+			    (unsigned long long)at, (long long)(now - at));
 		free(pc);
 	}
 #undef WHY
