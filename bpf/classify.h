@@ -13,6 +13,7 @@
 #include "parse.h"
 #include "control.h"
 #include "maps.h"
+#include "fast4.h"
 #include "fast6.h"
 #include "events.h"
 
@@ -116,8 +117,8 @@ static __always_inline const struct sl_class *sl_class_of(__u32 class_id)
 }
 
 /*
- * The static policy class of the destination, or NULL.  IPv4: three array
- * reads at most on dir16/dir8/dir_small (built from dst4); IPv6: the walk of
+ * The static policy class of the destination, or NULL.  IPv4: the walk of
+ * fast4.h over dir16/dir8 (built from dst4); IPv6: the walk of
  * fast6.h over dir6/grp6/small6 (built from dst6); or the dst4 and dst6 tries
  * themselves when built with SL_LPM_ONLY (the "before" of `make bench`).
  */
@@ -127,29 +128,8 @@ static __always_inline const struct sl_class *sl_dst_class(const struct sl_pinfo
 
 	if (pi->family == 4) {
 #ifndef SL_LPM_ONLY
-		__u32 a = bpf_ntohl(pi->daddr[0]);
-		__u32 k = a >> 24, x;
-		const struct sl_dir_grp *g = bpf_map_lookup_elem(&dir16, &k);
+		__u32 x = sl_fast4_leaf(pi->daddr[0]);
 
-		if (!g)
-			return NULL;
-		x = g->e[(a >> 16) & 0xff];
-		if (x & SL_DIR_GROUP) {
-			k = x & ~SL_DIR_GROUP;
-			g = bpf_map_lookup_elem(&dir8, &k);
-			x = g ? g->e[(a >> 8) & 0xff] : 0;
-			if (x & SL_DIR_GROUP) {
-				k = x & ~SL_DIR_GROUP;
-				g = bpf_map_lookup_elem(&dir8, &k);
-				x = g ? g->e[a & 0xff] : 0;
-			} else if (x & SL_DIR_SMALL) {
-				const struct sl_dir_small *sg;
-
-				k = x & ~SL_DIR_SMALL;
-				sg = bpf_map_lookup_elem(&dir_small, &k);
-				x = sg ? sl_dir_small_leaf(sg, a & 0xff) : 0;
-			}
-		}
 		return x ? sl_class_of(x - 1) : NULL;
 #else
 		struct sl_lpm4_key k4 = { .prefixlen = 32 };

@@ -3,7 +3,7 @@
  * maps.h - every map of the sluice data path, in one place.
  * Types are in include/sluice.h.  Pin names (under
  * /sys/fs/bpf/sluice/<instance>/) are the map names below.
- * The loader sizes dst4, dst6, ports, classes, dir8, dir_small, grp6, small6 and skip6 to the compiled image.
+ * The loader sizes dst4, dst6, ports, classes, dir8, grp6, small6 and skip6 to the compiled image.
  */
 #ifndef SL_MAPS_H
 #define SL_MAPS_H
@@ -47,7 +47,7 @@ struct {
 	__type(value, struct sl_class);
 } classes SEC(".maps");
 
-/* dir16: IPv4 fast path, [top byte].e[2nd byte] -> leaf (class + 1) or dir8 group (per generation). */
+/* dir16: IPv4 fast path, [top byte].e[2nd byte] -> leaf (class + 1) or dir8 node (per generation). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SL_DIR16_SIZE / 256);
@@ -55,21 +55,14 @@ struct {
 	__type(value, struct sl_dir_grp);
 } dir16 SEC(".maps");
 
-/* dir8: IPv4 fast path, [group].e[next byte] -> leaf or group (per generation). */
+/* dir8: IPv4 fast path, 64-byte lines holding the /16 and /24 nodes (mmapable: page-aligned lines; per generation). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct sl_dir_grp);
+	__type(value, struct sl_dir_line);
 } dir8 SEC(".maps");
-
-/* dir_small: IPv4 fast path, compact last-byte groups (<= 8 ranges) of /24s (per generation). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sl_dir_small);
-} dir_small SEC(".maps");
 
 /* dir6: IPv6 fast path, [top byte].e[2nd byte] -> leaf (class + 1), grp6 or small6 group (per generation). */
 struct {

@@ -133,25 +133,75 @@ static inline __attribute__((always_inline)) __u32 sl_ival_index(const struct sl
 }
 
 /*
- * IPv4 fast path (DIR-16-8-8, as DPDK's LPM): dir16 is indexed by the top
- * 16 bits of the destination (as 256 groups of 256), dir8 holds groups of
- * 256 entries indexed by the next byte, dir_small compact third-level
- * groups.  An entry is 0 (no prefix), class index + 1 (a leaf),
- * SL_DIR_GROUP | g (look at dir8[g].e[next byte]) or, for the third level,
- * SL_DIR_SMALL | i (look the last byte up in dir_small[i]).  Built from
- * dst4 (the source of truth) by user space; at most three array reads.
+ * Fast tables: dir16 (IPv4 and, as dir6, IPv6) is indexed by the top 16 bits
+ * of the destination (as 256 groups of 256 32-bit entries).  An IPv6 entry
+ * (and IPv4's, below) is 0 (no prefix), class index + 1 (a leaf) or a
+ * pointer with the flags below (IPv6: SL_DIR_GROUP | g, SL_DIR_SMALL | i,
+ * SL_DIR_SKIP | i; see further down).
  */
 #define SL_DIR_GROUP    0x80000000u
-#define SL_DIR_SMALL    0x40000000u     /* third level: dir_small[index] */
+#define SL_DIR_SMALL    0x40000000u
 #define SL_DIR16_SIZE   65536
 #define SL_DIR_SMALL_N  8
 
-/* One map value of dir16 (key: top byte) or dir8 (key: group): 256 entries.
+/* One map value of dir16/dir6 (key: top byte) or grp6 (key: group): 256 entries.
  * (Array elements are 8-byte aligned, so a u32 per element would double the
  * memory; a 1 KiB group is dense and is one inlined array lookup.) */
 struct sl_dir_grp {
 	__u32 e[256];
 };
+
+/*
+ * IPv4 below the top 16 bits (user/image/fast4.c builds it from dst4, the
+ * source of truth; bpf/fast4.h walks it): the nodes of the 2nd and 3rd byte
+ * live in one array of 64-byte lines, dir8, with 16-bit entries.  A dir16
+ * entry with SL_DIR4_PTR names the /16's node: SL_DIR4_FULL (a full node:
+ * 256 entries in 8 lines, the entry of byte b in line + b / 32, and a 9th
+ * line holding base) or not (a compact node: one line, at most 16 ranges of
+ * the byte, found by a 4-step binary search).  A 16-bit entry is 0 (no
+ * prefix), class index + 1 up to SL_DIR4_LEAF_MAX, SL_DIR4_TRIE (a class
+ * above that: look the address up in dst4), or, in a /16's node only,
+ * SL_E4_PTR | off: the /24's node at line base + off (SL_E4_FULL: full, 8
+ * lines; else compact), base being the /16 node's.  The nodes of a /16's
+ * /24s are contiguous, so that most lookups stay inside one or two pages.
+ */
+#define SL_DIR4_PTR     0x80000000u     /* dir16 entry: a dir8 node */
+#define SL_DIR4_FULL    0x40000000u     /* ... a full one (else compact) */
+#define SL_DIR4_LINE    0x3fffffffu     /* ... at this line of dir8 */
+#define SL_E4_PTR       0x8000u         /* 16-bit entry: a /24's node */
+#define SL_E4_FULL      0x4000u         /* ... a full one (else compact) */
+#define SL_E4_OFF       0x3fffu         /* ... at the /16 node's base + off */
+#define SL_DIR4_TRIE    0x7fffu         /* 16-bit leaf: ask dst4 */
+#define SL_DIR4_LEAF_MAX 0x7ffeu        /* largest class index + 1 in a 16-bit leaf */
+#define SL_DIR4_CN      16              /* ranges of a compact node */
+
+struct sl_dir_line {
+	union {
+		struct {                /* a compact node */
+			__u8  hi[SL_DIR4_CN];   /* range i is [hi[i-1]+1, hi[i]]; unused repeat 255 */
+			__u16 e[SL_DIR4_CN];
+			__u32 base;     /* its /24 nodes (a /16's node only) */
+			__u32 pad[3];
+		} c;
+		__u16 f[32];            /* one eighth of a full node (its 9th line: c.base) */
+	};
+};
+
+/* Entry of byte @b in the compact node @l (4-step binary search, as
+ * sl_ival_index; shared with user space). */
+static inline __attribute__((always_inline)) __u16 sl_dir_line_entry(const struct sl_dir_line *l,
+								      __u8 b)
+{
+	__u32 i = b > l->c.hi[7] ? 8 : 0;
+
+	if (b > l->c.hi[(i + 3) & 15])
+		i += 4;
+	if (b > l->c.hi[(i + 1) & 15])
+		i += 2;
+	if (b > l->c.hi[i & 15])
+		i += 1;
+	return l->c.e[i & 15];
+}
 
 /* A third-level group (the last byte) with at most SL_DIR_SMALL_N ranges,
  * as most /24s holding longer prefixes are: 40 bytes instead of 1 KiB.
@@ -528,6 +578,7 @@ _Static_assert(sizeof(struct sl_ivals) == 96, "sl_ivals");
 _Static_assert(sizeof(struct sl_class) == 240, "sl_class");
 _Static_assert(sizeof(struct sl_dir_grp) == 1024, "sl_dir_grp");
 _Static_assert(sizeof(struct sl_dir_small) == 40, "sl_dir_small");
+_Static_assert(sizeof(struct sl_dir_line) == 64, "sl_dir_line");
 _Static_assert(sizeof(struct sl_dir_skip) == 24, "sl_dir_skip");
 _Static_assert(sizeof(struct sl_rule_ctr) == 64, "sl_rule_ctr");
 _Static_assert(sizeof(struct sl_global_ctr) == 16, "sl_global_ctr");

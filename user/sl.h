@@ -187,17 +187,24 @@ int sl_image_rule_of_slot(const struct sl_image *img, uint16_t slot);
 struct sl_fast {
 	struct sl_class *cls; uint32_t ncls;    /* indexed by sl_dst_val.cidx */
 	uint32_t *dir16;                        /* SL_DIR16_SIZE entries */
-	uint32_t *dir8; uint32_t ngroups;       /* ngroups * 256 entries */
-	struct sl_dir_small *small; uint32_t nsmall;
+	struct sl_dir_line *dir8; uint32_t nlines;      /* the /16 and /24 nodes (fast4.c) */
+	uint32_t n16c, n16f, n24c, n24f;        /* nodes: /16 compact, full; /24 compact, full */
+	uint32_t ntrie4;                        /* 16-bit leaves that ask dst4 (SL_DIR4_TRIE) */
 	size_t ntrie;                           /* TCP/UDP slots left to "ports" */
 };
 int sl_fast_build(const struct sl_image *img, struct sl_fast *f);
-/* Upper bounds of ngroups and nsmall for @img (dst4 in sl_compile's order),
- * cheap enough to size the maps before sl_fast_build() finishes. */
-void sl_fast_bounds(const struct sl_image *img, uint32_t *ngroups, uint32_t *nsmall);
+/* An upper bound of nlines for @img (dst4 in sl_compile's order), cheap
+ * enough to size dir8 before sl_fast_build() finishes. */
+uint32_t sl_fast_bounds(const struct sl_image *img);
 void sl_fast_free(struct sl_fast *f);
-/* Class index of an IPv4 address through dir16/dir8, or -1. */
-int64_t sl_fast_class4(const struct sl_fast *f, const uint8_t a[4]);
+/* fast4.c, called by sl_fast_build(): dir16 and dir8 from dst4. */
+int sl__fast4_build(struct sl_fast *f, const struct sl_image *img);
+/* Largest class index + 1 held in a 16-bit leaf (SL_DIR4_LEAF_MAX; tests
+ * lower it to exercise the SL_DIR4_TRIE leaves). */
+extern uint32_t sl_fast4_leaf_max;
+/* Class index of an IPv4 address through dir16/dir8 (and dst4 for
+ * SL_DIR4_TRIE leaves), -1 if none, -2 if the tables are inconsistent. */
+int64_t sl_fast_class4(const struct sl_fast *f, const struct sl_image *img, const uint8_t a[4]);
 /* Port decision of class @c as the data path takes it. */
 struct sl_decision sl_fast_port(const struct sl_image *img, const struct sl_class *c,
 				int slot, uint16_t port);

@@ -337,8 +337,7 @@ static int setup(char *why, size_t cap)
 		return e;
 	}
 	bpf_map__set_max_entries(sk->maps.classes, fast.ncls ? fast.ncls : 1);
-	bpf_map__set_max_entries(sk->maps.dir8, fast.ngroups ? fast.ngroups : 1);
-	bpf_map__set_max_entries(sk->maps.dir_small, fast.nsmall ? fast.nsmall : 1);
+	bpf_map__set_max_entries(sk->maps.dir8, fast.nlines ? fast.nlines : 1);
 	if ((e = sl_fast6_build(&img, &fast6))) {
 		sl_fast_free(&fast);
 		snprintf(why, cap, "IPv6 fast table: %s", strerror(-e));
@@ -351,7 +350,7 @@ static int setup(char *why, size_t cap)
 	e = learn_test_bpf__load(sk);
 	if (!e)
 		e = sl_fast_fill(&fast, bpf_map__fd(sk->maps.classes), bpf_map__fd(sk->maps.dir16),
-				 bpf_map__fd(sk->maps.dir8), bpf_map__fd(sk->maps.dir_small));
+				 bpf_map__fd(sk->maps.dir8));
 	if (!e)
 		e = sl_fast6_fill(&fast6, bpf_map__fd(sk->maps.dir6), bpf_map__fd(sk->maps.grp6),
 				  bpf_map__fd(sk->maps.small6), bpf_map__fd(sk->maps.skip6));

@@ -449,9 +449,12 @@ static int use_rules(const char *name, const char *text)
  * expected verdict ('P'/'D'), reason and rule name (NULL: none), and the
  * counter deltas with §3.  Then run the XDP and cgroup wrappers on it too.
  */
-static void check(const char *name, const struct pk_spec *s, uint32_t gso,
+static const char *check_tag = "";     /* appended to check()'s names */
+
+static void check(const char *name0, const struct pk_spec *s, uint32_t gso,
 		  char want_v, int want_reason, const char *want_rule)
 {
+	char name[96];
 	uint8_t frame[4096];
 	size_t len = pk_build(s, frame, NULL);
 	struct sl_result b, o, x;
@@ -462,6 +465,7 @@ static void check(const char *name, const struct pk_spec *s, uint32_t gso,
 	uint32_t packets = gso ? gso : 1;
 	const char *got_rule;
 
+	snprintf(name, sizeof(name), "%s%s", name0, check_tag);
 	if (!cur_loaded) {
 		T_FAIL(name, "no ruleset loaded");
 		return;
@@ -630,9 +634,12 @@ static const char *RULES_MAIN =
 	"rule web6 { allow tcp 80, 443; to 2001:db8:4::/48; }\n";
 
 /*
- * The IPv4 fast path (dir16/dir8, docs/datapath.md §4): prefixes on every
- * level (/8, /24, /25, /32), and a class with more port intervals than the
- * class holds inline (its TCP decision comes from the "ports" trie).
+ * The IPv4 fast path (dir16/dir8, bpf/fast4.h, docs/datapath.md §4):
+ * prefixes on every level (/8, /24, /25, /32), every node kind (compact
+ * and full /16 and /24 nodes), and a class with more port intervals than
+ * the class holds inline (its TCP decision comes from the "ports" trie).
+ * Run twice: the second time with 16-bit leaves for class index 0 only, so
+ * that the other leaves ask dst4 (SL_DIR4_TRIE, as beyond 32,765 classes).
  */
 static const char *RULES_FAST =
 	"policy drop;\n"
@@ -648,13 +655,18 @@ static const char *RULES_FAST =
 	"rule hosts { allow udp 7000; to 203.0.113.1/32, 203.0.113.3/32, 203.0.113.5/32,\n"
 	"    203.0.113.7/32, 203.0.113.9/32, 203.0.113.11/32, 203.0.113.13/32,\n"
 	"    203.0.113.15/32, 203.0.113.17/32, 203.0.113.19/32; }\n"
+	"rule stripes { allow udp 7100; to 198.18.1.0/24, 198.18.3.0/24, 198.18.5.0/24,\n"
+	"    198.18.7.0/24, 198.18.9.0/24, 198.18.11.0/24, 198.18.13.0/24, 198.18.15.0/24,\n"
+	"    198.18.17.0/24, 198.18.200.7/32; }\n"
+	"rule stripe-hosts { allow udp 7200; to 198.18.3.77/32, 198.18.200.0/25; }\n"
 	"rule tail { allow icmp; to 0.0.0.0/0; }\n";
 
-static void cases_fast(void)
+static void cases_fast_run(void)
 {
 	struct pk_spec s;
 
-	if (use_rules("rules fast", RULES_FAST))
+	if (use_rules(sl_fast4_leaf_max == SL_DIR4_LEAF_MAX ? "rules fast"
+		      : "rules fast (16-bit leaves of class 0 only, the others ask dst4)", RULES_FAST))
 		return;
 	s = P4("192.0.2.1", TCP, 1000);     check("fast: 20 tcp ports (trie): first", &s, 0, 'P', R_RULE, "many-ports");
 	s = P4("192.0.2.1", TCP, 1001);     check("fast: 20 tcp ports (trie): gap", &s, 0, 'D', R_NEAR, "many-ports");
@@ -679,6 +691,24 @@ static void cases_fast(void)
 	s = P4("203.0.113.2", UDP, 7000);   check("fast: 10 hosts: between", &s, 0, 'D', R_NEAR, "tail");
 	s = P4("203.0.113.19", UDP, 7000);  check("fast: 10 hosts: last", &s, 0, 'P', R_RULE, "hosts");
 	s = P4("203.0.113.20", UDP, 7000);  check("fast: 10 hosts: past", &s, 0, 'D', R_NEAR, "tail");
+	s = P4("198.18.1.0", UDP, 7100);    check("fast: full /16 node: first /24", &s, 0, 'P', R_RULE, "stripes");
+	s = P4("198.18.2.255", UDP, 7100);  check("fast: full /16 node: between", &s, 0, 'D', R_NEAR, "wide");
+	s = P4("198.18.17.255", UDP, 7100); check("fast: full /16 node: last /24", &s, 0, 'P', R_RULE, "stripes");
+	s = P4("198.18.3.77", UDP, 7200);   check("fast: full /16 node -> /24 node: host", &s, 0, 'P', R_RULE, "stripe-hosts");
+	s = P4("198.18.3.78", UDP, 7100);   check("fast: full /16 node -> /24 node: beside", &s, 0, 'P', R_RULE, "stripes");
+	s = P4("198.18.200.7", UDP, 7100);  check("fast: /32 inside a /25 of another rule", &s, 0, 'P', R_RULE, "stripes");
+	s = P4("198.18.200.8", UDP, 7200);  check("fast: the /25 beside it", &s, 0, 'P', R_RULE, "stripe-hosts");
+	s = P4("198.18.200.128", UDP, 7200); check("fast: past the /25", &s, 0, 'D', R_NEAR, "wide");
+}
+
+static void cases_fast(void)
+{
+	cases_fast_run();
+	sl_fast4_leaf_max = 1;
+	check_tag = " (dst4 leaves)";
+	cases_fast_run();
+	check_tag = "";
+	sl_fast4_leaf_max = SL_DIR4_LEAF_MAX;
 }
 
 static void cases_main(void)
@@ -1802,10 +1832,16 @@ static void random_diff(uint64_t seed, int nsets, int npkts)
 		struct tset t;
 		struct snap before, after, exp;
 		char why[2048], *text;
+		int e;
 		int set_bad = 0;
 
 		gen_set(&r, &g);
-		if (gset_open(&t, &g, why, sizeof(why))) {
+		/* every fifth: 16-bit leaves for class index 0 only (the others
+		 * ask dst4, SL_DIR4_TRIE) */
+		sl_fast4_leaf_max = si % 5 == 4 ? 1 : SL_DIR4_LEAF_MAX;
+		e = gset_open(&t, &g, why, sizeof(why));
+		sl_fast4_leaf_max = SL_DIR4_LEAF_MAX;
+		if (e) {
 			text = render_set(&g);
 			fails_in_batch++;
 			if (!first[0])

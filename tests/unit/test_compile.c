@@ -910,27 +910,38 @@ static void test_differential(void)
 		reasons[3] && reasons[4] && reasons[5], "some reason never seen");
 }
 
+/* What the fast-table checks saw, summed over rulesets. */
+struct fast_seen {
+	unsigned long ntrie, n16c, n16f, n24c, n24f, ntrie4, naddr, nport;
+};
+
 /*
- * The fast tables (user/image/fast.c: dir16/dir8, class intervals) against the
- * LPM tables they are derived from: every prefix's first and last address
- * and their outside neighbours, random addresses, every port boundary.
+ * The fast tables (user/image/fast.c, fast4.c: dir16/dir8, class intervals)
+ * against the LPM tables they are derived from: every prefix's first and
+ * last address and their outside neighbours, random addresses, every port
+ * boundary; and the loader's bound of dir8 (sl_fast_bounds) holds.
  */
-static bool fast_check_image(const struct sl_image *img, unsigned long seed,
-			     unsigned long *ntrie, unsigned long *ngroups3, unsigned long *nsmall,
-			     unsigned long *naddr, unsigned long *nport)
+static bool fast_check_image(const struct sl_image *img, unsigned long seed, struct fast_seen *fs)
 {
+	unsigned long *naddr = &fs->naddr, *nport = &fs->nport;
 	struct sl_fast f;
 	bool ok = true;
+	uint32_t bound = sl_fast_bounds(img);
 
 	if (sl_fast_build(img, &f)) {
 		printf("# seed %lu: sl_fast_build failed\n", seed);
 		return false;
 	}
-	*ntrie += f.ntrie;
-	for (uint32_t g = 0; g < f.ngroups; g++)
-		for (int i = 0; i < 256; i++)
-			*ngroups3 += (f.dir8[(size_t)g * 256 + i] & (SL_DIR_GROUP | SL_DIR_SMALL)) != 0;
-	*nsmall += f.nsmall;
+	fs->ntrie += f.ntrie;
+	fs->n16c += f.n16c;
+	fs->n16f += f.n16f;
+	fs->n24c += f.n24c;
+	fs->n24f += f.n24f;
+	fs->ntrie4 += f.ntrie4;
+	if (f.nlines > bound) {
+		printf("# seed %lu: %u lines of dir8, bound %u\n", seed, f.nlines, bound);
+		ok = false;
+	}
 	for (size_t i = 0; i < img->ndst4 + 64 && ok; i++) {
 		uint32_t cand[4];
 		int nc = 0;
@@ -951,7 +962,7 @@ static bool fast_check_image(const struct sl_image *img, unsigned long seed,
 			uint8_t b[4] = { (uint8_t)(cand[c] >> 24), (uint8_t)(cand[c] >> 16),
 					 (uint8_t)(cand[c] >> 8), (uint8_t)cand[c] };
 			const struct sl_dst_val *v = sl_image_dst(img, AF_INET, b);
-			int64_t x = sl_fast_class4(&f, b);
+			int64_t x = sl_fast_class4(&f, img, b);
 
 			(*naddr)++;
 			if ((v ? (int64_t)v->cidx : -1) != x) {
@@ -1007,9 +1018,38 @@ static bool fast_check_image(const struct sl_image *img, unsigned long seed,
 	return ok;
 }
 
+/* A ruleset of @n destinations @dst[] (one rule per destination, rule i
+ * allowing UDP port 7000 + i % 5), compiled and checked against the LPM. */
+static bool fast_check_dsts(const char *const *dst, int n, struct fast_seen *fs)
+{
+	struct sl_ruleset rs;
+	struct sl_image img;
+	bool ok;
+
+	rs_init(&rs);
+	for (int i = 0; i < n; i++) {
+		char name[32], port[16];
+		struct sl_rule *r;
+
+		snprintf(name, sizeof(name), "r%d", i);
+		snprintf(port, sizeof(port), "%d", 7000 + i % 5);
+		r = add_rule(&rs, name, SL_ACT_ALLOW);
+		add_line(r, SL_PROTO_UDP, port);
+		add_dst(r, dst[i]);
+	}
+	ok = sl_compile(&rs, NULL, 1, &img) == 0;
+	if (ok) {
+		ok = fast_check_image(&img, 1, fs);
+		sl_image_free(&img);
+	}
+	rs_free(&rs);
+	return ok;
+}
+
 static void test_fast_tables(void)
 {
-	unsigned long ntrie = 0, ng3 = 0, nsm = 0, naddr = 0, nport = 0, bad = 0;
+	struct fast_seen fs = { 0 }, lo = { 0 };
+	unsigned long bad = 0, badlo = 0;
 
 	for (unsigned long seed = 7000; seed < 7400; seed++) {
 		struct sl_ruleset rs;
@@ -1023,43 +1063,58 @@ static void test_fast_tables(void)
 			rs_free(&rs);
 			continue;
 		}
-		if (!fast_check_image(&img, seed, &ntrie, &ng3, &nsm, &naddr, &nport))
+		if (!fast_check_image(&img, seed, &fs))
 			bad++;
+		/* the same with 16-bit leaves for class indexes < 2 only: the
+		 * others ask dst4 (SL_DIR4_TRIE, as beyond 32,765 classes) */
+		if (seed % 4 == 0) {
+			sl_fast4_leaf_max = 2;
+			if (!fast_check_image(&img, seed, &lo))
+				badlo++;
+			sl_fast4_leaf_max = SL_DIR4_LEAF_MAX;
+		}
 		sl_image_free(&img);
 		rs_free(&rs);
 	}
-	printf("# fast tables: %lu addresses, %lu ports compared; %lu slots in the trie, "
-	       "%lu third-level groups (%lu compact)\n", naddr, nport, ntrie, ng3, nsm);
+	printf("# fast tables: %lu addresses, %lu ports compared; %lu slots in the trie; "
+	       "nodes: /16 %lu compact %lu full, /24 %lu compact %lu full\n", fs.naddr, fs.nport,
+	       fs.ntrie, fs.n16c, fs.n16f, fs.n24c, fs.n24f);
 	T_CHECK("fast tables (dir16/dir8, class intervals) == LPM tables on 400 rulesets",
 		bad == 0, "%lu rulesets differ", bad);
-	/* Ten hosts in one /24: 21 ranges, a full third-level group. */
+	T_CHECK("fast tables: 16-bit leaves above the limit ask dst4 (SL_DIR4_TRIE) == LPM on 100 rulesets",
+		badlo == 0 && lo.ntrie4 > 0, "%lu rulesets differ, %lu trie leaves", badlo, lo.ntrie4);
+	/* Ten hosts and a /25 in one /24: 21 ranges, a full /24 node. */
 	{
-		struct sl_ruleset rs;
-		struct sl_image img;
-		struct sl_rule *r;
-		bool ok;
+		static const char *const d[] = {
+			"203.0.113.1/32", "203.0.113.3/32", "203.0.113.5/32", "203.0.113.7/32",
+			"203.0.113.9/32", "203.0.113.11/32", "203.0.113.13/32", "203.0.113.15/32",
+			"203.0.113.17/32", "203.0.113.19/32", "203.0.113.128/25",
+		};
+		unsigned long f0 = fs.n24f;
 
-		rs_init(&rs);
-		r = add_rule(&rs, "hosts", SL_ACT_ALLOW);
-		add_line(r, SL_PROTO_UDP, "7000");
-		for (int i = 0; i < 10; i++) {
-			char c[32];
-
-			snprintf(c, sizeof(c), "203.0.113.%d/32", 1 + 2 * i);
-			add_dst(r, c);
-		}
-		add_dst(r, "203.0.113.128/25");
-		ok = sl_compile(&rs, NULL, 1, &img) == 0;
-		T_CHECK("fast tables: ten hosts in a /24 compile", ok, "sl_compile failed");
-		if (ok) {
-			T_CHECK("fast tables: ten hosts in a /24 -> a full third-level group == LPM",
-				fast_check_image(&img, 1, &ntrie, &ng3, &nsm, &naddr, &nport), "differs");
-			sl_image_free(&img);
-		}
-		rs_free(&rs);
+		T_CHECK("fast tables: ten hosts in a /24 -> a full /24 node == LPM",
+			fast_check_dsts(d, 11, &fs) && fs.n24f > f0, "differs (%lu full)", fs.n24f - f0);
 	}
-	T_CHECK("fast tables: third-level groups (prefixes longer than /24) exercised, full and compact",
-		ng3 > nsm && nsm > 0, "%lu groups, %lu compact", ng3, nsm);
+	/* Nine /24s, a /20 and hosts in one /16: more than 16 ranges, a full /16
+	 * node whose /24s have nodes (compact and full), and a /16 of one leaf. */
+	{
+		static const char *const d[] = {
+			"198.18.1.0/24", "198.18.3.0/24", "198.18.5.0/24", "198.18.7.0/24",
+			"198.18.9.0/24", "198.18.11.0/24", "198.18.13.0/24", "198.18.15.0/24",
+			"198.18.17.0/24", "198.18.64.0/20", "198.18.3.77/32", "198.18.255.255/32",
+			"198.18.200.0/25", "198.18.200.128/26", "198.18.200.192/27",
+			"198.18.200.224/28", "198.18.200.240/29", "198.18.200.248/30",
+			"198.18.200.252/31", "198.18.200.254/32", "198.18.200.1/32",
+			"198.19.0.0/16", "198.19.1.0/24",
+		};
+		unsigned long f0 = fs.n16f;
+
+		T_CHECK("fast tables: a /16 of 19+ ranges -> a full /16 node with /24 nodes == LPM",
+			fast_check_dsts(d, 23, &fs) && fs.n16f > f0, "differs (%lu full)", fs.n16f - f0);
+	}
+	T_CHECK("fast tables: every node kind exercised (/16 and /24, compact and full)",
+		fs.n16c && fs.n16f && fs.n24c && fs.n24f, "/16 %lu/%lu, /24 %lu/%lu",
+		fs.n16c, fs.n16f, fs.n24c, fs.n24f);
 
 	/* A class with more than SL_CLS_IVALS port intervals stays in the trie. */
 	{
@@ -1088,7 +1143,7 @@ static void test_fast_tables(void)
 			if (ok)
 				sl_fast_free(&f);
 			T_CHECK("fast tables: trie fallback agrees with the LPM",
-				fast_check_image(&img, 0, &ntrie, &ng3, &nsm, &naddr, &nport), "differs");
+				fast_check_image(&img, 0, &fs), "differs");
 			sl_image_free(&img);
 		}
 		rs_free(&rs);

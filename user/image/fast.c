@@ -7,9 +7,7 @@
  *            classes): near rule, fragment decisions, port-less decisions,
  *            and the TCP/UDP port decision as up to SL_CLS_IVALS sorted
  *            intervals (more: SL_CF_TRIE, the data path asks "ports");
- *   dir16    IPv4 DIR-16-8-8 first level (top 16 bits);
- *   dir8     its groups of 256 entries (next byte, then last byte);
- *   dir_small  compact last-byte groups of /24s with few ranges.
+ *   dir16, dir8  the IPv4 table (fast4.c).
  *
  * The LPM tries (dst4, dst6, ports) stay the source of truth: everything
  * here is a function of them, and tests/unit/test_compile.c checks that a
@@ -209,213 +207,6 @@ static int classes_from_ports(struct sl_fast *f, const struct sl_image *img,
 	return 0;
 }
 
-/* ---------------------------------------------------------------- dir */
-
-static int64_t new_group(struct sl_fast *f, size_t *cap, uint32_t fill)
-{
-	if (f->ngroups >= SL_DIR_SMALL)
-		return -E2BIG;
-	if (f->ngroups == *cap) {
-		size_t nc = *cap ? *cap * 2 : 64;
-		uint32_t *p = realloc(f->dir8, nc * 256 * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		f->dir8 = p;
-		*cap = nc;
-	}
-	for (int i = 0; i < 256; i++)
-		f->dir8[(size_t)f->ngroups * 256 + i] = fill;
-	return f->ngroups++;
-}
-
-/* Make the dir16 entry *@e16 a group (of its current value), if it is not one. */
-static int64_t ensure_group(struct sl_fast *f, size_t *cap, uint32_t *e16)
-{
-	int64_t g;
-
-	if (*e16 & SL_DIR_GROUP)
-		return *e16 & ~SL_DIR_GROUP;
-	g = new_group(f, cap, *e16);
-	if (g >= 0)
-		*e16 = SL_DIR_GROUP | (uint32_t)g;
-	return g;
-}
-
-struct l3 {                     /* a prefix longer than /24 */
-	uint32_t a;
-	uint32_t leaf;
-	uint8_t plen;
-};
-
-static int l3_cmp(const void *x, const void *y)
-{
-	const struct l3 *p = x, *q = y;
-
-	if ((p->a >> 8) != (q->a >> 8))
-		return (p->a >> 8) < (q->a >> 8) ? -1 : 1;
-	return (int)p->plen - (int)q->plen;
-}
-
-/* Install the last-byte table @t of the /24 whose level-2 entry is dir8[@at]. */
-static int install_l3(struct sl_fast *f, size_t *cap, size_t *scap, size_t at, const uint32_t *t)
-{
-	uint8_t hi[256];
-	uint32_t leaf[256];
-	int n = 0;
-
-	for (int b = 0; b < 256; b++) {
-		if (n && leaf[n - 1] == t[b]) {
-			hi[n - 1] = (uint8_t)b;
-			continue;
-		}
-		hi[n] = (uint8_t)b;
-		leaf[n++] = t[b];
-	}
-	if (n <= SL_DIR_SMALL_N) {
-		struct sl_dir_small *g;
-
-		if (f->nsmall >= SL_DIR_SMALL)
-			return -E2BIG;
-		if (f->nsmall == *scap) {
-			size_t nc = *scap ? *scap * 2 : 64;
-			void *p = realloc(f->small, nc * sizeof(*f->small));
-
-			if (!p)
-				return -ENOMEM;
-			f->small = p;
-			*scap = nc;
-		}
-		g = &f->small[f->nsmall];
-		for (int i = 0; i < SL_DIR_SMALL_N; i++) {
-			g->hi[i] = i < n ? hi[i] : 255;
-			g->leaf[i] = i < n ? leaf[i] : leaf[n - 1];
-		}
-		f->dir8[at] = SL_DIR_SMALL | f->nsmall++;
-		return 0;
-	}
-	int64_t g3 = new_group(f, cap, 0);
-
-	if (g3 < 0)
-		return (int)g3;
-	memcpy(&f->dir8[(size_t)g3 * 256], t, 256 * sizeof(*t));
-	f->dir8[at] = SL_DIR_GROUP | (uint32_t)g3;
-	return 0;
-}
-
-/*
- * Pass 1 paints the prefixes up to /24 by ascending length (a longer one
- * overrides), making a level-2 group for every /16 that holds a prefix
- * longer than /16.  Pass 2 takes the prefixes longer than /24, /24 by /24:
- * it paints them over that /24's entry into a 256-entry table and installs
- * it as a compact group (<= SL_DIR_SMALL_N ranges) or a full one.
- */
-static int build_dir(struct sl_fast *f, const struct sl_image *img)
-{
-	size_t cnt[34] = { 0 }, cap = 0, scap = 0, n3 = 0;
-	size_t *order;
-	struct l3 *v3;
-	int err = 0;
-
-	f->dir16 = calloc(SL_DIR16_SIZE, sizeof(*f->dir16));
-	order = malloc((img->ndst4 ? img->ndst4 : 1) * sizeof(*order));
-	v3 = malloc((img->ndst4 ? img->ndst4 : 1) * sizeof(*v3));
-	if (!f->dir16 || !order || !v3) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < img->ndst4; i++) {
-		if (img->dst4[i].key.prefixlen > 32 || img->dst4[i].val.cidx >= f->ncls ||
-		    img->dst4[i].val.cidx + 1 >= SL_DIR_SMALL) {
-			err = -EINVAL;
-			goto out;
-		}
-		cnt[img->dst4[i].key.prefixlen + 1]++;
-	}
-	for (int l = 1; l < 34; l++)
-		cnt[l] += cnt[l - 1];
-	for (size_t i = 0; i < img->ndst4; i++)
-		order[cnt[img->dst4[i].key.prefixlen]++] = i;
-
-	for (size_t n = 0; n < img->ndst4; n++) {
-		const struct sl_dst4_entry *d = &img->dst4[order[n]];
-		const uint8_t *a = d->key.addr;
-		uint32_t plen = d->key.prefixlen, leaf = d->val.cidx + 1;
-		uint32_t i16 = (uint32_t)a[0] << 8 | a[1];
-		int64_t g;
-
-		if (plen <= 16) {
-			for (uint32_t i = 0; i < (1u << (16 - plen)); i++)
-				f->dir16[i16 + i] = leaf;
-			continue;
-		}
-		g = ensure_group(f, &cap, &f->dir16[i16]);
-		if (g < 0) {
-			err = (int)g;
-			goto out;
-		}
-		if (plen <= 24) {
-			for (uint32_t i = 0; i < (1u << (24 - plen)); i++)
-				f->dir8[(size_t)g * 256 + a[2] + i] = leaf;
-			continue;
-		}
-		v3[n3].a = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
-		v3[n3].leaf = leaf;
-		v3[n3].plen = (uint8_t)plen;
-		n3++;
-	}
-	qsort(v3, n3, sizeof(*v3), l3_cmp);
-	for (size_t i = 0; i < n3 && !err;) {
-		uint32_t p24 = v3[i].a >> 8, t[256], base;
-		size_t at = (size_t)(f->dir16[p24 >> 8] & ~SL_DIR_GROUP) * 256 + (p24 & 0xff);
-
-		base = f->dir8[at];     /* the /24's own leaf, or 0 */
-		for (int b = 0; b < 256; b++)
-			t[b] = base;
-		for (; i < n3 && (v3[i].a >> 8) == p24; i++)
-			for (uint32_t k = 0; k < (1u << (32 - v3[i].plen)); k++)
-				t[(v3[i].a & 0xff) + k] = v3[i].leaf;
-		err = install_l3(f, &cap, &scap, at, t);
-	}
-out:
-	free(order);
-	free(v3);
-	return err;
-}
-
-void sl_fast_bounds(const struct sl_image *img, uint32_t *ngroups, uint32_t *nsmall)
-{
-	uint64_t *have16 = calloc(SL_DIR16_SIZE / 64, sizeof(*have16));
-	uint32_t g = 0, sm = 0, full = 0, run = 0, p24 = 0;
-	bool in = false;
-
-	for (size_t i = 0; i < img->ndst4; i++) {
-		const uint8_t *a = img->dst4[i].key.addr;
-		uint32_t plen = img->dst4[i].key.prefixlen, i16 = (uint32_t)a[0] << 8 | a[1];
-
-		if (plen > 16 && have16 && !(have16[i16 >> 6] & (1ULL << (i16 & 63)))) {
-			have16[i16 >> 6] |= 1ULL << (i16 & 63);
-			g++;
-		}
-		if (plen <= 24)
-			continue;
-		/* prefixes longer than /24 of one /24 are adjacent in dst4's order */
-		if (!in || p24 != (i16 << 8 | a[2])) {
-			full += run > 3;
-			in = true;
-			p24 = i16 << 8 | a[2];
-			run = 0;
-			sm++;
-		}
-		run++;
-	}
-	full += run > 3;
-	/* k such prefixes in a /24 make at most 2k + 1 ranges: k <= 3 fit 8 */
-	*ngroups = have16 ? g + full : SL_DIR16_SIZE + sm;
-	*nsmall = sm;
-	free(have16);
-}
-
 int sl_fast_build(const struct sl_image *img, struct sl_fast *f)
 {
 	struct seg *sv = NULL;
@@ -454,7 +245,7 @@ int sl_fast_build(const struct sl_image *img, struct sl_fast *f)
 		err = classes_from_ports(f, img, img->name_ports, img->nname_ports, true, &sv, &cap);
 	free(sv);
 	if (!err)
-		err = build_dir(f, img);
+		err = sl__fast4_build(f, img);
 	for (uint32_t c = 0; c < f->ncls && !err; c++)
 		f->ntrie += !!(f->cls[c].flags & SL_CF_TRIE(SL_P_TCP)) +
 			    !!(f->cls[c].flags & SL_CF_TRIE(SL_P_UDP));
@@ -468,22 +259,7 @@ void sl_fast_free(struct sl_fast *f)
 	free(f->cls);
 	free(f->dir16);
 	free(f->dir8);
-	free(f->small);
 	memset(f, 0, sizeof(*f));
-}
-
-int64_t sl_fast_class4(const struct sl_fast *f, const uint8_t a[4])
-{
-	uint32_t x = f->dir16[(uint32_t)a[0] << 8 | a[1]];
-
-	if (x & SL_DIR_GROUP) {
-		x = f->dir8[(size_t)(x & ~SL_DIR_GROUP) * 256 + a[2]];
-		if (x & SL_DIR_GROUP)
-			x = f->dir8[(size_t)(x & ~SL_DIR_GROUP) * 256 + a[3]];
-		else if (x & SL_DIR_SMALL)
-			x = sl_dir_small_leaf(&f->small[x & ~SL_DIR_SMALL], a[3]);
-	}
-	return x ? (int64_t)x - 1 : -1;
 }
 
 struct sl_decision sl_fast_port(const struct sl_image *img, const struct sl_class *c,

@@ -85,14 +85,13 @@ static int slk_fill_array(int fd, const void *vals, size_t n, size_t val_sz, con
 	return e;
 }
 
-int sl_fast_fill(const struct sl_fast *f, int fd, int dir16_fd, int dir8_fd, int small_fd)
+int sl_fast_fill(const struct sl_fast *f, int fd, int dir16_fd, int dir8_fd)
 {
 	int e;
 
 	if ((e = slk_fill_array(fd, f->cls, f->ncls, sizeof(*f->cls), "classes")) ||
 	    (e = slk_fill_array(dir16_fd, f->dir16, SL_DIR16_SIZE / 256, sizeof(struct sl_dir_grp), "dir16")) ||
-	    (e = slk_fill_array(dir8_fd, f->dir8, f->ngroups, sizeof(struct sl_dir_grp), "dir8")) ||
-	    (e = slk_fill_array(small_fd, f->small, f->nsmall, sizeof(*f->small), "dir_small")))
+	    (e = slk_fill_array(dir8_fd, f->dir8, f->nlines, sizeof(*f->dir8), "dir8")))
 		return e;
 	return 0;
 }
@@ -225,7 +224,7 @@ int slk_fill_generation(struct sluice_bpf *skel, const struct sl_image *img,
 				 sizeof(*img->ports), sizeof(img->ports->key), "ports");
 	if (!e)
 		e = sl_fast_fill(fast, bpf_map__fd(skel->maps.classes), bpf_map__fd(skel->maps.dir16),
-				 bpf_map__fd(skel->maps.dir8), bpf_map__fd(skel->maps.dir_small));
+				 bpf_map__fd(skel->maps.dir8));
 	if (filling)
 		pthread_join(th4, NULL);
 	if (e || (e = fj.err))

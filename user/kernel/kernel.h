@@ -96,9 +96,9 @@ struct sl_reuse {
  */
 int sl_bpf_load(const struct sl_image *img, bool record,
 		const struct sl_reuse *reuse, struct sluice_bpf **out);
-/* Write the fast tables @f (user/fast.c) into loaded maps classes, dir16,
- * dir8 and dir_small (sized ncls, 256, max(1, ngroups), max(1, nsmall)). */
-int sl_fast_fill(const struct sl_fast *f, int classes_fd, int dir16_fd, int dir8_fd, int small_fd);
+/* Write the fast tables @f (user/image/fast.c, fast4.c) into loaded maps
+ * classes, dir16 and dir8 (sized ncls, 256, >= max(1, nlines)). */
+int sl_fast_fill(const struct sl_fast *f, int classes_fd, int dir16_fd, int dir8_fd);
 /* Write the IPv6 fast table @f (user/image/fast6.c) into loaded maps dir6,
  * grp6, small6 and skip6 (sized 256, max(1, ngrp), max(1, nsmall), max(1, nskip)). */
 int sl_fast6_fill(const struct sl_fast6 *f, int dir6_fd, int grp6_fd, int small6_fd, int skip6_fd);

@@ -44,8 +44,8 @@ static void set_progs(struct sluice_bpf *skel, unsigned int progs)
 }
 
 /* The tries and tables sized to the image. */
-static int size_maps(struct sluice_bpf *skel, const struct sl_image *img, uint32_t ngroups,
-		     uint32_t nsmall, const struct sl_fast6 *f6)
+static int size_maps(struct sluice_bpf *skel, const struct sl_image *img, uint32_t nlines,
+		     const struct sl_fast6 *f6)
 {
 	int e;
 
@@ -56,8 +56,7 @@ static int size_maps(struct sluice_bpf *skel, const struct sl_image *img, uint32
 	    (e = bpf_map__set_max_entries(skel->maps.wilds, max1(img->nnames))) ||
 	    (e = bpf_map__set_max_entries(skel->maps.nclass, max1(img->nnames))) ||
 	    (e = bpf_map__set_max_entries(skel->maps.classes, max1(img->nclasses + img->nnames))) ||
-	    (e = bpf_map__set_max_entries(skel->maps.dir8, max1(ngroups))) ||
-	    (e = bpf_map__set_max_entries(skel->maps.dir_small, max1(nsmall))) ||
+	    (e = bpf_map__set_max_entries(skel->maps.dir8, max1(nlines))) ||
 	    (e = bpf_map__set_max_entries(skel->maps.grp6, max1(f6->ngrp))) ||
 	    (e = bpf_map__set_max_entries(skel->maps.small6, max1(f6->nsmall))) ||
 	    (e = bpf_map__set_max_entries(skel->maps.skip6, max1(f6->nskip))))
@@ -97,7 +96,7 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 	struct sluice_bpf *skel;
 	pthread_t th;
 	bool running = false;
-	uint32_t ngroups, nsmall;
+	uint32_t nlines;
 	int e;
 
 	*out = NULL;
@@ -106,7 +105,7 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 		slk_err("cannot build the IPv6 fast table: %s", strerror(-e));
 		return e;
 	}
-	sl_fast_bounds(img, &ngroups, &nsmall);
+	nlines = sl_fast_bounds(img);
 	if (pthread_create(&th, NULL, fast_thread, &job) == 0)
 		running = true;
 	else
@@ -125,7 +124,7 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 	set_progs(skel, progs);
 	skel->rodata->cfg = img->cfg;
 	skel->rodata->cfg.record = record ? 1 : 0;
-	if ((e = size_maps(skel, img, ngroups, nsmall, &f6)) || (reuse && (e = reuse_maps(skel, reuse))))
+	if ((e = size_maps(skel, img, nlines, &f6)) || (reuse && (e = reuse_maps(skel, reuse))))
 		goto fail_msg;
 	e = sluice_bpf__load(skel);
 	if (running) {
@@ -143,10 +142,9 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 			strerror(-e));
 		goto fail;
 	}
-	if (fast->ncls != img->nclasses + img->nnames || fast->ngroups > ngroups ||
-	    fast->nsmall > nsmall) {
-		slk_err("internal error: the fast tables outgrew their bounds (%u/%u groups, %u/%u small)",
-			fast->ngroups, ngroups, fast->nsmall, nsmall);
+	if (fast->ncls != img->nclasses + img->nnames || fast->nlines > nlines) {
+		slk_err("internal error: the fast tables outgrew their bounds (%u/%u lines of dir8)",
+			fast->nlines, nlines);
 		e = -EOVERFLOW;
 		goto fail;
 	}
