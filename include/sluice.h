@@ -153,54 +153,85 @@ struct sl_dir_grp {
 
 /*
  * IPv4 below the top 16 bits (user/image/fast4.c builds it from dst4, the
- * source of truth; bpf/fast4.h walks it): the nodes of the 2nd and 3rd byte
- * live in one array of 64-byte lines, dir8, with 16-bit entries.  A dir16
- * entry with SL_DIR4_PTR names the /16's node: SL_DIR4_FULL (a full node:
- * 256 entries in 8 lines, the entry of byte b in line + b / 32, and a 9th
- * line holding base) or not (a compact node: one line, at most 16 ranges of
- * the byte, found by a 4-step binary search).  A 16-bit entry is 0 (no
- * prefix), class index + 1 up to SL_DIR4_LEAF_MAX, SL_DIR4_TRIE (a class
- * above that: look the address up in dst4), or, in a /16's node only,
- * SL_E4_PTR | off: the /24's node at line base + off (SL_E4_FULL: full, 8
- * lines; else compact), base being the /16 node's.  The nodes of a /16's
- * /24s are contiguous, so that most lookups stay inside one or two pages.
+ * source of truth; bpf/fast4.h walks it): the nodes of the 3rd byte (one per
+ * /16 holding longer prefixes) and of the 4th (one per /24 holding longer
+ * prefixes) live in one array of 64-byte lines, dir8, with 16-bit entries.
+ * A node is compact (one line: at most SL_DIR4_CN ranges of the byte, a
+ * 4-step binary search), wide (three lines: at most SL_DIR4_WN ranges, a
+ * 6-step search over the first line's 64 upper bounds, the entry in line
+ * 1 + i / 32) or full (256 entries in 8 lines, byte b's in line b / 32).
+ * A dir16 entry with SL_DIR4_PTR names the /16's node: its kind
+ * (SL_DIR4_KIND) and line (SL_DIR4_LINE).  A 16-bit entry is 0 (no prefix),
+ * class index + 1 up to SL_DIR4_LEAF_MAX, SL_DIR4_TRIE (a class above that:
+ * look the address up in dst4), or, in a /16's node only, SL_E4_PTR: the
+ * /24's node (kind SL_E4_KIND) at SL_E4_OFF lines after the end of the /16's
+ * node.  A /16's /24 nodes follow it, so that most lookups stay in a page.
  */
 #define SL_DIR4_PTR     0x80000000u     /* dir16 entry: a dir8 node */
-#define SL_DIR4_FULL    0x40000000u     /* ... a full one (else compact) */
-#define SL_DIR4_LINE    0x3fffffffu     /* ... at this line of dir8 */
+#define SL_DIR4_KIND(x) (((x) >> 29) & 3)       /* SL_K4_* */
+#define SL_DIR4_LINE    0x1fffffffu     /* ... at this line of dir8 */
 #define SL_E4_PTR       0x8000u         /* 16-bit entry: a /24's node */
-#define SL_E4_FULL      0x4000u         /* ... a full one (else compact) */
-#define SL_E4_OFF       0x3fffu         /* ... at the /16 node's base + off */
+#define SL_E4_KIND(x)   (((x) >> 13) & 3)
+#define SL_E4_OFF       0x1fffu         /* ... lines after the /16's node */
 #define SL_DIR4_TRIE    0x7fffu         /* 16-bit leaf: ask dst4 */
 #define SL_DIR4_LEAF_MAX 0x7ffeu        /* largest class index + 1 in a 16-bit leaf */
 #define SL_DIR4_CN      16              /* ranges of a compact node */
+#define SL_DIR4_WN      64              /* ranges of a wide node */
+enum { SL_K4_COMPACT = 0, SL_K4_WIDE = 1, SL_K4_FULL = 2 };
+/* lines of a node of kind k */
+#define SL_K4_LINES(k)  ((k) == SL_K4_COMPACT ? 1u : (k) == SL_K4_WIDE ? 3u : 8u)
 
 struct sl_dir_line {
 	union {
 		struct {                /* a compact node */
 			__u8  hi[SL_DIR4_CN];   /* range i is [hi[i-1]+1, hi[i]]; unused repeat 255 */
 			__u16 e[SL_DIR4_CN];
-			__u32 base;     /* its /24 nodes (a /16's node only) */
-			__u32 pad[3];
+			__u8  pad[16];
 		} c;
-		__u16 f[32];            /* one eighth of a full node (its 9th line: c.base) */
+		__u8  h[64];            /* a wide node's first line: its upper bounds */
+		__u16 f[32];            /* a line of entries of a full or wide node */
 	};
 };
 
-/* Entry of byte @b in the compact node @l (4-step binary search, as
- * sl_ival_index; shared with user space). */
+/*
+ * @bit if @b > @h (both bytes), else 0, without a branch: the compiler
+ * does not see a comparison through the empty asm, so that the searches
+ * below stay straight-line code (each branch on the data would split the
+ * verifier's states: 2^6 paths through a wide node).
+ */
+static inline __attribute__((always_inline)) __u32 sl_gt_bit(__u32 b, __u32 h, __u32 bit)
+{
+	__u32 d = h - b;        /* wraps to >= 0xffffff01 when b > h */
+
+	__asm__ __volatile__("" : "+r"(d));
+	return (d >> 24) & bit;
+}
+
+/* Entry of byte @b in the compact node @l (4-step binary search; shared
+ * with user space). */
 static inline __attribute__((always_inline)) __u16 sl_dir_line_entry(const struct sl_dir_line *l,
 								      __u8 b)
 {
-	__u32 i = b > l->c.hi[7] ? 8 : 0;
+	__u32 i = sl_gt_bit(b, l->c.hi[7], 8);
 
-	if (b > l->c.hi[(i + 3) & 15])
-		i += 4;
-	if (b > l->c.hi[(i + 1) & 15])
-		i += 2;
-	if (b > l->c.hi[i & 15])
-		i += 1;
+	i += sl_gt_bit(b, l->c.hi[(i + 3) & 15], 4);
+	i += sl_gt_bit(b, l->c.hi[(i + 1) & 15], 2);
+	i += sl_gt_bit(b, l->c.hi[i & 15], 1);
 	return l->c.e[i & 15];
+}
+
+/* Range of byte @b in the wide node whose first line is @l (6 steps). */
+static inline __attribute__((always_inline)) __u32 sl_dir_wide_index(const struct sl_dir_line *l,
+								       __u8 b)
+{
+	__u32 i = sl_gt_bit(b, l->h[31], 32);
+
+	i += sl_gt_bit(b, l->h[(i + 15) & 63], 16);
+	i += sl_gt_bit(b, l->h[(i + 7) & 63], 8);
+	i += sl_gt_bit(b, l->h[(i + 3) & 63], 4);
+	i += sl_gt_bit(b, l->h[(i + 1) & 63], 2);
+	i += sl_gt_bit(b, l->h[i & 63], 1);
+	return i & 63;
 }
 
 /* A third-level group (the last byte) with at most SL_DIR_SMALL_N ranges,

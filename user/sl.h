@@ -188,7 +188,7 @@ struct sl_fast {
 	struct sl_class *cls; uint32_t ncls;    /* indexed by sl_dst_val.cidx */
 	uint32_t *dir16;                        /* SL_DIR16_SIZE entries */
 	struct sl_dir_line *dir8; uint32_t nlines;      /* the /16 and /24 nodes (fast4.c) */
-	uint32_t n16c, n16f, n24c, n24f;        /* nodes: /16 compact, full; /24 compact, full */
+	uint32_t n16[3], n24[3];                /* /16 and /24 nodes by kind (SL_K4_*) */
 	uint32_t ntrie4;                        /* 16-bit leaves that ask dst4 (SL_DIR4_TRIE) */
 	size_t ntrie;                           /* TCP/UDP slots left to "ports" */
 };
@@ -202,6 +202,10 @@ int sl__fast4_build(struct sl_fast *f, const struct sl_image *img);
 /* Largest class index + 1 held in a 16-bit leaf (SL_DIR4_LEAF_MAX; tests
  * lower it to exercise the SL_DIR4_TRIE leaves). */
 extern uint32_t sl_fast4_leaf_max;
+/* Tables whose nodes would all fit this many lines as full nodes are built
+ * so (a direct index, no search; 1 MiB); tests set 0 for the compact kinds. */
+#define SL_FAST4_DENSE_LINES 16384
+extern uint32_t sl_fast4_dense_lines;
 /* Class index of an IPv4 address through dir16/dir8 (and dst4 for
  * SL_DIR4_TRIE leaves), -1 if none, -2 if the tables are inconsistent. */
 int64_t sl_fast_class4(const struct sl_fast *f, const struct sl_image *img, const uint8_t a[4]);

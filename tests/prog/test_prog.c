@@ -638,8 +638,10 @@ static const char *RULES_MAIN =
  * prefixes on every level (/8, /24, /25, /32), every node kind (compact
  * and full /16 and /24 nodes), and a class with more port intervals than
  * the class holds inline (its TCP decision comes from the "ports" trie).
- * Run twice: the second time with 16-bit leaves for class index 0 only, so
- * that the other leaves ask dst4 (SL_DIR4_TRIE, as beyond 32,765 classes).
+ * Run three times: dense (a small table: every node full), with the
+ * compact kinds (as large tables), and with them and 16-bit leaves for
+ * class index 0 only, so that the other leaves ask dst4 (SL_DIR4_TRIE, as
+ * beyond 32,765 classes).
  */
 static const char *RULES_FAST =
 	"policy drop;\n"
@@ -655,18 +657,40 @@ static const char *RULES_FAST =
 	"rule hosts { allow udp 7000; to 203.0.113.1/32, 203.0.113.3/32, 203.0.113.5/32,\n"
 	"    203.0.113.7/32, 203.0.113.9/32, 203.0.113.11/32, 203.0.113.13/32,\n"
 	"    203.0.113.15/32, 203.0.113.17/32, 203.0.113.19/32; }\n"
-	"rule stripes { allow udp 7100; to 198.18.1.0/24, 198.18.3.0/24, 198.18.5.0/24,\n"
-	"    198.18.7.0/24, 198.18.9.0/24, 198.18.11.0/24, 198.18.13.0/24, 198.18.15.0/24,\n"
-	"    198.18.17.0/24, 198.18.200.7/32; }\n"
-	"rule stripe-hosts { allow udp 7200; to 198.18.3.77/32, 198.18.200.0/25; }\n"
+	"rule stripes { allow udp 7100; to 198.18.1.0/24, 198.18.3.0/24, 198.18.5.0/24, 198.18.7.0/24,\n"
+	"    198.18.9.0/24, 198.18.11.0/24, 198.18.13.0/24,\n"
+	"    198.18.15.0/24, 198.18.17.0/24, 198.18.19.0/24,\n"
+	"    198.18.21.0/24, 198.18.23.0/24, 198.18.25.0/24,\n"
+	"    198.18.27.0/24, 198.18.29.0/24, 198.18.31.0/24,\n"
+	"    198.18.33.0/24, 198.18.35.0/24, 198.18.37.0/24,\n"
+	"    198.18.39.0/24, 198.18.41.0/24, 198.18.43.0/24,\n"
+	"    198.18.45.0/24, 198.18.47.0/24, 198.18.49.0/24,\n"
+	"    198.18.51.0/24, 198.18.53.0/24, 198.18.55.0/24,\n"
+	"    198.18.57.0/24, 198.18.59.0/24, 198.18.61.0/24,\n"
+	"    198.18.63.0/24, 198.18.65.0/24, 198.18.67.0/24,\n"
+	"    198.18.69.0/24, 198.18.71.0/24, 198.18.73.0/24,\n"
+	"    198.18.75.0/24, 198.18.77.0/24, 198.18.79.0/24,\n"
+	"    198.18.81.0/24, 198.18.200.7/32; }\n"
+	"rule stripe-hosts { allow udp 7200; to 198.18.3.77/32, 198.18.200.0/25, 198.18.5.1/32, 198.18.5.3/32, 198.18.5.5/32, 198.18.5.7/32,\n"
+	"    198.18.5.9/32, 198.18.5.11/32, 198.18.5.13/32,\n"
+	"    198.18.5.15/32, 198.18.5.17/32, 198.18.5.19/32,\n"
+	"    198.18.5.21/32, 198.18.5.23/32, 198.18.5.25/32,\n"
+	"    198.18.5.27/32, 198.18.5.29/32, 198.18.5.31/32,\n"
+	"    198.18.5.33/32, 198.18.5.35/32, 198.18.5.37/32,\n"
+	"    198.18.5.39/32, 198.18.5.41/32, 198.18.5.43/32,\n"
+	"    198.18.5.45/32, 198.18.5.47/32, 198.18.5.49/32,\n"
+	"    198.18.5.51/32, 198.18.5.53/32, 198.18.5.55/32,\n"
+	"    198.18.5.57/32, 198.18.5.59/32, 198.18.5.61/32,\n"
+	"    198.18.5.63/32, 198.18.5.65/32, 198.18.5.67/32; }\n"
 	"rule tail { allow icmp; to 0.0.0.0/0; }\n";
 
 static void cases_fast_run(void)
 {
 	struct pk_spec s;
 
-	if (use_rules(sl_fast4_leaf_max == SL_DIR4_LEAF_MAX ? "rules fast"
-		      : "rules fast (16-bit leaves of class 0 only, the others ask dst4)", RULES_FAST))
+	if (use_rules(sl_fast4_leaf_max != SL_DIR4_LEAF_MAX ? "rules fast (compact nodes, 16-bit "
+		      "leaves of class 0 only: the others ask dst4)" : sl_fast4_dense_lines ?
+		      "rules fast" : "rules fast (compact nodes)", RULES_FAST))
 		return;
 	s = P4("192.0.2.1", TCP, 1000);     check("fast: 20 tcp ports (trie): first", &s, 0, 'P', R_RULE, "many-ports");
 	s = P4("192.0.2.1", TCP, 1001);     check("fast: 20 tcp ports (trie): gap", &s, 0, 'D', R_NEAR, "many-ports");
@@ -699,16 +723,25 @@ static void cases_fast_run(void)
 	s = P4("198.18.200.7", UDP, 7100);  check("fast: /32 inside a /25 of another rule", &s, 0, 'P', R_RULE, "stripes");
 	s = P4("198.18.200.8", UDP, 7200);  check("fast: the /25 beside it", &s, 0, 'P', R_RULE, "stripe-hosts");
 	s = P4("198.18.200.128", UDP, 7200); check("fast: past the /25", &s, 0, 'D', R_NEAR, "wide");
+	s = P4("198.18.81.9", UDP, 7100);   check("fast: 41 stripes (full /16 node when sparse): last", &s, 0, 'P', R_RULE, "stripes");
+	s = P4("198.18.82.9", UDP, 7100);   check("fast: past the last stripe", &s, 0, 'D', R_NEAR, "wide");
+	s = P4("198.18.5.67", UDP, 7200);   check("fast: 34 hosts in a /24 (full /24 node when sparse): last", &s, 0, 'P', R_RULE, "stripe-hosts");
+	s = P4("198.18.5.68", UDP, 7200);   check("fast: 34 hosts: between", &s, 0, 'D', R_NEAR, "wide");
+	s = P4("198.18.5.68", UDP, 7100);   check("fast: 34 hosts: the stripe between", &s, 0, 'P', R_RULE, "stripes");
 }
 
 static void cases_fast(void)
 {
+	cases_fast_run();               /* small: dense (every node full) */
+	sl_fast4_dense_lines = 0;
+	check_tag = " (compact nodes)";
 	cases_fast_run();
 	sl_fast4_leaf_max = 1;
-	check_tag = " (dst4 leaves)";
+	check_tag = " (compact nodes, dst4 leaves)";
 	cases_fast_run();
 	check_tag = "";
 	sl_fast4_leaf_max = SL_DIR4_LEAF_MAX;
+	sl_fast4_dense_lines = SL_FAST4_DENSE_LINES;
 }
 
 static void cases_main(void)
@@ -1836,11 +1869,14 @@ static void random_diff(uint64_t seed, int nsets, int npkts)
 		int set_bad = 0;
 
 		gen_set(&r, &g);
-		/* every fifth: 16-bit leaves for class index 0 only (the others
+		/* every other: the IPv4 table's compact nodes (not dense);
+		 * every fifth: 16-bit leaves for class index 0 only (the others
 		 * ask dst4, SL_DIR4_TRIE) */
+		sl_fast4_dense_lines = si % 2 ? 0 : SL_FAST4_DENSE_LINES;
 		sl_fast4_leaf_max = si % 5 == 4 ? 1 : SL_DIR4_LEAF_MAX;
 		e = gset_open(&t, &g, why, sizeof(why));
 		sl_fast4_leaf_max = SL_DIR4_LEAF_MAX;
+		sl_fast4_dense_lines = SL_FAST4_DENSE_LINES;
 		if (e) {
 			text = render_set(&g);
 			fails_in_batch++;

@@ -912,7 +912,7 @@ static void test_differential(void)
 
 /* What the fast-table checks saw, summed over rulesets. */
 struct fast_seen {
-	unsigned long ntrie, n16c, n16f, n24c, n24f, ntrie4, naddr, nport;
+	unsigned long ntrie, n16[3], n24[3], ntrie4, naddr, nport;
 };
 
 /*
@@ -933,10 +933,10 @@ static bool fast_check_image(const struct sl_image *img, unsigned long seed, str
 		return false;
 	}
 	fs->ntrie += f.ntrie;
-	fs->n16c += f.n16c;
-	fs->n16f += f.n16f;
-	fs->n24c += f.n24c;
-	fs->n24f += f.n24f;
+	for (int k = 0; k < 3; k++) {
+		fs->n16[k] += f.n16[k];
+		fs->n24[k] += f.n24[k];
+	}
 	fs->ntrie4 += f.ntrie4;
 	if (f.nlines > bound) {
 		printf("# seed %lu: %u lines of dir8, bound %u\n", seed, f.nlines, bound);
@@ -1063,6 +1063,8 @@ static void test_fast_tables(void)
 			rs_free(&rs);
 			continue;
 		}
+		/* odd seeds: the compact kinds (as large tables), even: dense */
+		sl_fast4_dense_lines = seed % 2 ? 0 : SL_FAST4_DENSE_LINES;
 		if (!fast_check_image(&img, seed, &fs))
 			bad++;
 		/* the same with 16-bit leaves for class indexes < 2 only: the
@@ -1073,30 +1075,34 @@ static void test_fast_tables(void)
 				badlo++;
 			sl_fast4_leaf_max = SL_DIR4_LEAF_MAX;
 		}
+		sl_fast4_dense_lines = SL_FAST4_DENSE_LINES;
 		sl_image_free(&img);
 		rs_free(&rs);
 	}
 	printf("# fast tables: %lu addresses, %lu ports compared; %lu slots in the trie; "
-	       "nodes: /16 %lu compact %lu full, /24 %lu compact %lu full\n", fs.naddr, fs.nport,
-	       fs.ntrie, fs.n16c, fs.n16f, fs.n24c, fs.n24f);
+	       "nodes (compact/wide/full): /16 %lu/%lu/%lu, /24 %lu/%lu/%lu\n", fs.naddr, fs.nport,
+	       fs.ntrie, fs.n16[0], fs.n16[1], fs.n16[2], fs.n24[0], fs.n24[1], fs.n24[2]);
 	T_CHECK("fast tables (dir16/dir8, class intervals) == LPM tables on 400 rulesets",
 		bad == 0, "%lu rulesets differ", bad);
 	T_CHECK("fast tables: 16-bit leaves above the limit ask dst4 (SL_DIR4_TRIE) == LPM on 100 rulesets",
 		badlo == 0 && lo.ntrie4 > 0, "%lu rulesets differ, %lu trie leaves", badlo, lo.ntrie4);
-	/* Ten hosts and a /25 in one /24: 21 ranges, a full /24 node. */
+	/* the cases below: the compact kinds (as large tables) */
+	sl_fast4_dense_lines = 0;
+	/* Ten hosts and a /25 in one /24: 21 ranges, a wide /24 node. */
 	{
 		static const char *const d[] = {
 			"203.0.113.1/32", "203.0.113.3/32", "203.0.113.5/32", "203.0.113.7/32",
 			"203.0.113.9/32", "203.0.113.11/32", "203.0.113.13/32", "203.0.113.15/32",
 			"203.0.113.17/32", "203.0.113.19/32", "203.0.113.128/25",
 		};
-		unsigned long f0 = fs.n24f;
+		unsigned long w0 = fs.n24[SL_K4_WIDE];
 
-		T_CHECK("fast tables: ten hosts in a /24 -> a full /24 node == LPM",
-			fast_check_dsts(d, 11, &fs) && fs.n24f > f0, "differs (%lu full)", fs.n24f - f0);
+		T_CHECK("fast tables: ten hosts in a /24 -> a wide /24 node == LPM",
+			fast_check_dsts(d, 11, &fs) && fs.n24[SL_K4_WIDE] > w0, "differs (%lu wide)",
+			fs.n24[SL_K4_WIDE] - w0);
 	}
-	/* Nine /24s, a /20 and hosts in one /16: more than 16 ranges, a full /16
-	 * node whose /24s have nodes (compact and full), and a /16 of one leaf. */
+	/* Nine /24s, a /20 and hosts in one /16: more than 16 ranges, a wide /16
+	 * node whose /24s have nodes. */
 	{
 		static const char *const d[] = {
 			"198.18.1.0/24", "198.18.3.0/24", "198.18.5.0/24", "198.18.7.0/24",
@@ -1107,14 +1113,37 @@ static void test_fast_tables(void)
 			"198.18.200.252/31", "198.18.200.254/32", "198.18.200.1/32",
 			"198.19.0.0/16", "198.19.1.0/24",
 		};
-		unsigned long f0 = fs.n16f;
+		unsigned long w0 = fs.n16[SL_K4_WIDE];
 
-		T_CHECK("fast tables: a /16 of 19+ ranges -> a full /16 node with /24 nodes == LPM",
-			fast_check_dsts(d, 23, &fs) && fs.n16f > f0, "differs (%lu full)", fs.n16f - f0);
+		T_CHECK("fast tables: a /16 of 17-64 ranges -> a wide /16 node with /24 nodes == LPM",
+			fast_check_dsts(d, 23, &fs) && fs.n16[SL_K4_WIDE] > w0, "differs (%lu wide)",
+			fs.n16[SL_K4_WIDE] - w0);
 	}
-	T_CHECK("fast tables: every node kind exercised (/16 and /24, compact and full)",
-		fs.n16c && fs.n16f && fs.n24c && fs.n24f, "/16 %lu/%lu, /24 %lu/%lu",
-		fs.n16c, fs.n16f, fs.n24c, fs.n24f);
+	/* 40 /24s apart in one /16 (81 ranges: a full /16 node), 40 hosts apart
+	 * in one of them (a full /24 node) and a /25 in another (compact). */
+	{
+		static char buf[82][24];
+		const char *d[82];
+		unsigned long f16 = fs.n16[SL_K4_FULL], f24 = fs.n24[SL_K4_FULL];
+
+		for (int i = 0; i < 40; i++) {
+			snprintf(buf[i], sizeof(buf[i]), "198.18.%d.0/24", 1 + 2 * i);
+			snprintf(buf[40 + i], sizeof(buf[i]), "198.18.3.%d/32", 1 + 2 * i);
+		}
+		snprintf(buf[80], sizeof(buf[80]), "198.18.5.128/25");
+		snprintf(buf[81], sizeof(buf[81]), "198.18.200.0/22");
+		for (int i = 0; i < 82; i++)
+			d[i] = buf[i];
+		T_CHECK("fast tables: 81 ranges in a /16 and in a /24 -> full /16 and /24 nodes == LPM",
+			fast_check_dsts(d, 82, &fs) && fs.n16[SL_K4_FULL] > f16 && fs.n24[SL_K4_FULL] > f24,
+			"differs (%lu full /16, %lu full /24)", fs.n16[SL_K4_FULL] - f16,
+			fs.n24[SL_K4_FULL] - f24);
+	}
+	sl_fast4_dense_lines = SL_FAST4_DENSE_LINES;
+	T_CHECK("fast tables: every node kind exercised (/16 and /24; compact, wide, full)",
+		fs.n16[0] && fs.n16[1] && fs.n16[2] && fs.n24[0] && fs.n24[1] && fs.n24[2],
+		"/16 %lu/%lu/%lu, /24 %lu/%lu/%lu", fs.n16[0], fs.n16[1], fs.n16[2],
+		fs.n24[0], fs.n24[1], fs.n24[2]);
 
 	/* A class with more than SL_CLS_IVALS port intervals stays in the trie. */
 	{

@@ -7,7 +7,8 @@
  *   dir8    64-byte lines holding the nodes of the 3rd byte (one per /16
  *           with longer prefixes) and of the 4th (one per /24 with longer
  *           prefixes), 16-bit entries: compact nodes (one line, at most
- *           SL_DIR4_CN ranges) or full ones (256 entries in 8 lines).
+ *           SL_DIR4_CN ranges), wide ones (3 lines, at most SL_DIR4_WN) or
+ *           full ones (256 entries in 8 lines).
  *
  * Layout: the /24 nodes of one /16 follow its node, so that a lookup's two
  * dir8 lines usually lie in one page (a TLB miss on 4 KiB pages costs a
@@ -23,12 +24,13 @@
 #include "sl.h"
 
 uint32_t sl_fast4_leaf_max = SL_DIR4_LEAF_MAX;
-static int split;
+uint32_t sl_fast4_dense_lines = SL_FAST4_DENSE_LINES;
 
 /* Build-time entries of the 3rd byte (u32): a leaf, or a /24 node. */
-#define T_CHILD  0x80000000u    /* | T_FULL? | line in the /24 lines */
-#define T_FULL   0x40000000u
-#define T_LINE   0x3fffffffu
+#define T_CHILD  0x80000000u    /* | kind << T_KSHIFT | line in the /24 lines */
+#define T_KSHIFT 29
+#define T_KIND(x) (((x) >> T_KSHIFT) & 3)
+#define T_LINE   0x1fffffffu
 
 struct lines {
 	struct sl_dir_line *v;
@@ -65,53 +67,43 @@ static uint16_t leaf16(struct sl_fast *f, uint32_t leaf)
 	return SL_DIR4_TRIE;
 }
 
-static int nranges(const uint16_t *e)
+/* Append the node of the 256 entries @e to @l: compact, wide or full by
+ * the ranges they make (full if @dense); *@kind says which (SL_K4_*), *@at
+ * where. */
+static int node_put(struct lines *l, const uint16_t *e, bool dense, uint32_t *kind, size_t *at)
 {
-	int n = 1;
-
-	for (int b = 1; b < 256; b++)
-		n += e[b] != e[b - 1];
-	return n;
-}
-
-/*
- * Append the node of the 256 entries @e to @l: compact if they make at most
- * SL_DIR4_CN ranges, else full (8 lines, and a 9th for @base if @with_base).
- * *@full says which.
- */
-static int node_put(struct lines *l, const uint16_t *e, uint32_t base, bool with_base, bool *full,
-		    size_t *at)
-{
+	uint8_t hi[256];
+	uint16_t v[256];
 	struct sl_dir_line *d;
-
-	*at = l->n;
-	*full = nranges(e) > SL_DIR4_CN;
-	if (*full) {
-		if (!(d = lines_add(l, with_base ? 9 : 8)))
-			return -ENOMEM;
-		for (int b = 0; b < 256; b++)
-			d[b >> 5].f[b & 31] = e[b];
-		if (with_base)
-			d[8].c.base = base;
-		return 0;
-	}
-	if (!(d = lines_add(l, 1)))
-		return -ENOMEM;
 	int n = 0;
 
 	for (int b = 0; b < 256; b++) {
-		if (n && d->c.e[n - 1] == e[b]) {
-			d->c.hi[n - 1] = (uint8_t)b;
+		if (n && v[n - 1] == e[b]) {
+			hi[n - 1] = (uint8_t)b;
 			continue;
 		}
-		d->c.hi[n] = (uint8_t)b;
-		d->c.e[n++] = e[b];
+		hi[n] = (uint8_t)b;
+		v[n++] = e[b];
 	}
-	for (int i = n; i < SL_DIR4_CN; i++) {
-		d->c.hi[i] = 255;
-		d->c.e[i] = e[255];
+	*at = l->n;
+	*kind = dense ? SL_K4_FULL : n <= SL_DIR4_CN ? SL_K4_COMPACT : n <= SL_DIR4_WN ? SL_K4_WIDE
+	      : SL_K4_FULL;
+	if (!(d = lines_add(l, SL_K4_LINES(*kind))))
+		return -ENOMEM;
+	if (*kind == SL_K4_FULL) {
+		for (int b = 0; b < 256; b++)
+			d[b >> 5].f[b & 31] = e[b];
+	} else if (*kind == SL_K4_WIDE) {
+		for (int i = 0; i < SL_DIR4_WN; i++) {
+			d[0].h[i] = i < n ? hi[i] : 255;
+			d[1 + i / 32].f[i % 32] = i < n ? v[i] : v[n - 1];
+		}
+	} else {
+		for (int i = 0; i < SL_DIR4_CN; i++) {
+			d->c.hi[i] = i < n ? hi[i] : 255;
+			d->c.e[i] = i < n ? v[i] : v[n - 1];
+		}
 	}
-	d->c.base = base;
 	return 0;
 }
 
@@ -136,6 +128,7 @@ struct build {
 	size_t ngrp, gcap;
 	struct lines n24;               /* the /24 nodes, in address order */
 	struct lines out;               /* dir8 */
+	bool dense;                     /* every node full (small tables) */
 };
 
 /* The build-time group of the /16 whose dir16 entry is *@e16 (made if need be). */
@@ -163,7 +156,8 @@ static int put24(struct build *b, uint32_t *at, const uint32_t *t)
 {
 	uint16_t e[256];
 	size_t pos;
-	bool full, one = true;
+	uint32_t kind;
+	bool one = true;
 
 	for (int i = 0; i < 256; i++) {
 		e[i] = leaf16(b->f, t[i]);
@@ -173,15 +167,12 @@ static int put24(struct build *b, uint32_t *at, const uint32_t *t)
 		*at = t[0];
 		return 0;
 	}
-	int err = node_put(&b->n24, e, 0, false, &full, &pos);
+	int err = node_put(&b->n24, e, b->dense, &kind, &pos);
 
 	if (err)
 		return err;
-	if (full)
-		b->f->n24f++;
-	else
-		b->f->n24c++;
-	*at = T_CHILD | (full ? T_FULL : 0) | (uint32_t)pos;
+	b->f->n24[kind]++;
+	*at = T_CHILD | kind << T_KSHIFT | (uint32_t)pos;
 	return 0;
 }
 
@@ -191,7 +182,8 @@ static int put16(struct build *b, uint32_t *e16, const uint32_t *g)
 	struct sl_fast *f = b->f;
 	uint16_t e[256];
 	size_t first = SIZE_MAX, end = 0, pos;
-	bool full, one = true;
+	uint32_t kind;
+	bool one = true;
 	int err;
 
 	for (int i = 0; i < 256; i++) {
@@ -202,7 +194,7 @@ static int put16(struct build *b, uint32_t *e16, const uint32_t *g)
 
 		if (c < first)
 			first = c;
-		c += g[i] & T_FULL ? 8 : 1;
+		c += SL_K4_LINES(T_KIND(g[i]));
 		if (c > end)
 			end = c;
 	}
@@ -210,28 +202,23 @@ static int put16(struct build *b, uint32_t *e16, const uint32_t *g)
 		*e16 = g[0];
 		return 0;
 	}
+	if (first != SIZE_MAX && end - first > SL_E4_OFF)
+		return -E2BIG;          /* cannot be: 256 full nodes are 2048 lines */
 	for (int i = 0; i < 256; i++)
-		e[i] = g[i] & T_CHILD ? (uint16_t)(SL_E4_PTR | (g[i] & T_FULL ? SL_E4_FULL : 0) |
+		e[i] = g[i] & T_CHILD ? (uint16_t)(SL_E4_PTR | T_KIND(g[i]) << 13 |
 						   ((g[i] & T_LINE) - first))
 				      : leaf16(f, g[i]);
-	if ((err = node_put(&b->out, e, 0, true, &full, &pos)))
+	if ((err = node_put(&b->out, e, b->dense, &kind, &pos)))
 		return err;
-	if (first != SIZE_MAX && split) {
-		b->out.v[full ? pos + 8 : pos].c.base = (uint32_t)first;
-	} else if (first != SIZE_MAX) {
+	if (first != SIZE_MAX) {
 		struct sl_dir_line *d = lines_add(&b->out, end - first);
 
 		if (!d)
 			return -ENOMEM;
 		memcpy(d, &b->n24.v[first], (end - first) * sizeof(*d));
-		/* the base: the line after the node */
-		b->out.v[full ? pos + 8 : pos].c.base = (uint32_t)(pos + (full ? 9 : 1));
 	}
-	if (full)
-		f->n16f++;
-	else
-		f->n16c++;
-	*e16 = SL_DIR4_PTR | (full ? SL_DIR4_FULL : 0) | (uint32_t)pos;
+	f->n16[kind]++;
+	*e16 = SL_DIR4_PTR | kind << 29 | (uint32_t)pos;
 	return 0;
 }
 
@@ -251,7 +238,6 @@ int sl__fast4_build(struct sl_fast *f, const struct sl_image *img)
 	struct l3 *v3;
 	int err = 0;
 
-	split = getenv("SL_FAST4_SPLIT") != NULL;
 	f->dir16 = calloc(SL_DIR16_SIZE, sizeof(*f->dir16));
 	order = malloc((img->ndst4 ? img->ndst4 : 1) * sizeof(*order));
 	v3 = malloc((img->ndst4 ? img->ndst4 : 1) * sizeof(*v3));
@@ -261,7 +247,7 @@ int sl__fast4_build(struct sl_fast *f, const struct sl_image *img)
 	}
 	for (size_t i = 0; i < img->ndst4; i++) {
 		if (img->dst4[i].key.prefixlen > 32 || img->dst4[i].val.cidx >= f->ncls ||
-		    img->dst4[i].val.cidx + 1 >= T_FULL) {
+		    img->dst4[i].val.cidx + 1 >= 1u << T_KSHIFT) {
 			err = -EINVAL;
 			goto out;
 		}
@@ -299,6 +285,13 @@ int sl__fast4_build(struct sl_fast *f, const struct sl_image *img)
 		n3++;
 	}
 	qsort(v3, n3, sizeof(*v3), l3_cmp);
+	{
+		size_t n24 = 0;
+
+		for (size_t i = 0; i < n3; i++)
+			n24 += !i || (v3[i].a >> 8) != (v3[i - 1].a >> 8);
+		b.dense = 8 * (uint64_t)(b.ngrp + n24) <= sl_fast4_dense_lines;
+	}
 	for (size_t i = 0; i < n3 && !err;) {
 		uint32_t p24 = v3[i].a >> 8, t[256];
 		uint32_t *at = &b.grp[(size_t)(f->dir16[p24 >> 8] & ~SL_DIR_GROUP) * 256 + (p24 & 0xff)];
@@ -309,10 +302,6 @@ int sl__fast4_build(struct sl_fast *f, const struct sl_image *img)
 			for (uint32_t k = 0; k < (1u << (32 - v3[i].plen)); k++)
 				t[(v3[i].a & 0xff) + k] = v3[i].leaf;
 		err = put24(&b, at, t);
-	}
-	if (split && b.n24.n) {
-		struct sl_dir_line *d = lines_add(&b.out, b.n24.n);
-		if (!d) err = -ENOMEM; else memcpy(d, b.n24.v, b.n24.n * sizeof(*d));
 	}
 	for (uint32_t i = 0; i < SL_DIR16_SIZE && !err; i++)
 		if (f->dir16[i] & SL_DIR_GROUP)
@@ -331,26 +320,35 @@ out:
  * An upper bound of the lines sl__fast4_build() makes, from one pass over
  * dst4 in sl_compile's order (by address, then length; anything else gets a
  * bound that holds for any order).  A prefix of the same class as its
- * parent (the longest prefix containing it) changes no entry.  A /16's node
- * is one line if its entries change at most SL_DIR4_CN - 1 times (each
- * other prefix of /17-/24, and each /24 holding other longer ones, changes
- * them only at its first byte and after its last: a bitmap of those bytes
- * per /16), else 9; a /24's node is one line if it holds at most 7 such
- * longer prefixes (2k + 1 ranges), else 8.
+ * parent (the longest prefix containing it) changes no entry.  A /16's
+ * entries change only at the first byte and after the last of each other
+ * prefix of /17-/24 and of each /24 holding other longer ones (a bitmap of
+ * those bytes per /16): at most SL_DIR4_CN ranges make a compact node, at
+ * most SL_DIR4_WN a wide one, else full; a /24 holding k such longer
+ * prefixes has at most 2k + 1 ranges.
  */
+/* Lines of a /24 node holding @k longer prefixes (2k + 1 ranges at most). */
+static uint32_t lines24(uint32_t k)
+{
+	return !k ? 0 : 2 * k + 1 <= SL_DIR4_CN ? 1 : 2 * k + 1 <= SL_DIR4_WN ? 3 : 8;
+}
+
 uint32_t sl_fast_bounds(const struct sl_image *img)
 {
 	uint64_t (*edge)[4] = calloc(SL_DIR16_SIZE, sizeof(*edge));
 	uint8_t *has = calloc(SL_DIR16_SIZE, 1);
+	uint64_t *grp16 = calloc(SL_DIR16_SIZE / 64, sizeof(*grp16));
 	struct { uint32_t lo, hi, cidx; } st[33];
-	uint64_t lines = 0, n16 = 0, n24 = 0;
+	uint64_t lines = 0, n16 = 0, n24 = 0, d16 = 0, d24 = 0;
+	uint32_t last24 = 0;
 	uint32_t run = 0, p24 = 0, prev = 0;
 	int sp = 0;
 	bool in = false, sorted = true;
 
-	if (!edge || !has) {
+	if (!edge || !has || !grp16) {
 		free(edge);
 		free(has);
+		free(grp16);
 		return SL_DIR4_LINE;    /* the loader's sizing fails: -E2BIG */
 	}
 #define EDGE(i16, b) (edge[i16][(b) >> 6] |= 1ULL << ((b) & 63))
@@ -363,8 +361,14 @@ uint32_t sl_fast_bounds(const struct sl_image *img)
 
 		n16 += plen > 16;
 		n24 += plen > 24;
+		if (plen > 24 && (!d24 || last24 != x >> 8)) {
+			d24++;          /* /24s holding longer prefixes (adjacent: sorted) */
+			last24 = x >> 8;
+		}
 		if (x < prev || plen > 32)
 			sorted = false;
+		if (plen > 16)
+			grp16[i16 >> 6] |= 1ULL << (i16 & 63);
 		prev = x;
 		while (sp && (x < st[sp - 1].lo || x > st[sp - 1].hi))
 			sp--;
@@ -388,39 +392,49 @@ uint32_t sl_fast_bounds(const struct sl_image *img)
 			continue;
 		/* prefixes longer than /24 of one /24 are adjacent in dst4's order */
 		if (!in || p24 != (i16 << 8 | a[2])) {
-			lines += run > 7 ? 8 : run ? 1 : 0;
+			lines += lines24(run);
 			in = true;
 			p24 = i16 << 8 | a[2];
 			run = 0;
 		}
 		run++;
 	}
-	lines += run > 7 ? 8 : run ? 1 : 0;
+	lines += lines24(run);
 #undef EDGE
 	for (uint32_t i = 0; i < SL_DIR16_SIZE; i++) {
 		int ch = 0;
 
+		d16 += !!(grp16[i >> 6] & 1ULL << (i & 63));
 		if (!has[i])
 			continue;
 		for (int k = 0; k < 4; k++)
 			ch += __builtin_popcountll(edge[i][k]);
-		lines += ch + 1 <= SL_DIR4_CN ? 1 : 9;
+		lines += ch + 1 <= SL_DIR4_CN ? 1 : ch + 1 <= SL_DIR4_WN ? 3 : 8;
 	}
 	free(edge);
 	free(has);
+	free(grp16);
+	if (sorted && 8 * (d16 + d24) <= sl_fast4_dense_lines)
+		lines = 8 * (d16 + d24);        /* sl__fast4_build's dense tables */
 	if (!sorted)
-		lines = 9 * (n16 < SL_DIR16_SIZE ? n16 : SL_DIR16_SIZE) + 8 * n24;
+		lines = 8 * (n16 < SL_DIR16_SIZE ? n16 : SL_DIR16_SIZE) + 8 * n24;
 	return lines > SL_DIR4_LINE ? SL_DIR4_LINE : (uint32_t)lines;
 }
 
-/* Entry of byte @b in the node at line @p (@full), or SL_E4_PTR | SL_E4_OFF if out of bounds. */
-static uint32_t node_entry(const struct sl_fast *f, uint32_t p, bool full, uint8_t b)
+/* Entry of byte @b in the node of kind @kind at line @p (as bpf/fast4.h),
+ * or SL_E4_PTR | SL_E4_OFF if it lies outside dir8. */
+static uint32_t node_entry(const struct sl_fast *f, uint32_t p, uint32_t kind, uint8_t b)
 {
-	uint32_t k = full ? p + (b >> 5) : p;
+	uint32_t i;
 
-	if (k >= f->nlines)
+	if ((uint64_t)p + SL_K4_LINES(kind) > f->nlines)
 		return SL_E4_PTR | SL_E4_OFF;
-	return full ? f->dir8[k].f[b & 31] : sl_dir_line_entry(&f->dir8[k], b);
+	if (kind == SL_K4_FULL)
+		return f->dir8[p + (b >> 5)].f[b & 31];
+	if (kind != SL_K4_WIDE)
+		return sl_dir_line_entry(&f->dir8[p], b);
+	i = sl_dir_wide_index(&f->dir8[p], b);
+	return f->dir8[p + 1 + (i >> 5)].f[i & 31];
 }
 
 int64_t sl_fast_class4(const struct sl_fast *f, const struct sl_image *img, const uint8_t a[4])
@@ -428,15 +442,15 @@ int64_t sl_fast_class4(const struct sl_fast *f, const struct sl_image *img, cons
 	uint32_t x = f->dir16[(uint32_t)a[0] << 8 | a[1]];
 
 	if (x & SL_DIR4_PTR) {
-		uint32_t p = x & SL_DIR4_LINE, bl;
-		bool full = x & SL_DIR4_FULL;
+		uint32_t p = x & SL_DIR4_LINE, kind = SL_DIR4_KIND(x);
 
-		x = node_entry(f, p, full, a[2]);
+		if (kind > SL_K4_FULL)
+			return -2;
+		x = node_entry(f, p, kind, a[2]);
 		if (x & SL_E4_PTR) {
-			bl = full ? p + 8 : p;
-			if (bl >= f->nlines)
+			if (SL_E4_KIND(x) > SL_K4_FULL)
 				return -2;
-			x = node_entry(f, f->dir8[bl].c.base + (x & SL_E4_OFF), x & SL_E4_FULL, a[3]);
+			x = node_entry(f, p + SL_K4_LINES(kind) + (x & SL_E4_OFF), SL_E4_KIND(x), a[3]);
 			if (x & SL_E4_PTR)
 				return -2;
 		}
