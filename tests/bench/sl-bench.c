@@ -9,7 +9,7 @@
  *                                      (repeat 1e6): empty TC program, parser
  *                                      only, sluice_tc on RULES, for a set of
  *                                      packets (SecureVideo pack cases)
- *   sl-bench gen DIR FAMILY N SEED [lab|doc]
+ *   sl-bench gen DIR FAMILY N SEED [lab|doc|many]
  *                                      write DIR/synth.rules: N random prefixes
  *                                      of mixed lengths over four allow rules
  *                                      with different port sets (+ the
@@ -17,7 +17,11 @@
  *                                      gateway lab: "lab"; IPv6 "doc": the
  *                                      prefixes inside 2001:db8::/33 and
  *                                      DIR/dsts.txt, random destinations
- *                                      inside them for sl-blast flood6)
+ *                                      inside them for sl-blast flood6;
+ *                                      IPv4 "many": no /8../15, whose 5 %
+ *                                      cover every /16 with one class and
+ *                                      fold the table: /16../32 of many
+ *                                      classes, the hard case)
  *   sl-bench scale RULES FAMILY [RUNS] parse/compile/load times, map memory
  *                                      (fdinfo memlock, what bpftool shows),
  *                                      hot ns/packet, random-destination cost
@@ -274,11 +278,15 @@ static int cmd_pkt(const char *rules, int runs)
 
 /* ---------------------------------------------------------------- gen */
 
+static bool gen_many;          /* gen ... many: no /8../15 */
+
 static void rand_prefix4(uint8_t *a, int *plen)
 {
 	uint32_t x, r = rnd() % 100;
 	int l;
 
+	if (gen_many && r < 5)
+		r = 5 + rnd() % 95;
 	if (r < 5)        l = 8 + rnd() % 8;        /* /8../15   5% */
 	else if (r < 20)  l = 16 + rnd() % 8;       /* /16../23 15% */
 	else if (r < 75)  l = 24;                   /* /24      55% */
@@ -366,6 +374,8 @@ static int cmd_gen(const char *dir, int fam, long n, uint64_t seed, const char *
 		fprintf(af[r], "# sl-bench gen: family %d, seed %llu\n", fam, (unsigned long long)seed);
 	}
 	bool doc = extra && !strcmp(extra, "doc") && fam == 6;
+
+	gen_many = extra && !strcmp(extra, "many") && fam == 4;
 	long every = (n + 4095) / 4096;         /* ~4096 destinations: 4 of every 4 * every */
 	FILE *df = NULL;
 
@@ -678,7 +688,7 @@ int main(int argc, char **argv)
 		return cmd_export(argv[2], argv[3], argv[4]);
 	if (argc >= 5 && !strcmp(argv[1], "free"))
 		return cmd_free(argv[2], argv[3], argv[4], argc > 5 && !strcmp(argv[5], "drain"));
-	fprintf(stderr, "usage: sl-bench pkt RULES [RUNS] | gen DIR FAMILY N SEED [lab|doc] |\n"
+	fprintf(stderr, "usage: sl-bench pkt RULES [RUNS] | gen DIR FAMILY N SEED [lab|doc|many] |\n"
 		"       scale RULES FAMILY [RUNS] | export RULES nft|ipset NAME |\n"
 		"       free RULES READY GO [drain] | verify RULES [RUNS] |\n"
 		"       inpath PIN... -- CMD... | learn RULES [RUNS]\n");
