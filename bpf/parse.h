@@ -335,11 +335,47 @@ static __always_inline int sl_parse_fast(void *data, void *data_end, int l3, int
 }
 
 /*
+ * The link layer: Ethernet and its VLAN tags (@l3 = 0: TC, XDP), or only
+ * the IP version nibble (@l3 = 1: cgroup_skb, which starts at the IP
+ * header).  *proto = the EtherType; @c is left at the IP header.
+ */
+static __always_inline int sl_parse_l2(struct sl_cursor *c, int l3, __be16 *proto)
+{
+	__u8 *v;
+
+	if (!l3)
+		return sl_parse_eth(c, proto);
+	v = sl_cur_ptr(c, 1);
+	if (!v)
+		return SL_PR_SHORT;
+	*proto = (*v >> 4) == 6 ? bpf_htons(ETH_P_IPV6) : bpf_htons(ETH_P_IP);
+	return SL_PR_OK;
+}
+
+/* IP and L4 from the cursor @c (at the IP header, EtherType @proto). */
+static __always_inline int sl_parse_l34(struct sl_cursor *c, __be16 proto, int dir,
+					struct sl_pinfo *pi)
+{
+	int rc;
+
+	if (proto == bpf_htons(ETH_P_IP))
+		rc = sl_parse_ip4(c, dir, pi);
+	else if (proto == bpf_htons(ETH_P_IPV6))
+		rc = sl_parse_ip6(c, dir, pi);
+	else
+		return SL_PR_NON_IP;
+	if (rc)
+		return rc;
+	return sl_parse_l4(c, dir, pi);
+}
+
+/*
  * Parse a frame from @data to @data_end for direction @dir (SL_DIR_OUT or
  * SL_DIR_IN, a constant of the hook wrapper).  An ICMP error's quote is
  * parsed afterwards by the wrapper (icmp_err.h).  @l3 = 0: it starts with an
  * Ethernet header (TC, XDP).  @l3 = 1: it starts with the IP header
- * (cgroup_skb); the family is the version nibble.
+ * (cgroup_skb); the family is the version nibble.  (sluice.bpf.c runs the
+ * two halves itself, the second as a global function.)
  */
 static __always_inline int sl_parse_dir(void *data, void *data_end, int l3, int dir,
 					struct sl_pinfo *pi)
@@ -352,27 +388,10 @@ static __always_inline int sl_parse_dir(void *data, void *data_end, int l3, int 
 		return SL_PR_OK;
 	__builtin_memset(pi, 0, sizeof(*pi));
 	pi->dir = dir;
-	if (!l3) {
-		rc = sl_parse_eth(&c, &proto);
-		if (rc)
-			return rc;
-	} else {
-		__u8 *v = sl_cur_ptr(&c, 1);
-
-		if (!v)
-			return SL_PR_SHORT;
-		proto = (*v >> 4) == 6 ? bpf_htons(ETH_P_IPV6) : bpf_htons(ETH_P_IP);
-	}
-
-	if (proto == bpf_htons(ETH_P_IP))
-		rc = sl_parse_ip4(&c, dir, pi);
-	else if (proto == bpf_htons(ETH_P_IPV6))
-		rc = sl_parse_ip6(&c, dir, pi);
-	else
-		return SL_PR_NON_IP;
+	rc = sl_parse_l2(&c, l3, &proto);
 	if (rc)
 		return rc;
-	return sl_parse_l4(&c, dir, pi);
+	return sl_parse_l34(&c, proto, dir, pi);
 }
 
 /* Outbound (the destination is judged). */

@@ -125,6 +125,51 @@ __attribute__((noinline)) int sl_quote_xdp(struct xdp_md *ctx, __u32 l4off, __u3
 			      family, qdir, q);
 }
 
+/*
+ * IP and L4 (parse.h: sl_parse_l34) from offset @off, where the link layer
+ * ended: global, so verified once for any offset instead of once per VLAN
+ * depth, and the IPv6 extension-header walk, starting from an unknown
+ * offset, reaches one state per iteration (from a known one, every header
+ * length seen gives the next iteration a state of its own).
+ */
+__attribute__((noinline)) int sl_l34_skb(struct __sk_buff *skb, __u32 off, __u32 proto,
+					 __u32 dir, struct sl_pinfo *pi)
+{
+	struct sl_cursor c = { .data = (void *)(long)skb->data,
+			       .data_end = (void *)(long)skb->data_end, .off = off & SL_OFF_MASK };
+
+	if (!pi)
+		return SL_PR_BAD;
+	return sl_parse_l34(&c, (__be16)proto, dir, pi);
+}
+
+__attribute__((noinline)) int sl_l34_xdp(struct xdp_md *ctx, __u32 off, __u32 proto,
+					 __u32 dir, struct sl_pinfo *pi)
+{
+	struct sl_cursor c = { .data = (void *)(long)ctx->data,
+			       .data_end = (void *)(long)ctx->data_end, .off = off & SL_OFF_MASK };
+
+	if (!pi)
+		return SL_PR_BAD;
+	return sl_parse_l34(&c, (__be16)proto, dir, pi);
+}
+
+/* parse.h's sl_parse_dir, its second half a global function. */
+static __always_inline int sl_parse_frame(void *ctx, void *data, void *data_end, int l3,
+					  int dir, int xdp, struct sl_pinfo *pi)
+{
+	struct sl_cursor c = { .data = data, .data_end = data_end, .off = 0 };
+	__be16 proto;
+	int rc;
+
+	__builtin_memset(pi, 0, sizeof(*pi));
+	pi->dir = dir;
+	rc = sl_parse_l2(&c, l3, &proto);
+	if (rc)
+		return rc;
+	return xdp ? sl_l34_xdp(ctx, c.off, proto, dir, pi) : sl_l34_skb(ctx, c.off, proto, dir, pi);
+}
+
 static __always_inline int sl_parse_skb(struct __sk_buff *skb, int l3, int dir,
 					struct sl_pinfo *pi)
 {
@@ -133,7 +178,7 @@ static __always_inline int sl_parse_skb(struct __sk_buff *skb, int l3, int dir,
 
 	if (!pi)
 		return SL_PR_BAD;
-	rc = sl_parse_dir((void *)(long)skb->data, (void *)(long)skb->data_end, l3, dir, pi);
+	rc = sl_parse_frame(skb, (void *)(long)skb->data, (void *)(long)skb->data_end, l3, dir, 0, pi);
 	if (rc != SL_PR_OK || !sl_icmp_is_err(pi) || (cfg.control_pass && sl_is_control(pi)))
 		return rc;
 	rc = sl_quote_skb(skb, pi->l4off, pi->family, dir ^ 1, &q);
@@ -165,7 +210,7 @@ __attribute__((noinline)) int sl_parse_xdp(struct xdp_md *ctx, struct sl_pinfo *
 
 	if (!pi)
 		return SL_PR_BAD;
-	rc = sl_parse_dir((void *)(long)ctx->data, (void *)(long)ctx->data_end, 0, att_dir, pi);
+	rc = sl_parse_frame(ctx, (void *)(long)ctx->data, (void *)(long)ctx->data_end, 0, att_dir, 1, pi);
 	if (rc != SL_PR_OK || !sl_icmp_is_err(pi) || (cfg.control_pass && sl_is_control(pi)))
 		return rc;
 	rc = sl_quote_xdp(ctx, pi->l4off, pi->family, att_dir ^ 1, &q);
@@ -188,6 +233,48 @@ static __always_inline int sl_tc_parse(struct __sk_buff *skb, struct sl_pinfo *p
 	if (rc == SL_PR_SHORT && sl_skb_pull(skb))
 		rc = sl_parse_tc(skb, pi);
 	return rc;
+}
+
+/*
+ * The classifier core (classify.h) and the event writer (events.h) as
+ * global functions, one per context type: each is verified once with
+ * unknown inputs instead of once per path into it (the parse's results,
+ * the host and local-count branches; every verdict path for the event).
+ * A call costs a few ns per packet; the verifier's work is most of what
+ * `sluice apply` waits for.
+ */
+__attribute__((noinline)) int sl_decide(int prc, const struct sl_pinfo *pi, __u32 packets,
+					__u32 bytes, struct sl_result *res)
+{
+	if (!pi || !res)
+		return SL_V_DROP;
+	return sl_classify(prc, pi, packets, bytes, res);
+}
+
+__attribute__((noinline)) int sl_emit_tc(struct __sk_buff *skb, __u32 att,
+					 const struct sl_pinfo *pi, const struct sl_result *res)
+{
+	if (pi && res)
+		sl_event_emit(skb, SL_EVP_TC, att, skb->ifindex, pi, res, skb->len);
+	return 0;
+}
+
+__attribute__((noinline)) int sl_emit_cgroup(struct __sk_buff *skb, __u32 att,
+					     const struct sl_pinfo *pi, const struct sl_result *res)
+{
+	if (pi && res)
+		sl_event_emit(skb, SL_EVP_CGROUP, att, 0, pi, res, skb->len);
+	return 0;
+}
+
+__attribute__((noinline)) int sl_emit_xdp(struct xdp_md *ctx, __u32 att,
+					  const struct sl_pinfo *pi, const struct sl_result *res)
+{
+	__u32 len = (__u32)(ctx->data_end - ctx->data);
+
+	if (pi && res)
+		sl_event_emit(ctx, SL_EVP_XDP, att, ctx->ingress_ifindex, pi, res, len);
+	return 0;
 }
 
 /* The DNS query recorder (learn.h), verified once rather than once per
@@ -215,10 +302,10 @@ int sluice_tc(struct __sk_buff *skb)
 	/* judged like every packet, counted in rule totals once: where it entered */
 	if ((att_flags & SL_AF_COUNT_LOCAL) && !skb->sk)
 		counted = bytes = 0;
-	v = sl_classify(rc, &pi, counted, bytes, &res);
+	v = sl_decide(rc, &pi, counted, bytes, &res);
 	sl_att_count(v, packets, skb->len);
 	if (sl_event_on(&res))
-		sl_event_emit(skb, SL_EVP_TC, att_index, skb->ifindex, &pi, &res, skb->len);
+		sl_emit_tc(skb, att_index, &pi, &res);
 	if (v != SL_V_PASS)
 		return TC_ACT_SHOT;
 	if (att_dir == SL_DIR_OUT && !(res.flags & SL_RF_ICMP_ERR) && res.port == 53 &&
@@ -244,10 +331,10 @@ int sluice_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 
-	v = sl_classify(rc, &pi, 1, len, &res);
+	v = sl_decide(rc, &pi, 1, len, &res);
 	sl_att_count(v, 1, len);
 	if (sl_event_on(&res))
-		sl_event_emit(ctx, SL_EVP_XDP, att_index, ctx->ingress_ifindex, &pi, &res, len);
+		sl_emit_xdp(ctx, att_index, &pi, &res);
 	return v == SL_V_PASS ? XDP_PASS : XDP_DROP;
 }
 
@@ -257,11 +344,11 @@ static __always_inline int sl_cgroup(struct __sk_buff *skb, int dir)
 	struct sl_result res;
 	int rc = dir == SL_DIR_IN ? sl_parse_cgroup_in(skb, &pi) : sl_parse_cgroup_out(skb, &pi);
 	__u32 packets = sl_skb_packets(skb);
-	int v = sl_classify(rc, &pi, packets, skb->len, &res);
+	int v = sl_decide(rc, &pi, packets, skb->len, &res);
 
 	sl_att_count(v, packets, skb->len);
 	if (sl_event_on(&res))
-		sl_event_emit(skb, SL_EVP_CGROUP, att_index, 0, &pi, &res, skb->len);
+		sl_emit_cgroup(skb, att_index, &pi, &res);
 	return v == SL_V_PASS;
 }
 

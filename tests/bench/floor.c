@@ -63,8 +63,26 @@ int cmd_learn(const char *rules, int runs)
  * RULES, with the verifier's statistics (log level 4): verification time,
  * instructions processed, and the wall time of the load.
  */
+/* SL_VLOG=DIR: the full verifier log (level 2) of each program in DIR/<prog>.log
+ * (where the instructions go: count the lines per subprogram). */
+#define SL_VLOG_SZ (512u << 20)
+
+static void vlog_dump(const char *prog, const char *vlog)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.log", getenv("SL_VLOG"), prog);
+	if (!(f = fopen(path, "w")))
+		die("%s: %s", path, strerror(errno));
+	fputs(vlog, f);
+	fclose(f);
+}
+
 int cmd_verify(const char *rules, int runs)
 {
+	char *vlog = getenv("SL_VLOG") ? malloc(SL_VLOG_SZ) : NULL;
+
 	static const char *const names[] = { "sluice_tc", "sluice_xdp", "sluice_cgroup", "sluice_learn" };
 	static char log[1 << 16];
 	struct loaded L;
@@ -91,14 +109,16 @@ int cmd_verify(const char *rules, int runs)
 			s->rodata->cfg = L.img.cfg;
 			reuse_maps(s->obj, L.skel->obj);
 			log[0] = 0;
-			bpf_program__set_log_buf(pg, log, sizeof(log));
-			bpf_program__set_log_level(pg, 4);
+			bpf_program__set_log_buf(pg, vlog ? vlog : log, vlog ? SL_VLOG_SZ : sizeof(log));
+			bpf_program__set_log_level(pg, vlog ? 2 | 4 : 4);
 			t0 = now_ms();
 			if ((e = sluice_bpf__load(s)))
 				die("load %s: %s", names[p], strerror(-e));
 			wall[r] = now_ms() - t0;
-			us[r] = (t = strstr(log, "verification time ")) ? atof(t + 18) : -1;
-			if ((t = strstr(log, "processed ")))
+			if (vlog)
+				vlog_dump(names[p], vlog);
+			us[r] = (t = strstr(vlog ? vlog : log, "verification time ")) ? atof(t + 18) : -1;
+			if ((t = strstr(vlog ? vlog : log, "processed ")))
 				insns = atol(t + 10);
 			sluice_bpf__destroy(s);
 		}
@@ -107,6 +127,7 @@ int cmd_verify(const char *rules, int runs)
 		       names[p], median(us, runs) / 1000, median(wall, runs), insns, runs);
 	}
 	unload(&L);
+	free(vlog);
 	return 0;
 }
 
