@@ -152,6 +152,14 @@ struct {
 	__type(value, struct sl_att_ctr);
 } att_counters SEC(".maps");
 
+/* att_ifx: (group, ifindex) -> record, for programs shared by several attachments (the generation's). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_ATTACH);
+	__type(key, struct sl_ifx_key);
+	__type(value, __u32);
+} att_ifx SEC(".maps");
+
 /* events: drop events and logged passes for `sluice log` / `sluice run` (ring buffer; kept). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

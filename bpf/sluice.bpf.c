@@ -24,10 +24,14 @@
 
 #define SL_PULL_MAX 1024
 
-/* Which attachment record this program instance serves: the loader loads one
- * instance per attachment (all sharing the maps), so per-attachment counters
- * cost one inlined array lookup. */
+/* Which attachment record this program instance serves.  The loader loads
+ * one instance per hook, direction, flags and network namespace (all
+ * sharing the maps): serving one attachment, att_index is its record (a
+ * constant: per-attachment counters cost one inlined array lookup); shared
+ * by several, att_index is SL_ATT_BY_IFINDEX and the record is looked up
+ * in att_ifx under (att_group, the packet's interface). */
 const volatile __u32 att_index = 0;
+const volatile __u32 att_group = 0;
 /* Its direction (enum sl_dir; tc and xdp: ingress attachments may be
  * inbound): a constant, so the verifier sees one direction's code only. */
 const volatile __u8 att_dir = SL_DIR_OUT;
@@ -62,9 +66,31 @@ static __always_inline void sl_host_count(__u32 packets, __u32 bytes)
 	}
 }
 
-static __always_inline void sl_att_count(int verdict, __u32 packets, __u32 bytes)
+/*
+ * The attachment record of a packet that arrived on (tc egress: leaves by)
+ * interface @ifindex, into *att; -1 if this shared program has no record
+ * for that interface (an interface moved or renamed under a link): the
+ * caller drops the packet and counts it in SL_G_UNKNOWN_IF, fail closed.
+ */
+static __always_inline int sl_att_of(__u32 ifindex, __u32 *att)
 {
-	struct sl_att_ctr *a = bpf_map_lookup_elem(&att_counters, &(__u32){ att_index });
+	struct sl_ifx_key k = { .group = att_group, .ifindex = ifindex };
+	const __u32 *v;
+
+	if (att_index != SL_ATT_BY_IFINDEX) {
+		*att = att_index;
+		return 0;
+	}
+	v = bpf_map_lookup_elem(&att_ifx, &k);
+	if (!v)
+		return -1;
+	*att = *v;
+	return 0;
+}
+
+static __always_inline void sl_att_count(__u32 att, int verdict, __u32 packets, __u32 bytes)
+{
+	struct sl_att_ctr *a = bpf_map_lookup_elem(&att_counters, &att);
 
 	if (!a)
 		return;
@@ -290,22 +316,26 @@ int sluice_tc(struct __sk_buff *skb)
 {
 	struct sl_pinfo pi;
 	struct sl_result res;
-	int rc = sl_tc_parse(skb, &pi);
-	__u32 packets = sl_skb_packets(skb), counted = packets, bytes = skb->len;
-	int v;
+	__u32 packets = sl_skb_packets(skb), counted = packets, bytes = skb->len, att;
+	int rc, v;
 
+	if (sl_att_of(skb->ifindex, &att)) {
+		sl_global_add(SL_G_UNKNOWN_IF, packets, skb->len);
+		return TC_ACT_SHOT;
+	}
+	rc = sl_tc_parse(skb, &pi);
 	if (sl_to_host(rc, &pi)) {
 		sl_host_count(packets, skb->len);
-		sl_att_count(SL_V_PASS, packets, skb->len);
+		sl_att_count(att, SL_V_PASS, packets, skb->len);
 		return TC_ACT_UNSPEC;
 	}
 	/* judged like every packet, counted in rule totals once: where it entered */
 	if ((att_flags & SL_AF_COUNT_LOCAL) && !skb->sk)
 		counted = bytes = 0;
 	v = sl_decide(rc, &pi, counted, bytes, &res);
-	sl_att_count(v, packets, skb->len);
+	sl_att_count(att, v, packets, skb->len);
 	if (sl_event_on(&res))
-		sl_emit_tc(skb, att_index, &pi, &res);
+		sl_emit_tc(skb, att, &pi, &res);
 	if (v != SL_V_PASS)
 		return TC_ACT_SHOT;
 	if (att_dir == SL_DIR_OUT && !(res.flags & SL_RF_ICMP_ERR) && res.port == 53 &&
@@ -321,20 +351,24 @@ int sluice_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct sl_pinfo pi;
 	struct sl_result res;
-	int rc = sl_parse_xdp(ctx, &pi);
-	__u32 len = (__u32)(data_end - data);
-	int v;
+	__u32 len = (__u32)(data_end - data), att;
+	int rc, v;
 
+	if (sl_att_of(ctx->ingress_ifindex, &att)) {
+		sl_global_add(SL_G_UNKNOWN_IF, 1, len);
+		return XDP_DROP;
+	}
+	rc = sl_parse_xdp(ctx, &pi);
 	if (sl_to_host(rc, &pi)) {
 		sl_host_count(1, len);
-		sl_att_count(SL_V_PASS, 1, len);
+		sl_att_count(att, SL_V_PASS, 1, len);
 		return XDP_PASS;
 	}
 
 	v = sl_decide(rc, &pi, 1, len, &res);
-	sl_att_count(v, 1, len);
+	sl_att_count(att, v, 1, len);
 	if (sl_event_on(&res))
-		sl_emit_xdp(ctx, att_index, &pi, &res);
+		sl_emit_xdp(ctx, att, &pi, &res);
 	return v == SL_V_PASS ? XDP_PASS : XDP_DROP;
 }
 
@@ -346,7 +380,8 @@ static __always_inline int sl_cgroup(struct __sk_buff *skb, int dir)
 	__u32 packets = sl_skb_packets(skb);
 	int v = sl_decide(rc, &pi, packets, skb->len, &res);
 
-	sl_att_count(v, packets, skb->len);
+	/* one program per cgroup attachment: att_index is its record */
+	sl_att_count(att_index, v, packets, skb->len);
 	if (sl_event_on(&res))
 		sl_emit_cgroup(skb, att_index, &pi, &res);
 	return v == SL_V_PASS;

@@ -313,6 +313,7 @@ enum sl_global {
 	SL_G_FRAGMENTS,         /* non-first fragments judged without ports */
 	SL_G_CONTROL,           /* link-local control traffic passed unjudged */
 	SL_G_AUDIT_PASS,        /* would-be drops passed because mode audit */
+	SL_G_UNKNOWN_IF,        /* a shared program on an interface att_ifx does not name: dropped */
 	SL_G_MAX,
 };
 
@@ -414,6 +415,16 @@ enum sl_att_kind { SL_ATT_TCX = 1, SL_ATT_CLSACT = 2, SL_ATT_XDP = 3, SL_ATT_CGR
 #define SL_AF_COUNT_LOCAL 0x2   /* tc-egress beside ingress attachments: rule totals count only
 				 * locally originated packets (forwarded ones were counted on ingress) */
 #define SL_HOST_ADDRS     256   /* entries of host_addrs */
+/* rodata att_index of a program shared by several attachments of one hook,
+ * direction, flags and network namespace (its "group", rodata att_group):
+ * the record is looked up in att_ifx by the packet's interface. */
+#define SL_ATT_BY_IFINDEX 0xffffffffu
+
+/* att_ifx: (group, ifindex) -> attachment record. */
+struct sl_ifx_key {
+	__u32 group;            /* att_group of the program */
+	__u32 ifindex;          /* tc: skb->ifindex; xdp: ingress_ifindex */
+};
 #define SL_IFNAME_LEN 16
 
 #define SL_CGPATH_LEN 64
@@ -620,6 +631,7 @@ _Static_assert(sizeof(struct sl_event) == 56 + SL_SNAP_MAX, "sl_event");
 _Static_assert(sizeof(struct sl_result) == 12, "sl_result");
 _Static_assert(sizeof(struct sl_attach) == 136, "sl_attach");
 _Static_assert(sizeof(struct sl_att_ctr) == 32, "sl_att_ctr");
+_Static_assert(sizeof(struct sl_ifx_key) == 8, "sl_ifx_key");
 
 _Static_assert(sizeof(struct sl_name_val) == 264, "sl_name_val");
 _Static_assert(sizeof(struct sl_addr_key) == 20, "sl_addr_key");

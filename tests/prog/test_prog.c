@@ -203,6 +203,7 @@ static int snap_read(const struct tset *t, struct snap *s)
 
 static const char *gname[SL_G_MAX] = {
 	"policy_pass", "policy_drop", "malformed", "non_ip", "fragments", "control", "audit_pass",
+	"unknown_if",
 };
 
 /* Add to @e what datapath.md §3 says one packet with result @r costs. */

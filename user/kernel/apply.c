@@ -105,7 +105,8 @@ struct apply {
 	struct sl_attach att[SL_MAX_ATTACH];    /* attachment records, then the new ones */
 	struct sl_attach want[2 * SL_MAX_DEVS]; /* the targets named, + DNS learners */
 	size_t nwant;
-	struct sluice_bpf *progs[SL_MAX_ATTACH];        /* one per record */
+	struct slk_groups grp;                  /* records sharing a program */
+	struct sluice_bpf *progs[SL_MAX_ATTACH];        /* one per group */
 	bool is_new[SL_MAX_ATTACH], switched[SL_MAX_ATTACH];
 	struct sl_image img;
 	struct sluice_bpf *skel;                /* the new generation's maps */
@@ -253,7 +254,7 @@ static void zero_new_slots(struct apply *a)
 			slk_zero_percpu(cfd, a->slots[i], sizeof(struct sl_rule_ctr));
 }
 
-/* Stage 2, load: the generation's maps (no program: each attachment gets its own). */
+/* Stage 2, load: the generation's maps (no program: each group of attachments gets its own). */
 static int load_maps(struct apply *a)
 {
 	struct sl_learn_opts lopt;
@@ -354,20 +355,38 @@ static int plan_records(struct apply *a)
 	return 0;
 }
 
-/* Stage 4: one program instance per attachment, sharing the maps, pinned as next-prog-<k>. */
+/* The program of record @k (its group's). */
+static int prog_fd(const struct apply *a, __u32 k)
+{
+	return slk_skel_prog_fd(a->progs[a->grp.of[k] - 1], &a->att[k]);
+}
+
+/* Stage 4: one program instance per group of records (group.c), sharing the
+ * maps, pinned as next-prog-<k> for each record k it serves. */
 static int load_att_progs(struct apply *a)
 {
+	__u32 flags[SL_MAX_ATTACH] = {0};
 	char name[96];
 	int e;
 
-	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
-		if (a->att[k].hook == SL_HOOK_NONE)
-			continue;
-		if ((e = slk_load_att_prog(&a->img, a->skel, k, &a->att[k],
-					     att_flags(a->rs, a->att, k), &a->progs[k])))
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)
+		if (a->att[k].hook != SL_HOOK_NONE)
+			flags[k] = att_flags(a->rs, a->att, k);
+	slk_group_records(a->att, flags, &a->grp);
+	if ((e = slk_ifx_fill(bpf_map__fd(a->skel->maps.att_ifx), a->att, &a->grp)))
+		return e;
+	for (__u32 n = 0; n < a->grp.ngrp; n++) {
+		__u32 k = a->grp.first[n];
+
+		if ((e = slk_load_att_prog(&a->img, a->skel, slk_group_index(&a->grp, a->att, k), n,
+					   &a->att[k], flags[k], &a->progs[n])))
 			return e;
+	}
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		if (!a->grp.of[k])
+			continue;
 		slk_prog_pin_name(name, sizeof(name), "next-", k);
-		if ((e = slk_pin_fd(slk_skel_prog_fd(a->progs[k], &a->att[k]), a->inst, name)))
+		if ((e = slk_pin_fd(prog_fd(a, k), a->inst, name)))
 			return e;
 	}
 	a->rep->load_ms = slk_now_ms() - a->t0;
@@ -440,7 +459,7 @@ static int attach_new(struct apply *a)
 
 		if (!a->is_new[k])
 			continue;
-		pfd = slk_skel_prog_fd(a->progs[k], &a->att[k]);
+		pfd = prog_fd(a, k);
 		slk_zero_percpu(a->actr_fd, k, sizeof(struct sl_att_ctr));
 		/* the record first, then each attach call (slk_note_record) */
 		slk_record_to(a->attach_fd, k);
@@ -458,6 +477,8 @@ static int attach_new(struct apply *a)
 		}
 		if (bpf_map_update_elem(a->attach_fd, &k, &a->att[k], BPF_ANY))
 			return -errno;
+		if ((e = slk_ifx_attached(bpf_map__fd(a->skel->maps.att_ifx), a->att, &a->grp, k)))
+			return e;
 		sl_fault("apply-attached");
 		a->rep->nnew++;
 	}
@@ -472,7 +493,7 @@ static int switch_running(struct apply *a)
 	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
 		if (a->att[k].hook == SL_HOOK_NONE || a->is_new[k])
 			continue;
-		if ((e = slk_switch_attach(a->inst, &a->att[k], slk_skel_prog_fd(a->progs[k], &a->att[k]))))
+		if ((e = slk_switch_attach(a->inst, &a->att[k], prog_fd(a, k))))
 			return e;
 		a->switched[k] = true;
 		sl_fault("apply-switched");
@@ -533,7 +554,7 @@ static void unpin_new(struct apply *a)
 	}
 	for (size_t k = 0; k < SL_MAX_ATTACH; k++) {
 		slk_prog_pin_name(name, sizeof(name), "next-", k);
-		if (a->progs[k])
+		if (a->grp.of[k])
 			slk_unpin(inst, name);
 	}
 	if (!a->have) {

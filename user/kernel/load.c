@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * load.c - loading a generation: open the skeleton, size and share its maps, load, fill; one program per attachment
+ * load.c - loading a generation: open the skeleton, size and share its maps, load, fill; one program per group of attachments
  */
 #include "kernel/internal.h"
 
@@ -190,10 +190,12 @@ int slk_skel_prog_fd(struct sluice_bpf *s, const struct sl_attach *a)
 }
 
 /*
- * One program instance for attachment record @k: the hook's program only,
- * att_index = k, every map shared with @owner (the generation's maps).
+ * One program instance for a group of attachment records of one hook,
+ * direction, flags and network namespace (@a: one of them): the hook's
+ * program only, att_index = @k (a record, or SL_ATT_BY_IFINDEX: looked up
+ * in att_ifx under @group), every map shared with @owner (the generation's).
  */
-int slk_load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, __u32 k,
+int slk_load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, __u32 k, __u32 group,
 		      const struct sl_attach *a, __u32 flags, struct sluice_bpf **out)
 {
 	struct sluice_bpf *s = sluice_bpf__open();
@@ -212,6 +214,7 @@ int slk_load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, __u3
 		bpf_program__set_autoload(p, p == slk_att_prog(s, a));      /* its program only */
 	s->rodata->cfg = img->cfg;
 	s->rodata->att_index = k;
+	s->rodata->att_group = group;
 	s->rodata->att_dir = a->dir;
 	s->rodata->att_flags = flags;
 	bpf_object__for_each_map(m, s->obj) {

@@ -159,6 +159,9 @@ static void globals(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 		  "Link-local control traffic passed unjudged (control pass)." },
 		{ SL_G_AUDIT_PASS, "sluice_audit_pass_packets_total",
 		  "Would-be drops passed because the ruleset is in audit mode." },
+		{ SL_G_UNKNOWN_IF, "sluice_unknown_interface_packets_total",
+		  "Packets a program shared by several attachments saw on an interface it has no "
+		  "record for, dropped." },
 	};
 
 	for (int f = 0; f < 2; f++) {
