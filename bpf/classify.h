@@ -249,10 +249,13 @@ static __always_inline int sl_learned_decide(const struct sl_pinfo *pi, __u8 slo
 					     const struct sl_class *c,
 					     struct sl_decision *ld, __u16 *near)
 {
-	const struct sl_learn_cfg *lc = bpf_map_lookup_elem(&learn_cfg, &(__u32){ 0 });
+	const struct sl_learn_cfg *lc;
 	const __u64 *bw;
 	__u32 bit;
 
+	if (!cfg_names)         /* no names: nothing can be learned (maps.h) */
+		return SL_LD_NONE;
+	lc = bpf_map_lookup_elem(&learn_cfg, &(__u32){ 0 });
 	if (!lc || !lc->enabled)
 		return SL_LD_NONE;
 	bit = sl_bloom_bit(pi->daddr[0], pi->daddr[1], pi->daddr[2], pi->daddr[3]);

@@ -152,12 +152,12 @@ struct {
 	__type(value, struct sl_att_ctr);
 } att_counters SEC(".maps");
 
-/* att_ifx: (group, ifindex) -> record, for programs shared by several attachments (the generation's). */
+/* att_ifx: slot -> (ifindex, record) of programs shared by several attachments, a table per group (the generation's). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SL_MAX_ATTACH);
-	__type(key, struct sl_ifx_key);
-	__type(value, __u32);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SL_IFX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sl_ifx_val);
 } att_ifx SEC(".maps");
 
 /* events: drop events and logged passes for `sluice log` / `sluice run` (ring buffer; kept). */
@@ -286,6 +286,10 @@ struct {
 
 /* config: policy, mode, control, generation; read-only after load (.rodata). */
 const volatile struct sl_config cfg = {};
+/* 0 if the ruleset has no host names (set by the loader; .rodata, after cfg):
+ * the verifier then drops the learned-address path (classify.h) and the
+ * DNS query recorder (sluice.bpf.c) from the program. */
+const volatile __u32 cfg_names = 1;
 
 /*
  * The tick (low 32 bits of jiffies): one load behind a helper call, where

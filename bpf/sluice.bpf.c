@@ -28,10 +28,11 @@
  * one instance per hook, direction, flags and network namespace (all
  * sharing the maps): serving one attachment, att_index is its record (a
  * constant: per-attachment counters cost one inlined array lookup); shared
- * by several, att_index is SL_ATT_BY_IFINDEX and the record is looked up
- * in att_ifx under (att_group, the packet's interface). */
+ * by several, att_index is SL_ATT_BY_IFINDEX and the record is in its
+ * group's table of att_ifx, at att_ifx_base + (ifindex & att_ifx_mask). */
 const volatile __u32 att_index = 0;
-const volatile __u32 att_group = 0;
+const volatile __u32 att_ifx_base = 0;
+const volatile __u32 att_ifx_mask = 0;
 /* Its direction (enum sl_dir; tc and xdp: ingress attachments may be
  * inbound): a constant, so the verifier sees one direction's code only. */
 const volatile __u8 att_dir = SL_DIR_OUT;
@@ -74,17 +75,18 @@ static __always_inline void sl_host_count(__u32 packets, __u32 bytes)
  */
 static __always_inline int sl_att_of(__u32 ifindex, __u32 *att)
 {
-	struct sl_ifx_key k = { .group = att_group, .ifindex = ifindex };
-	const __u32 *v;
+	const struct sl_ifx_val *v;
+	__u32 slot;
 
 	if (att_index != SL_ATT_BY_IFINDEX) {
 		*att = att_index;
 		return 0;
 	}
-	v = bpf_map_lookup_elem(&att_ifx, &k);
-	if (!v)
+	slot = att_ifx_base + (ifindex & att_ifx_mask);
+	v = bpf_map_lookup_elem(&att_ifx, &slot);      /* an array: inlined */
+	if (!v || !ifindex || v->ifindex != ifindex)
 		return -1;
-	*att = *v;
+	*att = v->att;
 	return 0;
 }
 
@@ -338,7 +340,7 @@ int sluice_tc(struct __sk_buff *skb)
 		sl_emit_tc(skb, att, &pi, &res);
 	if (v != SL_V_PASS)
 		return TC_ACT_SHOT;
-	if (att_dir == SL_DIR_OUT && !(res.flags & SL_RF_ICMP_ERR) && res.port == 53 &&
+	if (cfg_names && att_dir == SL_DIR_OUT && !(res.flags & SL_RF_ICMP_ERR) && res.port == 53 &&
 	    (res.proto == IPPROTO_UDP || res.proto == IPPROTO_TCP))
 		sl_learn_query_tc(skb); /* a DNS query to a resolver: remember it */
 	return TC_ACT_UNSPEC;

@@ -416,14 +416,18 @@ enum sl_att_kind { SL_ATT_TCX = 1, SL_ATT_CLSACT = 2, SL_ATT_XDP = 3, SL_ATT_CGR
 				 * locally originated packets (forwarded ones were counted on ingress) */
 #define SL_HOST_ADDRS     256   /* entries of host_addrs */
 /* rodata att_index of a program shared by several attachments of one hook,
- * direction, flags and network namespace (its "group", rodata att_group):
- * the record is looked up in att_ifx by the packet's interface. */
+ * direction, flags and network namespace (a "group"): the record is looked
+ * up in att_ifx at att_ifx_base + (ifindex & att_ifx_mask), the group's
+ * table (a power of two the loader chose so that its interfaces' slots
+ * differ), and is valid only if the slot names that very ifindex. */
 #define SL_ATT_BY_IFINDEX 0xffffffffu
+#define SL_IFX_SLOTS      4096  /* entries of att_ifx (every group's table) */
+#define SL_IFX_GROUP_MAX  1024  /* the largest table of one group */
 
-/* att_ifx: (group, ifindex) -> attachment record. */
-struct sl_ifx_key {
-	__u32 group;            /* att_group of the program */
-	__u32 ifindex;          /* tc: skb->ifindex; xdp: ingress_ifindex */
+/* att_ifx: slot -> the interface it stands for and its attachment record. */
+struct sl_ifx_val {
+	__u32 ifindex;          /* tc: skb->ifindex; xdp: ingress_ifindex; 0: free */
+	__u32 att;              /* attachment record */
 };
 #define SL_IFNAME_LEN 16
 
@@ -631,7 +635,7 @@ _Static_assert(sizeof(struct sl_event) == 56 + SL_SNAP_MAX, "sl_event");
 _Static_assert(sizeof(struct sl_result) == 12, "sl_result");
 _Static_assert(sizeof(struct sl_attach) == 136, "sl_attach");
 _Static_assert(sizeof(struct sl_att_ctr) == 32, "sl_att_ctr");
-_Static_assert(sizeof(struct sl_ifx_key) == 8, "sl_ifx_key");
+_Static_assert(sizeof(struct sl_ifx_val) == 8, "sl_ifx_val");
 
 _Static_assert(sizeof(struct sl_name_val) == 264, "sl_name_val");
 _Static_assert(sizeof(struct sl_addr_key) == 20, "sl_addr_key");

@@ -107,6 +107,7 @@ int cmd_verify(const char *rules, int runs)
 				bpf_program__set_autoload(pg, !strcmp(bpf_program__name(pg), names[p]));
 			pg = bpf_object__find_program_by_name(s->obj, names[p]);
 			s->rodata->cfg = L.img.cfg;
+			s->rodata->cfg_names = L.img.nnames > 0;      /* as the loader sets it */
 			reuse_maps(s->obj, L.skel->obj);
 			log[0] = 0;
 			bpf_program__set_log_buf(pg, vlog ? vlog : log, vlog ? SL_VLOG_SZ : sizeof(log));

@@ -233,6 +233,51 @@ struct pk_spec spec(int fam, const char *dst, uint8_t proto, uint16_t port)
 	return s;
 }
 
+/*
+ * The cost of sharing one program among several attachments (user/kernel/
+ * group.c): sluice_tc with its record a constant (one attachment) against
+ * the same program looking it up in att_ifx by the packet's interface (the
+ * loopback device under test_run), IPv4 Zoom media, interleaved rounds.
+ */
+static void shared_cost(const struct loaded *L, int runs)
+{
+	struct pk_spec s = spec(4, "3.7.35.1", 17, 8801);
+	struct sl_ifx_val v = { .ifindex = 1, .att = 0 };       /* slot 1 & mask of a table at 0 */
+	struct sluice_bpf *sh = sluice_bpf__open();
+	uint8_t frame[PK_MAX_FRAME];
+	size_t len = pk_build(&s, frame, NULL);
+	double a[32], b[32];
+	__u32 slot = 1;
+	int rv_a = 0, rv_b = 0, e;
+
+	if (!sh)
+		die("open: %s", strerror(errno));
+	struct bpf_program *pg;
+
+	bpf_object__for_each_program(pg, sh->obj)
+		bpf_program__set_autoload(pg, pg == sh->progs.sluice_tc);
+	sh->rodata->cfg = L->img.cfg;
+	sh->rodata->cfg_names = L->img.nnames > 0;
+	sh->rodata->att_index = SL_ATT_BY_IFINDEX;
+	sh->rodata->att_ifx_mask = 7;
+	reuse_maps(sh->obj, L->skel->obj);
+	if ((e = sluice_bpf__load(sh)))
+		die("load the shared sluice_tc: %s", strerror(-e));
+	if (bpf_map_update_elem(bpf_map__fd(L->skel->maps.att_ifx), &slot, &v, BPF_ANY))
+		die("att_ifx: %s", strerror(errno));
+	if (runs > 32)
+		runs = 32;
+	for (int r = 0; r < runs; r++) {
+		a[r] = run_pkt(bpf_program__fd(L->skel->progs.sluice_tc), frame, len, 1, &rv_a);
+		b[r] = run_pkt(bpf_program__fd(sh->progs.sluice_tc), frame, len, 1, &rv_b);
+	}
+	if (rv_a != rv_b)
+		die("shared: the verdicts differ (%d vs %d)", rv_a, rv_b);
+	printf("{\"section\":\"shared\",\"case\":\"v4_zoom\",\"alone_ns\":%.1f,\"shared_ns\":%.1f,"
+	       "\"runs\":%d,\"repeat\":1000000}\n", median(a, runs), median(b, runs), runs);
+	sluice_bpf__destroy(sh);
+}
+
 static int cmd_pkt(const char *rules, int runs)
 {
 	static const struct { const char *id, *what; int fam; const char *dst; uint8_t proto; uint16_t port; }
@@ -270,6 +315,7 @@ static int cmd_pkt(const char *rules, int runs)
 		       "\"runs\":%d,\"repeat\":1000000}\n",
 		       cases[i].id, cases[i].what, e, p, c, b, rv_s == 2 ? "drop" : "pass", runs);
 	}
+	shared_cost(&L, runs);
 	bench_pkt_bpf__destroy(bp);
 	sluice_lpm_bpf__destroy(before);
 	unload(&L);

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_shared.c - a program shared by several attachments (user/kernel/
- * group.c): att_index = SL_ATT_BY_IFINDEX, the record looked up in att_ifx
- * by (att_group, the packet's interface).  Under BPF_PROG_TEST_RUN (the
+ * group.c): att_index = SL_ATT_BY_IFINDEX, the record looked up in the
+ * group's table in att_ifx by the packet's interface (slot base + (ifindex
+ * & mask), valid if it names that ifindex).  Under BPF_PROG_TEST_RUN (the
  * packet's interface is the loopback device, ifindex 1) through sluice_tc
  * and sluice_xdp: an interface att_ifx names is judged and counted on its
- * record; one it does not name (or names for another group) is dropped,
+ * record; one it does not name (a slot of another ifindex with the same
+ * low bits, a free slot, the slot of another group's table) is dropped,
  * fail closed, and counted in SL_G_UNKNOWN_IF, never passed unfiltered.
  *
  * Needs root (CAP_BPF + CAP_NET_ADMIN); otherwise prints SKIP and exits 0.
@@ -25,7 +27,8 @@
 #include "test.h"
 #include "pkt.h"
 
-#define GROUP 3
+#define BASE  16        /* the program's table: slots 16..23 */
+#define MASK  7
 #define REC   5
 #define LO    1         /* test_run's interface: the loopback device */
 
@@ -53,7 +56,8 @@ static int load_shared(const struct sl_image *img, struct sluice_bpf *owner, str
 		bpf_program__set_autoload(p, p == s->progs.sluice_tc || p == s->progs.sluice_xdp);
 	s->rodata->cfg = img->cfg;
 	s->rodata->att_index = SL_ATT_BY_IFINDEX;
-	s->rodata->att_group = GROUP;
+	s->rodata->att_ifx_base = BASE;
+	s->rodata->att_ifx_mask = MASK;
 	bpf_object__for_each_map(m, s->obj) {
 		struct bpf_map *om;
 
@@ -88,21 +92,17 @@ static int run(struct bpf_program *prog, const uint8_t *frame, size_t len, int *
 	return 0;
 }
 
-static int set_entry(int fd, __u32 group, __u32 ifindex, __u32 rec)
+static int set_slot(int fd, __u32 slot, __u32 ifindex, __u32 rec)
 {
-	struct sl_ifx_key k = { .group = group, .ifindex = ifindex };
+	struct sl_ifx_val v = { .ifindex = ifindex, .att = rec };
 
-	return bpf_map_update_elem(fd, &k, &rec, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(fd, &slot, &v, BPF_ANY) ? -errno : 0;
 }
 
 static void clear_map(int fd)
 {
-	struct sl_ifx_key k, next;
-
-	while (bpf_map_get_next_key(fd, NULL, &next) == 0) {
-		k = next;
-		bpf_map_delete_elem(fd, &k);
-	}
+	for (__u32 s = 0; s < SL_IFX_SLOTS; s++)
+		set_slot(fd, s, 0, 0);
 }
 
 struct counts { uint64_t att_pass, att_drop, unknown, policy_drop; };
@@ -138,7 +138,7 @@ static void cases(const char *hook, struct sluice_bpf *own, struct bpf_program *
 
 	/* the interface is in att_ifx: judged, counted on its record */
 	clear_map(fd);
-	set_entry(fd, GROUP, LO, REC);
+	set_slot(fd, BASE + (LO & MASK), LO, REC);
 	counts(own, &c0);
 	e = run(prog, f_ok, n_ok, &rv);
 	counts(own, &c1);
@@ -156,10 +156,11 @@ static void cases(const char *hook, struct sluice_bpf *own, struct bpf_program *
 		"e=%d rv=%d att drop %llu -> %llu", e, rv, (unsigned long long)c0.att_drop,
 		(unsigned long long)c1.att_drop);
 
-	/* other interfaces only, and the packet's under another group: unknown */
+	/* its slot names another interface; the packet's is in another table: unknown */
 	clear_map(fd);
-	set_entry(fd, GROUP, 999999, REC);
-	set_entry(fd, GROUP + 1, LO, REC);
+	set_slot(fd, BASE + (LO & MASK), LO + 8 * 1000, REC);
+	set_slot(fd, 0 + (LO & MASK), LO, REC);
+	set_slot(fd, BASE + 8 + (LO & MASK), LO, REC);
 	counts(own, &c0);
 	e = run(prog, f_ok, n_ok, &rv);
 	counts(own, &c1);
@@ -174,7 +175,7 @@ static void cases(const char *hook, struct sluice_bpf *own, struct bpf_program *
 	counts(own, &c0);
 	e = run(prog, f_ok, n_ok, &rv);
 	counts(own, &c1);
-	snprintf(name, sizeof(name), "%s shared: an empty att_ifx drops every packet", hook);
+	snprintf(name, sizeof(name), "%s shared: a free slot drops the packet", hook);
 	T_CHECK(name, !e && rv == drop_rv && c1.unknown == c0.unknown + 1, "e=%d rv=%d", e, rv);
 }
 

@@ -378,8 +378,8 @@ static int load_att_progs(struct apply *a)
 	for (__u32 n = 0; n < a->grp.ngrp; n++) {
 		__u32 k = a->grp.first[n];
 
-		if ((e = slk_load_att_prog(&a->img, a->skel, slk_group_index(&a->grp, a->att, k), n,
-					   &a->att[k], flags[k], &a->progs[n])))
+		if ((e = slk_load_att_prog(&a->img, a->skel, slk_group_index(&a->grp, a->att, n),
+					   a->grp.base[n], a->grp.mask[n], &a->att[k], flags[k], &a->progs[n])))
 			return e;
 	}
 	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {

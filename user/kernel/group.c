@@ -3,13 +3,17 @@
  * group.c - attachments that share one program: an apply loads one program
  * per hook, direction, flags and network namespace (a "group") instead of
  * one per attachment, and tells a group's attachments apart at run time by
- * the packet's interface (att_ifx: (group, ifindex) -> record; ifindexes
- * are per network namespace, hence one group per namespace).  A group of
- * one keeps its record as a constant (no lookup per packet).  cgroup
- * attachments are one group each: a cgroup_skb program sees the socket's
- * cgroup, which may be any descendant of the attached one, so there is no
- * cheap run-time key.  The DNS learners are one group: sluice_learn counts
- * nothing per attachment.  docs/operations.md section 4.
+ * the packet's interface: each shared group has a table in att_ifx, a
+ * power of two of slots chosen so that its interfaces' ifindexes differ in
+ * the low bits (ifindex & mask), each slot naming its ifindex and record;
+ * a packet whose slot names another ifindex is dropped (fail closed).
+ * ifindexes are per network namespace, hence one group per namespace.
+ * A group of one keeps its record as a constant (no lookup per packet), and
+ * so does a group whose interfaces find no collision-free table (split into
+ * groups of one).  cgroup attachments are one group each: a cgroup_skb
+ * program sees the socket's cgroup, which may be any descendant of the
+ * attached one, so there is no cheap run-time key.  The DNS learners are
+ * one group: sluice_learn counts nothing per attachment.
  */
 #include "kernel/internal.h"
 
@@ -24,29 +28,10 @@ static bool same_group(const struct sl_attach *x, __u32 fx, const struct sl_atta
 	return x->dir == y->dir && fx == fy && strncmp(x->netns, y->netns, SL_IFNAME_LEN) == 0;
 }
 
-void slk_group_records(const struct sl_attach *att, const __u32 *flags, struct slk_groups *g)
+/* Whether group @n looks its records up by interface. */
+static bool shared(const struct slk_groups *g, const struct sl_attach *att, __u32 n)
 {
-	memset(g, 0, sizeof(*g));
-	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
-		__u32 n;
-
-		if (att[k].hook == SL_HOOK_NONE)
-			continue;
-		for (n = 0; n < g->ngrp; n++)
-			if (same_group(&att[g->first[n]], flags[g->first[n]], &att[k], flags[k]))
-				break;
-		if (n == g->ngrp)
-			g->first[g->ngrp++] = k;
-		g->of[k] = n + 1;
-		g->size[n]++;
-	}
-}
-
-__u32 slk_group_index(const struct slk_groups *g, const struct sl_attach *att, __u32 k)
-{
-	if (!g->of[k] || att[k].hook == SL_HOOK_DNS || g->size[g->of[k] - 1] < 2)
-		return k;
-	return SL_ATT_BY_IFINDEX;
+	return g->size[n] > 1 && att[g->first[n]].hook != SL_HOOK_DNS;
 }
 
 /* The interface index of @a now (0 if there is none), without messages. */
@@ -66,25 +51,100 @@ static __u32 dev_index(const struct sl_attach *a)
 	return ifindex;
 }
 
-int slk_ifx_set(int fd, __u32 group, __u32 ifindex, __u32 k)
+/* The smallest table (mask + 1) in which group @n's interfaces have slots
+ * of their own, if it fits beside the tables before it; false if none. */
+static bool distinct(const struct slk_groups *g, __u32 n, __u32 mask)
 {
-	struct sl_ifx_key key = { .group = group, .ifindex = ifindex };
-
-	return bpf_map_update_elem(fd, &key, &k, BPF_ANY) ? -errno : 0;
+	for (__u32 j = 0; j < SL_MAX_ATTACH; j++) {
+		if (g->of[j] != n + 1)
+			continue;
+		if (!g->ifindex[j])
+			return false;   /* no such interface: its attach fails anyway */
+		for (__u32 k = j + 1; k < SL_MAX_ATTACH; k++)
+			if (g->of[k] == n + 1 && (g->ifindex[j] & mask) == (g->ifindex[k] & mask))
+				return false;
+	}
+	return true;
 }
 
-int slk_ifx_fill(int fd, const struct sl_attach *att, struct slk_groups *g)
+static bool size_table(struct slk_groups *g, __u32 n, __u32 used)
+{
+	for (__u32 sz = 2; sz <= SL_IFX_GROUP_MAX && used + sz <= SL_IFX_SLOTS; sz *= 2)
+		if (distinct(g, n, sz - 1)) {
+			g->base[n] = used;
+			g->mask[n] = sz - 1;
+			return true;
+		}
+	return false;
+}
+
+/* Group @n's records but its first in groups of one each. */
+static void split(struct slk_groups *g, __u32 n)
+{
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)
+		if (g->of[k] == n + 1 && k != g->first[n]) {
+			g->first[g->ngrp] = k;
+			g->size[g->ngrp] = 1;
+			g->of[k] = ++g->ngrp;
+			g->size[n]--;
+		}
+}
+
+void slk_group_records(const struct sl_attach *att, const __u32 *flags, struct slk_groups *g)
+{
+	__u32 used = 0, ngrp;
+
+	memset(g, 0, sizeof(*g));
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		__u32 n;
+
+		if (att[k].hook == SL_HOOK_NONE)
+			continue;
+		for (n = 0; n < g->ngrp; n++)
+			if (same_group(&att[g->first[n]], flags[g->first[n]], &att[k], flags[k]))
+				break;
+		if (n == g->ngrp)
+			g->first[g->ngrp++] = k;
+		g->of[k] = n + 1;
+		g->size[n]++;
+	}
+	/* a new record has no ifindex until its attach: resolved now, its slot filled before */
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)
+		if (g->of[k] && shared(g, att, g->of[k] - 1))
+			g->ifindex[k] = att[k].ifindex ? att[k].ifindex : dev_index(&att[k]);
+	ngrp = g->ngrp;
+	for (__u32 n = 0; n < ngrp; n++) {
+		if (!shared(g, att, n))
+			continue;
+		if (size_table(g, n, used))
+			used += g->mask[n] + 1;
+		else
+			split(g, n);
+	}
+}
+
+__u32 slk_group_index(const struct slk_groups *g, const struct sl_attach *att, __u32 n)
+{
+	return shared(g, att, n) ? SL_ATT_BY_IFINDEX : g->first[n];
+}
+
+static int set_slot(int fd, __u32 slot, __u32 ifindex, __u32 k)
+{
+	struct sl_ifx_val v = { .ifindex = ifindex, .att = k };
+
+	return bpf_map_update_elem(fd, &slot, &v, BPF_ANY) ? -errno : 0;
+}
+
+int slk_ifx_fill(int fd, const struct sl_attach *att, const struct slk_groups *g)
 {
 	int e;
 
 	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
 		__u32 n = g->of[k] - 1;
 
-		if (!g->of[k] || g->size[n] < 2 || att[k].hook == SL_HOOK_DNS)
+		if (!g->of[k] || !shared(g, att, n))
 			continue;
-		/* a new record has no ifindex until its attach: the entry goes in first */
-		g->ifindex[k] = att[k].ifindex ? att[k].ifindex : dev_index(&att[k]);
-		if ((e = slk_ifx_set(fd, n, g->ifindex[k], k))) {
+		if ((e = set_slot(fd, g->base[n] + (g->ifindex[k] & g->mask[n]), g->ifindex[k], k))) {
 			slk_err("map att_ifx: cannot add %s: %s", att[k].ifname, strerror(-e));
 			return e;
 		}
@@ -92,14 +152,21 @@ int slk_ifx_fill(int fd, const struct sl_attach *att, struct slk_groups *g)
 	return 0;
 }
 
-/* After the attach of new record @k: its interface, if it was made again meanwhile. */
 int slk_ifx_attached(int fd, const struct sl_attach *att, const struct slk_groups *g, __u32 k)
 {
-	struct sl_ifx_key key = { .group = g->of[k] - 1, .ifindex = g->ifindex[k] };
-	__u32 n = g->of[k] - 1;
+	__u32 n = g->of[k] - 1, old, slot;
+	struct sl_ifx_val v;
 
-	if (!g->of[k] || g->size[n] < 2 || att[k].hook == SL_HOOK_DNS || att[k].ifindex == g->ifindex[k])
+	if (!g->of[k] || !shared(g, att, n) || att[k].ifindex == g->ifindex[k])
 		return 0;
-	bpf_map_delete_elem(fd, &key);
-	return slk_ifx_set(fd, n, att[k].ifindex, k);
+	/* the interface was made again between the plan and the attach */
+	old = g->base[n] + (g->ifindex[k] & g->mask[n]);
+	slot = g->base[n] + (att[k].ifindex & g->mask[n]);
+	if (slot != old && bpf_map_lookup_elem(fd, &slot, &v) == 0 && v.ifindex) {
+		slk_err("%s: the interface was created again during the apply (ifindex %u, was %u); "
+			"run the apply again", att[k].ifname, att[k].ifindex, g->ifindex[k]);
+		return -EAGAIN;
+	}
+	set_slot(fd, old, 0, 0);
+	return set_slot(fd, slot, att[k].ifindex, k);
 }

@@ -8,7 +8,7 @@
  *   prog-<k>               the program of attachment record k: one program per hook,
  *                          direction, flags and network namespace, pinned once per record
  *                          it serves (all sharing the maps; att_index = k, or att_ifx
- *                          keyed by (att_group, ifindex), selects its counters)
+ *                          slot of its interface, selects its counters)
  *   config                 the generation's .rodata (struct sl_config)
  *   dst4, dst6, ports      its tables (replaced on every apply)
  *   counters, globals      per-CPU counters (kept across applies)
@@ -101,10 +101,10 @@ void slk_instance_init(struct sl_instance *in);
 int slk_skel_prog_fd(struct sluice_bpf *s, const struct sl_attach *a);
 /* One program for a group of attachment records (@a: one of them): its hook's
  * program, att_index = @k (the record, or SL_ATT_BY_IFINDEX: looked up in
- * att_ifx under att_group = @group), att_dir = a->dir, att_flags = @flags
+ * att_ifx at @base + (ifindex & @mask)), att_dir = a->dir, att_flags = @flags
  * (SL_AF_*), every map shared with @owner (the generation's maps). */
-int slk_load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, __u32 k, __u32 group,
-		      const struct sl_attach *a, __u32 flags, struct sluice_bpf **out);
+int slk_load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, __u32 k, __u32 base,
+		      __u32 mask, const struct sl_attach *a, __u32 flags, struct sluice_bpf **out);
 /* Fill a loaded generation's maps from @img (and its fast tables @fast);
  * @lo: learning options (NULL: defaults, resolvers from img->rs). */
 int slk_fill_generation(struct sluice_bpf *skel, const struct sl_image *img,
@@ -119,18 +119,20 @@ struct slk_groups {
 	__u8  of[SL_MAX_ATTACH];        /* record -> its group + 1 (0: a free record) */
 	__u32 first[SL_MAX_ATTACH];     /* group -> its first record */
 	__u32 size[SL_MAX_ATTACH];      /* group -> its records */
-	__u32 ifindex[SL_MAX_ATTACH];   /* record -> the interface its att_ifx entry names */
+	__u32 ifindex[SL_MAX_ATTACH];   /* record -> the interface its att_ifx slot names */
+	__u32 base[SL_MAX_ATTACH];      /* shared group -> its table in att_ifx: first slot */
+	__u32 mask[SL_MAX_ATTACH];      /* ... and size - 1 (a power of two) */
 };
 
-/* Group the records of @att (@flags: SL_AF_* of each record). */
+/* Group the records of @att (@flags: SL_AF_* of each record), size the
+ * shared groups' tables (a new record's interface resolved now). */
 void slk_group_records(const struct sl_attach *att, const __u32 *flags, struct slk_groups *g);
-/* att_index of the program of record @k's group: k, or SL_ATT_BY_IFINDEX (shared). */
-__u32 slk_group_index(const struct slk_groups *g, const struct sl_attach *att, __u32 k);
-/* att_ifx (@fd): an entry per record of a shared group; a new record's
- * interface resolved now (before its attach). */
-int slk_ifx_fill(int fd, const struct sl_attach *att, struct slk_groups *g);
-int slk_ifx_set(int fd, __u32 group, __u32 ifindex, __u32 k);
-/* After new record @k's attach: its entry moved if the interface changed. */
+/* att_index of group @n's program: its record, or SL_ATT_BY_IFINDEX (shared). */
+__u32 slk_group_index(const struct slk_groups *g, const struct sl_attach *att, __u32 n);
+/* att_ifx (@fd): a slot per record of a shared group (before any attach). */
+int slk_ifx_fill(int fd, const struct sl_attach *att, const struct slk_groups *g);
+/* After new record @k's attach: its slot moved if the interface changed
+ * (-EAGAIN if its new slot is taken). */
 int slk_ifx_attached(int fd, const struct sl_attach *att, const struct slk_groups *g, __u32 k);
 
 /* ---------------------------------------------------------- readback.c */

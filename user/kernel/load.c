@@ -124,6 +124,7 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 	set_progs(skel, progs);
 	skel->rodata->cfg = img->cfg;
 	skel->rodata->cfg.record = record ? 1 : 0;
+	skel->rodata->cfg_names = img->nnames > 0;
 	if ((e = size_maps(skel, img, nlines, &f6)) || (reuse && (e = reuse_maps(skel, reuse))))
 		goto fail_msg;
 	e = sluice_bpf__load(skel);
@@ -193,10 +194,11 @@ int slk_skel_prog_fd(struct sluice_bpf *s, const struct sl_attach *a)
  * One program instance for a group of attachment records of one hook,
  * direction, flags and network namespace (@a: one of them): the hook's
  * program only, att_index = @k (a record, or SL_ATT_BY_IFINDEX: looked up
- * in att_ifx under @group), every map shared with @owner (the generation's).
+ * in att_ifx at @base + (ifindex & @mask)), every map shared with @owner
+ * (the generation's).
  */
-int slk_load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, __u32 k, __u32 group,
-		      const struct sl_attach *a, __u32 flags, struct sluice_bpf **out)
+int slk_load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, __u32 k, __u32 base,
+		      __u32 mask, const struct sl_attach *a, __u32 flags, struct sluice_bpf **out)
 {
 	struct sluice_bpf *s = sluice_bpf__open();
 	enum sl_hook hook = a->hook;
@@ -213,8 +215,10 @@ int slk_load_att_prog(const struct sl_image *img, struct sluice_bpf *owner, __u3
 	bpf_object__for_each_program(p, s->obj)
 		bpf_program__set_autoload(p, p == slk_att_prog(s, a));      /* its program only */
 	s->rodata->cfg = img->cfg;
+	s->rodata->cfg_names = img->nnames > 0;
 	s->rodata->att_index = k;
-	s->rodata->att_group = group;
+	s->rodata->att_ifx_base = base;
+	s->rodata->att_ifx_mask = mask;
 	s->rodata->att_dir = a->dir;
 	s->rodata->att_flags = flags;
 	bpf_object__for_each_map(m, s->obj) {
