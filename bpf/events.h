@@ -143,20 +143,18 @@ static __always_inline __u32 sl_ev_ncls(const struct sl_pinfo *pi, __u16 rule)
 #endif
 
 /*
- * Write the event of a marked result: @ctx is the skb (@prog SL_EVP_TC or
- * SL_EVP_CGROUP) or the xdp_md (SL_EVP_XDP); @att the attachment record.
+ * Write the event of a marked result, its token taken: @ctx is the skb
+ * (@prog SL_EVP_TC or SL_EVP_CGROUP) or the xdp_md (SL_EVP_XDP); @att the
+ * attachment record.  (sluice.bpf.c: the token inline, this part in a
+ * global function.)
  */
-static __always_inline void sl_event_emit(void *ctx, __u8 prog, __u32 att, __u32 ifindex,
-					  const struct sl_pinfo *pi, const struct sl_result *res,
-					  __u32 len)
+static __always_inline void sl_event_write(void *ctx, __u8 prog, __u32 att, __u32 ifindex,
+					   const struct sl_pinfo *pi, const struct sl_result *res,
+					   __u32 len)
 {
 	struct sl_event *ev;
 	__u32 n;
 
-	if (!sl_ev_token()) {
-		sl_ev_count(SL_EC_SUPPRESSED);
-		return;
-	}
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		sl_ev_count(SL_EC_LOST);
@@ -209,6 +207,18 @@ static __always_inline void sl_event_emit(void *ctx, __u8 prog, __u32 att, __u32
 	ev->snap = len < cfg.log_snap ? len : cfg.log_snap;
 	bpf_ringbuf_submit(ev, 0);
 	sl_ev_count(SL_EC_EMITTED);
+}
+
+/* A marked result: a token from the rate limit, then the event. */
+static __always_inline void sl_event_emit(void *ctx, __u8 prog, __u32 att, __u32 ifindex,
+					  const struct sl_pinfo *pi, const struct sl_result *res,
+					  __u32 len)
+{
+	if (!sl_ev_token()) {
+		sl_ev_count(SL_EC_SUPPRESSED);
+		return;
+	}
+	sl_event_write(ctx, prog, att, ifindex, pi, res, len);
 }
 
 #endif /* SL_EVENTS_H */

@@ -83,6 +83,8 @@ struct sl_cursor {
 	void *data;
 	void *data_end;
 	__u32 off;              /* from data, always <= SL_OFF_MASK */
+	__u32 xdp;              /* ctx is an xdp_md (else an __sk_buff) */
+	void *ctx;              /* the program's context, for SL_EXT6_WALK; NULL: none */
 };
 
 /* Pointer to @len bytes at the cursor, or NULL if they are not all present. */
@@ -178,25 +180,13 @@ struct sl_ext_hdr {
 	__be32 rest;
 };
 
-static __always_inline int sl_parse_ip6(struct sl_cursor *c, int dir, struct sl_pinfo *pi)
+/*
+ * The IPv6 extension headers from @nh on (at most SL_MAX_EXTHDRS), up to
+ * the L4 header or a non-first fragment.
+ */
+static __always_inline int sl_parse_ext6(struct sl_cursor *c, __u8 nh, struct sl_pinfo *pi)
 {
-	struct ipv6hdr *ip6 = sl_cur_ptr(c, sizeof(*ip6));
-	__u8 nh;
 	int i;
-
-	if (!ip6)
-		return SL_PR_SHORT;
-	if ((*(__u8 *)ip6 >> 4) != 6)
-		return SL_PR_BAD;
-	pi->family = 6;
-	if (dir == SL_DIR_IN) {
-		__builtin_memcpy(pi->daddr, &ip6->saddr, 16);
-		__builtin_memcpy(pi->laddr, &ip6->daddr, 16);
-	} else {
-		__builtin_memcpy(pi->daddr, &ip6->daddr, 16);
-	}
-	nh = ip6->nexthdr;
-	sl_cur_adv(c, sizeof(*ip6));
 
 	for (i = 0; i < SL_MAX_EXTHDRS; i++) {
 		struct sl_ext_hdr *eh;
@@ -226,6 +216,41 @@ static __always_inline int sl_parse_ip6(struct sl_cursor *c, int dir, struct sl_
 		return SL_PR_BAD;       /* a ninth extension header */
 	pi->proto = nh;
 	return SL_PR_OK;
+}
+
+/*
+ * How the walk above is run: inline here; sluice.bpf.c defines it as a
+ * global function call for cursors that carry the program's context (its
+ * loop, verified from a known offset, splits the verifier's states at every
+ * header length; from an unknown one, once per iteration).
+ */
+#ifndef SL_EXT6_WALK
+#define SL_EXT6_WALK(c, nh, pi) sl_parse_ext6(c, nh, pi)
+#endif
+
+static __always_inline int sl_parse_ip6(struct sl_cursor *c, int dir, struct sl_pinfo *pi)
+{
+	struct ipv6hdr *ip6 = sl_cur_ptr(c, sizeof(*ip6));
+	__u8 nh;
+
+	if (!ip6)
+		return SL_PR_SHORT;
+	if ((*(__u8 *)ip6 >> 4) != 6)
+		return SL_PR_BAD;
+	pi->family = 6;
+	if (dir == SL_DIR_IN) {
+		__builtin_memcpy(pi->daddr, &ip6->saddr, 16);
+		__builtin_memcpy(pi->laddr, &ip6->daddr, 16);
+	} else {
+		__builtin_memcpy(pi->daddr, &ip6->daddr, 16);
+	}
+	nh = ip6->nexthdr;
+	sl_cur_adv(c, sizeof(*ip6));
+	if (!sl_is_exthdr(nh)) {        /* the common case: no extension header */
+		pi->proto = nh;
+		return SL_PR_OK;
+	}
+	return SL_EXT6_WALK(c, nh, pi);
 }
 
 /* L4 (not for non-first fragments): remote port or ICMP type. */
@@ -375,7 +400,7 @@ static __always_inline int sl_parse_l34(struct sl_cursor *c, __be16 proto, int d
  * parsed afterwards by the wrapper (icmp_err.h).  @l3 = 0: it starts with an
  * Ethernet header (TC, XDP).  @l3 = 1: it starts with the IP header
  * (cgroup_skb); the family is the version nibble.  (sluice.bpf.c runs the
- * two halves itself, the second as a global function.)
+ * two halves itself, its context in the cursor for SL_EXT6_WALK.)
  */
 static __always_inline int sl_parse_dir(void *data, void *data_end, int l3, int dir,
 					struct sl_pinfo *pi)

@@ -18,6 +18,10 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #define SL_LEARN 1              /* host names learned from DNS (learn.h, docs/dns.md) */
+struct sl_cursor;
+struct sl_pinfo;
+static __always_inline int sl_ext6_walk(struct sl_cursor *c, __u8 nh, struct sl_pinfo *pi);
+#define SL_EXT6_WALK(c, nh, pi) sl_ext6_walk(c, nh, pi)    /* parse.h */
 #include "classify.h"
 #include "learn.h"
 #include "icmp_err.h"
@@ -154,39 +158,58 @@ __attribute__((noinline)) int sl_quote_xdp(struct xdp_md *ctx, __u32 l4off, __u3
 }
 
 /*
- * IP and L4 (parse.h: sl_parse_l34) from offset @off, where the link layer
- * ended: global, so verified once for any offset instead of once per VLAN
- * depth, and the IPv6 extension-header walk, starting from an unknown
- * offset, reaches one state per iteration (from a known one, every header
- * length seen gives the next iteration a state of its own).
+ * The IPv6 extension-header walk (parse.h: sl_parse_ext6) from offset
+ * @off, for the packets that have extension headers: global, so verified
+ * once from an unknown offset (one state per iteration) instead of once
+ * per VLAN depth from a known one (where every header length gives the
+ * next iteration a state of its own: ~50,000 instructions).  The final
+ * offset goes to pi->l4off.  Packets without extension headers never call
+ * it (a call and its return cost ~5-10 ns here).
  */
-__attribute__((noinline)) int sl_l34_skb(struct __sk_buff *skb, __u32 off, __u32 proto,
-					 __u32 dir, struct sl_pinfo *pi)
+__attribute__((noinline)) int sl_ext6_skb(struct __sk_buff *skb, __u32 off, __u32 nh,
+					  struct sl_pinfo *pi)
 {
 	struct sl_cursor c = { .data = (void *)(long)skb->data,
 			       .data_end = (void *)(long)skb->data_end, .off = off & SL_OFF_MASK };
+	int rc;
 
 	if (!pi)
 		return SL_PR_BAD;
-	return sl_parse_l34(&c, (__be16)proto, dir, pi);
+	rc = sl_parse_ext6(&c, (__u8)nh, pi);
+	pi->l4off = c.off;
+	return rc;
 }
 
-__attribute__((noinline)) int sl_l34_xdp(struct xdp_md *ctx, __u32 off, __u32 proto,
-					 __u32 dir, struct sl_pinfo *pi)
+__attribute__((noinline)) int sl_ext6_xdp(struct xdp_md *ctx, __u32 off, __u32 nh,
+					  struct sl_pinfo *pi)
 {
 	struct sl_cursor c = { .data = (void *)(long)ctx->data,
 			       .data_end = (void *)(long)ctx->data_end, .off = off & SL_OFF_MASK };
+	int rc;
 
 	if (!pi)
 		return SL_PR_BAD;
-	return sl_parse_l34(&c, (__be16)proto, dir, pi);
+	rc = sl_parse_ext6(&c, (__u8)nh, pi);
+	pi->l4off = c.off;
+	return rc;
 }
 
-/* parse.h's sl_parse_dir, its second half a global function. */
+static __always_inline int sl_ext6_walk(struct sl_cursor *c, __u8 nh, struct sl_pinfo *pi)
+{
+	int rc;
+
+	if (!c->ctx)            /* the ICMP quote's walk: inline (already in a global function) */
+		return sl_parse_ext6(c, nh, pi);
+	rc = c->xdp ? sl_ext6_xdp(c->ctx, c->off, nh, pi) : sl_ext6_skb(c->ctx, c->off, nh, pi);
+	c->off = pi->l4off & SL_OFF_MASK;
+	return rc;
+}
+
+/* parse.h's sl_parse_dir, with the context in the cursor (SL_EXT6_WALK). */
 static __always_inline int sl_parse_frame(void *ctx, void *data, void *data_end, int l3,
 					  int dir, int xdp, struct sl_pinfo *pi)
 {
-	struct sl_cursor c = { .data = data, .data_end = data_end, .off = 0 };
+	struct sl_cursor c = { .data = data, .data_end = data_end, .off = 0, .xdp = xdp, .ctx = ctx };
 	__be16 proto;
 	int rc;
 
@@ -195,7 +218,7 @@ static __always_inline int sl_parse_frame(void *ctx, void *data, void *data_end,
 	rc = sl_parse_l2(&c, l3, &proto);
 	if (rc)
 		return rc;
-	return xdp ? sl_l34_xdp(ctx, c.off, proto, dir, pi) : sl_l34_skb(ctx, c.off, proto, dir, pi);
+	return sl_parse_l34(&c, proto, dir, pi);
 }
 
 static __always_inline int sl_parse_skb(struct __sk_buff *skb, int l3, int dir,
@@ -264,26 +287,19 @@ static __always_inline int sl_tc_parse(struct __sk_buff *skb, struct sl_pinfo *p
 }
 
 /*
- * The classifier core (classify.h) and the event writer (events.h) as
- * global functions, one per context type: each is verified once with
- * unknown inputs instead of once per path into it (the parse's results,
- * the host and local-count branches; every verdict path for the event).
- * A call costs a few ns per packet; the verifier's work is most of what
- * `sluice apply` waits for.
+ * The event writer (events.h: sl_event_write) as global functions, one per
+ * context type: each is verified once with unknown inputs instead of once
+ * per verdict path of the classifier into it.  A call costs ~5-10 ns per
+ * packet here, paid only by events that got a token (sl_ev_emit): the rate
+ * limit's refusal, a flood's common case, stays inline.  (The classifier
+ * itself stays inline: as a global function it saved ~1,500 instructions
+ * and cost a call on every packet.)
  */
-__attribute__((noinline)) int sl_decide(int prc, const struct sl_pinfo *pi, __u32 packets,
-					__u32 bytes, struct sl_result *res)
-{
-	if (!pi || !res)
-		return SL_V_DROP;
-	return sl_classify(prc, pi, packets, bytes, res);
-}
-
 __attribute__((noinline)) int sl_emit_tc(struct __sk_buff *skb, __u32 att,
 					 const struct sl_pinfo *pi, const struct sl_result *res)
 {
 	if (pi && res)
-		sl_event_emit(skb, SL_EVP_TC, att, skb->ifindex, pi, res, skb->len);
+		sl_event_write(skb, SL_EVP_TC, att, skb->ifindex, pi, res, skb->len);
 	return 0;
 }
 
@@ -291,7 +307,7 @@ __attribute__((noinline)) int sl_emit_cgroup(struct __sk_buff *skb, __u32 att,
 					     const struct sl_pinfo *pi, const struct sl_result *res)
 {
 	if (pi && res)
-		sl_event_emit(skb, SL_EVP_CGROUP, att, 0, pi, res, skb->len);
+		sl_event_write(skb, SL_EVP_CGROUP, att, 0, pi, res, skb->len);
 	return 0;
 }
 
@@ -301,9 +317,18 @@ __attribute__((noinline)) int sl_emit_xdp(struct xdp_md *ctx, __u32 att,
 	__u32 len = (__u32)(ctx->data_end - ctx->data);
 
 	if (pi && res)
-		sl_event_emit(ctx, SL_EVP_XDP, att, ctx->ingress_ifindex, pi, res, len);
+		sl_event_write(ctx, SL_EVP_XDP, att, ctx->ingress_ifindex, pi, res, len);
 	return 0;
 }
+
+/* events.h's sl_event_emit, the write in the global sl_emit_*(). */
+#define sl_ev_emit(call)                                        \
+	do {                                                    \
+		if (sl_ev_token())                              \
+			call;                                   \
+		else                                            \
+			sl_ev_count(SL_EC_SUPPRESSED);          \
+	} while (0)
 
 /* The DNS query recorder (learn.h), verified once rather than once per
  * verdict path of the classifier. */
@@ -334,10 +359,10 @@ int sluice_tc(struct __sk_buff *skb)
 	/* judged like every packet, counted in rule totals once: where it entered */
 	if ((att_flags & SL_AF_COUNT_LOCAL) && !skb->sk)
 		counted = bytes = 0;
-	v = sl_decide(rc, &pi, counted, bytes, &res);
+	v = sl_classify(rc, &pi, counted, bytes, &res);
 	sl_att_count(att, v, packets, skb->len);
 	if (sl_event_on(&res))
-		sl_emit_tc(skb, att, &pi, &res);
+		sl_ev_emit(sl_emit_tc(skb, att, &pi, &res));
 	if (v != SL_V_PASS)
 		return TC_ACT_SHOT;
 	if (cfg_names && att_dir == SL_DIR_OUT && !(res.flags & SL_RF_ICMP_ERR) && res.port == 53 &&
@@ -367,10 +392,10 @@ int sluice_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 
-	v = sl_decide(rc, &pi, 1, len, &res);
+	v = sl_classify(rc, &pi, 1, len, &res);
 	sl_att_count(att, v, 1, len);
 	if (sl_event_on(&res))
-		sl_emit_xdp(ctx, att, &pi, &res);
+		sl_ev_emit(sl_emit_xdp(ctx, att, &pi, &res));
 	return v == SL_V_PASS ? XDP_PASS : XDP_DROP;
 }
 
@@ -380,12 +405,12 @@ static __always_inline int sl_cgroup(struct __sk_buff *skb, int dir)
 	struct sl_result res;
 	int rc = dir == SL_DIR_IN ? sl_parse_cgroup_in(skb, &pi) : sl_parse_cgroup_out(skb, &pi);
 	__u32 packets = sl_skb_packets(skb);
-	int v = sl_decide(rc, &pi, packets, skb->len, &res);
+	int v = sl_classify(rc, &pi, packets, skb->len, &res);
 
 	/* one program per cgroup attachment: att_index is its record */
 	sl_att_count(att_index, v, packets, skb->len);
 	if (sl_event_on(&res))
-		sl_emit_cgroup(skb, att_index, &pi, &res);
+		sl_ev_emit(sl_emit_cgroup(skb, att_index, &pi, &res));
 	return v == SL_V_PASS;
 }
 

@@ -13,7 +13,8 @@
  * groups of one).  cgroup attachments are one group each: a cgroup_skb
  * program sees the socket's cgroup, which may be any descendant of the
  * attached one, so there is no cheap run-time key.  The DNS learners are
- * one group: sluice_learn counts nothing per attachment.
+ * one group: sluice_learn counts nothing per attachment.  docs/operations.md
+ * section 10.
  */
 #include "kernel/internal.h"
 
