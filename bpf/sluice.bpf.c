@@ -205,7 +205,7 @@ static __always_inline int sl_ext6_walk(struct sl_cursor *c, __u8 nh, struct sl_
 	return rc;
 }
 
-/* parse.h's sl_parse_dir, with the context in the cursor (SL_EXT6_WALK). */
+/* parse.h's sl_parse_dir (its fast path first), with the context in the cursor (SL_EXT6_WALK). */
 static __always_inline int sl_parse_frame(void *ctx, void *data, void *data_end, int l3,
 					  int dir, int xdp, struct sl_pinfo *pi)
 {
@@ -213,6 +213,8 @@ static __always_inline int sl_parse_frame(void *ctx, void *data, void *data_end,
 	__be16 proto;
 	int rc;
 
+	if (sl_parse_fast(data, data_end, l3, dir, pi))        /* parse.h: the common case */
+		return SL_PR_OK;
 	__builtin_memset(pi, 0, sizeof(*pi));
 	pi->dir = dir;
 	rc = sl_parse_l2(&c, l3, &proto);
