@@ -114,11 +114,11 @@ $(BUILD)/sluice-san: user/cli/main.c $(SAN_APP) $(SAN_LIB) $(HDRS) $(SKELS)
 	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) user/cli/main.c $(SAN_APP) $(SAN_LIB) $(USER_LIBS) $(APP_LIBS) $(PCAP_LIBS) -o $@
 
 # Unit tests: pure stages only, sanitized.
-$(BUILD)/tests/%: tests/unit/%.c tests/test.h $(SAN_PURE) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c tests/test.h tests/fast6_gen.h $(SAN_PURE) | $(BUILD)/tests
 	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Itests $< $(SAN_PURE) -o $@
 
 # Program tests: the real BPF object through its skeleton + the oracle.
-$(BUILD)/tests/%: tests/prog/%.c tests/test.h $(wildcard tests/prog/*.h) $(LIB) $(SKELS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/prog/%.c tests/test.h tests/fast6_gen.h $(wildcard tests/prog/*.h) $(LIB) $(SKELS) | $(BUILD)/tests
 	$(CC) $(USER_CFLAGS) -Itests $< $(LIB) $(USER_LIBS) -o $@
 
 # Small tools the end-to-end tests and benchmarks drive traffic with.

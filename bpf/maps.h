@@ -3,7 +3,7 @@
  * maps.h - every map of the sluice data path, in one place.
  * Types are in include/sluice.h.  Pin names (under
  * /sys/fs/bpf/sluice/<instance>/) are the map names below.
- * The loader sizes dst4, dst6, ports, classes, dir8, grp6, small6 and skip6 to the compiled image.
+ * The loader sizes dst4, dst6, ports, classes, dir8 and node6 to the compiled image.
  */
 #ifndef SL_MAPS_H
 #define SL_MAPS_H
@@ -64,7 +64,7 @@ struct {
 	__type(value, struct sl_dir_line);
 } dir8 SEC(".maps");
 
-/* dir6: IPv6 fast path, [top byte].e[2nd byte] -> leaf (class + 1), grp6 or small6 group (per generation). */
+/* dir6: IPv6 fast path, [top byte].e[2nd byte] -> leaf (class + 1) or a node6 node (per generation). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SL_DIR16_SIZE / 256);
@@ -72,29 +72,13 @@ struct {
 	__type(value, struct sl_dir_grp);
 } dir6 SEC(".maps");
 
-/* grp6: IPv6 fast path, full groups: [group].e[next byte] -> leaf or group (per generation). */
+/* node6: IPv6 fast path, every node below dir6 in 64-byte lines of 16-byte units; mmapable (page-aligned) when above 32 KB (per generation). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct sl_dir_grp);
-} grp6 SEC(".maps");
-
-/* small6: IPv6 fast path, compact groups (<= 8 ranges of the next byte) -> leaf or group (per generation). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sl_dir_small);
-} small6 SEC(".maps");
-
-/* skip6: IPv6 fast path, path-compressed chains: 1..8 bytes compared -> next or miss (per generation). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sl_dir_skip);
-} skip6 SEC(".maps");
+	__type(value, struct sl_node6);
+} node6 SEC(".maps");
 
 /* counters: per-rule per-CPU pass/drop/near-miss counters, by slot (kept across reloads). */
 struct {

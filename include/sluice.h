@@ -134,17 +134,15 @@ static inline __attribute__((always_inline)) __u32 sl_ival_index(const struct sl
 
 /*
  * Fast tables: dir16 (IPv4 and, as dir6, IPv6) is indexed by the top 16 bits
- * of the destination (as 256 groups of 256 32-bit entries).  An IPv6 entry
- * (and IPv4's, below) is 0 (no prefix), class index + 1 (a leaf) or a
- * pointer with the flags below (IPv6: SL_DIR_GROUP | g, SL_DIR_SMALL | i,
- * SL_DIR_SKIP | i; see further down).
+ * of the destination (as 256 groups of 256 32-bit entries).  An entry is 0
+ * (no prefix), class index + 1 (a leaf) or a pointer (IPv4: SL_DIR4_PTR,
+ * IPv6: a node6 kind; see further down).  SL_DIR_GROUP marks a build-time
+ * group of fast4.c.
  */
 #define SL_DIR_GROUP    0x80000000u
-#define SL_DIR_SMALL    0x40000000u
 #define SL_DIR16_SIZE   65536
-#define SL_DIR_SMALL_N  8
 
-/* One map value of dir16/dir6 (key: top byte) or grp6 (key: group): 256 entries.
+/* One map value of dir16/dir6 (key: top byte): 256 entries.
  * (Array elements are 8-byte aligned, so a u32 per element would double the
  * memory; a 1 KiB group is dense and is one inlined array lookup.) */
 struct sl_dir_grp {
@@ -234,44 +232,66 @@ static inline __attribute__((always_inline)) __u32 sl_dir_wide_index(const struc
 	return i & 63;
 }
 
-/* A third-level group (the last byte) with at most SL_DIR_SMALL_N ranges,
- * as most /24s holding longer prefixes are: 40 bytes instead of 1 KiB.
- * Range i is [hi[i-1]+1, hi[i]]; unused ranges repeat the last. */
-struct sl_dir_small {
-	__u8  hi[SL_DIR_SMALL_N];
-	__u32 leaf[SL_DIR_SMALL_N];
+/*
+ * IPv6 fast path (dir6 and node6; user/image/fast6.c, bpf/fast6.h): dir6
+ * holds the entries of the top 16 bits (as dir16, 256 values of 256), every
+ * node below lives in node6, one pool of 16-byte units in 64-byte values
+ * (a node's children
+ * are laid out just before it, so that one lookup's nodes share pages).  An
+ * entry is a leaf (class index + 1, 0 for none: below 1 << SL_N6_SHIFT) or
+ * (kind << SL_N6_SHIFT) | unit:
+ *  - SL_N6_SKIP: one unit, a chain of up to SL_N6_SKIP_MAX single-child
+ *    levels (path compression): if the next len bytes of the address are
+ *    key's, go on with next, else the entry is miss;
+ *  - SL_N6_C8 / SL_N6_C32: a compact group of the next byte with at most 8
+ *    / 32 ranges: hi[8] / hi[32] (sorted upper bounds, unused ones 255),
+ *    then one u32 entry per range (8 + 4n / 32 + 4n bytes), a 3- / 5-step
+ *    search; a node of up to 64 bytes lies in one cache line, a larger one
+ *    starts on a line (so a C32's bounds are one line);
+ *  - SL_N6_FULL: 256 entries (64 units, on 64 bytes) indexed by the next byte;
+ *  - SL_N6_F16: 65536 entries (16384 units) indexed by the next two bytes
+ *    (a 16-bit stride where a /32 or /40 is dense);
+ *  - SL_N6_L8 / SL_N6_L16: a list of at most 7 / 15 prefixes of up to 56 bits
+ *    below the node's byte (2 / 4 lines, every line read at once, no
+ *    dependent read): unit 0 holds the default entry (w[0]) and the count
+ *    (w[1]); unit k the prefix as a skip's key with 64 - its length in bits
+ *    (8..63) in the low byte, and its entry in w[2]; by ascending length,
+ *    the last one that matches wins (unused units repeat the last prefix);
+ *    the walk goes on 7 bytes further.
+ */
+#define SL_N6_SHIFT     29
+#define SL_N6_UNIT_MAX  ((1u << SL_N6_SHIFT) - 1)
+#define SL_N6_SKIP      1u
+#define SL_N6_C8        2u
+#define SL_N6_C32       3u
+#define SL_N6_FULL      4u
+#define SL_N6_F16       5u
+#define SL_N6_L8        6u
+#define SL_N6_L16       7u
+#define SL_N6_LIST_MAX  15
+#define SL_N6_SKIP_MAX  7
+
+/* One unit of node6.  A skip: q[0] = the key bytes from the top (byte 0 in
+ * bits 63..56, host order) with 64 - 8 len (len 1..SL_N6_SKIP_MAX bytes: the
+ * shift that drops what is not compared) in the low byte, w[2] = miss,
+ * w[3] = next. */
+struct sl_n6unit {
+	union {
+		__u8  b[16];
+		__u32 w[4];
+		__u64 q[2];
+	};
 };
 
-/* Leaf of byte @b in a compact third-level group (3-step binary search). */
-static inline __attribute__((always_inline)) __u32 sl_dir_small_leaf(const struct sl_dir_small *g,
-								      __u8 b)
-{
-	__u32 i = b > g->hi[3] ? 4 : 0;
-
-	if (b > g->hi[(i + 1) & 7])
-		i += 2;
-	if (b > g->hi[i & 7])
-		i += 1;
-	return g->leaf[i & 7];
-}
-
-/*
- * IPv6 fast path (dir6, grp6, small6, skip6; user/image/fast6.c, bpf/fast6.h):
- * entries as IPv4's (0, class index + 1, SL_DIR_GROUP | g, SL_DIR_SMALL | i)
- * one byte per level, plus SL_DIR_SKIP | i: skip6[i], a chain of up to
- * SL_SKIP_MAX single-child levels in one (path compression): if the next
- * len bytes of the address are key's, go on with next, else the entry is
- * miss.  IPv6 leaves are below SL_DIR_SKIP.
- */
-#define SL_DIR_SKIP     0x20000000u
-#define SL_SKIP_MAX     8
-
-struct sl_dir_skip {
-	__u64 key;              /* the bytes from the top (byte 0 in bits 63..56), host order */
-	__u32 miss;             /* entry if they differ */
-	__u32 next;             /* entry after them */
-	__u32 len;              /* 1 .. SL_SKIP_MAX bytes */
-	__u32 pad;
+/* One value of node6: a 64-byte line of 4 units (unit u is in value u / 4),
+ * so that one inlined lookup reads any node of up to a line. */
+struct sl_node6 {
+	union {
+		struct sl_n6unit u[4];
+		__u8  b[64];
+		__u32 w[16];
+		__u64 q[8];
+	};
 };
 
 /* learn_bloom: a 2^SL_BLOOM_LOG-bit filter over learned addresses; the
@@ -623,9 +643,9 @@ _Static_assert(sizeof(struct sl_port_key) == 12, "sl_port_key");
 _Static_assert(sizeof(struct sl_ivals) == 96, "sl_ivals");
 _Static_assert(sizeof(struct sl_class) == 240, "sl_class");
 _Static_assert(sizeof(struct sl_dir_grp) == 1024, "sl_dir_grp");
-_Static_assert(sizeof(struct sl_dir_small) == 40, "sl_dir_small");
 _Static_assert(sizeof(struct sl_dir_line) == 64, "sl_dir_line");
-_Static_assert(sizeof(struct sl_dir_skip) == 24, "sl_dir_skip");
+_Static_assert(sizeof(struct sl_n6unit) == 16, "sl_n6unit");
+_Static_assert(sizeof(struct sl_node6) == 64, "sl_node6");
 _Static_assert(sizeof(struct sl_rule_ctr) == 64, "sl_rule_ctr");
 _Static_assert(sizeof(struct sl_global_ctr) == 16, "sl_global_ctr");
 _Static_assert(sizeof(struct sl_rule_meta) == 56, "sl_rule_meta");

@@ -214,18 +214,20 @@ struct sl_decision sl_fast_port(const struct sl_image *img, const struct sl_clas
 				int slot, uint16_t port);
 /* The IPv6 fast table (fast6.c, docs/datapath.md §4), derived from dst6:
  * a 16-bit first level, then 8-bit strides in full or compact groups, chains
- * of single-child levels path-compressed. */
+ * of single-child levels path-compressed, every node in one pool of 16-byte
+ * units (include/sluice.h: SL_N6_*), children before their parent. */
 struct sl_fast6 {
 	uint32_t *dir6;                         /* SL_DIR16_SIZE entries (top 16 bits) */
-	uint32_t *grp; uint32_t ngrp;           /* ngrp * 256 entries (next byte) */
-	struct sl_dir_small *small; uint32_t nsmall;
-	struct sl_dir_skip *skip; uint32_t nskip;       /* path-compressed chains */
+	struct sl_n6unit *pool; uint32_t npool; /* npool units (a multiple of 4): node6 holds npool / 4 lines */
+	uint32_t nfull, nc8, nc32, nskip, nl8, nl16, nf16;      /* nodes of each kind */
 };
 int sl_fast6_build(const struct sl_image *img, struct sl_fast6 *f);
 void sl_fast6_free(struct sl_fast6 *f);
-/* Class index of an IPv6 address through dir6/grp6/small6/skip6, or -1. */
+/* Class index of an IPv6 address through dir6/node6, as bpf/fast6.h walks them, or -1. */
 int64_t sl_fast6_class(const struct sl_fast6 *f, const uint8_t a[16]);
-/* Bytes of the three tables as the data path holds them (array values). */
+/* Number of node6 reads (dir6 not counted) of that walk (for tests and the bench). */
+int sl_fast6_depth(const struct sl_fast6 *f, const uint8_t a[16]);
+/* Bytes of the two tables as the data path holds them (array values). */
 size_t sl_fast6_bytes(const struct sl_fast6 *f);
 /* The dst4/dst6 LPM value of @addr (AF_INET / AF_INET6) in @img, or NULL. */
 const struct sl_dst_val *sl_image_dst(const struct sl_image *img, uint8_t family,

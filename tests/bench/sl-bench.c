@@ -531,7 +531,7 @@ static int cmd_scale(const char *rules, int fam, int runs)
 	double v[4][32], res[4], hot, hot_before;
 	int e, rv, rvb;
 	uint32_t nloops = 1 << 17;
-	long long mem4, mem6, memp, memc, memd16, memd8, memd6, memg6, mems6;
+	long long mem4, mem6, memp, memc, memd16, memd8, memd6, memn6;
 	size_t nbare;
 	struct bpf_object *objs[2];
 
@@ -547,9 +547,7 @@ static int cmd_scale(const char *rules, int fam, int runs)
 	memd16 = map_memlock(bpf_map__fd(L.skel->maps.dir16));
 	memd8 = map_memlock(bpf_map__fd(L.skel->maps.dir8));
 	memd6 = map_memlock(bpf_map__fd(L.skel->maps.dir6));
-	memg6 = map_memlock(bpf_map__fd(L.skel->maps.grp6));
-	mems6 = map_memlock(bpf_map__fd(L.skel->maps.small6)) +
-		map_memlock(bpf_map__fd(L.skel->maps.skip6));
+	memn6 = map_memlock(bpf_map__fd(L.skel->maps.node6));
 	before = load_before(&L);
 
 	rng_s = 12345;
@@ -658,12 +656,12 @@ static int cmd_scale(const char *rules, int fam, int runs)
 	       "\"classes\":%u,\"port_entries\":%zu,\"parse_ms\":%.1f,\"compile_ms\":%.1f,"
 	       "\"load_ms\":%.1f,\"mem_dst4\":%lld,\"mem_dst6\":%lld,\"mem_ports\":%lld,"
 	       "\"mem_classes\":%lld,\"mem_dir16\":%lld,\"mem_dir8\":%lld,"
-	       "\"mem_dir6\":%lld,\"mem_grp6\":%lld,\"mem_small6\":%lld,"
+	       "\"mem_dir6\":%lld,\"mem_node6\":%lld,"
 	       "\"hot_ns\":%.1f,\"hot_before_ns\":%.1f,\"rand_harness_ns\":%.1f,\"rand_bare_ns\":%.1f,"
 	       "\"rand_sluice_ns\":%.1f,\"rand_before_ns\":%.1f,"
 	       "\"rand_hits\":%llu,\"runs\":%d,\"nloops\":%u,\"ndsts\":%zu}\n",
 	       rules, fam, nbare, L.img.nclasses, L.img.nports, L.parse_ms, L.compile_ms, L.load_ms,
-	       mem4, mem6, memp, memc, memd16, memd8, memd6, memg6, mems6, hot, hot_before, res[0], res[1], res[2], res[3],
+	       mem4, mem6, memp, memc, memd16, memd8, memd6, memn6, hot, hot_before, res[0], res[1], res[2], res[3],
 	       (unsigned long long)hits[0], runs, nloops, ndsts);
 	bench_lookup_lpm_bpf__destroy(bb);
 	bench_lookup_bpf__destroy(bl);

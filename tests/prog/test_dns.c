@@ -343,17 +343,14 @@ static int setup(char *why, size_t cap)
 		snprintf(why, cap, "IPv6 fast table: %s", strerror(-e));
 		return e;
 	}
-	bpf_map__set_max_entries(sk->maps.grp6, fast6.ngrp ? fast6.ngrp : 1);
-	bpf_map__set_max_entries(sk->maps.small6, fast6.nsmall ? fast6.nsmall : 1);
-	bpf_map__set_max_entries(sk->maps.skip6, fast6.nskip ? fast6.nskip : 1);
+	bpf_map__set_max_entries(sk->maps.node6, fast6.npool ? fast6.npool / 4 : 1);
 	bpf_program__set_autoload(sk->progs.sluice_inject, true);
 	e = learn_test_bpf__load(sk);
 	if (!e)
 		e = sl_fast_fill(&fast, bpf_map__fd(sk->maps.classes), bpf_map__fd(sk->maps.dir16),
 				 bpf_map__fd(sk->maps.dir8));
 	if (!e)
-		e = sl_fast6_fill(&fast6, bpf_map__fd(sk->maps.dir6), bpf_map__fd(sk->maps.grp6),
-				  bpf_map__fd(sk->maps.small6), bpf_map__fd(sk->maps.skip6));
+		e = sl_fast6_fill(&fast6, bpf_map__fd(sk->maps.dir6), bpf_map__fd(sk->maps.node6));
 	sl_fast_free(&fast);
 	sl_fast6_free(&fast6);
 	if (e) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_fast6 - the IPv6 fast table (user/image/fast6.c: dir6, grp6,
- * small6) against the dst6 longest-prefix match it is derived from, on
+ * test_fast6 - the IPv6 fast table (user/image/fast6.c: dir6, node6)
+ * against the dst6 longest-prefix match it is derived from, on
  * random prefix sets: every prefix's first and last address and their
  * outside neighbours, random addresses inside prefixes, random addresses.
  * Prefixes cluster under a few /16s and /32s, lengths near byte boundaries
@@ -15,101 +15,9 @@
 
 #include "sl.h"
 #include "test.h"
+#include "fast6_gen.h"
 
-static uint64_t rng;
-static uint64_t rnd(void)       /* splitmix64 */
-{
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void mask(uint8_t *a, uint32_t plen)
-{
-	for (uint32_t b = plen; b < 128; b++)
-		a[b / 8] &= (uint8_t)~(0x80 >> (b % 8));
-}
-
-static void fill_host(uint8_t *a, uint32_t plen)
-{
-	for (uint32_t b = plen; b < 128; b++)
-		if (rnd() & 1)
-			a[b / 8] |= (uint8_t)(0x80 >> (b % 8));
-}
-
-static void add1(uint8_t *a, int delta)    /* a += delta (+1 or -1), mod 2^128 */
-{
-	for (int i = 15; i >= 0; i--) {
-		uint8_t old = a[i];
-
-		a[i] = (uint8_t)(a[i] + delta);
-		if ((delta > 0 && a[i] > old) || (delta < 0 && a[i] < old))
-			break;
-	}
-}
-
-static uint32_t rand_len(void)
-{
-	uint32_t r = rnd() % 100;
-
-	if (r < 5)
-		return rnd() % 17;                       /* up to /16 */
-	if (r < 45) {                                    /* at or next to a byte boundary */
-		uint32_t l = 8 * (2 + rnd() % 15);
-
-		l += (uint32_t)(rnd() % 3) - 1;
-		return l > 128 ? 128 : l;
-	}
-	return 17 + rnd() % 112;
-}
-
-/* @n random prefixes, under @nbase random bases, classes 0..@ncls-1. */
-static void rand_image(struct sl_image *img, size_t n, int nbase, uint32_t ncls, bool doc)
-{
-	uint8_t base[8][16];
-
-	memset(img, 0, sizeof(*img));
-	img->nclasses = ncls;
-	img->dst6 = calloc(n ? n : 1, sizeof(*img->dst6));
-	for (int k = 0; k < nbase; k++) {
-		for (int i = 0; i < 16; i++)
-			base[k][i] = (uint8_t)rnd();
-		if (doc) {
-			base[k][0] = 0x20; base[k][1] = 0x01; base[k][2] = 0x0d; base[k][3] = 0xb8;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct sl_dst6_entry *e = &img->dst6[img->ndst6];
-		uint32_t l = rand_len(), keep;
-
-		memcpy(e->key.addr, base[rnd() % nbase], 16);
-		/* keep the base's top bits (16, 32 or 48), the rest random */
-		keep = doc ? 32 : 16 * (1 + rnd() % 3);
-		if (doc && l < 32)
-			l = 32 + rnd() % 33;
-		for (uint32_t b = keep; b < 128; b++)
-			if (rnd() & 1)
-				e->key.addr[b / 8] ^= (uint8_t)(0x80 >> (b % 8));
-		mask(e->key.addr, l);
-		e->key.prefixlen = l;
-		e->val.cidx = (uint32_t)(rnd() % ncls);
-		e->val.class_id = e->val.cidx;
-		img->ndst6++;
-	}
-	sl_image_sort(img);
-	/* LPM keys are unique: keep the first of equal (address, length) */
-	size_t m = 0;
-
-	for (size_t i = 0; i < img->ndst6; i++)
-		if (!m || img->dst6[i].key.prefixlen != img->dst6[m - 1].key.prefixlen ||
-		    memcmp(img->dst6[i].key.addr, img->dst6[m - 1].key.addr, 16))
-			img->dst6[m++] = img->dst6[i];
-	img->ndst6 = m;
-}
-
-struct stats { unsigned long addrs, grp, small, skip, bad; size_t bytes; };
+struct stats { unsigned long addrs, full, c8, c32, skip, list, l16, bad; size_t bytes; };
 
 static bool check_addr(const struct sl_image *img, const struct sl_fast6 *f, const uint8_t *a,
 		       unsigned long seed, struct stats *st)
@@ -130,53 +38,28 @@ static bool check_addr(const struct sl_image *img, const struct sl_fast6 *f, con
 static bool check_image_s(const struct sl_image *img, unsigned long seed, int nrand, size_t stride,
 			  struct stats *st)
 {
+	size_t cap = 5 * (img->ndst6 / stride + 1) + (size_t)nrand, n;
+	uint8_t (*a)[16] = malloc(cap * 16);
 	struct sl_fast6 f;
 	bool ok = true;
 
-	if (sl_fast6_build(img, &f)) {
+	if (!a || sl_fast6_build(img, &f)) {
 		printf("# seed %lu: sl_fast6_build failed\n", seed);
+		free(a);
 		return false;
 	}
-	st->grp += f.ngrp;
-	st->small += f.nsmall;
+	st->full += f.nfull;
+	st->c8 += f.nc8;
+	st->c32 += f.nc32;
 	st->skip += f.nskip;
+	st->list += f.nl8;
+	st->l16 += f.nl16;
 	st->bytes = sl_fast6_bytes(&f);
-	for (size_t i = 0; i < img->ndst6 && ok; i += stride) {
-		uint8_t a[16];
-
-		memcpy(a, img->dst6[i].key.addr, 16);
-		ok &= check_addr(img, &f, a, seed, st);
-		add1(a, -1);
-		ok &= check_addr(img, &f, a, seed, st);
-		memcpy(a, img->dst6[i].key.addr, 16);
-		for (uint32_t b = img->dst6[i].key.prefixlen; b < 128; b++)
-			a[b / 8] |= (uint8_t)(0x80 >> (b % 8));
-		ok &= check_addr(img, &f, a, seed, st);
-		add1(a, 1);
-		ok &= check_addr(img, &f, a, seed, st);
-		memcpy(a, img->dst6[i].key.addr, 16);
-		fill_host(a, img->dst6[i].key.prefixlen);
-		ok &= check_addr(img, &f, a, seed, st);
-	}
-	for (int i = 0; i < nrand && ok; i++) {
-		uint8_t a[16];
-
-		for (int k = 0; k < 16; k++)
-			a[k] = (uint8_t)rnd();
-		if (img->ndst6 && (i & 1)) {    /* half: a random address near a prefix */
-			const struct sl_dst6_entry *e = &img->dst6[rnd() % img->ndst6];
-			uint32_t keep = e->key.prefixlen ? (uint32_t)(rnd() % e->key.prefixlen) : 0;
-
-			uint8_t r[16];
-
-			memcpy(r, a, 16);
-			memcpy(a, e->key.addr, 16);
-			for (uint32_t b = keep; b < 128; b++)
-				a[b / 8] = (uint8_t)((a[b / 8] & ~(0x80 >> (b % 8))) | (r[b / 8] & (0x80 >> (b % 8))));
-		}
-		ok &= check_addr(img, &f, a, seed, st);
-	}
+	n = probe_addrs(img, a, cap, stride, (size_t)nrand);
+	for (size_t i = 0; i < n && ok; i++)
+		ok &= check_addr(img, &f, a[i], seed, st);
 	sl_fast6_free(&f);
+	free(a);
 	return ok;
 }
 
@@ -199,12 +82,14 @@ static void test_random(void)
 			st.bad++;
 		sl_image_free(&img);
 	}
-	printf("# fast6: %lu addresses compared, %lu full groups, %lu compact groups, %lu skips\n",
-	       st.addrs, st.grp, st.small, st.skip);
-	T_CHECK("fast6 (dir6/grp6/small6/skip6) == dst6 LPM on 400 random prefix sets", st.bad == 0,
+	printf("# fast6: %lu addresses compared, %lu full groups, %lu + %lu compact groups (8, 32), %lu skips, "
+	       "%lu + %lu lists (7, 15)\n", st.addrs, st.full, st.c8, st.c32, st.skip, st.list, st.l16);
+	T_CHECK("fast6 (dir6/node6) == dst6 LPM on 400 random prefix sets", st.bad == 0,
 		"%lu sets differ", st.bad);
-	T_CHECK("fast6: full and compact groups and skips exercised", st.grp > 0 && st.small > 0 &&
-		st.skip > 0, "%lu full, %lu compact, %lu skips", st.grp, st.small, st.skip);
+	T_CHECK("fast6: full groups, compact groups of 8 and 32, skips, lists of 7 and 15 exercised",
+		st.full > 0 && st.c8 > 0 && st.c32 > 0 && st.skip > 0 && st.list > 0 && st.l16 > 0,
+		"%lu full, %lu + %lu compact, %lu skips, %lu + %lu lists", st.full, st.c8, st.c32, st.skip,
+		st.list, st.l16);
 }
 
 static void test_edges(void)
@@ -237,15 +122,16 @@ static void test_edges(void)
 
 		sl_fast6_build(&img, &f);
 		inet_pton(AF_INET6, "2001:db8:1:2:3:4:5:6", a);
-		T_CHECK("fast6: a lone /128 is two skip entries (8 + 6 bytes), no group",
-			sl_fast6_class(&f, a) == 1 && f.nskip == 2 && f.nsmall == 0 && f.ngrp == 0 &&
-			f.skip[0].len + f.skip[1].len == 14,
-			"class %lld, %u skip, %u compact, %u full", (long long)sl_fast6_class(&f, a),
-			f.nskip, f.nsmall, f.ngrp);
+		T_CHECK("fast6: a lone /128 is two skips (7 + 7 bytes), no group, two reads",
+			sl_fast6_class(&f, a) == 1 && f.nskip == 2 && f.nc8 + f.nc32 == 0 && f.nfull == 0 &&
+			(64 - (f.pool[0].q[0] & 0xff)) / 8 + (64 - (f.pool[1].q[0] & 0xff)) / 8 == 14 &&
+			sl_fast6_depth(&f, a) == 2,
+			"class %lld, %u skip, %u compact, %u full, %d reads", (long long)sl_fast6_class(&f, a),
+			f.nskip, f.nc8 + f.nc32, f.nfull, sl_fast6_depth(&f, a));
 		sl_fast6_free(&f);
 	}
-	img.dst6[1].val.cidx = SL_DIR_SKIP;     /* a class index the entries cannot hold */
-	img.nclasses = SL_DIR_SKIP + 1;
+	img.dst6[1].val.cidx = SL_N6_UNIT_MAX;  /* a class index the entries cannot hold */
+	img.nclasses = SL_N6_UNIT_MAX + 1;
 	{
 		struct sl_fast6 f;
 
@@ -265,9 +151,46 @@ static void test_doc_large(void)
 	rand_image(&img, 100000, 1, 4, true);
 	T_CHECK("fast6: 1e5 prefixes inside 2001:db8::/32 == dst6 (every 7th prefix's edges)", check_image_s(&img, 9, 5000, 7, &st),
 		"differs");
-	printf("# fast6: %zu prefixes in 2001:db8::/32: %lu full + %lu compact groups + %lu skips, %zu KiB\n",
-	       img.ndst6, st.grp, st.small, st.skip, st.bytes / 1024);
+	printf("# fast6: %zu prefixes in 2001:db8::/32: %lu full + %lu + %lu compact groups + %lu skips, %zu KiB\n",
+	       img.ndst6, st.full, st.c8, st.c32, st.skip, st.bytes / 1024);
 	sl_image_free(&img);
+}
+
+/* The benchmark's two shapes at 1e5 (sl-bench gen): memory and reads per lookup. */
+static void test_bench_shapes(void)
+{
+	for (int doc = 0; doc <= 1; doc++) {
+		struct stats st = {0};
+		struct sl_image img;
+		struct sl_fast6 f;
+		double reads = 0;
+
+		rng = 777 + (uint64_t)doc;
+		bench_image(&img, 100000, 4, doc);
+		T_CHECK(doc ? "fast6: 1e5 bench-shaped /52-/64 in 2001:db8::/33 == dst6 (every 7th prefix's edges)" :
+			"fast6: 1e5 bench-shaped /24-/64 in 2000::/3 == dst6 (every 7th prefix's edges)",
+			check_image_s(&img, 10 + (unsigned long)doc, 5000, 7, &st), "differs");
+		if (!sl_fast6_build(&img, &f)) {
+			for (int i = 0; i < 10000; i++) {
+				const struct sl_dst6_entry *e = &img.dst6[rnd() % img.ndst6];
+				uint8_t a[16];
+
+				memcpy(a, e->key.addr, 16);
+				fill_host(a, e->key.prefixlen);
+				reads += sl_fast6_depth(&f, a);
+			}
+			printf("# fast6: %zu bench-shaped prefixes (%s): %u full + %u 16-bit + %u + %u compact "
+			       "+ %u skips + %u + %u lists, %zu KiB, %.2f node reads per random destination\n",
+			       img.ndst6, doc ? "2001:db8::/33" : "2000::/3", f.nfull, f.nf16, f.nc8, f.nc32,
+			       f.nskip, f.nl8, f.nl16, sl_fast6_bytes(&f) / 1024, reads / 10000);
+			T_CHECK(doc ? "fast6: a dense /40 of 2001:db8::/33 gets a 16-bit stride, 3 reads per destination" :
+				"fast6: 1e5 random prefixes in 2000::/3: under 1.5 reads per destination",
+				doc ? f.nf16 == 1 && reads / 10000 < 3.1 : reads / 10000 < 1.5,
+				"%u 16-bit strides, %.2f reads", f.nf16, reads / 10000);
+			sl_fast6_free(&f);
+		}
+		sl_image_free(&img);
+	}
 }
 
 /* Through the compiler: nested IPv6 destinations of a rules file. */
@@ -306,6 +229,7 @@ int main(void)
 	test_edges();
 	test_random();
 	test_doc_large();
+	test_bench_shapes();
 	test_compiled();
 	(void)t_skipped;
 	return T_DONE();

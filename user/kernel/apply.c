@@ -88,7 +88,7 @@ static bool slk_same_target(const struct sl_attach *a, const struct sl_attach *t
  * commit; config last: next-config pinned means "prepared" (docs/operations.md). */
 static const char *const gen_maps[] = {
 	"dst4", "dst6", "ports", "names", "wilds", "nclass", "resolvers", "learn_cfg",
-	"classes", "dir16", "dir8", "dir6", "grp6", "small6", "skip6",
+	"classes", "dir16", "dir8", "dir6", "node6",
 	"rules", "host_addrs", "config",
 };
 
@@ -411,8 +411,7 @@ static int pin_generation(struct apply *a)
 		bpf_map__fd(skel->maps.resolvers), bpf_map__fd(skel->maps.learn_cfg),
 		bpf_map__fd(skel->maps.classes), bpf_map__fd(skel->maps.dir16),
 		bpf_map__fd(skel->maps.dir8),
-		bpf_map__fd(skel->maps.dir6), bpf_map__fd(skel->maps.grp6),
-		bpf_map__fd(skel->maps.small6), bpf_map__fd(skel->maps.skip6),
+		bpf_map__fd(skel->maps.dir6), bpf_map__fd(skel->maps.node6),
 		bpf_map__fd(skel->maps.rules), bpf_map__fd(skel->maps.host_addrs),
 	};
 	char name[96];

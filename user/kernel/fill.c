@@ -96,14 +96,12 @@ int sl_fast_fill(const struct sl_fast *f, int fd, int dir16_fd, int dir8_fd)
 	return 0;
 }
 
-int sl_fast6_fill(const struct sl_fast6 *f, int dir6_fd, int grp6_fd, int small6_fd, int skip6_fd)
+int sl_fast6_fill(const struct sl_fast6 *f, int dir6_fd, int node6_fd)
 {
 	int e;
 
 	if ((e = slk_fill_array(dir6_fd, f->dir6, SL_DIR16_SIZE / 256, sizeof(struct sl_dir_grp), "dir6")) ||
-	    (e = slk_fill_array(grp6_fd, f->grp, f->ngrp, sizeof(struct sl_dir_grp), "grp6")) ||
-	    (e = slk_fill_array(small6_fd, f->small, f->nsmall, sizeof(*f->small), "small6")) ||
-	    (e = slk_fill_array(skip6_fd, f->skip, f->nskip, sizeof(*f->skip), "skip6")))
+	    (e = slk_fill_array(node6_fd, f->pool, f->npool / 4, sizeof(struct sl_node6), "node6")))
 		return e;
 	return 0;
 }

@@ -99,9 +99,9 @@ int sl_bpf_load(const struct sl_image *img, bool record,
 /* Write the fast tables @f (user/image/fast.c, fast4.c) into loaded maps
  * classes, dir16 and dir8 (sized ncls, 256, >= max(1, nlines)). */
 int sl_fast_fill(const struct sl_fast *f, int classes_fd, int dir16_fd, int dir8_fd);
-/* Write the IPv6 fast table @f (user/image/fast6.c) into loaded maps dir6,
- * grp6, small6 and skip6 (sized 256, max(1, ngrp), max(1, nsmall), max(1, nskip)). */
-int sl_fast6_fill(const struct sl_fast6 *f, int dir6_fd, int grp6_fd, int small6_fd, int skip6_fd);
+/* Write the IPv6 fast table @f (user/image/fast6.c) into loaded maps dir6
+ * and node6 (sized 256 and max(1, npool / 4)). */
+int sl_fast6_fill(const struct sl_fast6 *f, int dir6_fd, int node6_fd);
 /* Learning options for the next sl_bpf_load* (NULL: defaults, resolvers from img->rs). */
 void sl_bpf_learn_opts(const struct sl_learn_opts *o);
 /* The same, loading only some of the programs (SL_PROG_* mask). */

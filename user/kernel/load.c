@@ -57,9 +57,14 @@ static int size_maps(struct sluice_bpf *skel, const struct sl_image *img, uint32
 	    (e = bpf_map__set_max_entries(skel->maps.nclass, max1(img->nnames))) ||
 	    (e = bpf_map__set_max_entries(skel->maps.classes, max1(img->nclasses + img->nnames))) ||
 	    (e = bpf_map__set_max_entries(skel->maps.dir8, max1(nlines))) ||
-	    (e = bpf_map__set_max_entries(skel->maps.grp6, max1(f6->ngrp))) ||
-	    (e = bpf_map__set_max_entries(skel->maps.small6, max1(f6->nsmall))) ||
-	    (e = bpf_map__set_max_entries(skel->maps.skip6, max1(f6->nskip))))
+	    (e = bpf_map__set_max_entries(skel->maps.node6, max1(f6->npool / 4))))
+		return e;
+	/* Above 32 KB the kernel allocates an array with vmalloc in 4 KiB pages
+	 * anyway, and its values start 16 bytes into a cache line; mmapable,
+	 * they start on a page, so a node of a line is one cache line.  Below,
+	 * plain: kmalloc'ed in the direct map (huge pages, no TLB misses). */
+	if ((size_t)f6->npool * sizeof(struct sl_n6unit) > 32768 &&
+	    (e = bpf_map__set_map_flags(skel->maps.node6, BPF_F_MMAPABLE)))
 		return e;
 	return 0;
 }
@@ -150,8 +155,7 @@ int sl_bpf_load_progs(const struct sl_image *img, bool record, const struct sl_r
 		goto fail;
 	}
 	if ((e = slk_fill_generation(skel, img, fast, reuse, learn_opts)) ||
-	    (e = sl_fast6_fill(&f6, bpf_map__fd(skel->maps.dir6), bpf_map__fd(skel->maps.grp6),
-			       bpf_map__fd(skel->maps.small6), bpf_map__fd(skel->maps.skip6))))
+	    (e = sl_fast6_fill(&f6, bpf_map__fd(skel->maps.dir6), bpf_map__fd(skel->maps.node6))))
 		goto fail;
 	sl_fast_free(fast);
 	sl_fast6_free(&f6);
