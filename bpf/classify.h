@@ -119,7 +119,7 @@ static __always_inline const struct sl_class *sl_class_of(__u32 class_id)
 /*
  * The static policy class of the destination, or NULL.  IPv4: the walk of
  * fast4.h over dir16/dir8 (built from dst4); IPv6: the walk of
- * fast6.h over dir6/grp6/small6 (built from dst6); or the dst4 and dst6 tries
+ * fast6.h over dir6/node6 (built from dst6); or the dst4 and dst6 tries
  * themselves when built with SL_LPM_ONLY (the "before" of `make bench`).
  */
 static __always_inline const struct sl_class *sl_dst_class(const struct sl_pinfo *pi)
