@@ -137,6 +137,43 @@ static __always_inline int sl_parse_eth(struct sl_cursor *c, __be16 *proto)
 	return SL_PR_OK;
 }
 
+/* The remote end judged (and, inbound, the local one): shared by the
+ * general parser and sl_parse_fast(). */
+static __always_inline void sl_pi_addr4(struct sl_pinfo *pi, const struct iphdr *iph, int dir)
+{
+	pi->family = 4;
+	if (dir == SL_DIR_IN) {
+		pi->daddr[0] = iph->saddr;
+		pi->laddr[0] = iph->daddr;
+	} else {
+		pi->daddr[0] = iph->daddr;
+	}
+}
+
+static __always_inline void sl_pi_addr6(struct sl_pinfo *pi, const struct ipv6hdr *ip6, int dir)
+{
+	pi->family = 6;
+	if (dir == SL_DIR_IN) {
+		__builtin_memcpy(pi->daddr, &ip6->saddr, 16);
+		__builtin_memcpy(pi->laddr, &ip6->daddr, 16);
+	} else {
+		__builtin_memcpy(pi->daddr, &ip6->daddr, 16);
+	}
+}
+
+/* TCP/UDP ports from the 4 bytes at @l4 (host order). */
+static __always_inline void sl_pi_ports(struct sl_pinfo *pi, const __u8 *l4, int dir)
+{
+	__u16 sport = (__u16)l4[0] << 8 | l4[1], dport = (__u16)l4[2] << 8 | l4[3];
+
+	if (dir == SL_DIR_IN) {
+		pi->port = sport;
+		pi->lport = dport;
+	} else {
+		pi->port = dport;
+	}
+}
+
 static __always_inline int sl_parse_ip4(struct sl_cursor *c, int dir, struct sl_pinfo *pi)
 {
 	struct iphdr *iph = sl_cur_ptr(c, sizeof(*iph));
@@ -153,13 +190,7 @@ static __always_inline int sl_parse_ip4(struct sl_cursor *c, int dir, struct sl_
 		return SL_PR_SHORT;
 	sl_cur_adv(c, hlen);
 
-	pi->family = 4;
-	if (dir == SL_DIR_IN) {
-		pi->daddr[0] = iph->saddr;
-		pi->laddr[0] = iph->daddr;
-	} else {
-		pi->daddr[0] = iph->daddr;
-	}
+	sl_pi_addr4(pi, iph, dir);
 	pi->proto = iph->protocol;
 	pi->frag = (iph->frag_off & bpf_htons(0x1fff)) != 0;
 	return SL_PR_OK;
@@ -237,13 +268,7 @@ static __always_inline int sl_parse_ip6(struct sl_cursor *c, int dir, struct sl_
 		return SL_PR_SHORT;
 	if ((*(__u8 *)ip6 >> 4) != 6)
 		return SL_PR_BAD;
-	pi->family = 6;
-	if (dir == SL_DIR_IN) {
-		__builtin_memcpy(pi->daddr, &ip6->saddr, 16);
-		__builtin_memcpy(pi->laddr, &ip6->daddr, 16);
-	} else {
-		__builtin_memcpy(pi->daddr, &ip6->daddr, 16);
-	}
+	sl_pi_addr6(pi, ip6, dir);
 	nh = ip6->nexthdr;
 	sl_cur_adv(c, sizeof(*ip6));
 	if (!sl_is_exthdr(nh)) {        /* the common case: no extension header */
@@ -256,7 +281,6 @@ static __always_inline int sl_parse_ip6(struct sl_cursor *c, int dir, struct sl_
 /* L4 (not for non-first fragments): remote port or ICMP type. */
 static __always_inline int sl_parse_l4(struct sl_cursor *c, int dir, struct sl_pinfo *pi)
 {
-	__u16 sport, dport;
 	__u8 *l4;
 
 	pi->l4off = c->off;
@@ -268,14 +292,7 @@ static __always_inline int sl_parse_l4(struct sl_cursor *c, int dir, struct sl_p
 		l4 = sl_cur_ptr(c, 4);
 		if (!l4)
 			return SL_PR_SHORT;
-		sport = ((__u16)l4[0] << 8) | l4[1];
-		dport = ((__u16)l4[2] << 8) | l4[3];
-		if (dir == SL_DIR_IN) {
-			pi->port = sport;
-			pi->lport = dport;
-		} else {
-			pi->port = dport;
-		}
+		sl_pi_ports(pi, l4, dir);
 		break;
 	case IPPROTO_ICMP:
 	case SL_NEXTHDR_ICMP:
@@ -321,13 +338,7 @@ static __always_inline int sl_parse_fast(void *data, void *data_end, int l3, int
 			return 0;
 		l4 = ip + sizeof(*iph);
 		__builtin_memset(pi, 0, sizeof(*pi));
-		pi->family = 4;
-		if (dir == SL_DIR_IN) {
-			pi->daddr[0] = iph->saddr;
-			pi->laddr[0] = iph->daddr;
-		} else {
-			pi->daddr[0] = iph->daddr;
-		}
+		sl_pi_addr4(pi, iph, dir);
 		pi->proto = iph->protocol;
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)ip;
@@ -337,25 +348,14 @@ static __always_inline int sl_parse_fast(void *data, void *data_end, int l3, int
 			return 0;
 		l4 = (__u8 *)(ip6 + 1);
 		__builtin_memset(pi, 0, sizeof(*pi));
-		pi->family = 6;
-		if (dir == SL_DIR_IN) {
-			__builtin_memcpy(pi->daddr, &ip6->saddr, 16);
-			__builtin_memcpy(pi->laddr, &ip6->daddr, 16);
-		} else {
-			__builtin_memcpy(pi->daddr, &ip6->daddr, 16);
-		}
+		sl_pi_addr6(pi, ip6, dir);
 		pi->proto = ip6->nexthdr;
 	} else {
 		return 0;
 	}
 	pi->dir = dir;
 	pi->l4off = l4 - (__u8 *)data;
-	if (dir == SL_DIR_IN) {
-		pi->port = (__u16)l4[0] << 8 | l4[1];
-		pi->lport = (__u16)l4[2] << 8 | l4[3];
-	} else {
-		pi->port = (__u16)l4[2] << 8 | l4[3];
-	}
+	sl_pi_ports(pi, l4, dir);
 	return 1;
 }
 
