@@ -96,7 +96,7 @@ expect_eq "a. GET /metrics: 200" "$(curl -s -o "$TMP/m1" -w '%{http_code}' "$URL
 expect_eq "a. content type text/plain; version=0.0.4" \
 	"$(curl -s -o /dev/null -w '%{content_type}' "$URL")" "text/plain; version=0.0.4; charset=utf-8"
 check "a. promtool check metrics accepts the endpoint's text" bash -c "promtool check metrics < '$TMP/m1'"
-check "a. the endpoint has the instance's rules" grep -q "sluice_rule_packets_total{instance=\"$inst\",rule=\"media\",action=\"allow\",verdict=\"pass\"}" "$TMP/m1"
+check "a. the endpoint has the instance's rules" grep -q "sluice_rule_packets_total{sluice_instance=\"$inst\",rule=\"media\",action=\"allow\",verdict=\"pass\"}" "$TMP/m1"
 check "a. the endpoint binds 127.0.0.1 only" bash -c "ss -Htln 'sport = :$PORT' | grep -q '127.0.0.1:$PORT' && ! ss -Htln 'sport = :$PORT' | grep -qv '127.0.0.1:$PORT'"
 expect_eq "a. GET / : 404" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/")" 404
 expect_eq "a. GET /metrics/x : 404" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/x")" 404
@@ -109,7 +109,7 @@ check "a. a malformed request: the connection is closed at once (socat exit $rc,
 "$SLUICE" stats --format prometheus --instance "$inst" > "$TMP/s1"
 check "a. promtool check metrics accepts sluice stats --format prometheus" bash -c "promtool check metrics < '$TMP/s1'"
 "$SLUICE" stats --format prometheus > "$TMP/s_all"
-check "a. stats --format prometheus without --instance covers this instance too" grep -q "instance=\"$inst\"" "$TMP/s_all"
+check "a. stats --format prometheus without --instance covers this instance too" grep -q "sluice_instance=\"$inst\"" "$TMP/s_all"
 check "a. endpoint and stats --format prometheus: the same families" \
 	diff <(grep '^# TYPE' "$TMP/m1") <(grep '^# TYPE' "$TMP/s1")
 # the textfile recipe (contrib/prometheus/sluice-textfile.service), into a temporary directory
@@ -157,7 +157,7 @@ t3=$!
 in_c "$id" "$SLUDP" send 198.51.100.99 5000 100 40000 > /dev/null 2>&1 &
 t4=$!
 sleep 2
-mid=$(pq1 "sluice_rule_packets_total{exported_instance=\"$inst\",rule=\"media\",verdict=\"pass\"}")
+mid=$(pq1 "sluice_rule_packets_total{sluice_instance=\"$inst\",rule=\"media\",verdict=\"pass\"}")
 wait $t1 $t2 $t3 $t4
 check "b. prometheus saw the counters move while traffic flowed (media pass: $mid)" \
 	test "$mid" != none -a "${mid:-0}" -gt 0 -a "${mid:-0}" -lt 400 2>/dev/null
@@ -178,7 +178,7 @@ stats_lines() {   # sluice stats --json -> "key value" lines
 		(.dns | to_entries[] | "dns \(.key) - \(.value)")' | sort
 }
 prom_lines() {   # the same keys from Prometheus' newest samples
-	pq "{__name__=~\"sluice_(rule_packets|rule_bytes|rule_near_miss_packets|policy_packets|policy_bytes|malformed_packets|non_ip_packets|fragment_packets|control_packets|audit_pass_packets|attachment_packets|attachment_bytes|dns_.*)_total\",exported_instance=\"$inst\"}" |
+	pq "{__name__=~\"sluice_(rule_packets|rule_bytes|rule_near_miss_packets|policy_packets|policy_bytes|malformed_packets|non_ip_packets|fragment_packets|control_packets|audit_pass_packets|attachment_packets|attachment_bytes|dns_.*)_total\",sluice_instance=\"$inst\"}" |
 	jq -r '.data.result[] | .metric as $m | .value[1] as $v |
 		($m.__name__ | sub("^sluice_"; "") | sub("_total$"; "")) as $n |
 		if $n == "rule_packets" or $n == "rule_bytes" then "\($n) \($m.rule) \($m.verdict) \($v)"
@@ -193,7 +193,7 @@ prom_lines() {   # the same keys from Prometheus' newest samples
 		elif ($n | startswith("dns_")) then "dns \($n | sub("^dns_"; "")) - \($v)"
 		else "\($n | sub("_packets$"; "")) - - \($v)" end' | sort
 }
-scrape_ts() { pq "timestamp(sluice_ruleset_generation{exported_instance=\"$inst\"})" | jq -r '.data.result[0].value[1] // 0'; }
+scrape_ts() { pq "timestamp(sluice_ruleset_generation{sluice_instance=\"$inst\"})" | jq -r '.data.result[0].value[1] // 0'; }
 scrape_after() { awk -v a="$(scrape_ts)" -v b="$1" 'BEGIN { exit !(a > b + 0.3) }'; }
 same=no
 for try in 1 2 3 4 5; do
@@ -214,13 +214,13 @@ expect_eq "b. Prometheus has as many of these series as stats --json has values"
 	"$(wc -l < "$TMP/pr")" "$(wc -l < "$TMP/st1")"
 check "b. every value Prometheus stored equals sluice stats --json at the same moment" \
 	diff "$TMP/st1" "$TMP/pr"
-expect_eq "b. ruleset rules (Prometheus)" "$(pq1 "sluice_ruleset_rules{exported_instance=\"$inst\"}")" \
+expect_eq "b. ruleset rules (Prometheus)" "$(pq1 "sluice_ruleset_rules{sluice_instance=\"$inst\"}")" \
 	"$("$SLUICE" status --json --instance "$inst" | jq -r '.instances[0].rules')"
 expect_eq "b. ruleset prefixes ipv4 (Prometheus = status --json)" \
-	"$(pq1 "sluice_ruleset_prefixes{exported_instance=\"$inst\",family=\"ipv4\"}")" \
+	"$(pq1 "sluice_ruleset_prefixes{sluice_instance=\"$inst\",family=\"ipv4\"}")" \
 	"$("$SLUICE" status --json --instance "$inst" | jq -r '.instances[0].prefixes4')"
 expect_eq "b. ruleset prefixes ipv6 (Prometheus = status --json)" \
-	"$(pq1 "sluice_ruleset_prefixes{exported_instance=\"$inst\",family=\"ipv6\"}")" \
+	"$(pq1 "sluice_ruleset_prefixes{sluice_instance=\"$inst\",family=\"ipv6\"}")" \
 	"$("$SLUICE" status --json --instance "$inst" | jq -r '.instances[0].prefixes6')"
 # every query of the Grafana dashboard, with its variables filled in
 jq -r '.panels[].targets[]?.expr' "$ROOT/contrib/grafana/sluice.json" |
@@ -302,10 +302,10 @@ while kill -0 "$HUP_PID" 2>/dev/null; do
 	promtool check metrics < "$TMP/sc" > /dev/null 2>&1 || bad=$((bad + 1))
 	# generation, IPv4 prefixes, rule extra shown, media's passes
 	awk -v i="$inst" '
-		$1 == "sluice_ruleset_generation{instance=\"" i "\"}" { g = $2 }
-		$1 == "sluice_ruleset_prefixes{instance=\"" i "\",family=\"ipv4\"}" { p = $2 }
-		$1 ~ "^sluice_rule_packets_total{instance=\"" i "\",rule=\"extra\"" { x = 1 }
-		$1 == "sluice_rule_packets_total{instance=\"" i "\",rule=\"media\",action=\"allow\",verdict=\"pass\"}" { m = $2 }
+		$1 == "sluice_ruleset_generation{sluice_instance=\"" i "\"}" { g = $2 }
+		$1 == "sluice_ruleset_prefixes{sluice_instance=\"" i "\",family=\"ipv4\"}" { p = $2 }
+		$1 ~ "^sluice_rule_packets_total{sluice_instance=\"" i "\",rule=\"extra\"" { x = 1 }
+		$1 == "sluice_rule_packets_total{sluice_instance=\"" i "\",rule=\"media\",action=\"allow\",verdict=\"pass\"}" { m = $2 }
 		END { print (g == "" ? "none" : g), p + 0, x + 0, m + 0 }' "$TMP/sc" >> "$TMP/seen"
 done
 wait "$HUP_PID"

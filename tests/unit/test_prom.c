@@ -122,39 +122,39 @@ int main(void)
 	T_CHECK("prom: families are well formed (HELP, TYPE, contiguous samples)",
 		check_structure(b.p, why, sizeof(why)) == 0, "%s", why);
 	T_CHECK("prom: a rule's pass packets",
-		strstr(b.p, "sluice_rule_packets_total{instance=\"edge\",rule=\"rule-1\",action=\"deny\",verdict=\"pass\"} 1001\n"),
+		strstr(b.p, "sluice_rule_packets_total{sluice_instance=\"edge\",rule=\"rule-1\",action=\"deny\",verdict=\"pass\"} 1001\n"),
 		"missing");
 	T_CHECK("prom: a rule's drop packets",
-		strstr(b.p, "sluice_rule_packets_total{instance=\"edge\",rule=\"rule-2\",action=\"allow\",verdict=\"drop\"} 10\n"),
+		strstr(b.p, "sluice_rule_packets_total{sluice_instance=\"edge\",rule=\"rule-2\",action=\"allow\",verdict=\"drop\"} 10\n"),
 		"missing");
 	T_CHECK("prom: u64 counters printed exactly (no float rounding)",
 		strstr(b.p, "verdict=\"pass\"} 18446744073709551615\n"), "missing");
 	T_CHECK("prom: near misses",
-		strstr(b.p, "sluice_rule_near_miss_packets_total{instance=\"edge\",rule=\"rule-2\",action=\"allow\"} 2\n"),
+		strstr(b.p, "sluice_rule_near_miss_packets_total{sluice_instance=\"edge\",rule=\"rule-2\",action=\"allow\"} 2\n"),
 		"missing");
 	T_CHECK("prom: policy drops",
-		strstr(b.p, "sluice_policy_packets_total{instance=\"wan2\",verdict=\"drop\"} 42\n"), "missing");
+		strstr(b.p, "sluice_policy_packets_total{sluice_instance=\"wan2\",verdict=\"drop\"} 42\n"), "missing");
 	T_CHECK("prom: two instances under one HELP line",
 		count(b.p, "# HELP sluice_ruleset_generation ") == 1 &&
-		count(b.p, "sluice_ruleset_generation{instance=") == 2, "count");
-	T_CHECK("prom: prefixes by family", strstr(b.p, "sluice_ruleset_prefixes{instance=\"edge\",family=\"ipv4\"} 318\n") &&
-		strstr(b.p, "sluice_ruleset_prefixes{instance=\"edge\",family=\"ipv6\"} 3\n"), "missing");
+		count(b.p, "sluice_ruleset_generation{sluice_instance=") == 2, "count");
+	T_CHECK("prom: prefixes by family", strstr(b.p, "sluice_ruleset_prefixes{sluice_instance=\"edge\",family=\"ipv4\"} 318\n") &&
+		strstr(b.p, "sluice_ruleset_prefixes{sluice_instance=\"edge\",family=\"ipv6\"} 3\n"), "missing");
 	T_CHECK("prom: applied timestamp in seconds",
-		strstr(b.p, "sluice_ruleset_applied_timestamp_seconds{instance=\"edge\"} 1700000000.250\n"), "missing");
+		strstr(b.p, "sluice_ruleset_applied_timestamp_seconds{sluice_instance=\"edge\"} 1700000000.250\n"), "missing");
 	T_CHECK("prom: mode audit in the info gauge",
-		strstr(b.p, "sluice_ruleset_info{instance=\"edge\",policy=\"drop\",mode=\"audit\"} 1\n"), "missing");
+		strstr(b.p, "sluice_ruleset_info{sluice_instance=\"edge\",policy=\"drop\",mode=\"audit\"} 1\n"), "missing");
 	T_CHECK("prom: attachment up / gone",
-		strstr(b.p, "sluice_attachment_up{instance=\"edge\",hook=\"tc-egress\",dev=\"eth0\"} 1\n") &&
-		strstr(b.p, "sluice_attachment_up{instance=\"edge\",hook=\"cgroup\",dev=\"odd\\\"path\\\\with\\nnewline\"} 0\n"),
+		strstr(b.p, "sluice_attachment_up{sluice_instance=\"edge\",hook=\"tc-egress\",dev=\"eth0\"} 1\n") &&
+		strstr(b.p, "sluice_attachment_up{sluice_instance=\"edge\",hook=\"cgroup\",dev=\"odd\\\"path\\\\with\\nnewline\"} 0\n"),
 		"missing or unescaped");
-	T_CHECK("prom: learner cap hits", strstr(b.p, "sluice_dns_cap_hits_total{instance=\"edge\",cap=\"name\"} 9\n"),
+	T_CHECK("prom: learner cap hits", strstr(b.p, "sluice_dns_cap_hits_total{sluice_instance=\"edge\",cap=\"name\"} 9\n"),
 		"missing");
 	T_CHECK("prom: drop events by outcome",
-		strstr(b.p, "sluice_drop_events_total{instance=\"edge\",outcome=\"emitted\"} 1635\n") &&
-		strstr(b.p, "sluice_drop_events_total{instance=\"edge\",outcome=\"suppressed\"} 98365\n") &&
-		strstr(b.p, "sluice_drop_events_total{instance=\"edge\",outcome=\"lost\"} 0\n"), "missing");
-	T_CHECK("prom: map fill", strstr(b.p, "sluice_map_entries{instance=\"edge\",map=\"learned\"} 12\n") &&
-		strstr(b.p, "sluice_map_capacity{instance=\"edge\",map=\"learned\"} 16384\n"), "missing");
+		strstr(b.p, "sluice_drop_events_total{sluice_instance=\"edge\",outcome=\"emitted\"} 1635\n") &&
+		strstr(b.p, "sluice_drop_events_total{sluice_instance=\"edge\",outcome=\"suppressed\"} 98365\n") &&
+		strstr(b.p, "sluice_drop_events_total{sluice_instance=\"edge\",outcome=\"lost\"} 0\n"), "missing");
+	T_CHECK("prom: map fill", strstr(b.p, "sluice_map_entries{sluice_instance=\"edge\",map=\"learned\"} 12\n") &&
+		strstr(b.p, "sluice_map_capacity{sluice_instance=\"edge\",map=\"learned\"} 16384\n"), "missing");
 	T_CHECK("prom: no address or host name label", !strstr(b.p, "address=\"") &&
 		!strstr(b.p, "addr=\"") && !strstr(b.p, "host=\"") && !strstr(b.p, "name=\""), "found");
 	sl_prom_escape("a\\b\"c\nd", esc, sizeof(esc));
@@ -177,7 +177,7 @@ int main(void)
 		struct sl_buf e = {0};
 
 		T_CHECK("prom: no instance: families only", sl_prom_write(&e, NULL, 0) == 0 &&
-			!strstr(e.p, "instance=\""), "err %d", e.err);
+			!strstr(e.p, "sluice_instance=\""), "err %d", e.err);
 		sl_buf_free(&e);
 	}
 	free(in[0].rules);

@@ -122,10 +122,10 @@ static void rules(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 				char rn[2 * SL_NAME_LEN];
 
 				sl_prom_escape(p->name, rn, sizeof(rn));
-				sl_buf_printf(b, "%s{instance=\"%s\",rule=\"%s\",action=\"%s\",verdict=\"pass\"} %" PRIu64 "\n",
+				sl_buf_printf(b, "%s{sluice_instance=\"%s\",rule=\"%s\",action=\"%s\",verdict=\"pass\"} %" PRIu64 "\n",
 					      fam[f], in[i].name, rn, action_label(p->action),
 					      f ? p->pass_bytes : p->pass_packets);
-				sl_buf_printf(b, "%s{instance=\"%s\",rule=\"%s\",action=\"%s\",verdict=\"drop\"} %" PRIu64 "\n",
+				sl_buf_printf(b, "%s{sluice_instance=\"%s\",rule=\"%s\",action=\"%s\",verdict=\"drop\"} %" PRIu64 "\n",
 					      fam[f], in[i].name, rn, action_label(p->action),
 					      f ? p->drop_bytes : p->drop_packets);
 			}
@@ -139,7 +139,7 @@ static void rules(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 			char rn[2 * SL_NAME_LEN];
 
 			sl_prom_escape(p->name, rn, sizeof(rn));
-			sl_buf_printf(b, "sluice_rule_near_miss_packets_total{instance=\"%s\",rule=\"%s\",action=\"%s\"} %" PRIu64 "\n",
+			sl_buf_printf(b, "sluice_rule_near_miss_packets_total{sluice_instance=\"%s\",rule=\"%s\",action=\"%s\"} %" PRIu64 "\n",
 				      in[i].name, rn, action_label(p->action), p->near_miss_packets);
 		}
 }
@@ -173,16 +173,16 @@ static void globals(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 		for (size_t i = 0; i < n; i++) {
 			const struct sl_global_ctr *p = &in[i].g[SL_G_POLICY_PASS], *d = &in[i].g[SL_G_POLICY_DROP];
 
-			sl_buf_printf(b, "%s{instance=\"%s\",verdict=\"pass\"} %" PRIu64 "\n", name, in[i].name,
+			sl_buf_printf(b, "%s{sluice_instance=\"%s\",verdict=\"pass\"} %" PRIu64 "\n", name, in[i].name,
 				      (uint64_t)(f ? p->bytes : p->packets));
-			sl_buf_printf(b, "%s{instance=\"%s\",verdict=\"drop\"} %" PRIu64 "\n", name, in[i].name,
+			sl_buf_printf(b, "%s{sluice_instance=\"%s\",verdict=\"drop\"} %" PRIu64 "\n", name, in[i].name,
 				      (uint64_t)(f ? d->bytes : d->packets));
 		}
 	}
 	for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
 		family(b, g[k].name, "counter", g[k].help);
 		for (size_t i = 0; i < n; i++)
-			sl_buf_printf(b, "%s{instance=\"%s\"} %" PRIu64 "\n", g[k].name, in[i].name,
+			sl_buf_printf(b, "%s{sluice_instance=\"%s\"} %" PRIu64 "\n", g[k].name, in[i].name,
 				      (uint64_t)in[i].g[g[k].idx].packets);
 	}
 }
@@ -194,7 +194,7 @@ static void att_labels(char *buf, size_t sz, const struct sl_prom_inst *in, cons
 	char dev[2 * sizeof(a->dev)];
 
 	sl_prom_escape(a->dev, dev, sizeof(dev));
-	snprintf(buf, sz, "instance=\"%s\",hook=\"%s\",dev=\"%s\"", in->name, hook_label(a->hook), dev);
+	snprintf(buf, sz, "sluice_instance=\"%s\",hook=\"%s\",dev=\"%s\"", in->name, hook_label(a->hook), dev);
 }
 
 static void attachments(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
@@ -233,27 +233,27 @@ static void ruleset(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 	family(b, "sluice_ruleset_generation", "gauge",
 	       "Generation of the running ruleset (each apply adds one).");
 	for (size_t i = 0; i < n; i++)
-		sl_buf_printf(b, "sluice_ruleset_generation{instance=\"%s\"} %u\n", in[i].name,
+		sl_buf_printf(b, "sluice_ruleset_generation{sluice_instance=\"%s\"} %u\n", in[i].name,
 			      in[i].cfg.generation);
 	family(b, "sluice_ruleset_rules", "gauge", "Rules of the running ruleset.");
 	for (size_t i = 0; i < n; i++)
-		sl_buf_printf(b, "sluice_ruleset_rules{instance=\"%s\"} %zu\n", in[i].name, in[i].nrules);
+		sl_buf_printf(b, "sluice_ruleset_rules{sluice_instance=\"%s\"} %zu\n", in[i].name, in[i].nrules);
 	family(b, "sluice_ruleset_prefixes", "gauge",
 	       "Destination prefixes of the running ruleset, by address family.");
 	for (size_t i = 0; i < n; i++) {
-		sl_buf_printf(b, "sluice_ruleset_prefixes{instance=\"%s\",family=\"ipv4\"} %" PRIu64 "\n",
+		sl_buf_printf(b, "sluice_ruleset_prefixes{sluice_instance=\"%s\",family=\"ipv4\"} %" PRIu64 "\n",
 			      in[i].name, in[i].prefixes4);
-		sl_buf_printf(b, "sluice_ruleset_prefixes{instance=\"%s\",family=\"ipv6\"} %" PRIu64 "\n",
+		sl_buf_printf(b, "sluice_ruleset_prefixes{sluice_instance=\"%s\",family=\"ipv6\"} %" PRIu64 "\n",
 			      in[i].name, in[i].prefixes6);
 	}
 	family(b, "sluice_ruleset_applied_timestamp_seconds", "gauge",
 	       "When the running ruleset was applied (Unix time).");
 	for (size_t i = 0; i < n; i++)
-		sl_buf_printf(b, "sluice_ruleset_applied_timestamp_seconds{instance=\"%s\"} %.3f\n",
+		sl_buf_printf(b, "sluice_ruleset_applied_timestamp_seconds{sluice_instance=\"%s\"} %.3f\n",
 			      in[i].name, in[i].applied_s);
 	family(b, "sluice_ruleset_info", "gauge", "The running ruleset's policy and mode (always 1).");
 	for (size_t i = 0; i < n; i++)
-		sl_buf_printf(b, "sluice_ruleset_info{instance=\"%s\",policy=\"%s\",mode=\"%s\"} 1\n",
+		sl_buf_printf(b, "sluice_ruleset_info{sluice_instance=\"%s\",policy=\"%s\",mode=\"%s\"} 1\n",
 			      in[i].name, in[i].cfg.policy == SL_POLICY_ALLOW ? "allow" : "drop",
 			      in[i].cfg.mode == SL_MODE_AUDIT ? "audit" : "enforce");
 }
@@ -286,7 +286,7 @@ static void dns(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 		family(b, c[k].name, "counter", c[k].help);
 		for (size_t i = 0; i < n; i++)
 			if (in[i].learn)
-				sl_buf_printf(b, "%s{instance=\"%s\"} %" PRIu64 "\n", c[k].name, in[i].name,
+				sl_buf_printf(b, "%s{sluice_instance=\"%s\"} %" PRIu64 "\n", c[k].name, in[i].name,
 					      in[i].lctr[c[k].idx]);
 	}
 	family(b, "sluice_dns_answers_ignored_total", "counter",
@@ -295,7 +295,7 @@ static void dns(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 	       "truncated (TC bit), rcode (an error response).");
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; in[i].learn && k < sizeof(ign) / sizeof(ign[0]); k++)
-			sl_buf_printf(b, "sluice_dns_answers_ignored_total{instance=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+			sl_buf_printf(b, "sluice_dns_answers_ignored_total{sluice_instance=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
 				      in[i].name, ign[k].reason, in[i].lctr[ign[k].idx]);
 	family(b, "sluice_dns_cap_hits_total", "counter",
 	       "Learner caps hit: name (64 addresses per name: the oldest dropped), total (the learned "
@@ -303,19 +303,19 @@ static void dns(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 	       "expire replaced).");
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; in[i].learn && k < sizeof(cap) / sizeof(cap[0]); k++)
-			sl_buf_printf(b, "sluice_dns_cap_hits_total{instance=\"%s\",cap=\"%s\"} %" PRIu64 "\n",
+			sl_buf_printf(b, "sluice_dns_cap_hits_total{sluice_instance=\"%s\",cap=\"%s\"} %" PRIu64 "\n",
 				      in[i].name, cap[k].cap, in[i].lctr[cap[k].idx]);
 	family(b, "sluice_dns_learned_addresses", "gauge",
 	       "Addresses the learner counts as learned now (it keeps this count itself).");
 	for (size_t i = 0; i < n; i++)
 		if (in[i].learn)
-			sl_buf_printf(b, "sluice_dns_learned_addresses{instance=\"%s\"} %" PRIu64 "\n",
+			sl_buf_printf(b, "sluice_dns_learned_addresses{sluice_instance=\"%s\"} %" PRIu64 "\n",
 				      in[i].name, in[i].learned_live);
 	family(b, "sluice_dns_learned_addresses_capacity", "gauge",
 	       "Learned addresses the learner keeps at most (beyond: least recently used evicted).");
 	for (size_t i = 0; i < n; i++)
 		if (in[i].learn)
-			sl_buf_printf(b, "sluice_dns_learned_addresses_capacity{instance=\"%s\"} %" PRIu64 "\n",
+			sl_buf_printf(b, "sluice_dns_learned_addresses_capacity{sluice_instance=\"%s\"} %" PRIu64 "\n",
 				      in[i].name, in[i].learned_cap);
 }
 
@@ -331,7 +331,7 @@ static void maps(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 		       "attachments: records in use).");
 		for (size_t i = 0; i < n; i++)
 			for (size_t k = 0; k < in[i].nmaps; k++)
-				sl_buf_printf(b, "%s{instance=\"%s\",map=\"%s\"} %" PRIu64 "\n", name, in[i].name,
+				sl_buf_printf(b, "%s{sluice_instance=\"%s\",map=\"%s\"} %" PRIu64 "\n", name, in[i].name,
 					      in[i].maps[k].name, f ? in[i].maps[k].capacity : in[i].maps[k].entries);
 	}
 }
@@ -348,7 +348,7 @@ static void events(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 	       "limit (suppressed), or lost because the ring buffer was full (lost).");
 	for (size_t i = 0; i < n; i++)
 		for (int k = 0; in[i].events && k < SL_EC_MAX; k++)
-			sl_buf_printf(b, "sluice_drop_events_total{instance=\"%s\",outcome=\"%s\"} %" PRIu64 "\n",
+			sl_buf_printf(b, "sluice_drop_events_total{sluice_instance=\"%s\",outcome=\"%s\"} %" PRIu64 "\n",
 				      in[i].name, outcome[k], in[i].ev[k]);
 }
 
