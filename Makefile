@@ -88,6 +88,20 @@ $(LIB): $(PURE_OBJS) $(KERN_OBJS)
 $(SAN_LIB): $(SAN_PURE) $(SAN_KERN)
 	rm -f $@ && ar rcs $@ $^
 
+# The version (debian/changelog's first entry) and the git commit, baked in
+# build/version.h: from git in a clone, from COMMIT (git archive fills it in,
+# .gitattributes export-subst) in a tarball, or GIT_COMMIT=... (make deb).
+VERSION    := $(shell sed -n '1s/^sluice (\([^)-]*\).*/\1/p' debian/changelog)
+GIT_COMMIT ?= $(shell if git -C . rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		c=$$(git rev-parse --short=12 HEAD); git diff --quiet HEAD 2>/dev/null || c=$$c-dirty; \
+		echo $$c; elif ! grep -q Format COMMIT 2>/dev/null; then cat COMMIT; else echo unknown; fi)
+$(BUILD)/version.h: FORCE | $(BUILD)
+	@printf '#define SLUICE_VERSION "%s"\n#define SLUICE_COMMIT "%s"\n' '$(VERSION)' '$(GIT_COMMIT)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+.PHONY: FORCE
+FORCE:
+$(BUILD)/obj/cli/cli.o $(BUILD)/san/cli/cli.o: $(BUILD)/version.h
+
 $(BUILD)/sluice: user/cli/main.c $(APP_OBJS) $(LIB) $(HDRS) $(SKELS)
 	$(CC) $(USER_CFLAGS) user/cli/main.c $(APP_OBJS) $(LIB) $(USER_LIBS) $(APP_LIBS) $(PCAP_LIBS) -o $@
 

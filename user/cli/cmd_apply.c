@@ -168,9 +168,11 @@ int do_apply(int argc, char **argv)
 	if (ao.ndevs == 0 && !ao.cgroup) {
 		struct sl_instance in;
 
-		if (sl_instance_open(ao.instance, &in) != 0) {
+		if ((e = sl_instance_open(ao.instance, &in)) != 0) {
 			sl_ruleset_free(&rs);
 			sl_diag_free(&d);
+			if (e == -EPROTO)       /* a layout this sluice must not touch: said why */
+				return EXIT_RUNTIME;
 			return cli_usage_error(c, "instance '%s' is not attached anywhere: name an interface with --dev",
 					   ao.instance);
 		}
@@ -268,7 +270,11 @@ int do_run(int argc, char **argv)
 	if (ao.ndevs == 0 && !ao.cgroup) {
 		struct sl_instance in;
 
-		if (sl_instance_open(ao.instance, &in) != 0)
+		int oe = sl_instance_open(ao.instance, &in);
+
+		if (oe == -EPROTO)              /* a layout this sluice must not touch: said why */
+			return EXIT_RUNTIME;
+		if (oe != 0)
 			return cli_usage_error(c, "instance '%s' is not attached anywhere: name an interface with --dev",
 					   ao.instance);
 		sl_instance_close(&in);

@@ -107,6 +107,7 @@ static int status_one(const char *name, struct sl_json *j)
 		sl_json_obj_open(j);
 		sl_json_kstr(j, "instance", name);
 		sl_json_ku64(j, "generation", in.cfg.generation);
+		sl_json_ku64(j, "layout", in.layout);
 		sl_json_kstr(j, "policy", cli_policy_name(in.cfg.policy));
 		sl_json_kstr(j, "mode", cli_mode_name(in.cfg.mode));
 		sl_json_kbool(j, "control_pass", in.cfg.control_pass);
@@ -119,8 +120,8 @@ static int status_one(const char *name, struct sl_json *j)
 		sl_json_arr_open(j);
 	} else {
 		printf("instance %s: generation %u, policy %s, mode %s, %zu rules, %zu IPv4 + %zu IPv6 "
-		       "prefixes\n", name, in.cfg.generation, cli_policy_name(in.cfg.policy),
-		       cli_mode_name(in.cfg.mode), nrules, img.ndst4, img.ndst6);
+		       "prefixes, pin layout %u\n", name, in.cfg.generation, cli_policy_name(in.cfg.policy),
+		       cli_mode_name(in.cfg.mode), nrules, img.ndst4, img.ndst6, in.layout);
 		cli_owner_show(name, NULL);
 	}
 	for (uint32_t k = 0; k < SL_MAX_ATTACH; k++) {

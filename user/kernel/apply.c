@@ -195,8 +195,8 @@ static int open_current(struct apply *a)
 
 	if (e == 0)
 		a->have = true;
-	else if (e == -EIO)
-		return e;
+	else if (e == -EIO || e == -EPROTO)
+		return e;       /* broken pins; a layout this sluice must not touch */
 	else
 		slk_instance_init(&a->cur);     /* a fresh instance; leftovers of a crashed first apply are harmless */
 	return 0;
@@ -441,7 +441,8 @@ static int pin_generation(struct apply *a)
 	    (a->reuse.events_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.events), inst, "events"))) ||
 	    (a->reuse.ev_ctr_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.ev_ctr), inst, "ev_ctr"))))
 		return e;
-	if ((e = slk_pin_fd(bpf_map__fd(skel->maps.rodata), inst, "next-config")))
+	if ((e = slk_layout_pin_next(inst)) ||
+	    (e = slk_pin_fd(bpf_map__fd(skel->maps.rodata), inst, "next-config")))
 		return e;
 	sl_fault("apply-prepared");
 	return 0;
@@ -547,6 +548,7 @@ static void unpin_new(struct apply *a)
 	char name[96];
 
 	slk_unpin(inst, "next-config");
+	slk_unpin(inst, "next-layout");
 	for (size_t i = 0; i < sizeof(gen_maps) / sizeof(gen_maps[0]); i++) {
 		snprintf(name, sizeof(name), "next-%s", gen_maps[i]);
 		slk_unpin(inst, name);
@@ -632,7 +634,8 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	/* the lock first: a detach may remove the directory until we hold it */
 	if ((e = slk_ensure_bpffs()) || (e = slk_lock_instance(inst, &lk)))
 		return e;
-	if ((e = slk_recover(inst)) || (e = slk_mkdir_instance(inst))) {
+	if ((e = slk_layout_check(inst, NULL)) || (e = slk_recover(inst)) ||
+	    (e = slk_mkdir_instance(inst))) {
 		slk_unlock_instance(&lk);
 		return e;
 	}

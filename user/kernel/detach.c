@@ -49,6 +49,8 @@ int sl_detach(const char *inst, const struct sl_detach_opts *o)
 		return e;
 	snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s", inst);
 	existed = access(dir, F_OK) == 0;
+	if (existed && (e = slk_layout_check(inst, NULL)))
+		goto out;
 	if (existed)
 		slk_recover(inst);
 	if (access(dir, F_OK)) {

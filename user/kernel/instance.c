@@ -190,6 +190,10 @@ int sl_instance_open(const char *inst, struct sl_instance *in)
 	}
 	if ((e = slk_lock_file(inst, false, &lk)))
 		return e;
+	if ((e = slk_layout_check(inst, NULL))) {      /* before recovery reads next-* */
+		slk_lock_release(&lk);
+		return e;
+	}
 	if (slk_needs_recovery(inst)) {
 		slk_lock_release(&lk);
 		if ((e = slk_lock_file(inst, true, &lk)))
@@ -214,6 +218,10 @@ int slk_instance_open_raw(const char *inst, struct sl_instance *in)
 	in->config_fd = slk_obj_get(inst, "config");
 	if (in->config_fd < 0 && errno == ENOENT)
 		return -ENOENT;         /* not loaded (yet) */
+	if (slk_layout_compat(inst) || slk_layout_read(inst, &in->layout)) {
+		sl_instance_close(in);
+		return -EPROTO;         /* said why */
+	}
 	in->dst4_fd = slk_obj_get(inst, "dst4");
 	in->dst6_fd = slk_obj_get(inst, "dst6");
 	in->ports_fd = slk_obj_get(inst, "ports");

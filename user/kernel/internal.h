@@ -16,6 +16,7 @@
  *   attachments            where the instance is attached (kept)
  *   att_counters           pass/drop per attachment record (kept)
  *   owner                  sluice-cni's instances: whose they are (owner.c; kept)
+ *   layout                 the pin layout version (layout.c; committed with each generation)
  *   link-<hook>-<ifname>[@<netns>], link-cgroup-[in-]<id>   TCX, XDP, cgroup links
  *   next-*                 the generation being applied (renamed over the above)
  * (bpffs refuses '.' in names.)
@@ -95,6 +96,20 @@ int slk_rename_pin(const char *inst, const char *from, const char *to);
 void slk_unpin(const char *inst, const char *name);
 /* An sl_instance with every fd -1 (a fresh instance). */
 void slk_instance_init(struct sl_instance *in);
+
+/* ---------------------------------------------------------- layout.c */
+
+/* The instance's pin layout (SL_LAYOUT_UNVERSIONED without the pin). */
+int slk_layout_read(const char *inst, __u32 *version);
+/* -EPROTO, said why, if this sluice must not touch @inst (a newer or too
+ * old layout); its layout in *version (may be NULL). */
+int slk_layout_check(const char *inst, __u32 *version);
+/* slk_layout_check, and every pinned map of @inst compared with the map of
+ * that name in this sluice's BPF object (type, key, value, flags). */
+int slk_layout_compat(const char *inst);
+/* Pin next-layout (SL_LAYOUT_VERSION), renamed over layout by the commit. */
+int slk_layout_pin_next(const char *inst);
+const char *slk_map_type_name(__u32 type);
 
 /* ---------------------------------------------------------- load.c, fill.c */
 

@@ -21,6 +21,11 @@ struct ring_buffer;
 struct sl_dnsm;
 
 #define SL_PIN_ROOT     "/sys/fs/bpf/sluice"
+/* The pin and map layout this sluice writes (the `layout` pin), the oldest it
+ * takes over, and what an instance without the pin is (docs/upgrades.md). */
+#define SL_LAYOUT_VERSION     4
+#define SL_LAYOUT_MIN         3
+#define SL_LAYOUT_UNVERSIONED 3
 #define SL_INST_LEN     32
 
 /* ------------------------------------------------------------ host-name learning (learn.c, docs/dns.md) */
@@ -178,6 +183,7 @@ struct sl_instance {
 	int learned_fd, names_fd, wilds_fd, nclass_fd, learn_ctr_fd;  /* -1 if absent */
 	int name_ring_fd, pending_fd, learn_live_fd, learn_bloom_fd;
 	struct sl_config cfg;
+	__u32 layout;           /* its pin layout (SL_LAYOUT_*) */
 };
 
 /*
