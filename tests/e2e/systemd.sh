@@ -6,6 +6,9 @@
 # ExecStart is `sluice run` (Type=notify: it stays in the foreground),
 # ExecReload sends it SIGHUP; stop (SIGTERM) keeps the filter, and a restart
 # under traffic lets no denied datagram through (issue 11 item 9).
+# Hardened (issue 22): systemd-analyze security --offline=true scores the
+# unit at 3.0 or lower, and ExecStart runs with the unit's capability
+# bounding set and NoNewPrivileges (setpriv), as systemd would run it.
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/scripts/lab.sh"
 need_root
@@ -23,6 +26,13 @@ UNIT=$P/lib/systemd/system/sluice@.service
 check "make install: binary and unit installed" test -x "$P/sbin/sluice" -a -f "$UNIT"
 if command -v systemd-analyze >/dev/null; then
 	check "systemd-analyze verify accepts the unit" systemd-analyze verify "$UNIT"
+	score=$(systemd-analyze security --offline=true "$UNIT" 2>&1 |
+		sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+	if [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 3.0) }'; then
+		pass "systemd-analyze security: exposure $score <= 3.0"
+	else
+		fail "systemd-analyze security: exposure <= 3.0" "got '${score:-no score}'"
+	fi
 else
 	skip "systemd-analyze verify" "systemd-analyze is not installed"
 fi
@@ -47,9 +57,22 @@ exec_line() {   # KEY: in the caller's (sub)shell, which the command replaces
 	# EnvironmentFile: KEY=VALUE, the value verbatim (spaces included)
 	while IFS='=' read -r k v; do [ -n "$k" ] && export "$k=$v"; done < "$TMP/$inst.conf"
 	line=${line//\$\{RULES\}/\"$RULES\"}
+	[ "$1" = ExecStart ] && line="$HARDEN $line"
 	eval "exec $line"
 }
 run_exec() { ( exec_line "$1" ); }
+# The unit's capabilities and NoNewPrivileges, as systemd applies them to a
+# root service: the bounding set is all the process can ever have.
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT")
+bset=-all
+for c in $caps; do bset+=",+${c#CAP_}"; done
+HARDEN="setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=${bset,,}"
+grep -q '^NoNewPrivileges=yes' "$UNIT" && HARDEN+=" --no-new-privs"
+HARDEN+=" --"
+check "the unit names its capabilities (CapabilityBoundingSet)" test -n "$caps"
+check "the unit sets NoNewPrivileges, ProtectSystem=strict, StateDirectory, LogsDirectory" \
+	bash -c "grep -q '^NoNewPrivileges=yes' '$UNIT' && grep -q '^ProtectSystem=strict' '$UNIT' &&
+		 grep -q '^StateDirectory=sluice' '$UNIT' && grep -q '^LogsDirectory=sluice' '$UNIT'"
 gen_is() { [ "$("$P/sbin/sluice" status --json --instance "$inst" 2>/dev/null | jq '.instances[0].generation')" = "$1" ]; }
 wait_for() { local n=$(( $1 * 10 )); shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done; return 1; }
 check "the unit runs sluice run (Type=notify)" grep -q '^Type=notify' "$UNIT"

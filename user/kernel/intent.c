@@ -252,21 +252,32 @@ int slk_remove_all(const char *inst)
 {
 	struct sl_attach att[SL_MAX_ATTACH];
 	char names[256][64], dir[PATH_MAX];
-	int afd, actr, removed = 0, swept;
+	int afd, actr, removed = 0, swept, perm = 0;
 	size_t n;
 
 	if (read_records(inst, att, &afd, &actr) == 0)
 		for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+			int r;
+
 			if (att[k].hook == SL_HOOK_NONE)
 				continue;
-			if (slk_detach_one(inst, &att[k]) == 0)
+			if ((r = slk_detach_one(inst, &att[k])) == 0)
 				removed++;
+			else if (r == -EPERM)
+				perm = r;
 			sl_fault("detach-one");
 		}
 	if (afd >= 0)
 		close(afd);
 	if (actr >= 0)
 		close(actr);
+	/* without the privilege to remove a filter (CAP_NET_ADMIN) the pins stay,
+	 * so that a detach that has it finds and removes what still filters */
+	if (perm) {
+		slk_err("%s: not removed: a filter of it could not be removed without the privilege "
+			"(CAP_NET_ADMIN); the instance keeps filtering", inst);
+		return perm;
+	}
 	/* links: unpinned below (the last reference); clsact filters by handle */
 	swept = slk_clsact_sweep(inst, true);
 	if (swept > 0) {

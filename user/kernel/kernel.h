@@ -26,6 +26,8 @@ struct sl_dnsm;
 #define SL_LAYOUT_VERSION     4
 #define SL_LAYOUT_MIN         3
 #define SL_LAYOUT_UNVERSIONED 3
+/* "1.1 (built against 1.1)": the libbpf this sluice runs with (layout.c). */
+const char *sl_libbpf_version(void);
 #define SL_INST_LEN     32
 
 /* ------------------------------------------------------------ host-name learning (learn.c, docs/dns.md) */

@@ -198,3 +198,12 @@ int slk_layout_pin_next(const char *inst)
 	close(fd);
 	return e;
 }
+
+const char *sl_libbpf_version(void)
+{
+	static char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s (built against %d.%d)", libbpf_version_string(),
+		 LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION);
+	return buf;
+}
