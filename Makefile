@@ -169,25 +169,60 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 # where runtimes look for CNI plugins: /usr/lib/cni on Debian, /opt/cni/bin elsewhere
 CNIDIR     ?= $(if $(wildcard /usr/lib/cni/bridge),/usr/lib/cni,/opt/cni/bin)
 DOCDIR     ?= $(PREFIX)/share/doc/sluice
+RULESDIR   ?= $(PREFIX)/share/sluice/rules
+MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
+# sbin/sluice, the CNI plugin, the unit, man pages, completion, the rule
+# packs, the docs (README.md "Install"; the package installs the same, into /usr).
 install: $(BUILD)/sluice $(BUILD)/sluice-cni
 	install -D -m 0755 $(BUILD)/sluice $(DESTDIR)$(PREFIX)/sbin/sluice
-	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/rules $(DESTDIR)$(DOCDIR)/contrib
+	install -D -m 0755 $(BUILD)/sluice-cni $(DESTDIR)$(CNIDIR)/sluice-cni
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(RULESDIR) $(DESTDIR)$(DOCDIR)/contrib
 	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
 		scripts/systemd/sluice@.service.in > $(DESTDIR)$(UNITDIR)/sluice@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/sluice@.service
-	install -m 0644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
+	install -D -m 0644 user/cli/sluice.8 $(DESTDIR)$(MANDIR)/man8/sluice.8
+	install -D -m 0644 user/cni/sluice-cni.8 $(DESTDIR)$(MANDIR)/man8/sluice-cni.8
+	install -D -m 0644 user/front/sluice.rules.5 $(DESTDIR)$(MANDIR)/man5/sluice.rules.5
+	install -D -m 0644 user/cli/sluice.bash $(DESTDIR)$(BASHCOMPDIR)/sluice
+	cp -r rules/. $(DESTDIR)$(RULESDIR)/
+	find $(DESTDIR)$(RULESDIR) -type f -exec chmod 0644 {} +
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(DOCDIR)/docs
 	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
 	install -d $(DESTDIR)$(DOCDIR)/bench
 	install -m 0644 bench/README.md bench/results.md $(DESTDIR)$(DOCDIR)/bench/
-	cp -r rules/. $(DESTDIR)$(DOCDIR)/rules/
 	cp -r contrib/. $(DESTDIR)$(DOCDIR)/contrib/    # prometheus, grafana, kubernetes
+	find $(DESTDIR)$(DOCDIR)/contrib -type f -exec chmod 0644 {} +
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/sluice $(DESTDIR)$(UNITDIR)/sluice@.service
 	rm -f $(DESTDIR)$(CNIDIR)/sluice-cni
-	rm -rf $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(MANDIR)/man8/sluice.8 $(DESTDIR)$(MANDIR)/man8/sluice-cni.8
+	rm -f $(DESTDIR)$(MANDIR)/man5/sluice.rules.5 $(DESTDIR)$(BASHCOMPDIR)/sluice
+	rm -rf $(DESTDIR)$(DOCDIR) $(DESTDIR)$(RULESDIR)
+
+# The Debian package (debian/): dpkg-buildpackage on a copy of the tree in
+# build/deb/ (it writes its results beside the source), the results moved to
+# build/: build/sluice_VERSION_ARCH.deb.  Nothing is downloaded.
+DEB_ARCH   := $(shell dpkg --print-architecture 2>/dev/null)
+DEB        := $(BUILD)/sluice_$(VERSION)_$(DEB_ARCH).deb
+.PHONY: deb deb-check
+deb:
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/sluice-$(VERSION)
+	git ls-files -z 2>/dev/null | xargs -0 -r cp --parents -t $(BUILD)/deb/sluice-$(VERSION) || \
+		tar -c --exclude=./build --exclude=./.git . | tar -x -C $(BUILD)/deb/sluice-$(VERSION)
+	echo '$(GIT_COMMIT)' > $(BUILD)/deb/sluice-$(VERSION)/COMMIT
+	cd $(BUILD)/deb/sluice-$(VERSION) && dpkg-buildpackage -b -us -uc -j2 > ../build.log 2>&1 || \
+		{ tail -30 ../build.log; exit 1; }
+	mv $(BUILD)/deb/sluice_$(VERSION)_*.deb $(BUILD)/deb/sluice_$(VERSION)_*.buildinfo \
+		$(BUILD)/deb/sluice_$(VERSION)_*.changes $(BUILD)/
+	@echo "built $(DEB)"
+# The package built, linted, installed, upgraded under traffic and purged (root):
+# tests/package/deb.sh; .ci/run runs it after make check.
+deb-check: deb all $(TOOLS)
+	@bash tests/package/deb.sh $(DEB)
 
 clean:
 	rm -rf $(BUILD)
