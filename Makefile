@@ -103,14 +103,14 @@ FORCE:
 $(BUILD)/obj/cli/cli.o $(BUILD)/san/cli/cli.o: $(BUILD)/version.h
 
 $(BUILD)/sluice: user/cli/main.c $(APP_OBJS) $(LIB) $(HDRS) $(SKELS)
-	$(CC) $(USER_CFLAGS) user/cli/main.c $(APP_OBJS) $(LIB) $(USER_LIBS) $(APP_LIBS) $(PCAP_LIBS) -o $@
+	$(CC) $(USER_CFLAGS) $(LDFLAGS) user/cli/main.c $(APP_OBJS) $(LIB) $(USER_LIBS) $(APP_LIBS) $(PCAP_LIBS) -o $@
 
 # The CNI plugin: a second front door over the same library (user/cni/).
 CNI_SRCS   := $(wildcard user/cni/*.c)
 CNI_OBJS   := $(call obj_of,obj,$(CNI_SRCS))
 CNI_LIBS   := -ljansson
 $(BUILD)/sluice-cni: $(CNI_OBJS) $(LIB)
-	$(CC) $(USER_CFLAGS) $(CNI_OBJS) $(LIB) $(USER_LIBS) $(CNI_LIBS) -o $@
+	$(CC) $(USER_CFLAGS) $(LDFLAGS) $(CNI_OBJS) $(LIB) $(USER_LIBS) $(CNI_LIBS) -o $@
 # Statically linked, for nodes that lack Debian's libbpf/libjansson (the
 # Kubernetes DaemonSet of contrib/kubernetes copies it onto each node).
 $(BUILD)/sluice-cni-static: $(CNI_OBJS) $(LIB)
@@ -216,7 +216,8 @@ deb:
 	echo '$(GIT_COMMIT)' > $(BUILD)/deb/sluice-$(VERSION)/COMMIT
 	cd $(BUILD)/deb/sluice-$(VERSION) && dpkg-buildpackage -b -us -uc -j2 > ../build.log 2>&1 || \
 		{ tail -30 ../build.log; exit 1; }
-	mv $(BUILD)/deb/sluice_$(VERSION)_*.deb $(BUILD)/deb/sluice_$(VERSION)_*.buildinfo \
+	mv $(BUILD)/deb/sluice_$(VERSION)_*.deb $(BUILD)/deb/sluice-dbgsym_$(VERSION)_*.deb \
+		$(BUILD)/deb/sluice_$(VERSION)_*.buildinfo \
 		$(BUILD)/deb/sluice_$(VERSION)_*.changes $(BUILD)/
 	@echo "built $(DEB)"
 # The package built, linted, installed, upgraded under traffic and purged (root):
