@@ -16,8 +16,6 @@ need_root
 need_cmd ip jq git bpftool make
 
 UPGRADE_FROM=${UPGRADE_FROM:-ceb16c2}     # main before layout versions (layout 3)
-OLDDIR=$ROOT/build/upgrade-from-$UPGRADE_FROM
-OLD=$OLDDIR/build/sluice
 NEW=$SLUICE
 TMP=$(mktemp -d)
 T_FINAL='rm -rf "$TMP"'
@@ -25,22 +23,13 @@ id=${ID}g
 inst=up$id
 PINS=/sys/fs/bpf/sluice/$inst
 
-# The old release, from git history (git archive: no worktree to register or
-# leave behind); built once, then reused.
-if [ ! -x "$OLD" ]; then
-	rm -rf "$OLDDIR"
-	mkdir -p "$OLDDIR"
-	if ! git -C "$ROOT" archive "$UPGRADE_FROM" | tar -x -C "$OLDDIR" 2>"$TMP/archive.err"; then
-		skip all "no commit $UPGRADE_FROM in this repository (a shallow clone?): $(head -1 "$TMP/archive.err")"
-		rm -rf "$OLDDIR"
-		exit 0
-	fi
-	if ! make -s -C "$OLDDIR" -j2 all > "$TMP/old-build.log" 2>&1; then
-		fail "build $UPGRADE_FROM" "$(tail -5 "$TMP/old-build.log")"
-		rm -rf "$OLDDIR"
-		finish
-	fi
-fi
+# The old release, from git history (tests/tools/old-release.sh; built once)
+OLD=$("$ROOT/tests/tools/old-release.sh" "$UPGRADE_FROM" 2> "$TMP/old.err")
+case $? in
+0) ;;
+2) skip all "$(cat "$TMP/old.err")"; exit 0 ;;
+*) fail "build $UPGRADE_FROM" "$(tail -5 "$TMP/old.err")"; finish ;;
+esac
 check "the release to upgrade from ($UPGRADE_FROM) built" test -x "$OLD"
 
 lab_up "$id" || { fail setup "cannot build the lab"; finish; }
