@@ -20,12 +20,17 @@ P=$TMP/prefix
 id=${ID}u
 inst=unit$id
 
-make -s -C "$ROOT" install PREFIX="$P" > "$TMP/install.out" 2>&1 ||
+make -s -C "$ROOT" install PREFIX="$P" CNIDIR="$P/lib/cni" > "$TMP/install.out" 2>&1 ||
 	{ fail "make install" "$(tail -5 "$TMP/install.out")"; finish; }
 UNIT=$P/lib/systemd/system/sluice@.service
 check "make install: binary and unit installed" test -x "$P/sbin/sluice" -a -f "$UNIT"
+check "make install: the CNI plugin, man pages, completion, rule packs (README, Install)" \
+	test -x "$P/lib/cni/sluice-cni" -a -f "$P/share/man/man8/sluice.8" -a -f "$P/share/man/man5/sluice.rules.5" \
+	-a -f "$P/share/man/man8/sluice-cni.8" -a -f "$P/share/bash-completion/completions/sluice" \
+	-a -f "$P/share/sluice/rules/securevideo.rules"
 if command -v systemd-analyze >/dev/null; then
-	check "systemd-analyze verify accepts the unit" systemd-analyze verify "$UNIT"
+	# (its Documentation= names man pages: the installed ones)
+	check "systemd-analyze verify accepts the unit" env MANPATH="$P/share/man" systemd-analyze verify "$UNIT"
 	score=$(systemd-analyze security --offline=true "$UNIT" 2>&1 |
 		sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
 	if [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 3.0) }'; then
