@@ -95,6 +95,10 @@ needs "lookup" "" "$SLUICE" lookup --instance "k${id}1" 192.0.2.2 udp 6000
 needs "replace a running ruleset (apply again)" "$LOAD CAP_NET_ADMIN" "$SLUICE" apply "$TMP/rules" --instance "k${id}1"
 
 # detach: TCX and XDP links go with their pins; a clsact filter needs netlink
+"$SLUICE" apply "$TMP/rules" --dev "$b" --hook xdp --instance "k${id}3" > /dev/null 2>&1
+needs "detach (TCX link)" "" "$SLUICE" detach --all --instance "k${id}1"
+needs "detach (XDP link)" "" "$SLUICE" detach --all --instance "k${id}3"
+check "after detach without capabilities: no XDP program left" bash -c "! ip link show '$b' | grep -q xdp"
 "$SLUICE" apply "$TMP/rules" --dev "$b" --hook tc-ingress --tc-mode clsact --instance "k${id}2" > /dev/null 2>&1
 with_caps "CAP_BPF" "$SLUICE" detach --all --instance "k${id}2" > "$TMP/out" 2>&1
 rc=$?
