@@ -81,4 +81,17 @@ check "--version: a commit" grep -qE '^commit [0-9a-f]{7,}' <<<"$v"
 check "--version: libbpf" grep -qE '^libbpf v?[0-9]+\.[0-9]+' <<<"$v"
 check "--version: pin layout 4" grep -q '^pin layout 4 ' <<<"$v"
 expect_eq "sluice version = sluice --version" "$("$S" version)" "$v"
+# from a tarball without git (git archive fills COMMIT in: export-subst)
+if git -C "$ROOT" rev-parse HEAD > /dev/null 2>&1; then
+	D=$(mktemp -d)
+	git -C "$ROOT" archive HEAD | tar -x -C "$D"
+	rm -rf "$D/.git"
+	GIT_CEILING_DIRECTORIES=$D make -s -C "$D" build/version.h > /dev/null 2>&1
+	expect_eq "from a git archive tarball: version.h names the commit" \
+		"$(sed -n 's/.*SLUICE_COMMIT "\(.*\)"/\1/p' "$D/build/version.h" 2>/dev/null)" \
+		"$(git -C "$ROOT" rev-parse --short HEAD)"
+	rm -rf "$D"
+else
+	skip "from a git archive tarball: version.h names the commit" "not a git clone"
+fi
 finish
