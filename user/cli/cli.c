@@ -54,13 +54,15 @@ static const struct cmd cmds[] = {
 	  "      --tc-mode MODE    auto (TCX if the kernel has it, else clsact), tcx, clsact\n"
 	  "      --allow-stack     attach even where another sluice instance filters the same\n"
 	  "                        hook (both judge every packet); refused by default\n"
+	  "      --allow-empty     apply a ruleset that has no rule (only its policy); refused\n"
+	  "                        by default: an empty or truncated file is not a ruleset\n"
 	  "  -n, --netns NAME      the interfaces are in network namespace NAME (as ip -n);\n"
 	  "                        pins stay in the host's bpffs\n"
 	  "  -j, --json            print the result as JSON\n" },
 	{ "run", do_run, "FILE [the options of apply] [--metrics ADDR:PORT]",
 	  "apply, then stay in the foreground: learn oversized DNS answers, resolve exact host names",
 	  "  (every option of apply: --dev, --hook, --direction, --netns, --cgroup, --instance,\n"
-	  "   --tc-mode, --xdp-mode, --dns-floor, --dns-grace, --allow-stack)\n"
+	  "   --tc-mode, --xdp-mode, --dns-floor, --dns-grace, --allow-stack, --allow-empty)\n"
 	  "      --metrics ADDR:PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 	  "                        (PORT alone: 127.0.0.1:PORT); every instance, the text of\n"
 	  "                        sluice stats --format prometheus\n"

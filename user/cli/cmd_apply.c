@@ -28,7 +28,8 @@
 	{ "dns-grace", required_argument, NULL, 'G' }, \
 	{ "metrics", required_argument, NULL, 'M' }, \
 	{ "direction", required_argument, NULL, 'D' }, \
-	{ "allow-stack", no_argument, NULL, 'S' }
+	{ "allow-stack", no_argument, NULL, 'S' }, \
+	{ "allow-empty", no_argument, NULL, 'E' }
 
 /* The options of apply (and run): 0, or the exit status of a usage error. */
 static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_apply_opts *ao,
@@ -62,6 +63,9 @@ static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_appl
 			break;
 		case 'S':
 			ao->allow_stack = true;
+			break;
+		case 'E':
+			ao->allow_empty = true;
 			break;
 		case 'F':
 		case 'G': {
@@ -213,7 +217,7 @@ int do_apply(int argc, char **argv)
 	}
 	sl_ruleset_free(&rs);
 	sl_diag_free(&d);
-	return e ? EXIT_RUNTIME : 0;
+	return e == -ENODATA ? EXIT_USAGE : e ? EXIT_RUNTIME : 0;
 }
 
 /* Take run's --log-file FILE and --syslog out of argv before apply's options are parsed;

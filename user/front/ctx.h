@@ -87,6 +87,7 @@ struct pctx {
 	const char *cur_set;    /* name of the set being defined */
 	struct sl_pos policy_pos, mode_pos, control_pos, host_pos;
 	struct sl_pos log_pos, log_rate_pos, log_snap_pos;      /* `log ...;` (parse_log.c) */
+	struct sl_freads *reads;        /* every file read, for the stable-read check (files.h) */
 };
 
 /* ctx.c */
@@ -94,6 +95,8 @@ void sl__diag(struct pctx *c, enum sl_sev sev, struct sl_pos pos,
 	      const char *hint, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 void sl__oom(struct pctx *c);
+/* diag.c: drop the diagnostics after the first @n (a parse that is retried). */
+void sl__diag_truncate(struct sl_diags *d, size_t n, size_t nerrors, size_t nwarnings);
 
 #define ERR(c, pos, hint, ...)  sl__diag((c), SL_SEV_ERROR, (pos), (hint), __VA_ARGS__)
 #define WARN(c, pos, hint, ...) sl__diag((c), SL_SEV_WARNING, (pos), (hint), __VA_ARGS__)

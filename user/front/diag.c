@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sl.h"
+#include "front/ctx.h"
 
 void sl_diag_add(struct sl_diags *d, enum sl_sev sev, struct sl_pos pos,
 		 const char *hint, const char *fmt, ...)
@@ -51,6 +51,21 @@ void sl_diag_add(struct sl_diags *d, enum sl_sev sev, struct sl_pos pos,
 	g->msg = msg;
 	g->hint = hint ? strdup(hint) : NULL;
 	d->n++;
+}
+
+void sl__diag_truncate(struct sl_diags *d, size_t n, size_t nerrors, size_t nwarnings)
+{
+	if (!d)
+		return;
+	for (size_t i = n; i < d->n; i++) {
+		free((char *)d->v[i].pos.file);
+		free(d->v[i].msg);
+		free(d->v[i].hint);
+	}
+	if (n < d->n)
+		d->n = n;
+	d->nerrors = nerrors;
+	d->nwarnings = nwarnings;
 }
 
 static const char *sev_name(enum sl_sev s)

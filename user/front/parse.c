@@ -167,7 +167,7 @@ static void parse_include(struct pctx *c, struct lexer *lx, const struct tok *kw
 			goto out;
 		}
 	}
-	err = sl__read_file(path, &buf, &len);
+	err = sl__read_rec(c->reads, path, &buf, &len);
 	if (err) {
 		ERR(c, t.pos, NULL, "cannot read include file '%s': %s", path, sl__file_strerror(err));
 		goto out;

@@ -35,7 +35,7 @@ int sl__load_addr_file(struct pctx *c, struct lexer *lx, const struct tok *str,
 		sl__oom(c);
 		return -1;
 	}
-	err = sl__read_file(path, &buf, &len);
+	err = sl__read_rec(c->reads, path, &buf, &len);
 	if (err) {
 		ERR(c, str->pos, "address files are relative to the file that names them",
 		    "cannot read address file '%s': %s", path, sl__file_strerror(err));

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "front/files.h"
 #include "front/lint.h"
@@ -59,40 +60,104 @@ static int finish(struct pctx *c)
 	return 0;
 }
 
-int sl_ruleset_parse(const char *name, const char *text, size_t len,
-		     struct sl_ruleset *rs, struct sl_diags *d)
-{
-	struct pctx c;
-	const char *file;
+struct src {                    /* the top of a ruleset: a file, or a buffer */
+	const char *path, *name, *text;
+	size_t len;
+};
 
-	ctx_init(&c, rs, d);
-	file = sl__intern(&c, name ? name : "<input>");
-	c.stack_disp[0] = file;
-	sl__parse_buf(&c, file, true, text ? text : "", text ? len : 0);
-	return finish(&c);
-}
-
-int sl_ruleset_load(const char *path, struct sl_ruleset *rs, struct sl_diags *d)
+/* One parse of @s.  0, -EINVAL (rule errors), or a read's -errno. */
+static int parse_once(const struct src *s, struct sl_ruleset *rs, struct sl_diags *d,
+		      struct sl_freads *fr)
 {
-	struct sl_pos pos = { path, 0, 0 };
 	struct pctx c;
 	char *buf = NULL;
 	size_t len = 0;
 	int err;
 
 	ctx_init(&c, rs, d);
-	err = sl__read_file(path, &buf, &len);
+	c.reads = fr;
+	if (!s->path) {
+		const char *file = sl__intern(&c, s->name ? s->name : "<input>");
+
+		c.stack_disp[0] = file;
+		sl__parse_buf(&c, file, true, s->text ? s->text : "", s->text ? s->len : 0);
+		return finish(&c);
+	}
+	err = sl__read_rec(fr, s->path, &buf, &len);
 	if (err) {
+		struct sl_pos pos = { s->path, 0, 0 };
+
 		sl_diag_add(d, SL_SEV_ERROR, pos, NULL, "cannot read rules file: %s", sl__file_strerror(err));
-		memset(rs, 0, sizeof(*rs));
+		ctx_free(&c);
+		sl_ruleset_free(rs);
 		return err;
 	}
-	const char *file = sl__intern(&c, path);
+	const char *file = sl__intern(&c, s->path);
 	c.stack_disp[0] = file;
-	c.stack_real[0] = realpath(path, NULL);
+	c.stack_real[0] = realpath(s->path, NULL);
 	sl__parse_buf(&c, file, false, buf, len);
 	free(buf);
 	return finish(&c);
+}
+
+/*
+ * A ruleset is read stably or not at all: a writer that rewrites one of its
+ * files while it is read (`cat new > site.rules` truncates, then writes)
+ * would give half a file, or an empty one, that parses without an error.
+ * So every file read is stamped (size, times, inode), and the parse is
+ * repeated until no file changed during it and none is younger than
+ * SL_YOUNG_MS, looked at no sooner than SL_SETTLE_MS after the first read
+ * (files.h); after SL_READ_TRIES it is refused.
+ */
+#define SL_READ_TRIES 5
+static int parse_stable(const struct src *s, struct sl_ruleset *rs, struct sl_diags *d)
+{
+	size_t n0 = d ? d->n : 0, e0 = d ? d->nerrors : 0, w0 = d ? d->nwarnings : 0;
+	int err = 0;
+
+	for (int try = 1; ; try++) {
+		struct sl_freads fr = {0};
+
+		err = parse_once(s, rs, d, &fr);
+		int stable = sl__freads_stable(&fr);
+
+		sl__freads_free(&fr);
+		if (stable)
+			return err;
+		if (!err)
+			sl_ruleset_free(rs);
+		sl__diag_truncate(d, n0, e0, w0);
+		if (try == SL_READ_TRIES) {
+			struct sl_pos pos = { s->path ? s->path : s->name, 0, 0 };
+
+			sl_diag_add(d, SL_SEV_ERROR, pos,
+				    "a writer is rewriting it (or one of its includes or address files) "
+				    "in place; apply again when it is done, or have it write a new "
+				    "file and rename it into place",
+				    "the ruleset changed while it was read, %d times in a row: "
+				    "nothing was applied", SL_READ_TRIES);
+			memset(rs, 0, sizeof(*rs));
+			return -EAGAIN;
+		}
+		struct timespec ts = { 0, 50000000L * try };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+int sl_ruleset_parse(const char *name, const char *text, size_t len,
+		     struct sl_ruleset *rs, struct sl_diags *d)
+{
+	struct src s = { NULL, name, text, len };
+
+	return parse_stable(&s, rs, d);
+}
+
+int sl_ruleset_load(const char *path, struct sl_ruleset *rs, struct sl_diags *d)
+{
+	struct src s = { path, path, NULL, 0 };
+
+	return parse_stable(&s, rs, d);
 }
 
 void sl_ruleset_free(struct sl_ruleset *rs)

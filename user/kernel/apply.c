@@ -628,6 +628,15 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	memset(rep, 0, sizeof(*rep));
 	if ((e = check_opts(inst, o)))
 		return e;
+	if (!rs->nrules && !o->allow_empty) {
+		/* an empty or truncated file parses without an error */
+		slk_err("%s: the ruleset has no rules: it would %s every packet (policy %s); nothing was "
+			"loaded, the running ruleset is unchanged. If that is what you want, pass "
+			"--allow-empty", rs->nfiles ? rs->files[0] : "rules",
+			rs->policy == SL_POLICY_DROP ? "drop" : "pass",
+			rs->policy == SL_POLICY_DROP ? "drop" : "allow");
+		return -ENODATA;
+	}
 	a.nwant = slk_targets(o, a.want, SL_MAX_DEVS);
 	if (o->hook == SL_HOOK_CGROUP && o->cgroup && a.nwant == 0)
 		return -EINVAL;

@@ -147,6 +147,7 @@ struct sl_apply_opts {
 	uint32_t dns_floor_s, dns_grace_s;      /* 0: defaults (docs/dns.md) */
 	enum sl_dir dir;                /* SL_DIR_IN: tc-ingress, xdp, cgroup (ingress) only */
 	bool allow_stack;               /* attach where another instance already filters */
+	bool allow_empty;               /* apply a ruleset without a rule (refused by default) */
 };
 
 struct sl_apply_report {
