@@ -13,11 +13,16 @@
  * every other path is 404, other methods on /metrics 405.  Scrapes within
  * SL_METRICS_CACHE_MS of one another share one read.
  *
+ * A bound on connections alone would let 1,000 idle or slow clients keep
+ * every scrape out: connguard.c closes the connection that waited longest
+ * for its request when a new one comes, and any that waited too long.
+ *
  * The listening socket is bound here, before MHD starts, so that an
  * address in use is reported as such, before anything is applied.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,6 +36,7 @@
 
 #include <microhttpd.h>
 
+#include "daemon/connguard.h"
 #include "daemon/metrics.h"
 #include "kernel/kernel.h"
 #include "util/prom.h"
@@ -158,6 +164,24 @@ static void to_cache(const struct sl_buf *b, uint64_t at)
 	pthread_mutex_unlock(&cache_mu);
 }
 
+/* The endpoint's own connections (connguard.c), after the instances' families. */
+static void guard_metrics(struct sl_buf *b)
+{
+	struct sl_cg_stats s;
+
+	sl_cg_stats(&s);
+	sl_buf_printf(b, "# HELP sluice_metrics_connections Connections open to this metrics endpoint.\n"
+		      "# TYPE sluice_metrics_connections gauge\n"
+		      "sluice_metrics_connections %" PRIu64 "\n"
+		      "# HELP sluice_metrics_connections_closed_total Connections the endpoint closed to keep "
+		      "answering scrapes: full (the longest-waiting, to make room), slow (no request within "
+		      "%d ms).\n"
+		      "# TYPE sluice_metrics_connections_closed_total counter\n"
+		      "sluice_metrics_connections_closed_total{reason=\"full\"} %" PRIu64 "\n"
+		      "sluice_metrics_connections_closed_total{reason=\"slow\"} %" PRIu64 "\n",
+		      s.open, SL_CG_REQUEST_MS, s.closed_full, s.closed_slow);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_sz, void **req)
@@ -172,6 +196,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	(void)version;
 	(void)upload;
 	if (!*req) {                    /* headers are in; the body (if any) follows */
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+		sl_cg_busy(ci ? ci->socket_context : NULL);
 		*req = (void *)1;
 		return MHD_YES;
 	}
@@ -197,6 +225,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the counters\n");
 	}
+	guard_metrics(&b);
 	to_cache(&b, t0);
 	r = MHD_create_response_from_buffer(b.len, b.p ? b.p : (void *)"", b.p ? MHD_RESPMEM_MUST_FREE
 									: MHD_RESPMEM_PERSISTENT);
@@ -209,6 +238,49 @@ send:
 	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static void on_conn(void *cls, struct MHD_Connection *c, void **ctx,
+		    enum MHD_ConnectionNotificationCode what)
+{
+	(void)cls;
+	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		*ctx = ci ? sl_cg_started(ci->connect_fd) : NULL;
+	} else if (what == MHD_CONNECTION_NOTIFY_CLOSED) {
+		sl_cg_closed(*ctx);
+		*ctx = NULL;
+	}
+}
+
+static void on_done(void *cls, struct MHD_Connection *c, void **req,
+		    enum MHD_RequestTerminationCode why)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	(void)cls;
+	(void)req;
+	if (why == MHD_REQUEST_TERMINATED_COMPLETED_OK && ci)
+		sl_cg_done(ci->socket_context);          /* keep-alive: waits again */
+}
+
+/* The sweep of connguard.c, four times a second until sl_metrics_stop. */
+static pthread_t sweeper;
+static bool sweeping;
+static volatile int sweep_stop;
+
+static void *sweep_loop(void *arg)
+{
+	(void)arg;
+	while (!sweep_stop) {
+		struct timespec d = { 0, 250000000L };
+
+		nanosleep(&d, NULL);
+		sl_cg_sweep();
+	}
+	return NULL;
 }
 
 /* Bound to a loopback address: every client is local (no per-address cap). */
@@ -232,7 +304,7 @@ int sl_metrics_start(void)
 		return e;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&bind_ss, bind_len) || listen(fd, 128)) {
+	if (bind(fd, (struct sockaddr *)&bind_ss, bind_len) || listen(fd, SL_METRICS_BACKLOG)) {
 		e = -errno;
 		if (e == -EADDRINUSE)
 			fprintf(stderr, "sluice run: --metrics %s: the address is already in use; stop what "
@@ -255,6 +327,8 @@ int sl_metrics_start(void)
 			       MHD_OPTION_PER_IP_CONNECTION_LIMIT, loopback() ? 0u : (unsigned int)SL_METRICS_PER_IP,
 			       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)SL_METRICS_TIMEOUT_S,
 			       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SL_METRICS_MEM_LIMIT,
+			       MHD_OPTION_NOTIFY_CONNECTION, on_conn, NULL,
+			       MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
 			       MHD_OPTION_END);
 	if (!mhd) {
 		fprintf(stderr, "sluice run: --metrics %s: cannot start the HTTP server (libmicrohttpd)\n",
@@ -262,12 +336,19 @@ int sl_metrics_start(void)
 		close(fd);
 		return -EIO;
 	}
+	sweep_stop = 0;
+	sweeping = pthread_create(&sweeper, NULL, sweep_loop, NULL) == 0;
 	fprintf(stderr, "sluice run: metrics: serving http://%s/metrics\n", bind_spec);
 	return 0;
 }
 
 void sl_metrics_stop(void)
 {
+	if (sweeping) {
+		sweep_stop = 1;
+		pthread_join(sweeper, NULL);
+		sweeping = false;
+	}
 	if (mhd)
 		MHD_stop_daemon(mhd);   /* joins its threads, closes the socket */
 	mhd = NULL;
