@@ -186,86 +186,126 @@ static const char *lang_proto(const struct entry *x)
 	}
 }
 
-static void suggest(const struct entry *v, size_t n)
+/*
+ * What was seen of one destination (a host name, or an address): the
+ * protocols and ports, as the lines of a rule would allow them.  A protocol
+ * seen without a port (a fragment) is "any port" of it.
+ */
+struct seen {
+	const struct entry *first;      /* the destination's top entry */
+	char key[SL_DNS_NAME_MAX + 8];  /* its name or address */
+	char grp[SL_DNS_NAME_MAX + 8];  /* group_of() */
+	char lines[640];                /* "    allow udp 443, 5000;\n..." */
+	uint64_t count;
+	bool done;
+};
+
+static void seen_lines(const struct entry *v, size_t n, const char *key, char *out, size_t cap)
 {
-	bool *done = calloc(n ? n : 1, sizeof(*done));
-	int k = 0;
+	static const uint8_t protos[] = { 6, 17, 1, 58, 0 };
+	size_t ol = 0;
 
-	printf("# sluice top --suggest: rules that would allow the entries above.  Review them: they\n"
-	       "# allow what was seen, not what the vendor documents; sluice never applies them itself.\n");
-	for (size_t i = 0; done && i < n; i++) {
-		char g[SL_DNS_NAME_MAX + 8], h[SL_DNS_NAME_MAX + 8];
-		uint64_t cnt = 0;
+	out[0] = '\0';
+	for (size_t p = 0; p < sizeof(protos); p++) {
+		bool any = false, anyport = false;
+		int ports[64];
+		size_t np = 0;
 
-		if (done[i])
-			continue;
-		group_of(&v[i], g, sizeof(g));
-		for (size_t j = i; j < n; j++) {
-			group_of(&v[j], h, sizeof(h));
-			if (!strcmp(g, h))
-				cnt += v[j].count;
-		}
-		printf("\nrule suggested-%d {      # %s: %llu would-be drop%s%s%s\n", ++k, g,
-		       (unsigned long long)cnt, cnt == 1 ? "" : "s", v[i].rule[0] ? ", near rule " : "", v[i].rule);
-		/* one line per protocol, its ports */
-		for (int pass = 0; pass < 5; pass++) {
-			static const uint8_t protos[] = { 6, 17, 1, 58, 0 };
-			bool any = false, anyport = false;
-			char ports[512] = "";
-			size_t pl = 0;
+		for (size_t j = 0; j < n; j++) {
+			const char *k = v[j].name[0] ? v[j].name : v[j].dst;
+			bool known = v[j].proto == 6 || v[j].proto == 17 || v[j].proto == 1 || v[j].proto == 58;
 
-			for (size_t j = i; j < n; j++) {
-				group_of(&v[j], h, sizeof(h));
-				if (strcmp(g, h) || (protos[pass] ? v[j].proto != protos[pass] :
-						     (v[j].proto == 6 || v[j].proto == 17 || v[j].proto == 1 ||
-						      v[j].proto == 58)))
-					continue;
-				any = true;
-				if ((v[j].proto == 6 || v[j].proto == 17) && v[j].dport > 0) {
-					char p[16];
-
-					snprintf(p, sizeof(p), "%d", v[j].dport);
-					if (!strstr(ports, p) && pl + 8 < sizeof(ports))
-						pl += (size_t)snprintf(ports + pl, sizeof(ports) - pl, "%s%d",
-								       pl ? ", " : "", v[j].dport);
-				} else {
-					anyport = true;
-				}
-			}
-			if (!any)
+			if (strcmp(k, key) || (protos[p] ? v[j].proto != protos[p] : known))
 				continue;
-			if (protos[pass] == 6 || protos[pass] == 17)
-				printf("    allow %s%s%s;\n", protos[pass] == 6 ? "tcp" : "udp",
-				       anyport || !pl ? "" : " ", anyport ? "" : ports);
-			else
-				printf("    allow %s;\n", protos[pass] ? lang_proto(&(struct entry){ .proto = protos[pass] }) : "any");
-		}
-		printf("    to ");
-		if (v[i].name[0]) {
-			printf("%s;\n}\n", v[i].name);
-		} else {
-			int m = 0;
+			any = true;
+			if ((v[j].proto == 6 || v[j].proto == 17) && v[j].dport > 0) {
+				size_t q = 0;
 
-			for (size_t j = i; j < n; j++) {
-				group_of(&v[j], h, sizeof(h));
-				if (strcmp(g, h))
-					continue;
-				bool dup = false;
-				for (size_t q = i; q < j && !dup; q++)
-					dup = done[q] && !strcmp(v[q].dst, v[j].dst);
-				if (!dup)
-					printf("%s%s", m++ ? ", " : "", v[j].dst);
-				done[j] = true;
+				while (q < np && ports[q] != v[j].dport)
+					q++;
+				if (q == np && np < 64)
+					ports[np++] = v[j].dport;
+				else if (q == np)
+					anyport = true;         /* more than 64 ports: the protocol */
+			} else {
+				anyport = true;
 			}
-			printf(";\n}\n");
 		}
-		for (size_t j = i; j < n; j++) {
-			group_of(&v[j], h, sizeof(h));
-			if (!strcmp(g, h))
-				done[j] = true;
+		if (!any)
+			continue;
+		if (protos[p] == 6 || protos[p] == 17) {
+			/* sorted, so that two destinations seen on the same ports compare equal */
+			for (size_t a = 1; a < np; a++)
+				for (size_t b = a; b > 0 && ports[b - 1] > ports[b]; b--) {
+					int t = ports[b];
+
+					ports[b] = ports[b - 1];
+					ports[b - 1] = t;
+				}
+			ol += (size_t)snprintf(out + ol, ol < cap ? cap - ol : 0, "    allow %s",
+					       protos[p] == 6 ? "tcp" : "udp");
+			for (size_t q = 0; !anyport && q < np; q++)
+				ol += (size_t)snprintf(out + ol, ol < cap ? cap - ol : 0, "%s%d", q ? ", " : " ",
+						       ports[q]);
+			ol += (size_t)snprintf(out + ol, ol < cap ? cap - ol : 0, ";\n");
+		} else {
+			ol += (size_t)snprintf(out + ol, ol < cap ? cap - ol : 0, "    allow %s;\n",
+					       protos[p] ? lang_proto(&(struct entry){ .proto = protos[p] }) : "any");
 		}
 	}
-	free(done);
+}
+
+/*
+ * Rules that allow exactly what was seen: per destination, the protocols and
+ * ports it was seen on.  Destinations of one group (a host name, a /24, a
+ * /48) share a rule only when they were seen on the same protocols and
+ * ports, so no rule allows a destination on a port that only another one
+ * used (no cross product of destinations and ports).
+ */
+static void suggest(const struct entry *v, size_t n)
+{
+	struct seen *d = calloc(n ? n : 1, sizeof(*d));
+	size_t nd = 0;
+	int k = 0;
+
+	printf("# sluice top --suggest: rules that would allow the entries above, each destination\n"
+	       "# on the protocols and ports it was seen on.  Review them: they allow what was seen,\n"
+	       "# not what the vendor documents; sluice never applies them itself.\n");
+	for (size_t i = 0; d && i < n; i++) {
+		const char *key = v[i].name[0] ? v[i].name : v[i].dst;
+		size_t j = 0;
+
+		while (j < nd && strcmp(d[j].key, key))
+			j++;
+		if (j == nd) {
+			d[nd].first = &v[i];
+			snprintf(d[nd].key, sizeof(d[nd].key), "%s", key);
+			group_of(&v[i], d[nd].grp, sizeof(d[nd].grp));
+			seen_lines(v, n, key, d[nd].lines, sizeof(d[nd].lines));
+			nd++;
+		}
+		d[j].count += v[i].count;
+	}
+	for (size_t i = 0; i < nd; i++) {
+		uint64_t cnt = 0;
+		int m = 0;
+
+		if (d[i].done)
+			continue;
+		for (size_t j = i; j < nd; j++)
+			if (!d[j].done && !strcmp(d[j].grp, d[i].grp) && !strcmp(d[j].lines, d[i].lines))
+				cnt += d[j].count;
+		printf("\nrule suggested-%d {      # %s: %llu would-be drop%s%s%s\n%s    to ", ++k, d[i].grp,
+		       (unsigned long long)cnt, cnt == 1 ? "" : "s", d[i].first->rule[0] ? ", near rule " : "",
+		       d[i].first->rule, d[i].lines);
+		for (size_t j = i; j < nd; j++)
+			if (!d[j].done && !strcmp(d[j].grp, d[i].grp) && !strcmp(d[j].lines, d[i].lines)) {
+				printf("%s%s", m++ ? ", " : "", d[j].key);
+				d[j].done = true;
+			}
+		printf(";\n}\n");
+	}
+	free(d);
 }
 
 static void print_report(const struct top *t, size_t lim, bool json)
