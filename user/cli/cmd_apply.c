@@ -175,7 +175,7 @@ int do_apply(int argc, char **argv)
 		if ((e = sl_instance_open(ao.instance, &in)) != 0) {
 			sl_ruleset_free(&rs);
 			sl_diag_free(&d);
-			if (e == -EPROTO)       /* a layout this sluice must not touch: said why */
+			if (e != -ENOENT)       /* it said why (the lock, the pins, a layout it must not touch) */
 				return EXIT_RUNTIME;
 			return cli_usage_error(c, "instance '%s' is not attached anywhere: name an interface with --dev",
 					   ao.instance);

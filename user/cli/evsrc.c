@@ -33,6 +33,47 @@ static uint64_t now_ms(void)
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
+/*
+ * Events are never lost silently: the data path counts the records it could
+ * not write (the ring buffer was full: no reader, or one too slow), and a
+ * reader says so on stderr as the count grows (at most once a second), and,
+ * when it prints what was buffered, how many were lost before it came.
+ */
+struct loss {
+	const char *inst;
+	uint64_t lost, at_ms;
+	bool known;
+};
+
+static void loss_start(struct loss *l, const char *inst)
+{
+	uint64_t v[SL_EC_MAX];
+
+	l->inst = inst;
+	l->at_ms = now_ms();
+	l->known = sl_events_counters(inst, v) == 0;
+	l->lost = l->known ? v[SL_EC_LOST] : 0;
+	if (l->lost)
+		fprintf(stderr, "sluice: instance %s: %llu events were lost before this reader came (the ring "
+			"buffer was full: nothing read it, or its reader fell behind); `sluice stats` counts "
+			"them\n", inst, (unsigned long long)l->lost);
+}
+
+static void loss_check(struct loss *l, bool now)
+{
+	uint64_t v[SL_EC_MAX];
+
+	if (!l->known || (!now && now_ms() - l->at_ms < 1000))
+		return;
+	l->at_ms = now_ms();
+	if (sl_events_counters(l->inst, v) || v[SL_EC_LOST] <= l->lost)
+		return;
+	fprintf(stderr, "sluice: instance %s: %llu events lost (the ring buffer was full: this reader, or "
+		"sluice run's, fell behind); these drops happened but are not shown\n", l->inst,
+		(unsigned long long)(v[SL_EC_LOST] - l->lost));
+	l->lost = v[SL_EC_LOST];
+}
+
 /* The socket of `sluice run`, or -1 if nobody listens there. */
 static int run_socket(const char *inst)
 {
@@ -62,7 +103,8 @@ static int wait_ms(const struct sl_evsrc_opts *o, uint64_t end)
 	return end - now > 1000 ? 1000 : (int)(end - now);
 }
 
-static int from_socket(const struct sl_evsrc_opts *o, int fd, sl_ev_cb cb, void *arg)
+static int from_socket(const struct sl_evsrc_opts *o, int fd, sl_ev_cb cb, void *arg,
+		       struct loss *l)
 {
 	char mode = o->follow || o->window_s ? 'F' : 'B';
 	uint64_t end = now_ms() + (uint64_t)o->window_s * 1000;
@@ -80,6 +122,7 @@ static int from_socket(const struct sl_evsrc_opts *o, int fd, sl_ev_cb cb, void 
 		if (mode == 'F' && t == 0)
 			break;
 		n = poll(&p, 1, t);
+		loss_check(l, false);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n == 0) {
@@ -112,7 +155,7 @@ static int from_socket(const struct sl_evsrc_opts *o, int fd, sl_ev_cb cb, void 
 	return 0;
 }
 
-static int from_ring(const struct sl_evsrc_opts *o, sl_ev_cb cb, void *arg)
+static int from_ring(const struct sl_evsrc_opts *o, sl_ev_cb cb, void *arg, struct loss *l)
 {
 	uint64_t end = now_ms() + (uint64_t)o->window_s * 1000, checked = now_ms();
 	struct sl_ev_reader *r;
@@ -140,6 +183,7 @@ static int from_ring(const struct sl_evsrc_opts *o, sl_ev_cb cb, void *arg)
 		if (epoll_wait(ep, evs, 1, t) < 0 && errno != EINTR)
 			break;
 		sl_ev_reader_consume(r);
+		loss_check(l, false);
 		if (now_ms() - checked >= 1000) {
 			checked = now_ms();
 			e = sl_ev_reader_check(r);      /* detached and applied again: a new ring buffer */
@@ -162,17 +206,21 @@ out:
 int sl_evsrc_run(const struct sl_evsrc_opts *o, sl_ev_cb cb, void *arg)
 {
 	struct sigaction sa = { .sa_handler = on_stop };
+	struct loss l;
 	int fd, rc;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	loss_start(&l, o->inst);
 	fd = run_socket(o->inst);
 	if (fd >= 0) {
-		rc = from_socket(o, fd, cb, arg);
+		rc = from_socket(o, fd, cb, arg, &l);
 		close(fd);
-		return rc;
+	} else {
+		rc = from_ring(o, cb, arg, &l);
 	}
-	return from_ring(o, cb, arg);
+	loss_check(&l, true);
+	return rc;
 }

@@ -131,17 +131,38 @@ static void reader_try(struct sl_evd *d)
 	sl_ev_reader_consume(d->rd);
 }
 
+/*
+ * The event log holds destinations: created 0600 (as the events socket), and
+ * a file that others can read is named, not silently kept so.
+ */
 static int open_log(struct sl_evd *d)
 {
+	struct stat st;
 	FILE *f;
+	int fd;
 
 	if (!d->log_file)
 		return 0;
-	f = fopen(d->log_file, "ae");
+	fd = open(d->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == ENOENT)
+			sl_run_log("--log-file %s: its directory does not exist: create it (mkdir -p -m 0750 "
+				   "DIR; the shipped unit's LogsDirectory= makes /var/log/sluice)", d->log_file);
+		else
+			sl_run_log("--log-file %s: cannot open for appending: %s", d->log_file, strerror(e));
+		return -e;
+	}
+	if (!fstat(fd, &st) && (st.st_mode & 0077))
+		sl_run_log("--log-file %s: warning: other users can read it (mode %04o): the events name "
+			   "destinations; chmod 600 %s", d->log_file, (unsigned)(st.st_mode & 07777), d->log_file);
+	f = fdopen(fd, "a");
 	if (!f) {
 		int e = errno;
 
-		sl_run_log("--log-file %s: cannot open for appending: %s", d->log_file, strerror(e));
+		close(fd);
+		sl_run_log("--log-file %s: %s", d->log_file, strerror(e));
 		return -e;
 	}
 	setvbuf(f, NULL, _IOLBF, 0);
@@ -149,6 +170,29 @@ static int open_log(struct sl_evd *d)
 		fclose(d->log);
 	d->log = f;
 	return 0;
+}
+
+/*
+ * syslog(3) drops every line without a word when nothing listens on its
+ * socket (no journald, no syslog daemon, a container): say so once, loudly.
+ */
+static void syslog_probe(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd, ok = 0;
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", _PATH_LOG);
+	for (int type = SOCK_DGRAM; !ok && type; type = type == SOCK_DGRAM ? SOCK_STREAM : 0) {
+		fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+		if (fd >= 0) {
+			ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+			close(fd);
+		}
+	}
+	if (!ok)
+		sl_run_log("--syslog: nothing listens on %s (no journald or syslog daemon here): events "
+			   "will NOT reach syslog; use --log-file FILE, or run sluice under systemd",
+			   _PATH_LOG);
 }
 
 static int listen_sock(struct sl_evd *d)
@@ -197,8 +241,10 @@ int sl_evd_open(const char *inst, int ep, const struct sl_run_opts *ro, struct s
 		sl_evd_close(d);
 		return e;
 	}
-	if (d->syslog)
+	if (d->syslog) {
 		openlog("sluice", LOG_PID, LOG_DAEMON);
+		syslog_probe();
+	}
 	reader_try(d);
 	if (d->rd && (e = listen_sock(d)))
 		sl_run_log("events: %s/%s.sock: cannot listen: %s; sluice log cannot attach to this run",

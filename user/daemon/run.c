@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "daemon/sdnotify.h"
+#include "daemon/diaglog.h"
 #include "daemon/run.h"
 #include "daemon/metrics.h"
 #include "daemon/watch.h"
@@ -103,6 +104,7 @@ struct run {
 	struct sl_evd *evd;     /* the events reader (daemon/evserve.c) */
 	uint64_t checked_ms;
 	bool rule_error;                /* the last run_apply failed on the rules file */
+	uint64_t warn_fp;               /* the warnings the journal has already seen (warn_fp()) */
 	int watch_fd;                   /* rtnetlink link and address events (watch.c), -1 */
 	uint64_t reattach_ms;           /* last re-attach attempt */
 	bool stop, hup;
@@ -572,19 +574,7 @@ static int run_apply(struct run *r)
 
 	memset(&rs, 0, sizeof(rs));
 	e = sl_ruleset_load(r->file, &rs, &d);
-	for (size_t i = 0; i < d.n; i++) {     /* one line each; notes are apply's business */
-		const struct sl_diag *g = &d.v[i];
-
-		if (g->sev == SL_SEV_NOTE)
-			continue;
-		char at[32] = "";
-
-		if (g->pos.line > 0)    /* no position: a file that cannot be read */
-			snprintf(at, sizeof(at), ":%d:%d", g->pos.line, g->pos.col);
-		sl_run_log("%s%s: %s: %s%s%s%s", g->pos.file ? g->pos.file : r->file, at,
-		      g->sev == SL_SEV_ERROR ? "error" : "warning", g->msg,
-		      g->hint ? " (" : "", g->hint ? g->hint : "", g->hint ? ")" : "");
-	}
+	sl_run_log_diags(r->file, &d, &r->warn_fp);
 	if (e) {
 		sl_run_log("%s: %zu error%s; nothing was loaded, the running ruleset is unchanged", r->file,
 		      d.nerrors, d.nerrors == 1 ? "" : "s");

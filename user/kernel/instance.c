@@ -188,6 +188,15 @@ int sl_instance_open(const char *inst, struct sl_instance *in)
 		    inst, SL_INST_LEN);
 		return -EINVAL;
 	}
+	/* no pins, no instance: a reader asking for a name leaves nothing behind (no lock file) */
+	{
+		char dir[PATH_MAX];
+		struct stat st;
+
+		snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s", inst);
+		if (stat(dir, &st) && errno == ENOENT)
+			return -ENOENT;
+	}
 	if ((e = slk_lock_file(inst, false, &lk)))
 		return e;
 	if ((e = slk_layout_check(inst, NULL))) {      /* before recovery reads next-* */
