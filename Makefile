@@ -20,6 +20,9 @@ USER_LIBS  := -lbpf -lelf -lz
 APP_LIBS   := -lmicrohttpd        # sluice run --metrics (user/daemon/metrics.c): build/sluice only
 # build/sluice only: sluice log --pcap (user/util/pcap.c)
 PCAP_LIBS  := -lpcap
+# build/sluice only: URL sets (user/feed/): libcurl fetches, libcrypto hashes,
+# jansson reads JSON bodies and the state files
+FEED_LIBS  := -lcurl -lcrypto -ljansson
 BPF_CFLAGS := -target bpf -g -O2 -std=gnu11 $(WARN) -D__TARGET_ARCH_$(ARCH) \
               -Iinclude -I/usr/include/$(MULTIARCH)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -33,7 +36,7 @@ KERN_SRCS  := $(wildcard user/kernel/*.c)
 # Front doors over the library: the command line and the daemon (sluice run).
 # (user/util/pcap.c too: it is the one user of libpcap, for `sluice log --pcap`)
 APP_SRCS   := $(filter-out user/cli/main.c,$(wildcard user/cli/*.c)) user/util/pcap.c \
-              $(wildcard user/daemon/*.c)
+              $(wildcard user/daemon/*.c) $(wildcard user/feed/*.c)
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
@@ -103,7 +106,7 @@ FORCE:
 $(BUILD)/obj/cli/cli.o $(BUILD)/san/cli/cli.o: $(BUILD)/version.h
 
 $(BUILD)/sluice: user/cli/main.c $(APP_OBJS) $(LIB) $(HDRS) $(SKELS)
-	$(CC) $(USER_CFLAGS) $(LDFLAGS) user/cli/main.c $(APP_OBJS) $(LIB) $(USER_LIBS) $(APP_LIBS) $(PCAP_LIBS) -o $@
+	$(CC) $(USER_CFLAGS) $(LDFLAGS) user/cli/main.c $(APP_OBJS) $(LIB) $(USER_LIBS) $(APP_LIBS) $(PCAP_LIBS) $(FEED_LIBS) -o $@
 
 # The CNI plugin: a second front door over the same library (user/cni/).
 CNI_SRCS   := $(wildcard user/cni/*.c)
@@ -125,11 +128,15 @@ $(BUILD)/sluice-cni-san: $(SAN_CNI) $(SAN_LIB)
 # The same binary with ASan+UBSan: make check runs the unit tests and the
 # CLI tests against it.
 $(BUILD)/sluice-san: user/cli/main.c $(SAN_APP) $(SAN_LIB) $(HDRS) $(SKELS)
-	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) user/cli/main.c $(SAN_APP) $(SAN_LIB) $(USER_LIBS) $(APP_LIBS) $(PCAP_LIBS) -o $@
+	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) user/cli/main.c $(SAN_APP) $(SAN_LIB) $(USER_LIBS) $(APP_LIBS) $(PCAP_LIBS) $(FEED_LIBS) -o $@
 
 # Unit tests: pure stages only, sanitized.
 $(BUILD)/tests/%: tests/unit/%.c tests/test.h tests/fast6_gen.h $(SAN_PURE) | $(BUILD)/tests
 	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Itests $< $(SAN_PURE) -o $@
+
+# The URL-set bodies and guards (user/feed/body.c): pure too, but with jansson.
+$(BUILD)/tests/test_feed: tests/unit/test_feed.c tests/test.h $(BUILD)/san/feed/body.o $(SAN_PURE) | $(BUILD)/tests
+	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Itests $< $(BUILD)/san/feed/body.o $(SAN_PURE) -ljansson -o $@
 
 # Program tests: the real BPF object through its skeleton + the oracle.
 $(BUILD)/tests/%: tests/prog/%.c tests/test.h tests/fast6_gen.h $(wildcard tests/prog/*.h) $(LIB) $(SKELS) | $(BUILD)/tests

@@ -114,6 +114,8 @@ struct sl_ruleset {
 	size_t nrules;
 	char **files;                   /* interned file names (for sl_pos) */
 	size_t nfiles;
+	struct sl_feed *feeds;          /* URL sets (`set NAME url "..."`), file order */
+	size_t nfeeds;
 };
 
 /*
@@ -129,6 +131,76 @@ int sl_ruleset_parse(const char *name, const char *text, size_t len,
 		     struct sl_ruleset *rs, struct sl_diags *d);
 void sl_ruleset_free(struct sl_ruleset *rs);
 const char *sl_proto_name(enum sl_proto p);     /* "tcp" ... "any" */
+
+/* ----------------------------------------- URL sets (front/feedset.c) */
+
+/*
+ * `set NAME url "https://..." [refresh 6h] [ca "FILE"] [max-shrink 25%]
+ * [min-entries N] [max-size 16M] [format text | json "PATH"] [insecure-http];`
+ * (docs/feeds.md).  The front end never touches the network: it reads the
+ * set's last good copy, DIR/NAME-KEY.list (written by user/feed/), and a set
+ * without one is a rule error ("run `sluice fetch FILE`").
+ */
+enum sl_feed_format { SL_FEED_TEXT = 0, SL_FEED_JSON = 1 };
+
+#define SL_FEED_DIR_DEFAULT     "/var/lib/sluice/feeds"
+#define SL_FEED_REFRESH_DEFAULT (6 * 3600)      /* seconds */
+#define SL_FEED_SHRINK_DEFAULT  25              /* percent */
+#define SL_FEED_SIZE_DEFAULT    (16u << 20)     /* bytes of body */
+#define SL_FEED_KEY_LEN         (SL_NAME_LEN + 18)      /* "NAME-" + 16 hex + NUL */
+
+struct sl_feed {
+	char *name;                     /* the set's name */
+	char *url;
+	char *ca;                       /* CA bundle (relative paths joined), or NULL: the system's */
+	char *json_path;                /* format json "PATH", or NULL */
+	enum sl_feed_format format;
+	uint32_t refresh_s;
+	uint32_t max_shrink;            /* percent, 0..100 */
+	uint32_t min_entries;
+	uint32_t max_size;              /* bytes */
+	bool insecure_http;
+	bool has_copy;                  /* a last good copy was read */
+	size_t nentries;                /* ... with this many prefixes */
+	char key[SL_FEED_KEY_LEN];      /* cache file stem: NAME-<hash of url and format> */
+	struct sl_pos pos;              /* of the set's name */
+	struct sl_pos url_pos;
+};
+
+/* The cache directory: --feed-dir, else $SLUICE_FEED_DIR, else SL_FEED_DIR_DEFAULT. */
+void sl_feed_dir_set(const char *dir);
+const char *sl_feed_dir(void);
+/* Parse URL sets without a last good copy as empty sets, not errors (sluice fetch). */
+void sl_feed_allow_missing(bool yes);
+/* The stem of @f's cache files (f->key) from its name, URL and format. */
+void sl_feed_make_key(struct sl_feed *f);
+void sl_feed_free(struct sl_feed *f);
+/*
+ * Parse an address list (the format of `file "x"`: addresses, prefixes and
+ * ranges separated by ',' or white space, # comments) from a buffer into
+ * CIDRs (ranges split); host names are errors.  Diagnostics name @name.
+ * 0, -EINVAL (errors in @d) or -ENOMEM.
+ */
+/*
+ * format json "PATH": a JMESPath subset, KEY('.'KEY)* where a KEY may end in
+ * [] (every element of an array) or [?FIELD=='VALUE'] (the elements whose
+ * FIELD is VALUE), and the last KEY names the prefix strings:
+ * "prefixes[].ip_prefix", "prefixes[?service=='AMAZON'].ip_prefix".
+ */
+#define SL_JPATH_SEGS 8
+struct sl_jpath {
+	int nseg;
+	struct sl_jseg {
+		char key[64];
+		bool array;             /* KEY[] or KEY[?...] */
+		char fkey[64];          /* filter field, "" for none */
+		char fval[128];
+	} seg[SL_JPATH_SEGS];
+};
+/* 0, or -EINVAL with what is wrong in @why. */
+int sl_jpath_parse(const char *s, struct sl_jpath *p, char *why, size_t n);
+int sl_addrs_parse(const char *name, const char *buf, size_t len,
+		   struct sl_cidr **out, size_t *n, struct sl_diags *d);
 
 /* --------------------------------------------------------------- image */
 

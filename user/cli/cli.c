@@ -119,6 +119,11 @@ static const struct cmd cmds[] = {
 	  "  -n, --dry-run         only list what would be removed\n"
 	  "  -j, --json            {\"removed\": [{\"instance\", \"container\", \"network\", \"netns\"}],\n"
 	  "                        \"kept\": N}\n" },
+	{ "fetch", do_fetch, "FILE [--feed-dir DIR] [--json]",
+	  "fetch every URL set of a rules file into the last-good cache now (docs/feeds.md)",
+	  "  -j, --json            {\"sets\": [{\"set\", \"url\", \"ok\", \"reason\", \"error\",\n"
+	  "                        \"changed\", \"entries\", \"added\", \"removed\", ...}]}\n"
+	  "                        exit 1 if a set kept its last good copy (the reason is printed)\n" },
 	{ "log", sl_cmd_log, sl_log_args, sl_log_summary, sl_log_help },
 	{ "top", sl_cmd_top, sl_top_args, sl_top_summary, sl_top_help },
 	{ "help", do_help, "[COMMAND]", "show help", "" },
@@ -133,11 +138,51 @@ const struct cmd *cli_find_cmd(const char *name)
 	return NULL;
 }
 
+/* The commands that read URL sets' copies (or fetch them): --feed-dir. */
+static const char *const feed_cmds[] = { "check", "apply", "run", "lookup", "dump", "fetch",
+					 "plan", "status", NULL };
+
+/*
+ * --feed-dir DIR (or --feed-dir=DIR) anywhere on the command line: the cache
+ * of URL sets for every command that reads it, taken out before the
+ * command's own options.  0, or -1 if it lacks its value.
+ */
+static int take_feed_dir(int *argc, char **argv)
+{
+	int o = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < *argc)
+				argv[o++] = argv[i++];
+			break;
+		}
+		if (!strncmp(argv[i], "--feed-dir=", 11)) {
+			sl_feed_dir_set(argv[i] + 11);
+			continue;
+		}
+		if (!strcmp(argv[i], "--feed-dir")) {
+			if (i + 1 >= *argc)
+				return -1;
+			sl_feed_dir_set(argv[++i]);
+			continue;
+		}
+		argv[o++] = argv[i];
+	}
+	*argc = o;
+	argv[o] = NULL;
+	return 0;
+}
+
 void cli_cmd_usage(const struct cmd *c, FILE *out)
 {
 	fprintf(out, "usage: sluice %s %s\n%s\n", c->name, c->args, c->summary);
 	if (c->help[0])
 		fprintf(out, "options:\n%s", c->help);
+	for (const char *const *f = feed_cmds; *f; f++)
+		if (!strcmp(*f, c->name))
+			fprintf(out, "      --feed-dir DIR    the last-good cache of URL sets (default $SLUICE_FEED_DIR,\n"
+				"                        else " SL_FEED_DIR_DEFAULT ")\n");
 	fprintf(out, "  -v, --verbose         show libbpf's messages (verifier log)\n"
 		"exit status: 0 ok, 1 runtime failure, 2 usage or rule error\n");
 }
@@ -185,5 +230,8 @@ int sl_cli_main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	for (const char *const *f = feed_cmds; *f; f++)
+		if (!strcmp(*f, c->name) && take_feed_dir(&argc, argv))
+			return cli_usage_error(c, "--feed-dir needs a directory");
 	return c->fn(argc - 1, argv + 1);
 }

@@ -76,6 +76,9 @@ int do_lookup(int argc, char **argv);
 int do_dump(int argc, char **argv);
 int do_learned(int argc, char **argv);
 int do_gc(int argc, char **argv);
+/* cmd_fetch.c: `sluice fetch`, and the URL sets of the cache for status */
+int do_fetch(int argc, char **argv);
+void cli_feeds_status(struct sl_json *j);
 /* cmd_gc.c: the owner of an instance (sluice-cni's), for status */
 void cli_owner_show(const char *inst, struct sl_json *j);
 

@@ -213,8 +213,10 @@ int do_status(int argc, char **argv)
 		free(names[i]);
 	}
 	free(names);
-	if (cli_json) {
+	if (cli_json)
 		sl_json_arr_close(&j);
+	cli_feeds_status(cli_json ? &j : NULL);        /* URL sets: cmd_fetch.c */
+	if (cli_json) {
 		sl_json_obj_close(&j);
 		sl_json_end(&j);
 	}

@@ -79,7 +79,7 @@ struct pctx {
 	struct prule *pr; size_t crules, cpr;   /* capacity of rs->rules, pr */
 	struct nmap rulemap;
 	bool too_many_rules;
-	size_t cfiles, cresolvers;
+	size_t cfiles, cresolvers, cfeeds;
 	/* include stack: display names and real paths (NULL for a buffer) */
 	const char *stack_disp[SL_MAX_INCLUDE_DEPTH + 2];
 	char *stack_real[SL_MAX_INCLUDE_DEPTH + 2];

@@ -36,7 +36,7 @@ static inline bool is_word(unsigned char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
 	       (ch >= '0' && ch <= '9') || ch == '.' || ch == ':' || ch == '/' ||
-	       ch == '*' || ch == '_' || ch == '-' || ch == '@';
+	       ch == '*' || ch == '_' || ch == '-' || ch == '@' || ch == '%';
 }
 
 void sl__lex_init(struct lexer *lx, struct pctx *c, const char *file,

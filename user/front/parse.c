@@ -299,7 +299,9 @@ static void parse_set(struct pctx *c, struct lexer *lx)
 	c->cur_set = name;
 
 	struct tok o = lex_next(lx);
-	if (weq(&o, "file")) {
+	if (weq(&o, "url")) {
+		sl__parse_url_set(c, lx, name, t.pos, &s.d);
+	} else if (weq(&o, "file")) {
 		struct tok f = lex_next(lx), u;
 
 		if (f.type != T_STR) {
@@ -340,8 +342,9 @@ static void parse_set(struct pctx *c, struct lexer *lx)
 		if (lex_peek(lx).type == T_SEMI)
 			lex_next(lx);
 	} else {
-		ERR(c, o.pos, "write set NAME { 192.0.2.0/24, ... }; or set NAME file \"list.txt\";",
-		    "expected '{' or 'file' after the set name, found %s", TD(o));
+		ERR(c, o.pos, "write set NAME { 192.0.2.0/24, ... };, set NAME file \"list.txt\"; "
+		    "or set NAME url \"https://...\";",
+		    "expected '{', 'file' or 'url' after the set name, found %s", TD(o));
 		sl__recover_top(lx, &o);
 	}
 done:

@@ -18,4 +18,10 @@ struct tok;
 void sl__parse_log(struct pctx *c, struct lexer *lx, const struct tok *kw);
 void sl__parse_rule_log(struct pctx *c, struct lexer *lx, size_t ri, const struct tok *kw);
 
+/* feedset.c: after `set NAME url`, the rest of the statement; the set's
+ * last good copy goes into @dl. */
+struct dlist;
+void sl__parse_url_set(struct pctx *c, struct lexer *lx, const char *name, struct sl_pos pos,
+		       struct dlist *dl);
+
 #endif

@@ -14,8 +14,6 @@
 #include "front/files.h"
 #include "front/resolve.h"
 
-static void parse_addr_list(struct pctx *c, const char *file, const char *buf,
-			    size_t len, struct dlist *dl);
 
 int sl__load_addr_file(struct pctx *c, struct lexer *lx, const struct tok *str,
 		       struct dlist *dl)
@@ -42,7 +40,7 @@ int sl__load_addr_file(struct pctx *c, struct lexer *lx, const struct tok *str,
 		free(path);
 		return -1;
 	}
-	parse_addr_list(c, sl__intern(c, path), buf, len, dl);
+	sl__parse_addr_list(c, sl__intern(c, path), buf, len, dl);
 	free(path);
 	free(buf);
 	return 0;
@@ -359,8 +357,8 @@ int sl__parse_dst(struct pctx *c, struct lexer *lx, const struct tok *t,
 }
 
 /* An address-list file: destinations separated by ',' or white space. */
-static void parse_addr_list(struct pctx *c, const char *file, const char *buf,
-			    size_t len, struct dlist *dl)
+void sl__parse_addr_list(struct pctx *c, const char *file, const char *buf,
+			 size_t len, struct dlist *dl)
 {
 	struct lexer lx;
 

@@ -24,5 +24,8 @@ int sl__addr_or_err(struct pctx *c, const char *s, size_t n, struct sl_pos pos,
 int sl__load_addr_file(struct pctx *c, struct lexer *lx, const struct tok *str,
 		       struct dlist *dl);
 int sl__finalize(struct pctx *c);
+/* An address-list buffer (a file's text, a URL set's copy) into @dl. */
+void sl__parse_addr_list(struct pctx *c, const char *file, const char *buf,
+			 size_t len, struct dlist *dl);
 
 #endif

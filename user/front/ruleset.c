@@ -178,6 +178,9 @@ void sl_ruleset_free(struct sl_ruleset *rs)
 	}
 	free(rs->rules);
 	free(rs->resolvers);
+	for (size_t i = 0; i < rs->nfeeds; i++)
+		sl_feed_free(&rs->feeds[i]);
+	free(rs->feeds);
 	for (size_t i = 0; i < rs->nfiles; i++)
 		free(rs->files[i]);
 	free(rs->files);
