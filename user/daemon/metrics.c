@@ -37,6 +37,7 @@
 #include <microhttpd.h>
 
 #include "daemon/connguard.h"
+#include "daemon/feeds.h"
 #include "daemon/metrics.h"
 #include "kernel/kernel.h"
 #include "util/prom.h"
@@ -226,6 +227,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the counters\n");
 	}
 	guard_metrics(&b);
+	sl_run_feeds_prom(&b);         /* the URL sets (daemon/feeds.c) */
 	to_cache(&b, t0);
 	r = MHD_create_response_from_buffer(b.len, b.p ? b.p : (void *)"", b.p ? MHD_RESPMEM_MUST_FREE
 									: MHD_RESPMEM_PERSISTENT);

@@ -36,6 +36,7 @@
 #include "daemon/watch.h"
 #include "util/dnsmsg.h"
 #include "daemon/evserve.h"
+#include "daemon/feeds.h"
 
 #define RUN_QUERY_MS    2000    /* a resolver that has not answered by then: the next one */
 #define RUN_TCP_MS      3000
@@ -589,7 +590,7 @@ static int run_apply(struct run *r)
 		sl_ruleset_free(&rs);
 		return e;
 	}
-	if ((e = names_set(r, &rs))) {
+	if ((e = names_set(r, &rs)) || (e = sl_run_feeds_set(&rs, r->inst))) {
 		sl_ruleset_free(&rs);
 		return e;
 	}
@@ -665,6 +666,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run
 	}
 	if (sl_metrics_start())         /* before the apply: a port in use changes nothing */
 		goto out;
+	sl_run_feeds_prime(file);       /* URL sets without a copy yet: daemon/feeds.c */
 	if (run_apply(&r)) {
 		rc = r.rule_error ? 2 : 1;      /* as apply: 2 for a rule error */
 		goto out;
@@ -722,6 +724,8 @@ int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run
 				else if (q->fd < 0 && r.names[i].due[t] < next)
 					next = r.names[i].due[t];
 			}
+		if (sl_run_feeds_tick(now, &next))     /* a URL set changed: re-apply */
+			run_apply(&r);
 		now = now_ms();
 		timeout = next > now ? (int)(next - now) : 0;
 		if (timeout > 1000)
@@ -757,6 +761,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run
 	}
 out:
 	sl_metrics_stop();
+	sl_run_feeds_free();
 	sl_evd_close(r.evd);
 	names_free(&r);
 	if (r.rb)

@@ -63,7 +63,8 @@ static int list_of(const struct sl_cidr *c, size_t n, struct sl_feed_list *out)
 			return -ENOMEM;
 		}
 	}
-	qsort(out->v, n, sizeof(*out->v), cmp_str);
+	if (n)
+		qsort(out->v, n, sizeof(*out->v), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		if (k && !strcmp(out->v[k - 1], out->v[i])) {
 			free(out->v[i]);
