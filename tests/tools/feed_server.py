@@ -7,7 +7,7 @@
 #                       If-None-Match with that ETag gets 304
 #   DIR/NAME.status     another status code for /NAME (e.g. 500)
 #   DIR/NAME.location   a 302 to that URL instead
-# Writes the port it listens on to PORTFILE; logs one line per request
+# Listens on $FEED_PORT (default: any free port) and writes the port to PORTFILE; logs one line per request
 # ("GET /NAME 200 inm=...") to DIR/requests.log.
 # usage: feed_server.py DIR PORTFILE [CERT KEY]
 import hashlib, http.server, os, ssl, sys
@@ -45,7 +45,7 @@ class H(http.server.BaseHTTPRequestHandler):
         if status != 304:
             self.wfile.write(body)
 
-srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+srv = http.server.ThreadingHTTPServer(('127.0.0.1', int(os.environ.get('FEED_PORT', '0'))), H)
 if len(sys.argv) > 4:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(sys.argv[3], sys.argv[4])
