@@ -29,7 +29,7 @@ struct xfer {
 	char *body;
 	size_t len, cap, max;
 	bool too_large;
-	char etag[256], last_modified[128];
+	char etag[256], last_modified[128], location[512];
 };
 
 static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
@@ -84,9 +84,11 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
 	if (n >= 5 && !strncmp(p, "HTTP/", 5)) {      /* a new response (after a redirect) */
 		x->etag[0] = 0;
 		x->last_modified[0] = 0;
+		x->location[0] = 0;
 	}
 	header(p, n, "ETag", x->etag, sizeof(x->etag));
 	header(p, n, "Last-Modified", x->last_modified, sizeof(x->last_modified));
+	header(p, n, "Location", x->location, sizeof(x->location));
 	return n;
 }
 
@@ -165,15 +167,12 @@ static enum sl_feed_reason get(const struct sl_feed *f, const struct sl_feed_sta
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
 	if (cc != CURLE_OK) {
-		char *loc = NULL;
-
 		r = curl_reason(cc, x);
-		curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc);
 		if (r == SL_FR_TOO_LARGE)
 			snprintf(why, n, "body larger than max-size %u bytes", f->max_size);
 		else if (r == SL_FR_REDIRECT && cc == CURLE_UNSUPPORTED_PROTOCOL)
-			snprintf(why, n, "redirected to %s, not https://; sluice follows redirects to "
-				 "https:// only", loc ? loc : "a URL that is not https://");
+			snprintf(why, n, "redirected to %.300s; sluice follows redirects to https:// only",
+				 x->location[0] ? x->location : "a URL that is not https://");
 		else
 			snprintf(why, n, "%s", err[0] ? err : curl_easy_strerror(cc));
 	} else if (*code != 200 && !(*code == 304 && conditional)) {
