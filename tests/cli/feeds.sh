@@ -52,6 +52,22 @@ bad_fetch() {
 	expect_eq "$name: counted in the state file" "$(failures "$reason")" "$((before + 1))"
 }
 
+# --- parse errors: file:line:col, what was expected, a hint
+printf 'set z url "http://127.0.0.1/z.txt";\nset y url "https://x.example/z" refesh 6h;\nset v url "https://x.example/z" format json "a[?b=c].d";\nset w url "https://x.example/z" max-shrink 120%%;\n' > "$TMP/bad.rules"
+out=$("$S" check "$TMP/bad.rules" 2>&1); rc=$?
+expect_eq "parse errors: exit 2" "$rc" 2
+grep -q "^$TMP/bad.rules:1:11: error: URL set 'z': \"http://127.0.0.1/z.txt\" is not an https:// URL" <<<"$out" &&
+	grep -q "hint: .*write insecure-http" <<<"$out" &&
+	pass "parse error: http:// refused at 1:11, insecure-http named" ||
+	fail "parse error: http://" "$out"
+grep -q "^$TMP/bad.rules:2:33: error: expected an option of the URL set" <<<"$out" &&
+	grep -q "hint: did you mean 'refresh'?" <<<"$out" &&
+	pass "parse error: a misspelt option at 2:33 suggests the right one" ||
+	fail "parse error: misspelt option" "$out"
+check "parse error: a bad JSON path at 3:45 says what is wrong" \
+	grep -q "^$TMP/bad.rules:3:45: error: bad JSON path \"a\[?b=c\].d\": expected '==' after the field 'b'" <<<"$out"
+check "parse error: max-shrink over 100% at 4:44" grep -q "^$TMP/bad.rules:4:44: error: bad max-shrink '120%'" <<<"$out"
+
 # --- no copy yet: a rule error with the position and what to do
 out=$("$S" check "$TMP/r.rules" 2>&1); rc=$?
 if [ $rc -eq 2 ] && grep -q "^$TMP/r.rules:2:14: error: URL set 'zoom' has no good copy" <<<"$out" &&
@@ -65,7 +81,7 @@ fi
 out=$("$S" fetch "$TMP/r.rules" 2>&1); rc=$?
 expect_eq "first fetch: exit 0" "$rc" 0
 check "first fetch: says so" grep -q "set zoom: first copy: 4 entries (+4 -0)" <<<"$out"
-check "check passes from the cache" "$S" check "$TMP/r.rules"
+check "check passes from the cache" bash -c "\"$S\" check \"$TMP/r.rules\" >/dev/null"
 expect_eq "lookup --rules uses the copy" "$(verdict 198.51.100.5) $(verdict 192.0.2.5)" "allow drop"
 check "the copy is an address list with a header" grep -q "^# sluice URL set 'zoom'" \
 	"$SLUICE_FEED_DIR"/zoom-*.list

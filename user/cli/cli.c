@@ -74,6 +74,8 @@ static const struct cmd cmds[] = {
 	  "                        big for BPF) and resolves every exact host name of the ruleset\n"
 	  "                        through the configured resolvers, again when its TTL (at least\n"
 	  "                        --dns-floor) runs out; logs one line per event on stderr\n"
+	  "                        URL sets of FILE: fetched on their refresh schedule into the\n"
+	  "                        last-good cache, FILE re-applied when a copy changed (docs/feeds.md)\n"
 	  "                        SIGHUP: re-apply FILE (an error keeps the running ruleset)\n"
 	  "                        SIGTERM, SIGINT: exit; the filter stays (sluice detach removes it)\n" },
 	{ "detach", do_detach, "--dev IFACE [--netns NAME] [--hook HOOK] | --cgroup PATH | --all "
