@@ -21,8 +21,9 @@ check "promtool check config contrib/prometheus/prometheus.yml (alerts.yml in pl
 	bash -c "promtool check config '$TMP/prometheus.yml' > '$TMP/out' 2>&1"
 check "the Grafana dashboard is JSON with panels" bash -c "jq -e '.panels | length > 10' '$ROOT/contrib/grafana/sluice.json' > /dev/null"
 
-# every sluice_* name the alerts and the dashboard use is a family prom.c writes
-grep -o '"sluice_[a-z_]*"' "$ROOT/user/util/prom.c" | tr -d '"' | sort -u > "$TMP/families"
+# every sluice_* name the alerts and the dashboard use is a family prom.c (or, for URL sets,
+# daemon/feeds.c) writes
+grep -oh '"sluice_[a-z_]*"' "$ROOT/user/util/prom.c" "$ROOT/user/daemon/feeds.c" | tr -d '"' | sort -u > "$TMP/families"
 { jq -r '.panels[].targets[]?.expr' "$ROOT/contrib/grafana/sluice.json"; cat "$P/alerts.yml"; } |
 	grep -o 'sluice_[a-z_]*' | grep -v '^sluice_instance$' | sort -u > "$TMP/used"
 check "alerts and dashboard use only exported families ($(wc -l < "$TMP/used") names)" \
