@@ -695,6 +695,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run
 			r.hup = false;
 			sl_sd_notify("RELOADING=1");
 			sl_run_log("SIGHUP: re-applying %s", file);
+			sl_run_feeds_prime(file);       /* a new URL set: its first copy */
 			run_apply(&r);
 			sl_sd_notify("READY=1");
 		}
