@@ -90,6 +90,11 @@ printf '192.0.2.0/24\n203.0.113.0/24\n' > "$TMP/www/vendor.txt"
 if wait_for 10 verdict_is 203.0.113.2 allow; then
 	t1=$(date +%s%3N)
 	pass "run: picked up the change in $((t1 - t0)) ms (refresh 2s)"
+	if kill -0 "$spid" 2>/dev/null; then
+		pass "traffic: the stream was still running when the new list took effect"
+	else
+		fail "traffic: the swap came after the stream ended" "the loss check below proves nothing"
+	fi
 else
 	fail "run: picked up the change" "$(tail -n5 "$TMP/run.log")"
 fi

@@ -80,6 +80,7 @@ struct pctx {
 	struct nmap rulemap;
 	bool too_many_rules;
 	size_t cfiles, cresolvers, cfeeds;
+	bool feed_missing;      /* a URL set had no copy (feedset.c): empty rules are expected */
 	/* include stack: display names and real paths (NULL for a buffer) */
 	const char *stack_disp[SL_MAX_INCLUDE_DEPTH + 2];
 	char *stack_real[SL_MAX_INCLUDE_DEPTH + 2];

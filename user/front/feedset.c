@@ -360,6 +360,7 @@ static void load_copy(struct pctx *c, struct sl_feed *f, struct dlist *dl)
 		return;
 	}
 	err = sl__read_file(path, &buf, &len);
+	c->feed_missing |= err != 0;
 	if (err == -ENOENT && feed_missing_ok) {
 		free(path);
 		return;

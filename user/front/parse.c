@@ -491,7 +491,7 @@ static void parse_rule(struct pctx *c, struct lexer *lx)
 	if (!pr->has_to)
 		ERR(c, t.pos, "write `to any;` to match every destination",
 		    "rule '%s' has no destinations (no `to` line)", name);
-	else if (pr->d.nc == 0 && pr->d.nh == 0)
+	else if (pr->d.nc == 0 && pr->d.nh == 0 && !c->feed_missing)
 		WARN(c, t.pos, NULL, "rule '%s' matches nothing: its destination sets and files are empty",
 		     name);
 }
