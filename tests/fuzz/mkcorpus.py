@@ -39,6 +39,11 @@ rule e { allow icmp; allow icmpv6; allow any; to @a, 10.0.0.0 - 10.255.255.254; 
 rule f { allow tcp 80; to *.example.com, example.org; }
 """
 rules["errors.rules"] = 'policy maybe;\nrule x { allow udp 10,000-60,000; to 10.0.0.1/24; }\nrule x { deny tcp; allow udp; to 300.1.1.1; }\n'
+rules["url-sets.rules"] = """set z url "https://vendor.example/Zoom.txt" refresh 6h ca "ca.pem" max-shrink 25% min-entries 10;
+set a url "http://vendor.example/ip-ranges.json" insecure-http max-size 2M format json "prefixes[?service=='AMAZON'].ip_prefix";
+set b url "https://vendor.example/g.json" format json "prefixes[].ipv4Prefix" format text;
+rule m { allow udp 8801-8810; to @z, @a, @b; }
+"""
 for name, text in rules.items():
     open(os.path.join(out_r, name), "w").write(text)
 
