@@ -6,8 +6,9 @@
  * `refresh` after its last attempt (from its state file, so a restart does
  * not fetch again at once), with +-10 % jitter so that a fleet does not
  * poll a vendor in step; after a failure, again after min(refresh, 5 min).
- * Fetches run in the daemon's thread (bounded by user/feed/'s timeouts:
- * 10 s to connect, 60 s in all).  The list of sets is shared with the
+ * Fetches run in a thread of their own, one at a time (user/feed/'s
+ * timeouts: 10 s to connect, 60 s in all), so a slow vendor never delays
+ * DNS work or events; the list of sets is shared with it and with the
  * metrics thread under a mutex.
  */
 #include <errno.h>
@@ -32,6 +33,9 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct entry *ents;
 static size_t nents;
 static char inst_name[64] = "default";
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;   /* wakes the fetcher */
+static pthread_t worker;
+static bool worker_up, stopping, changed;       /* changed: a copy changed, re-apply */
 
 static uint64_t mono_ms(void)
 {
@@ -108,6 +112,7 @@ int sl_run_feeds_set(const struct sl_ruleset *rs, const char *inst)
 	ents = nv;
 	nents = rs->nfeeds;
 	snprintf(inst_name, sizeof(inst_name), "%s", inst);
+	pthread_cond_signal(&cv);
 	pthread_mutex_unlock(&mu);
 	return 0;
 }
@@ -115,6 +120,12 @@ int sl_run_feeds_set(const struct sl_ruleset *rs, const char *inst)
 void sl_run_feeds_free(void)
 {
 	pthread_mutex_lock(&mu);
+	stopping = true;        /* the fetcher ends after its fetch, or at once if idle */
+	pthread_cond_signal(&cv);
+	if (worker_up) {        /* not joined: a fetch may take up to 60 s; the copy is atomic */
+		pthread_detach(worker);
+		worker_up = false;
+	}
 	for (size_t k = 0; k < nents; k++)
 		sl_feed_free(&ents[k].f);
 	free(ents);
@@ -139,29 +150,82 @@ static bool fetch_one(const struct sl_feed *f)
 	return r.reason == SL_FR_NONE && r.changed;
 }
 
+/* When the set @key fetched last: again after refresh, or sooner after a failure. */
+static uint64_t next_due(const struct sl_feed *f)
+{
+	struct sl_feed_state st;
+	uint32_t wait = f->refresh_s;
+
+	if (!sl_feed_state_load(sl_feed_dir(), f->key, &st) && st.last_reason != SL_FR_NONE &&
+	    wait > FEEDS_RETRY_S)
+		wait = FEEDS_RETRY_S;
+	return mono_ms() + jitter_ms(wait);
+}
+
+/*
+ * The fetcher thread: the earliest due set is copied out under the lock and
+ * fetched without it, so a slow server never holds the daemon's loop (DNS,
+ * events) or the metrics thread.  A changed copy raises `changed`, which the
+ * loop reads within a second (sl_run_feeds_tick) and re-applies.
+ */
+
+static void *fetcher(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&mu);
+	while (!stopping) {
+		uint64_t now = mono_ms(), next = now + 1000;
+		struct entry *due = NULL;
+		struct sl_feed f;
+
+		for (size_t i = 0; i < nents; i++) {
+			if (ents[i].due_ms <= now && (!due || ents[i].due_ms < due->due_ms))
+				due = &ents[i];
+			if (ents[i].due_ms < next)
+				next = ents[i].due_ms;
+		}
+		if (!due) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);     /* the condvar's clock */
+			ts.tv_nsec += (long)((next - now) % 1000) * 1000000;
+			ts.tv_sec += (time_t)((next - now) / 1000) + ts.tv_nsec / 1000000000;
+			ts.tv_nsec %= 1000000000;
+			pthread_cond_timedwait(&cv, &mu, &ts);
+			continue;
+		}
+		if (feed_dup(&f, &due->f)) {
+			due->due_ms = now + 1000;
+			continue;
+		}
+		due->due_ms = UINT64_MAX;       /* in flight */
+		pthread_mutex_unlock(&mu);
+		bool ch = fetch_one(&f);
+		uint64_t nd = next_due(&f);
+		pthread_mutex_lock(&mu);
+		changed |= ch;
+		for (size_t i = 0; i < nents; i++)      /* the list may have been replaced */
+			if (!strcmp(ents[i].f.key, f.key) && ents[i].due_ms == UINT64_MAX)
+				ents[i].due_ms = nd;
+		sl_feed_free(&f);
+	}
+	pthread_mutex_unlock(&mu);
+	return NULL;
+}
+
 bool sl_run_feeds_tick(uint64_t now_ms, uint64_t *next_ms)
 {
-	bool changed = false;
+	bool ch;
 
-	/* Only this thread changes ents; the lock is for the metrics thread. */
-	for (size_t i = 0; i < nents; i++) {
-		struct entry *e = &ents[i];
-
-		if (e->due_ms <= now_ms) {
-			struct sl_feed_state st;
-			uint32_t wait;
-
-			changed |= fetch_one(&e->f);
-			wait = e->f.refresh_s;
-			if (!sl_feed_state_load(sl_feed_dir(), e->f.key, &st) &&
-			    st.last_reason != SL_FR_NONE && wait > FEEDS_RETRY_S)
-				wait = FEEDS_RETRY_S;
-			e->due_ms = mono_ms() + jitter_ms(wait);
-		}
-		if (e->due_ms < *next_ms)
-			*next_ms = e->due_ms;
-	}
-	return changed;
+	(void)now_ms;
+	(void)next_ms;          /* the fetcher keeps its own time; the loop wakes every second */
+	pthread_mutex_lock(&mu);
+	if (!worker_up && nents && !stopping)
+		worker_up = pthread_create(&worker, NULL, fetcher, NULL) == 0;
+	ch = changed;
+	changed = false;
+	pthread_mutex_unlock(&mu);
+	return ch;
 }
 
 void sl_run_feeds_prime(const char *file)
