@@ -72,7 +72,7 @@ _sluice()
 		[[ $cmd == stats ]] && { COMPREPLY=($(compgen -W 'text json prometheus' -- "$cur")); return; } ;;
 	--verdict)
 		COMPREPLY=($(compgen -W 'drop audit-drop pass' -- "$cur")); return ;;
-	--cgroup)
+	--cgroup | --feed-dir)
 		_filedir -d; return ;;
 	-r | --rules | --log-file | --pcap | --from)
 		_filedir; return ;;
@@ -88,7 +88,7 @@ _sluice()
 		return
 	fi
 	case $cmd in
-	check | apply | run) _filedir ;;                    # the rules file
+	check | apply | run | fetch) _filedir ;;            # the rules file
 	help) COMPREPLY=($(compgen -W "$("$sluice" --help 2>/dev/null |
 		awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }')" -- "$cur")) ;;
 	lookup) [[ $prev == udp || $prev == tcp ]] || COMPREPLY=($(compgen -W 'tcp udp icmp icmpv6' -- "$cur")) ;;
