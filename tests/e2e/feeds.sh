@@ -63,6 +63,13 @@ MPORT=$(free_port) || { fail setup "no free port"; finish; }
 lab_up "$id" || { fail setup "cannot build the namespace lab"; finish; }
 on_exit lab_down "$id"
 on_exit "$SLUICE" detach --all --instance "$inst"
+out=$("$SLUICE" apply "$TMP/rules" --dev "slc$id" --netns "sl-$id-c" --instance "$inst" 2>&1); rc=$?
+if [ $rc -eq 2 ] && grep -q "rules:2:16: error: URL set 'vendor' has no good copy" <<<"$out" &&
+	grep -q 'run `sluice fetch ' <<<"$out" && ! "$SLUICE" status --instance "$inst" > /dev/null 2>&1; then
+	pass "apply with no copy yet: exit 2 at file:line:col, says to run sluice fetch, loads nothing"
+else
+	fail "apply with no copy yet" "rc $rc: $out"
+fi
 "$SLUICE" run "$TMP/rules" --dev "slc$id" --netns "sl-$id-c" --instance "$inst" \
 	--metrics "127.0.0.1:$MPORT" 2> "$TMP/run.log" &
 RUN_PID=$!
