@@ -359,7 +359,7 @@ static void load_copy(struct pctx *c, struct sl_feed *f, struct dlist *dl)
 		sl__oom(c);
 		return;
 	}
-	err = sl__read_file(path, &buf, &len);
+	err = sl__read_rec(c->reads, path, &buf, &len);     /* read stably, as every file */
 	c->feed_missing |= err != 0;
 	if (err == -ENOENT && feed_missing_ok) {
 		free(path);
