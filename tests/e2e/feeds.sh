@@ -9,7 +9,8 @@
 # the unchanged 192.0.2.0/24 loses no packet across the swap; counters
 # carry over.  status --json and the metrics show the set (last success,
 # change, +1 -1, entries).  A bad list (empty 200) then keeps the running
-# ruleset, and status and metrics say why.
+# ruleset, and status and metrics say why.  A stalled server holds only the
+# fetcher's thread: SIGHUP is served at once.
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/scripts/lab.sh"
 source "$ROOT/tests/tools/feedlib.sh"
@@ -144,6 +145,19 @@ check "metrics: sluice_feed_fetch_failures_total{reason=\"empty\"}" grep -Eq \
 if command -v promtool >/dev/null; then
 	check "metrics: promtool check metrics accepts the exposition" \
 		bash -c "curl -s http://127.0.0.1:$MPORT/metrics | promtool check metrics"
+fi
+# --- a stalled vendor holds only the fetcher: SIGHUP is still served at once
+gen() { "$SLUICE" status --json --instance "$inst" 2>/dev/null | jq -r '.instances[0].generation'; }
+printf '192.0.2.0/24\n203.0.113.0/24\n' > "$TMP/www/vendor.txt"
+echo 30 > "$TMP/www/vendor.txt.stall"
+stalled() { grep -q '^STALL /vendor.txt' "$TMP/www/requests.log"; }
+if wait_for 10 stalled; then
+	g0=$(gen)
+	kill -HUP "$RUN_PID"
+	gen_moved() { [ "$(gen)" != "$g0" ]; }
+	check "stalled fetch: SIGHUP re-applied within 3 s all the same" wait_for 3 gen_moved
+else
+	fail "stalled fetch" "the server saw no request within 10 s"
 fi
 kill "$RUN_PID" 2>/dev/null
 wait "$RUN_PID" 2>/dev/null

@@ -7,10 +7,11 @@
 #                       If-None-Match with that ETag gets 304
 #   DIR/NAME.status     another status code for /NAME (e.g. 500)
 #   DIR/NAME.location   a 302 to that URL instead
+#   DIR/NAME.stall      answer only after that many seconds (a stalled vendor)
 # Listens on $FEED_PORT (default: any free port) and writes the port to PORTFILE; logs one line per request
 # ("GET /NAME 200 inm=...") to DIR/requests.log.
 # usage: feed_server.py DIR PORTFILE [CERT KEY]
-import hashlib, http.server, os, ssl, sys
+import hashlib, http.server, os, ssl, sys, time
 
 root, portfile = sys.argv[1], sys.argv[2]
 
@@ -23,6 +24,10 @@ class H(http.server.BaseHTTPRequestHandler):
         path = os.path.join(root, name)
         inm = self.headers.get('If-None-Match', '-')
         status, body, hdrs = 404, b'not found\n', {}
+        if name and os.path.exists(path + '.stall'):
+            with open(os.path.join(root, 'requests.log'), 'a') as f:
+                f.write('STALL /%s\n' % name)
+            time.sleep(float(open(path + '.stall').read() or '30'))
         if name and os.path.exists(path + '.location'):
             status, body = 302, b''
             hdrs['Location'] = open(path + '.location').read().strip()
