@@ -26,6 +26,7 @@ group_by([.size, .traffic])[] | . as $g | $g[0].size as $size |
 ($setup | map(select(.size == $size)) | first) as $st |
 {section: "gateway", size: $size, ruleset: $st.ruleset, traffic: $g[0].traffic,
  sent: $st.sent, received: $st.received,
+ not_measured: [($st.rows // [])[] | select(.verdicts != "ok")],
  calibration_test_run: {sluice_ns: $st.orig_ns, cal_ns: $st.variant_ns, extra_ns: $st.extra_ns},
  rows: [$g | group_by(.row)[] | .[0].row as $r |
 	{row: $r, rounds: length, pps: (map(.pps) | med), cpu_ns_per_pkt: (map(.cpp) | med),
