@@ -44,13 +44,14 @@ static const char *att_dir(const struct sl_attach *a)
 }
 
 static void json_attach(struct sl_json *j, const struct sl_instance *in, uint32_t k,
-			const struct sl_attach *a, bool detail)
+			const struct sl_attach *a, bool detail, const struct sl_att_owner *own)
 {
 	struct sl_att_ctr ac;
 
 	sl_read_att_ctr(in->att_ctr_fd, k, &ac);
 	sl_json_obj_open(j);
 	sl_json_kstr(j, "hook", sl_hook_name(a->hook));
+	cli_att_owner_show(own, k, j);
 	sl_json_kstr(j, "direction", att_dir(a));
 	if (a->hook == SL_HOOK_CGROUP) {
 		sl_json_kstr(j, "cgroup", a->cgroup);
@@ -88,7 +89,8 @@ static int status_one(const char *name, struct sl_json *j)
 	struct sl_instance in;
 	struct sl_attach att[SL_MAX_ATTACH];
 	struct sl_rule_meta *meta;
-	size_t nrules = 0, gone = 0;
+	struct sl_att_owner *own;
+	size_t nrules = 0, gone = 0, natt = 0, shown = 0;
 	struct sl_image img;
 	int e;
 
@@ -124,13 +126,17 @@ static int status_one(const char *name, struct sl_json *j)
 		       cli_mode_name(in.cfg.mode), nrules, img.ndst4, img.ndst6, in.layout);
 		cli_owner_show(name, NULL);
 	}
+	own = cli_att_owners(name);
 	for (uint32_t k = 0; k < SL_MAX_ATTACH; k++) {
 		const struct sl_attach *a = &att[k];
 
 		if (a->hook == SL_HOOK_NONE)
 			continue;
+		natt++;
 		if (j) {
-			json_attach(j, &in, k, a, true);
+			json_attach(j, &in, k, a, true, own);
+		} else if (!cli_verbose && shown >= CLI_STATUS_ATT_LINES) {
+			/* summed up below */
 		} else {
 			char where[96], since[32];
 			time_t t = (time_t)a->since;
@@ -145,13 +151,20 @@ static int status_one(const char *name, struct sl_json *j)
 				printf("handle 0x%x prio %u", a->handle, a->priority);
 			else
 				printf("link %u", a->link_id);
-			printf("  since %s  passed %llu dropped %llu%s\n", since,
+			printf("  since %s  passed %llu dropped %llu%s", since,
 			       (unsigned long long)ac.pass_packets, (unsigned long long)ac.drop_packets,
 			       sl_attach_alive(&in, a) ? "" : "  (GONE: interface, cgroup or link removed)");
+			cli_att_owner_show(own, k, NULL);
+			printf("\n");
+			shown++;
 		}
 		if (!sl_attach_alive(&in, a))
 			gone++;
 	}
+	if (!j && natt > shown)
+		printf("  ... %zu attachments in all, %zu more not listed (sluice status -v --instance %s "
+		       "lists every one; sluice stats --json has their counters)\n", natt, natt - shown, name);
+	free(own);
 	if (gone)
 		fprintf(stderr, "sluice: instance %s: %zu attachment%s GONE: traffic there is not filtered; "
 			"apply again with --dev/--cgroup once it is back (sluice run does it by itself)\n",
@@ -356,12 +369,15 @@ int do_stats(int argc, char **argv)
 		sl_json_obj_close(&j);
 		for (int i = SL_G_MALFORMED; i < SL_G_MAX; i++)
 			sl_json_ku64(&j, gnames[i], g[i].packets);
+		struct sl_att_owner *own = cli_att_owners(inst);
+
 		sl_json_key(&j, "attachments");
 		sl_json_arr_open(&j);
 		for (uint32_t k = 0; k < SL_MAX_ATTACH; k++)
 			if (att[k].hook != SL_HOOK_NONE)
-				json_attach(&j, &in, k, &att[k], false);
+				json_attach(&j, &in, k, &att[k], false, own);
 		sl_json_arr_close(&j);
+		free(own);
 		stats_tail(&j, inst, &in);
 		sl_json_obj_close(&j);
 		sl_json_end(&j);

@@ -42,12 +42,15 @@ int cni_gc(const struct cni_conf *c)
 	if (!c->valid)
 		return cni_fail(CNI_ERR_CONFIG, "GC without \"cni.dev/valid-attachments\": the runtime "
 				"passes the attachments that still exist");
+	if (cni_share_gc(c))
+		return -1;
 	if (sl_instance_list(&names, &n))
 		return cni_fail(CNI_ERR_IO, "%s: cannot list the instances", SL_PIN_ROOT);
 	for (size_t i = 0; i < n; i++) {
 		struct sl_owner o;
 
-		if (!rc && !sl_owner_get(names[i], &o) && !strcmp(o.kind, "cni") &&
+		/* shared instances (no container id of their own): cni_share_gc */
+		if (!rc && !sl_owner_get(names[i], &o) && !strcmp(o.kind, "cni") && o.id[0] &&
 		    !strcmp(o.network, c->name ? c->name : "") && !listed(c->valid, &o) &&
 		    cni_remove(names[i]))
 			rc = cni_fail(CNI_ERR_IO, "GC: cannot remove instance %s; retry, or: sluice "

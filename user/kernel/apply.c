@@ -202,6 +202,25 @@ static int open_current(struct apply *a)
 	return 0;
 }
 
+/* The learning state of a generation without host names is minimal
+ * (load.c): the first apply with names makes it anew (the pins replaced). */
+static void learn_anew(struct apply *a)
+{
+	struct bpf_map_info mi = { 0 };
+	__u32 len = sizeof(mi);
+	int *fds[] = { &a->cur.learned_fd, &a->cur.pending_fd, &a->cur.name_ring_fd, &a->reuse.fallback_fd };
+
+	if (a->cur.learned_fd < 0 || bpf_obj_get_info_by_fd(a->cur.learned_fd, &mi, &len) ||
+	    mi.max_entries > SL_LEARN_IDLE_ENTRIES)
+		return;
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+	a->reuse.learned_fd = a->reuse.pending_fd = a->reuse.name_ring_fd = -1;
+}
+
 /* Stage 1, the plan: what runs now, stable slots, the new image. */
 static int plan(struct apply *a)
 {
@@ -238,6 +257,8 @@ static int plan(struct apply *a)
 		slk_err("cannot compile the ruleset: %s", strerror(-e));
 		return e;
 	}
+	if (a->img.nnames && a->have)
+		learn_anew(a);
 	a->rep->generation = a->img.cfg.generation;
 	return 0;
 }
@@ -271,7 +292,9 @@ static int load_maps(struct apply *a)
 	if (a->o->dns_grace_s)
 		lopt.grace_s = a->o->dns_grace_s;
 	sl_bpf_learn_opts(&lopt);
+	sl_bpf_events_kib(a->o->events_kib);
 	e = sl_bpf_load_progs(&a->img, false, &a->reuse, 0, &a->skel);
+	sl_bpf_events_kib(0);
 	sl_bpf_learn_opts(NULL);
 	return e;
 }
@@ -372,7 +395,7 @@ static int load_att_progs(struct apply *a)
 	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)
 		if (a->att[k].hook != SL_HOOK_NONE)
 			flags[k] = att_flags(a->rs, a->att, k);
-	slk_group_records(a->att, flags, &a->grp);
+	slk_group_records(a->att, flags, a->o->join, &a->grp);
 	if ((e = slk_ifx_fill(bpf_map__fd(a->skel->maps.att_ifx), a->att, &a->grp)))
 		return e;
 	for (__u32 n = 0; n < a->grp.ngrp; n++) {
@@ -670,6 +693,8 @@ undo_pins:
 	unpin_new(&a);
 out:
 	finish(&a, e);
+	if (e && !a.have && !slk_pin_exists(inst, "config") && !slk_pin_exists(inst, "owner"))
+		slk_lock_unlink(inst);          /* a first apply that failed leaves no lock file */
 	slk_unlock_instance(&lk);
 	return e;
 }

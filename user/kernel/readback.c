@@ -117,7 +117,15 @@ int sl_read_rule_meta(int fd, struct sl_rule_meta *out)
 
 int sl_read_attach(int fd, struct sl_attach *out)
 {
-	return slk_read_array(fd, out, SL_MAX_ATTACH, sizeof(*out));
+	struct bpf_map_info mi = { 0 };
+	__u32 len = sizeof(mi), n = SL_MAX_ATTACH;
+
+	/* an instance made before SL_MAX_ATTACH grew has fewer records */
+	if (bpf_obj_get_info_by_fd(fd, &mi, &len) == 0 && mi.max_entries && mi.max_entries < n) {
+		n = mi.max_entries;
+		memset(out + n, 0, (SL_MAX_ATTACH - n) * sizeof(*out));
+	}
+	return slk_read_array(fd, out, n, sizeof(*out));
 }
 
 /* Read every (key, value) of a map into a growing array of records. */
