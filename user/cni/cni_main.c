@@ -94,7 +94,7 @@ static void print_error(const struct cni_conf *c)
 }
 
 /* One line per call in the configuration's "log" file. */
-static void log_call(const struct cni_env *env, const struct cni_conf *c, int rc)
+static void log_call(const struct cni_env *env, const struct cni_conf *c, int rc, double ms)
 {
 	char inst[SL_INST_LEN + 1] = "-", ts[32];
 	time_t t = time(NULL);
@@ -108,6 +108,7 @@ static void log_call(const struct cni_env *env, const struct cni_conf *c, int rc
 	fprintf(f, "%s %s network=%s container=%.12s ifname=%s instance=%s %s", ts, env->command,
 		c->name ? c->name : "-", env->containerid ? env->containerid : "-",
 		env->ifname ? env->ifname : "-", inst, rc ? "error" : "ok");
+	fprintf(f, " ms=%.1f", ms);
 	if (rc)
 		fprintf(f, " code=%d: %s", err_code, err_msg);
 	fputc('\n', f);
@@ -136,8 +137,10 @@ int main(void)
 		.args = getenv("CNI_ARGS"), .path = getenv("CNI_PATH"),
 	};
 	struct cni_conf c = { 0 };
+	struct timespec t0, t1;
 	int rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	sl_loader_verbose(false);
 	if (!env.command || !env.command[0]) {
 		fprintf(stderr, "sluice-cni: a CNI plugin: container runtimes run it with CNI_COMMAND "
@@ -178,7 +181,8 @@ int main(void)
 		else
 			rc = cni_status(&c);
 	}
-	log_call(&env, &c, rc);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_call(&env, &c, rc, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
 	if (rc)
 		print_error(&c);
 	cni_conf_free(&c);
