@@ -116,7 +116,8 @@ int cni_need_env(const struct cni_env *env, bool netns);
 int cni_need_prev(const struct cni_conf *c, const char *cmd);
 int cni_find_dev(const struct cni_env *env, const struct cni_conf *c, char dev[16]);
 
-/* cni_share.c */
+/* cni_share.c; the shared instance a call used, for the log line ("" if none) */
+extern char cni_shared_inst[SL_INST_LEN + 1];
 int cni_share_add(const struct cni_env *env, const struct cni_conf *c);
 /* DEL/CHECK of a container attached to a shared instance: 1 if it was not
  * (the caller tries the per-container instance), 0 done, -1 failed. */

@@ -17,6 +17,7 @@
 
 #include "cni/cni.h"
 
+char cni_shared_inst[SL_INST_LEN + 1];
 static int err_code;
 static char err_msg[1024];
 static char details[8192];
@@ -102,7 +103,9 @@ static void log_call(const struct cni_env *env, const struct cni_conf *c, int rc
 
 	if (!c->log || !(f = fopen(c->log, "ae")))
 		return;
-	if (env->containerid && env->ifname)
+	if (cni_shared_inst[0])
+		snprintf(inst, sizeof(inst), "%s", cni_shared_inst);
+	else if (env->containerid && env->ifname)
 		cni_instance_name(c->name, env->containerid, env->ifname, inst);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 	fprintf(f, "%s %s network=%s container=%.12s ifname=%s instance=%s %s", ts, env->command,

@@ -187,6 +187,7 @@ int cni_share_add(const struct cni_env *env, const struct cni_conf *c)
 	    cni_load_rules(c, rules, &rs, &digest))
 		return -1;
 	share_name(c, digest, rs.host_pass, inst);
+	snprintf(cni_shared_inst, sizeof(cni_shared_inst), "%s", inst);
 	/* an ADD of this container again without its DEL (runtime restart): start clean */
 	if (find_owner(env->containerid, env->ifname, old, &o) == 0 && (e = share_detach(old, &o))) {
 		sl_ruleset_free(&rs);
@@ -227,6 +228,7 @@ int cni_share_del(const struct cni_env *env, const struct cni_conf *c)
 	(void)c;
 	if (find_owner(env->containerid, env->ifname, inst, &o))
 		return 1;
+	snprintf(cni_shared_inst, sizeof(cni_shared_inst), "%s", inst);
 	if ((e = share_detach(inst, &o)))
 		return cni_fail(e == -EAGAIN || e == -EBUSY ? CNI_ERR_AGAIN : CNI_ERR_IO,
 				"instance %s: cannot detach container %.12s (%s): %s; retry, or: sluice "
