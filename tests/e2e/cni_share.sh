@@ -134,7 +134,8 @@ expect_eq "an attachment per container" "$(jq -r --arg n "$NET" '[.instances[] |
 	(.attachments | length)] | sort | join(",")' <<<"$js")" "$NB,$((N - NB))"
 expect_eq "each attachment names its container and pod" "$(jq -r --arg c "c${id}x$N" '.instances[].attachments[] |
 	select(.container == $c) | "\(.dev) \(.pod_namespace)/\(.pod_name)"' <<<"$js")" "sk$id$N tele-video/pod$N"
-jq -r '.instances[].attachments[] | "prog \(.prog_id)\nlink \(.link_id)"' <<<"$js" | sort -u > "$TMP/ids"
+jq -r --arg n "$NET" '.instances[] | select(.owner.network == $n) | .attachments[] |
+	"prog \(.prog_id)\nlink \(.link_id)"' <<<"$js" | sort -u > "$TMP/ids"
 
 # --- traffic: each container judged by its own rules; counters per container
 T_PREFIX="cni_share/traffic/"

@@ -155,7 +155,8 @@ static int attach(const struct cni_conf *c, const struct sl_ruleset *rs, const c
 {
 	const char *devs[1] = { dev };
 	struct sl_apply_opts ao = { .instance = inst, .devs = devs, .ndevs = 1, .hook = c->hook,
-				    .join = true, .events_kib = c->events_kib };
+				    .join = true, .events_kib = c->events_kib,
+				    .size_to_rules = true };
 	struct sl_apply_report rep;
 	int e;
 

@@ -106,6 +106,7 @@ struct apply {
 	struct sl_attach want[2 * SL_MAX_DEVS]; /* the targets named, + DNS learners */
 	size_t nwant;
 	struct slk_groups grp;                  /* records sharing a program */
+	__u32 nslots;                           /* counter slots of the instance */
 	struct sluice_bpf *progs[SL_MAX_ATTACH];        /* one per group */
 	bool is_new[SL_MAX_ATTACH], switched[SL_MAX_ATTACH];
 	struct sl_image img;
@@ -221,6 +222,28 @@ static void learn_anew(struct apply *a)
 	a->reuse.learned_fd = a->reuse.pending_fd = a->reuse.name_ring_fd = -1;
 }
 
+/* Counter slots: an instance sized to its rules (sl_apply_opts.size_to_rules)
+ * keeps its size; its slots must fit (else it is made again). */
+static int slot_room(struct apply *a)
+{
+	struct bpf_map_info mi = { 0 };
+	__u32 len = sizeof(mi);
+
+	a->nslots = SL_MAX_SLOTS;
+	if (a->have && bpf_obj_get_info_by_fd(a->cur.counters_fd, &mi, &len) == 0 && mi.max_entries)
+		a->nslots = mi.max_entries;
+	else if (!a->have && a->o->size_to_rules && SL_SLOTS_FOR(a->rs->nrules) < SL_MAX_SLOTS)
+		a->nslots = SL_SLOTS_FOR(a->rs->nrules);
+	for (size_t i = 0; i < a->rs->nrules; i++)
+		if (a->slots[i] >= a->nslots) {
+			slk_err("instance %s has counters for %u rule slots, made for a smaller ruleset; "
+				"remove it (sluice detach --all --instance %s) and apply again", a->inst,
+				a->nslots, a->inst);
+			return -ENOSPC;
+		}
+	return 0;
+}
+
 /* Stage 1, the plan: what runs now, stable slots, the new image. */
 static int plan(struct apply *a)
 {
@@ -250,7 +273,7 @@ static int plan(struct apply *a)
 		a->reuse.events_fd = slk_obj_get(a->inst, "events");  /* kept: readers survive applies */
 		a->reuse.ev_ctr_fd = slk_obj_get(a->inst, "ev_ctr");
 	}
-	if ((e = slk_assign_slots(a->rs, a->have ? a->meta : NULL, a->slots)))
+	if ((e = slk_assign_slots(a->rs, a->have ? a->meta : NULL, a->slots)) || (e = slot_room(a)))
 		return e;
 	e = sl_compile(a->rs, a->slots, a->have ? cur->cfg.generation + 1 : 1, &a->img);
 	if (e) {
@@ -293,7 +316,9 @@ static int load_maps(struct apply *a)
 		lopt.grace_s = a->o->dns_grace_s;
 	sl_bpf_learn_opts(&lopt);
 	sl_bpf_events_kib(a->o->events_kib);
+	sl_bpf_slots(a->nslots < SL_MAX_SLOTS ? a->nslots : 0);
 	e = sl_bpf_load_progs(&a->img, false, &a->reuse, 0, &a->skel);
+	sl_bpf_slots(0);
 	sl_bpf_events_kib(0);
 	sl_bpf_learn_opts(NULL);
 	return e;

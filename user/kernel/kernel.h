@@ -111,6 +111,10 @@ int sl_fast_fill(const struct sl_fast *f, int classes_fd, int dir16_fd, int dir8
 int sl_fast6_fill(const struct sl_fast6 *f, int dir6_fd, int node6_fd);
 /* The events ring of the next sl_bpf_load* that makes one, KiB (0: 1024). */
 void sl_bpf_events_kib(uint32_t kib);
+/* Counter slots (counters, rules) of the next sl_bpf_load* (0: SL_MAX_SLOTS). */
+void sl_bpf_slots(uint32_t n);
+/* The slots of an instance sized to its rules: room for a ruleset of the same size beside it. */
+#define SL_SLOTS_FOR(nrules) ((nrules) < 8 ? 16u : 2u * (uint32_t)(nrules))
 /* "learned" and "pending" of a ruleset without host names (nothing is learned). */
 #define SL_LEARN_IDLE_ENTRIES 64
 /* Learning options for the next sl_bpf_load* (NULL: defaults, resolvers from img->rs). */
@@ -153,6 +157,7 @@ struct sl_apply_opts {
 	bool allow_stack;               /* attach where another instance already filters */
 	bool allow_empty;               /* apply a ruleset without a rule (refused by default) */
 	uint32_t events_kib;            /* the events ring of a new instance, KiB (0: the default) */
+	bool size_to_rules;             /* a new instance's counters for SL_SLOTS_FOR(rules), not SL_MAX_SLOTS */
 	bool join;                      /* every tc/xdp program finds its attachment by interface in
 					 * a full att_ifx table, so that sl_attach_join can add more */
 };

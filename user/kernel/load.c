@@ -5,11 +5,16 @@
 #include "kernel/internal.h"
 
 static const struct sl_learn_opts *learn_opts;
-static uint32_t events_kib;
+static uint32_t events_kib, nslots;
 
 void sl_bpf_events_kib(uint32_t kib)
 {
 	events_kib = kib;
+}
+
+void sl_bpf_slots(uint32_t n)
+{
+	nslots = n;
 }
 
 void sl_bpf_learn_opts(const struct sl_learn_opts *o)
@@ -75,6 +80,9 @@ static int size_maps(struct sluice_bpf *skel, const struct sl_image *img, uint32
 		return e;
 	if (events_kib && (e = bpf_map__set_max_entries(skel->maps.events, events_kib * 1024)))
 		return e;
+	if (nslots && ((e = bpf_map__set_max_entries(skel->maps.counters, nslots)) ||
+		       (e = bpf_map__set_max_entries(skel->maps.rules, nslots))))
+		return e;
 	/* Above 32 KB the kernel allocates an array with vmalloc in 4 KiB pages
 	 * anyway, and its values start 16 bytes into a cache line; mmapable,
 	 * they start on a page, so a node of a line is one cache line.  Below,
@@ -103,7 +111,8 @@ static int reuse_maps(struct sluice_bpf *skel, const struct sl_reuse *reuse)
 	int e = 0;
 
 	if ((e = same_size(skel->maps.attachments, reuse->attach_fd)) ||
-	    (e = same_size(skel->maps.att_counters, reuse->att_ctr_fd)))
+	    (e = same_size(skel->maps.att_counters, reuse->att_ctr_fd)) ||
+	    (e = same_size(skel->maps.counters, reuse->counters_fd)))
 		return e;
 
 	if ((reuse->counters_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.counters, reuse->counters_fd))) ||
