@@ -84,6 +84,21 @@ static void json_attach(struct sl_json *j, const struct sl_instance *in, uint32_
 	sl_json_obj_close(j);
 }
 
+/* stats --json: "attachments", each with its container if sluice-cni made it */
+static void json_attachments(struct sl_json *j, const char *inst, const struct sl_instance *in,
+			     const struct sl_attach *att)
+{
+	struct sl_att_owner *own = cli_att_owners(inst);
+
+	sl_json_key(j, "attachments");
+	sl_json_arr_open(j);
+	for (uint32_t k = 0; k < SL_MAX_ATTACH; k++)
+		if (att[k].hook != SL_HOOK_NONE)
+			json_attach(j, in, k, &att[k], false, own);
+	sl_json_arr_close(j);
+	free(own);
+}
+
 static int status_one(const char *name, struct sl_json *j)
 {
 	struct sl_instance in;
@@ -369,15 +384,7 @@ int do_stats(int argc, char **argv)
 		sl_json_obj_close(&j);
 		for (int i = SL_G_MALFORMED; i < SL_G_MAX; i++)
 			sl_json_ku64(&j, gnames[i], g[i].packets);
-		struct sl_att_owner *own = cli_att_owners(inst);
-
-		sl_json_key(&j, "attachments");
-		sl_json_arr_open(&j);
-		for (uint32_t k = 0; k < SL_MAX_ATTACH; k++)
-			if (att[k].hook != SL_HOOK_NONE)
-				json_attach(&j, &in, k, &att[k], false, own);
-		sl_json_arr_close(&j);
-		free(own);
+		json_attachments(&j, inst, &in, att);
 		stats_tail(&j, inst, &in);
 		sl_json_obj_close(&j);
 		sl_json_end(&j);
