@@ -204,6 +204,29 @@ cni ADD 41
 expect_eq "ADD of the killed container again: exit 0" "$(rc 41)" 0
 expect_eq "... filtered (B)" "$(udp 41 198.51.100.2 6000 3)" 0
 
+# --- interfaces whose indexes collide in the table: a second program, not one each
+T_PREFIX="cni_share/collide/"
+mk_indexed() {   # N IFINDEX: container N whose host-side veth has that index
+	local k=sl-$id-k$1 hv=sk$id$1
+	ip netns add "$k" && ip -n "$k" link set lo up &&
+	ip -n "$H" link add "$hv" index "$2" type veth peer name eth0 netns "$k" &&
+	ip -n "$H" link set "$hv" master "$BR" && ip -n "$H" link set "$hv" up &&
+	ip -n "$k" addr add "192.0.2.$((10 + $1))/24" dev eth0 && ip -n "$k" link set eth0 up &&
+	ip -n "$k" route add default via 192.0.2.254
+}
+if mk_indexed 50 31000 && mk_indexed 51 32024; then
+	cni ADD 50; cni ADD 51
+	expect_eq "two ADDs whose veths take one slot: exit 0" "$(rc 50):$(rc 51)" "0:0"
+	expect_eq "... their instance (B) runs two programs, not one per container" "$(status | jq -r --arg c "c${id}x51" \
+		'.instances[] | select(any(.attachments[]; .container == $c)) | [.attachments[].prog_id] | unique | length')" 2
+	expect_eq "... the second is filtered" "$(udp 51 198.51.100.2 6000 4)" 0
+	expect_eq "... and counted as its own" "$(att_of 51 drop_packets)" 4
+	expect_eq "... the first passes what it may" "$(udp 50 198.51.100.2 6001 3)" 3
+	cni DEL 50; cni DEL 51
+else
+	skip "colliding interface indexes" "ip link add ... index N is not supported here"
+fi
+
 # --- GC: what the runtime no longer lists goes -----------------------------------
 T_PREFIX="cni_share/gc/"
 valid=$(for n in $(seq 11 "$N") $(seq 31 40) 42; do echo "c${id}x$n"; done |

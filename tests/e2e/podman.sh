@@ -29,8 +29,9 @@ id=${ID}p
 NA=sl14a$id NB=sl14b$id NC=sl14c$id         # network names = bridge names
 IMG=localhost/sluice-e2e-busybox:$id
 k=$(( 16 * (1 + 0x${ID:0:2} % 14) ))         # a /28 per run
-SUBA=198.51.100.$k/28 SUBB=203.0.113.$k/28 SUBC=192.0.2.$k/28
-SRVC=192.0.2.$((k + 5))
+kc=$(( (k + 112) % 224 + 16 ))               # C: another /28 of 203.0.113.0/24 than B's
+SUBA=198.51.100.$k/28 SUBB=203.0.113.$k/28 SUBC=203.0.113.$kc/28
+SRVC=203.0.113.$((kc + 5))
 SRVA=198.51.100.$((k + 5)) SRVB=203.0.113.$((k + 5))
 # rlimits no higher than ours (runc may not raise them: no CAP_SYS_RESOURCE
 # here), and at most 4096: podman runs runc under lower limits than its own
@@ -256,6 +257,7 @@ if pm network create --subnet "$SUBC" --disable-dns "$NC" > "$TMP/out" 2>&1; the
 else
 	fail "network C" "$(tail -n 2 "$TMP/out")"
 fi
+T_PREFIX="podman/"
 "$SLUICE" gc > "$TMP/gc" 2>&1
 check "sluice gc finds nothing of ours to remove" bash -c "! grep -q '$NA' '$TMP/gc'"
 finish

@@ -101,6 +101,43 @@ static void split(struct slk_groups *g, __u32 n)
 	g->split[n] = true;
 }
 
+/*
+ * Joinable groups (sl_apply_opts.join) whose interfaces collide in a full
+ * table: the records whose slot is taken move to a new group of the same
+ * kind, a program with a table of its own (a few programs in all, not one
+ * per attachment).  False if an interface is missing (split instead).
+ */
+static bool partition(struct slk_groups *g, __u32 n)
+{
+	static bool taken[SL_IFX_GROUP_MAX];
+	__u32 m = g->ngrp;
+
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)
+		if (g->of[k] == n + 1 && !g->ifindex[k])
+			return false;
+	memset(taken, 0, sizeof(taken));
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		__u32 s = g->ifindex[k] & (SL_IFX_GROUP_MAX - 1);
+
+		if (g->of[k] != n + 1)
+			continue;
+		if (!taken[s]) {
+			taken[s] = true;
+			continue;
+		}
+		if (m == g->ngrp) {
+			g->first[m] = k;
+			g->size[m] = 0;
+			g->split[m] = false;
+			g->ngrp++;
+		}
+		g->of[k] = m + 1;
+		g->size[m]++;
+		g->size[n]--;
+	}
+	return true;            /* (group n keeps its first record: the first slot is free) */
+}
+
 void slk_group_records(const struct sl_attach *att, const __u32 *flags, bool join, struct slk_groups *g)
 {
 	__u32 used = 0, ngrp;
@@ -125,10 +162,14 @@ void slk_group_records(const struct sl_attach *att, const __u32 *flags, bool joi
 		if (g->of[k] && shared(g, att, g->of[k] - 1))
 			g->ifindex[k] = att[k].ifindex ? att[k].ifindex : dev_index(&att[k]);
 	ngrp = g->ngrp;
-	for (__u32 n = 0; n < ngrp; n++) {
+	/* (joinable groups' partitions are groups after ngrp, sized in turn) */
+	for (__u32 n = 0; n < (join ? g->ngrp : ngrp); n++) {
 		if (!shared(g, att, n))
 			continue;
 		if (size_table(g, n, used))
+			used += g->mask[n] + 1;
+		else if (join && used + SL_IFX_GROUP_MAX <= SL_IFX_SLOTS && partition(g, n) &&
+			 size_table(g, n, used))
 			used += g->mask[n] + 1;
 		else
 			split(g, n);

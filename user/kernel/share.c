@@ -52,32 +52,6 @@ static int prog_rodata(int pfd, struct sluice_bpf__rodata *ro, int *ifx_fd)
 	return e;
 }
 
-/* A group the new target can join: a record of the same hook, direction and
- * namespace whose program looks records up by interface.  Its program fd. */
-static int find_group(const char *inst, const struct sl_attach *att, const struct sl_attach *t,
-		      struct sluice_bpf__rodata *ro, int *ifx_fd)
-{
-	char name[64];
-
-	for (__u32 j = 0; j < SL_MAX_ATTACH; j++) {
-		int pfd;
-
-		if (att[j].hook != t->hook || att[j].dir != t->dir ||
-		    strncmp(att[j].netns, t->netns, SL_IFNAME_LEN))
-			continue;
-		slk_prog_pin_name(name, sizeof(name), "", j);
-		if ((pfd = slk_obj_get(inst, name)) < 0)
-			continue;
-		if (prog_rodata(pfd, ro, ifx_fd) == 0 && ro->att_index == SL_ATT_BY_IFINDEX)
-			return pfd;
-		if (*ifx_fd >= 0)
-			close(*ifx_fd);
-		close(pfd);
-		return -EAGAIN;         /* its group runs a program of its own: apply */
-	}
-	return -EAGAIN;
-}
-
 struct join {
 	const char *inst;
 	const struct sl_apply_opts *o;
@@ -88,16 +62,76 @@ struct join {
 	__u32 k, slot;
 };
 
-/* The target's record and slot: free ones, or -EAGAIN (a full apply regroups). */
-static int plan_join(struct join *j)
+#define SL_JOIN_PROGS 8         /* programs of one kind looked at (a group and its partitions) */
+
+/* Whether @slot of att_ifx @ifx is free for @ifindex: unused, its own, or
+ * naming a record that is gone or now names another interface. */
+static bool slot_free(const struct join *j, int ifx, __u32 slot, __u32 ifindex)
 {
 	struct sl_ifx_val v;
-	__u32 ifindex, k;
+
+	if (bpf_map_lookup_elem(ifx, &slot, &v))
+		return false;
+	return !v.ifindex || v.ifindex == ifindex || v.att >= SL_MAX_ATTACH ||
+	       j->att[v.att].hook == SL_HOOK_NONE || j->att[v.att].ifindex != v.ifindex;
+}
+
+/* A program the new target can join: of a record of the same hook,
+ * direction and namespace, looking records up by interface, with a free
+ * slot for the target's (group.c: a group may have partitions, each its
+ * program).  Sets j->pfd, ifx, ro, slot; -EAGAIN if none (the caller applies). */
+static int find_group(struct join *j, __u32 ifindex)
+{
+	__u32 seen[SL_JOIN_PROGS], nseen = 0;
+	char name[64];
+
+	for (__u32 k = 0; k < SL_MAX_ATTACH && nseen < SL_JOIN_PROGS; k++) {
+		struct bpf_prog_info pi = { 0 };
+		__u32 len = sizeof(pi), i;
+		int pfd, ifx;
+
+		if (j->att[k].hook != j->t.hook || j->att[k].dir != j->t.dir ||
+		    strncmp(j->att[k].netns, j->t.netns, SL_IFNAME_LEN))
+			continue;
+		slk_prog_pin_name(name, sizeof(name), "", k);
+		if ((pfd = slk_obj_get(j->inst, name)) < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(pfd, &pi, &len)) {
+			close(pfd);
+			continue;
+		}
+		for (i = 0; i < nseen && seen[i] != pi.id; i++)
+			;
+		if (i < nseen) {
+			close(pfd);
+			continue;
+		}
+		seen[nseen++] = pi.id;
+		if (prog_rodata(pfd, &j->ro, &ifx) == 0 && j->ro.att_index == SL_ATT_BY_IFINDEX) {
+			__u32 slot = j->ro.att_ifx_base + (ifindex & j->ro.att_ifx_mask);
+
+			if (slot_free(j, ifx, slot, ifindex)) {
+				j->pfd = pfd;
+				j->ifx = ifx;
+				j->slot = slot;
+				return 0;
+			}
+		}
+		if (ifx >= 0)
+			close(ifx);
+		close(pfd);
+	}
+	return -EAGAIN;         /* nothing to join, or no free slot: an apply regroups */
+}
+
+/* The target's record and program: free ones, or -EAGAIN. */
+static int plan_join(struct join *j)
+{
 	int saved, e;
+	__u32 k;
 
 	if ((e = slk_dev_enter(j->t.ifname, &j->t, &saved)))
 		return e;
-	ifindex = j->t.ifindex;
 	sl_netns_leave(saved);
 	for (k = 0; k < SL_MAX_ATTACH && j->att[k].hook != SL_HOOK_NONE; k++)
 		;
@@ -106,14 +140,7 @@ static int plan_join(struct join *j)
 		return -ENOSPC;
 	}
 	j->k = k;
-	j->slot = j->ro.att_ifx_base + (ifindex & j->ro.att_ifx_mask);
-	if (bpf_map_lookup_elem(j->ifx, &j->slot, &v))
-		return -errno;
-	/* taken by a live record of another interface: the group needs a larger table */
-	if (v.ifindex && v.ifindex != ifindex && v.att < SL_MAX_ATTACH &&
-	    j->att[v.att].hook != SL_HOOK_NONE && j->att[v.att].ifindex == v.ifindex)
-		return -EAGAIN;
-	return 0;
+	return find_group(j, j->t.ifindex);
 }
 
 /* The attach of record k, journaled (the header comment). */
@@ -176,8 +203,6 @@ static int join_locked(struct join *j)
 		if (j->att[k].hook == j->t.hook && !strncmp(j->att[k].ifname, j->t.ifname, SL_IFNAME_LEN) &&
 		    !strncmp(j->att[k].netns, j->t.netns, SL_IFNAME_LEN))
 			return -EAGAIN;         /* there already (alive or not): apply sorts it out */
-	if ((j->pfd = find_group(j->inst, j->att, &j->t, &j->ro, &j->ifx)) < 0)
-		return j->pfd;
 	if (!j->o->allow_stack && slk_hook_taken(j->inst, &j->t, who, sizeof(who))) {
 		slk_err("%s: %s already filters %s here; detach it first (sluice detach --instance ...)",
 			j->t.ifname, who, sl_hook_name(j->t.hook));
