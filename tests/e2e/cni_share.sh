@@ -163,6 +163,12 @@ cp "$TMP/b.rules" "$TMP/b.orig"
 echo 'rule extra { allow udp 6002; to 198.51.100.2; }' >> "$TMP/b.rules"
 cni CHECK "$N"
 expect_eq "CHECK after its rules changed: code 103" "$(rc "$N"):$(jq -r .code "$TMP/out.$N")" "1:103"
+mk_container 98
+cni ADD 98
+expect_eq "an ADD after the change gets the new rules: a third instance" "$(rc 98):$(insts)" "0:3"
+expect_eq "... which allow udp 6002" "$(udp 98 198.51.100.2 6002 3)" 3
+cni DEL 98
+expect_eq "... gone with its container" "$(insts)" 2
 cp "$TMP/b.orig" "$TMP/b.rules"
 
 # --- the mapping: a missing file fails ADD, nothing attached -------------------

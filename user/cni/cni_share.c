@@ -171,43 +171,141 @@ static int attach(const struct cni_conf *c, const struct sl_ruleset *rs, const c
 	return e;
 }
 
-int cni_share_add(const struct cni_env *env, const struct cni_conf *c)
+/*
+ * The fast way to a container's instance: a stamp of its rules file's
+ * identity (device, inode, size, modification and change times) and of the
+ * configuration that shapes the instance, recorded in the instance by the
+ * ADD that read and compiled the file.  The same stamp means the same file
+ * content: the file is neither read nor compiled again (sluice reads rules
+ * files stably, which takes 25 ms and more).  A file changed within the last
+ * 2 s has no stamp (its times may not show a change yet): it is read.
+ */
+static int rules_stamp(const struct cni_conf *c, const char *rules, uint64_t *stamp)
 {
-	char inst[SL_INST_LEN + 1], old[SL_INST_LEN + 1], dev[16];
-	struct sl_att_owner o;
+	struct stat st, ns;
+	struct timespec now;
+	uint64_t h = 0xcbf29ce484222325ULL, v[12];
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (stat(rules, &st) || stat("/proc/self/ns/net", &ns) || now.tv_sec - st.st_ctim.tv_sec < 2 ||
+	    now.tv_sec - st.st_mtim.tv_sec < 2)
+		return -1;
+	v[0] = st.st_dev; v[1] = st.st_ino; v[2] = (uint64_t)st.st_size;
+	v[3] = (uint64_t)st.st_mtim.tv_sec; v[4] = (uint64_t)st.st_mtim.tv_nsec;
+	v[5] = (uint64_t)st.st_ctim.tv_sec; v[6] = (uint64_t)st.st_ctim.tv_nsec;
+	v[7] = (uint64_t)c->host; v[8] = (uint64_t)(int64_t)c->mode; v[9] = (uint64_t)c->hook;
+	v[10] = ns.st_ino; v[11] = 0x73746d70;
+	for (const char *p = c->name ? c->name : "";; p++) {
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+		if (!*p)
+			break;
+	}
+	for (const char *p = rules;; p++) {
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+		if (!*p)
+			break;
+	}
+	for (size_t i = 0; i < sizeof(v); i++)
+		h = (h ^ ((const unsigned char *)v)[i]) * 0x100000001b3ULL;
+	*stamp = h;
+	return 0;
+}
+
+/* The instance recorded with @stamp (0), or 1. */
+static int stamp_find(uint64_t stamp, char inst[SL_INST_LEN + 1])
+{
+	char **names = NULL;
+	size_t n = 0;
+	int found = 1;
+
+	if (sl_instance_list(&names, &n))
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t s;
+
+		if (found && !strncmp(names[i], "cni-", 4) && sl_owners_stamp_get(names[i], &s) == 0 &&
+		    s == stamp) {
+			snprintf(inst, SL_INST_LEN + 1, "%s", names[i]);
+			found = 0;
+		}
+		free(names[i]);
+	}
+	free(names);
+	return found;
+}
+
+/* The slow way: read and compile the rules (an error fails ADD), join or apply. */
+static int add_rules(const struct cni_env *env, const struct cni_conf *c, const char *rules,
+		     const char *dev, char inst[SL_INST_LEN + 1], uint32_t *rec)
+{
 	struct sl_ruleset rs;
-	struct cni_who w;
-	const char *rules;
-	uint64_t digest;
-	uint32_t rec = 0;
+	uint64_t digest, s0 = 0, s1 = 0;
+	bool stamped = rules_stamp(c, rules, &s0) == 0;
 	int e;
 
-	if (cni_need_env(env, true) || cni_need_prev(c, "ADD") || cni_find_dev(env, c, dev))
-		return -1;
-	if (cni_who(env, c, &w) || cni_select_rules(c, &w, &rules) ||
-	    cni_load_rules(c, rules, &rs, &digest))
+	if (cni_load_rules(c, rules, &rs, &digest))
 		return -1;
 	share_name(c, digest, rs.host_pass, inst);
 	snprintf(cni_shared_inst, sizeof(cni_shared_inst), "%s", inst);
-	/* an ADD of this container again without its DEL (runtime restart): start clean */
-	if (find_owner(env->containerid, env->ifname, old, &o) == 0 && (e = share_detach(old, &o))) {
-		sl_ruleset_free(&rs);
-		return cni_fail(CNI_ERR_ATTACH, "instance %s: cannot remove what an earlier ADD of "
-				"this container left: %s; retry, or: sluice detach --instance %s --dev %s",
-				old, strerror(-e), old, o.dev);
-	}
 	if ((e = instance_owner(inst, env, c, rules, dev, digest))) {
 		sl_ruleset_free(&rs);
 		return cni_fail(CNI_ERR_IO, "instance %s: cannot record its owner: %s (see details)",
 				inst, strerror(-e));
 	}
-	e = attach(c, &rs, inst, dev, &rec);
+	e = attach(c, &rs, inst, dev, rec);
 	sl_ruleset_free(&rs);
 	if (e)
 		return cni_fail(e == -EAGAIN || e == -EBUSY ? CNI_ERR_AGAIN : CNI_ERR_ATTACH,
 				"cannot attach sluice (%s, instance %s) to %s: %s; the container was not "
 				"started unfiltered (see details; sluice status)", sl_hook_name(c->hook),
 				inst, dev, strerror(-e));
+	/* the file read was the file stamped: the next ADD may skip the read */
+	if (stamped && rules_stamp(c, rules, &s1) == 0 && s0 == s1)
+		sl_owners_stamp_set(inst, s0);
+	return 0;
+}
+
+/* The fast way (rules_stamp): join the stamped instance; 1 if it cannot. */
+static int add_stamped(const struct cni_conf *c, const char *rules, const char *dev,
+		       char inst[SL_INST_LEN + 1], uint32_t *rec)
+{
+	const char *devs[1] = { dev };
+	struct sl_apply_opts ao = { .instance = inst, .devs = devs, .ndevs = 1, .hook = c->hook,
+				    .join = true };
+	uint64_t stamp;
+	int e;
+
+	if (rules_stamp(c, rules, &stamp) || stamp_find(stamp, inst))
+		return 1;
+	cni_capture_begin();
+	e = sl_attach_join(&ao, rec);
+	cni_capture_end();
+	if (e)
+		return 1;       /* nothing joined: the slow way says why, or applies */
+	snprintf(cni_shared_inst, sizeof(cni_shared_inst), "%s", inst);
+	return 0;
+}
+
+int cni_share_add(const struct cni_env *env, const struct cni_conf *c)
+{
+	char inst[SL_INST_LEN + 1], old[SL_INST_LEN + 1], dev[16];
+	struct sl_att_owner o;
+	struct cni_who w;
+	const char *rules;
+	uint32_t rec = 0;
+	int e;
+
+	if (cni_need_env(env, true) || cni_need_prev(c, "ADD") || cni_find_dev(env, c, dev))
+		return -1;
+	if (cni_who(env, c, &w) || cni_select_rules(c, &w, &rules))
+		return -1;
+	/* an ADD of this container again without its DEL (runtime restart): start clean */
+	if (find_owner(env->containerid, env->ifname, old, &o) == 0 && (e = share_detach(old, &o)))
+		return cni_fail(CNI_ERR_ATTACH, "instance %s: cannot remove what an earlier ADD of "
+				"this container left: %s; retry, or: sluice detach --instance %s --dev %s",
+				old, strerror(-e), old, o.dev);
+	if (add_stamped(c, rules, dev, inst, &rec) && add_rules(env, c, rules, dev, inst, &rec))
+		return -1;
 	fill_owner(env, &w, dev, rec, &o);
 	cni_capture_begin();
 	e = sl_owners_set(inst, &o);

@@ -365,6 +365,10 @@ int sl_owners_del(const char *instance, const char *id, const char *ifname);
 /* Call @fn for every owner until it returns non-zero (which is returned). */
 typedef int (*sl_owners_fn)(const struct sl_att_owner *o, void *ctx);
 int sl_owners_each(const char *instance, sl_owners_fn fn, void *ctx);
+/* What made a shared instance, as sluice-cni's hash of its rules file's
+ * identity and configuration ("cni_stamp"); -ENOENT if none. */
+int sl_owners_stamp_set(const char *instance, uint64_t stamp);
+int sl_owners_stamp_get(const char *instance, uint64_t *stamp);
 
 /* ------------------------------------------------------------ events
  * The events of an instance (docs/events.md, kernel/events.c): the one

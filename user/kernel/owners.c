@@ -111,3 +111,37 @@ int sl_owners_each(const char *inst, sl_owners_fn fn, void *ctx)
 	close(fd);
 	return r;
 }
+
+/* A stamp of what made a shared instance (sluice-cni: its rules file's
+ * identity and the configuration), pinned as "cni_stamp": an array of one u64. */
+int sl_owners_stamp_set(const char *inst, uint64_t stamp)
+{
+	__u32 k = 0;
+	int fd = slk_obj_get(inst, "cni_stamp"), e = 0;
+
+	if (fd < 0) {
+		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sl_cni_stamp", sizeof(k), sizeof(stamp), 1, NULL);
+		if (fd < 0)
+			return -errno;
+		if ((e = slk_pin_fd(fd, inst, "cni_stamp"))) {
+			close(fd);
+			return e;
+		}
+	}
+	if (bpf_map_update_elem(fd, &k, &stamp, BPF_ANY))
+		e = -errno;
+	close(fd);
+	return e;
+}
+
+int sl_owners_stamp_get(const char *inst, uint64_t *stamp)
+{
+	__u32 k = 0;
+	int fd = slk_obj_get(inst, "cni_stamp"), e;
+
+	if (fd < 0)
+		return -ENOENT;
+	e = bpf_map_lookup_elem(fd, &k, stamp) ? -errno : 0;
+	close(fd);
+	return e;
+}
