@@ -106,6 +106,7 @@ static int status_one(const char *name, struct sl_json *j)
 	struct sl_rule_meta *meta;
 	struct sl_att_owner *own;
 	size_t nrules = 0, gone = 0, natt = 0, shown = 0;
+	bool lapsed;
 	struct sl_image img;
 	int e;
 
@@ -133,6 +134,7 @@ static int status_one(const char *name, struct sl_json *j)
 		sl_json_ku64(j, "prefixes6", img.ndst6);
 		sl_json_ku64(j, "port_entries", img.nports);
 		cli_owner_show(name, j);
+		lapsed = cli_source_show(name, j);
 		sl_json_key(j, "attachments");
 		sl_json_arr_open(j);
 	} else {
@@ -140,6 +142,7 @@ static int status_one(const char *name, struct sl_json *j)
 		       "prefixes, pin layout %u\n", name, in.cfg.generation, cli_policy_name(in.cfg.policy),
 		       cli_mode_name(in.cfg.mode), nrules, img.ndst4, img.ndst6, in.layout);
 		cli_owner_show(name, NULL);
+		lapsed = cli_source_show(name, NULL);
 	}
 	own = cli_att_owners(name);
 	for (uint32_t k = 0; k < SL_MAX_ATTACH; k++) {
@@ -191,7 +194,7 @@ static int status_one(const char *name, struct sl_json *j)
 	sl_image_free(&img);
 	free(meta);
 	sl_instance_close(&in);
-	return gone ? -ENOLINK : 0;
+	return gone ? -ENOLINK : lapsed ? -ETIME : 0;
 }
 
 int do_status(int argc, char **argv)
