@@ -34,7 +34,7 @@ static const struct cmd cmds[] = {
 	  "parse, resolve and compile a rules file; print errors and warnings (no root)",
 	  "  -j, --json            print the result and every diagnostic as JSON\n" },
 	{ "apply", do_apply, "FILE [--hook HOOK] [--direction DIR] --dev IFACE [--dev IFACE...] "
-	  "[--netns NAME] | --cgroup PATH [--instance NAME]",
+	  "[--netns NAME] | --cgroup PATH [--instance NAME] [--confirm DURATION]",
 	  "load a rules file and attach it, or replace the running ruleset atomically",
 	  "  -d, --dev IFACE       attach to IFACE (repeatable); without --dev or --cgroup,\n"
 	  "                        replace the rules wherever the instance is attached\n"
@@ -58,7 +58,21 @@ static const struct cmd cmds[] = {
 	  "                        by default: an empty or truncated file is not a ruleset\n"
 	  "  -n, --netns NAME      the interfaces are in network namespace NAME (as ip -n);\n"
 	  "                        pins stay in the host's bpffs\n"
+	  "      --confirm DURATION  roll back to the previous generation (or detach, if there was\n"
+	  "                        none) unless `sluice confirm` comes within DURATION (90s, 5m,\n"
+	  "                        1h); a detached watchdog does it even if this shell is gone\n"
 	  "  -j, --json            print the result as JSON\n" },
+	{ "plan", do_plan, "FILE [--instance NAME] [--json]",
+	  "what apply FILE would change against the loaded ruleset; changes nothing",
+	  "  -i, --instance NAME   instance, default 'default'\n"
+	  "  -v, --verbose         list every destination added and removed (default: 20 per rule)\n"
+	  "  -j, --json            {\"changes\", \"summary\", \"policy\", \"mode\", \"counts\", \"rules\": [...]}\n"
+	  "exit status: 0 no change, 3 changes (1 runtime error, 2 usage or rule error)\n" },
+	{ "confirm", do_confirm, "[--instance NAME] [--json]",
+	  "keep a generation applied with apply --confirm (else it rolls back at its deadline)",
+	  "  -i, --instance NAME   instance, default 'default'\n"
+	  "  -j, --json            {\"confirmed\", \"generation\", \"reason\"}\n"
+	  "exit status 1: nothing was pending, or the window had lapsed (then it rolls back now)\n" },
 	{ "run", do_run, "FILE [the options of apply] [--metrics ADDR:PORT]",
 	  "apply, then stay in the foreground: learn oversized DNS answers, resolve exact host names",
 	  "  (every option of apply: --dev, --hook, --direction, --netns, --cgroup, --instance,\n"

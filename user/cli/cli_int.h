@@ -37,6 +37,7 @@ struct cmd {
 	{ "instance", required_argument, NULL, 'i' }
 
 extern bool cli_json;           /* -j/--json given */
+extern bool cli_verbose;        /* -v/--verbose given */
 extern char **cli_argv;         /* the command's argv (option messages) */
 
 /* cli.c: the command table */
@@ -79,6 +80,21 @@ int do_gc(int argc, char **argv);
 /* cmd_fetch.c: `sluice fetch`, and the URL sets of the cache for status */
 int do_fetch(int argc, char **argv);
 void cli_feeds_status(struct sl_json *j);
+int do_plan(int argc, char **argv);
+int do_confirm(int argc, char **argv);
+int do_verify(int argc, char **argv);
+/* cmd_plan.c: the loaded ruleset of @inst (*have false: nothing loaded, 0);
+ * -errno (said) if it is loaded but cannot be read. */
+int cli_plan_old(const char *inst, struct sl_source *h, struct sl_ruleset *old, bool *have);
+/* cmd_confirm.c: "90s", "5m", "1h" -> seconds (0: not a duration) */
+uint32_t cli_duration(const char *s);
+/* apply's report of what changed against @old (NULL: nothing was loaded), loud on mode/policy */
+void cli_apply_changes(const struct sl_ruleset *old, const struct sl_ruleset *rs, struct sl_json *j);
+/* --confirm: the detached process that rolls back at the deadline; 0 or -errno */
+int cli_confirm_watchdog(const char *inst, uint32_t generation, uint64_t deadline);
+/* status: the recorded source of @inst (rules file, digest, applied, pending
+ * confirmation); returns true if a confirmation window lapsed unperformed */
+bool cli_source_show(const char *inst, struct sl_json *j);
 /* cmd_gc.c: the owner of an instance (sluice-cni's), for status */
 void cli_owner_show(const char *inst, struct sl_json *j);
 

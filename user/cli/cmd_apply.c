@@ -29,7 +29,8 @@
 	{ "metrics", required_argument, NULL, 'M' }, \
 	{ "direction", required_argument, NULL, 'D' }, \
 	{ "allow-stack", no_argument, NULL, 'S' }, \
-	{ "allow-empty", no_argument, NULL, 'E' }
+	{ "allow-empty", no_argument, NULL, 'E' }, \
+	{ "confirm", required_argument, NULL, 'K' }
 
 /* The options of apply (and run): 0, or the exit status of a usage error. */
 static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_apply_opts *ao,
@@ -66,6 +67,13 @@ static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_appl
 			break;
 		case 'E':
 			ao->allow_empty = true;
+			break;
+		case 'K':
+			if (strcmp(c->name, "apply"))
+				return cli_usage_error(c, "--confirm is an option of sluice apply");
+			if (!(ao->confirm_s = cli_duration(optarg)))
+				return cli_usage_error(c, "--confirm takes a duration such as 90s, 5m or 1h "
+						       "(at most 24h), not '%s'", optarg);
 			break;
 		case 'F':
 		case 'G': {
@@ -141,8 +149,11 @@ int do_apply(int argc, char **argv)
 	const char *devs[SL_MAX_DEVS];
 	struct sl_apply_opts ao;
 	struct sl_apply_report rep;
-	struct sl_ruleset rs;
+	struct sl_ruleset rs, old;
+	struct sl_source h;
 	struct sl_diags d;
+	char *path;
+	bool have_old;
 	int e;
 
 	if ((e = apply_opts(c, argc, argv, &ao, devs)))
@@ -182,13 +193,36 @@ int do_apply(int argc, char **argv)
 		}
 		sl_instance_close(&in);
 	}
+	have_old = sl_source_read(ao.instance, false, &h, &old) == 0;    /* for the summary */
+	path = realpath(argv[optind], NULL);
+	ao.rules_path = path;
 	e = sl_apply(&rs, &ao, &rep);
+	free(path);
+	if (e == 0 && ao.confirm_s) {
+		if (sl_source_read(ao.instance, false, &h, NULL) || !h.confirm_deadline ||
+		    cli_confirm_watchdog(ao.instance, rep.generation, h.confirm_deadline))
+			fprintf(stderr, "sluice: warning: cannot start the rollback watchdog: sluice run, or "
+				"sluice confirm after the deadline, rolls back\n");
+	}
 	if (e == 0) {
+		bool known = have_old || rep.generation == 1;
+
 		if (cli_json) {
 			struct sl_json j;
 			sl_json_init(&j, stdout);
 			sl_json_obj_open(&j);
 			sl_json_kbool(&j, "ok", true);
+			if (known)
+				cli_apply_changes(have_old ? &old : NULL, &rs, &j);
+			if (ao.confirm_s) {
+				char dl[32];
+				time_t t = (time_t)h.confirm_deadline;
+
+				strftime(dl, sizeof(dl), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+				sl_json_kstr(&j, "pending_confirm", dl);
+			} else {
+				sl_json_kstr(&j, "pending_confirm", NULL);
+			}
 			sl_json_kstr(&j, "instance", ao.instance);
 			sl_json_ku64(&j, "generation", rep.generation);
 			sl_json_ku64(&j, "rules", rs.nrules);
@@ -207,6 +241,20 @@ int do_apply(int argc, char **argv)
 			if (cli_count_hosts(&rs))
 				printf("sluice: %zu host-name destinations are learned from DNS answers "
 				       "(see: sluice learned)\n", cli_count_hosts(&rs));
+			if (known)
+				cli_apply_changes(have_old ? &old : NULL, &rs, NULL);
+			else
+				printf("sluice: changes: not known (the previous generation recorded no source)\n");
+			if (ao.confirm_s) {
+				char dl[32];
+				time_t t = (time_t)h.confirm_deadline;
+
+				strftime(dl, sizeof(dl), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+				printf("sluice: PENDING CONFIRMATION: generation %u rolls back at %s (in %us) "
+				       "unless `sluice confirm%s%s` runs first\n", rep.generation, dl, ao.confirm_s,
+				       strcmp(ao.instance, "default") ? " --instance " : "",
+				       strcmp(ao.instance, "default") ? ao.instance : "");
+			}
 		}
 		if (rep.nattached == 0) {
 			fprintf(stderr, "sluice: warning: instance %s filters nothing: it has no attachment "
@@ -215,6 +263,8 @@ int do_apply(int argc, char **argv)
 			e = -ENODEV;
 		}
 	}
+	if (have_old)
+		sl_ruleset_free(&old);
 	sl_ruleset_free(&rs);
 	sl_diag_free(&d);
 	return e == -ENODATA ? EXIT_USAGE : e ? EXIT_RUNTIME : 0;

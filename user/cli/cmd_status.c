@@ -89,6 +89,7 @@ static int status_one(const char *name, struct sl_json *j)
 	struct sl_attach att[SL_MAX_ATTACH];
 	struct sl_rule_meta *meta;
 	size_t nrules = 0, gone = 0;
+	bool lapsed;
 	struct sl_image img;
 	int e;
 
@@ -116,6 +117,7 @@ static int status_one(const char *name, struct sl_json *j)
 		sl_json_ku64(j, "prefixes6", img.ndst6);
 		sl_json_ku64(j, "port_entries", img.nports);
 		cli_owner_show(name, j);
+		lapsed = cli_source_show(name, j);
 		sl_json_key(j, "attachments");
 		sl_json_arr_open(j);
 	} else {
@@ -123,6 +125,7 @@ static int status_one(const char *name, struct sl_json *j)
 		       "prefixes, pin layout %u\n", name, in.cfg.generation, cli_policy_name(in.cfg.policy),
 		       cli_mode_name(in.cfg.mode), nrules, img.ndst4, img.ndst6, in.layout);
 		cli_owner_show(name, NULL);
+		lapsed = cli_source_show(name, NULL);
 	}
 	for (uint32_t k = 0; k < SL_MAX_ATTACH; k++) {
 		const struct sl_attach *a = &att[k];
@@ -163,7 +166,7 @@ static int status_one(const char *name, struct sl_json *j)
 	sl_image_free(&img);
 	free(meta);
 	sl_instance_close(&in);
-	return gone ? -ENOLINK : 0;
+	return gone ? -ENOLINK : lapsed ? -ETIME : 0;
 }
 
 int do_status(int argc, char **argv)

@@ -202,6 +202,20 @@ static int open_current(struct apply *a)
 	return 0;
 }
 
+/* A rollback (confirm.c) applies only over the generation it rolls back,
+ * still unconfirmed: a confirm or another apply in between wins. */
+static int check_rollback(struct apply *a)
+{
+	struct sl_source h;
+
+	if (!a->o->rollback_of)
+		return 0;
+	if (!a->have || slk_source_read_raw(a->inst, false, &h, NULL) || h.generation != a->o->rollback_of ||
+	    !h.confirm_deadline || a->cur.cfg.generation != a->o->rollback_of)
+		return -ESTALE;
+	return 0;
+}
+
 /* Stage 1, the plan: what runs now, stable slots, the new image. */
 static int plan(struct apply *a)
 {
@@ -441,6 +455,8 @@ static int pin_generation(struct apply *a)
 	    (a->reuse.events_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.events), inst, "events"))) ||
 	    (a->reuse.ev_ctr_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.ev_ctr), inst, "ev_ctr"))))
 		return e;
+	if ((e = slk_source_stage(inst, a->rs, &a->img, a->o, a->have, a->att, a->is_new)))
+		return e;
 	if ((e = slk_layout_pin_next(inst)) ||
 	    (e = slk_pin_fd(bpf_map__fd(skel->maps.rodata), inst, "next-config")))
 		return e;
@@ -549,6 +565,7 @@ static void unpin_new(struct apply *a)
 
 	slk_unpin(inst, "next-config");
 	slk_unpin(inst, "next-layout");
+	slk_source_unstage(inst);
 	for (size_t i = 0; i < sizeof(gen_maps) / sizeof(gen_maps[0]); i++) {
 		snprintf(name, sizeof(name), "next-%s", gen_maps[i]);
 		slk_unpin(inst, name);
@@ -649,7 +666,7 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		return e;
 	}
 
-	if ((e = open_current(&a)) || (e = plan(&a)) || (e = load_maps(&a)))
+	if ((e = open_current(&a)) || (e = check_rollback(&a)) || (e = plan(&a)) || (e = load_maps(&a)))
 		goto out;
 	if ((e = plan_records(&a)) || (e = load_att_progs(&a)) || (e = pin_generation(&a)))
 		goto undo_pins;
@@ -658,6 +675,8 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	if ((e = switch_running(&a)))
 		goto undo_switch;
 	slk_commit(inst);
+	if (!o->confirm_s)      /* nothing pending any more: no generation to go back to */
+		slk_unpin(inst, "prev-source");
 	goto out;
 
 undo_switch:

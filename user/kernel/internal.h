@@ -17,6 +17,9 @@
  *   att_counters           pass/drop per attachment record (kept)
  *   owner                  sluice-cni's instances: whose they are (owner.c; kept)
  *   layout                 the pin layout version (layout.c; committed with each generation)
+ *   source                 the generation's rules file, digest, applied time, pending
+ *                          confirmation and resolved ruleset (source.c; replaced)
+ *   prev-source            the previous generation's, while a confirmation is pending
  *   link-<hook>-<ifname>[@<netns>], link-cgroup-[in-]<id>   TCX, XDP, cgroup links
  *   next-*                 the generation being applied (renamed over the above)
  * (bpffs refuses '.' in names.)
@@ -196,6 +199,20 @@ bool slk_link_alive(const struct sl_instance *in, const struct sl_attach *a);
 
 /* Resolve a --cgroup argument (absolute, or relative to the cgroup2 mount). */
 int slk_cgroup_resolve(const char *arg, char *abs, size_t sz, char *rel, size_t relsz);
+
+/* ---------------------------------------------------------- source.c */
+
+/* Pin next-source (and, with o->confirm_s, the running source as
+ * next-prev-source) for the generation @img of @rs; @att/@is_new: the
+ * records after the apply's plan.  Unstage: remove both. */
+int slk_source_stage(const char *inst, const struct sl_ruleset *rs, const struct sl_image *img,
+		     const struct sl_apply_opts *o, bool have, const struct sl_attach *att,
+		     const bool *is_new);
+void slk_source_unstage(const char *inst);
+/* sl_source_read without the lock (apply and confirm hold it). */
+int slk_source_read_raw(const char *inst, bool prev, struct sl_source *h, struct sl_ruleset *rs);
+/* Rewrite the running source's confirmation deadline (0: confirmed). */
+int slk_source_set_deadline(const char *inst, uint64_t deadline);
 
 /* ---------------------------------------------------------- drain.c */
 

@@ -148,6 +148,9 @@ struct sl_apply_opts {
 	enum sl_dir dir;                /* SL_DIR_IN: tc-ingress, xdp, cgroup (ingress) only */
 	bool allow_stack;               /* attach where another instance already filters */
 	bool allow_empty;               /* apply a ruleset without a rule (refused by default) */
+	const char *rules_path;         /* recorded in the source (status, plan); may be NULL */
+	uint32_t confirm_s;             /* > 0: roll back unless confirmed within (confirm.c) */
+	uint32_t rollback_of;           /* > 0: apply only if this generation still awaits confirmation */
 };
 
 struct sl_apply_report {
@@ -165,6 +168,47 @@ struct sl_apply_report {
  */
 int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	     struct sl_apply_report *rep);
+
+/* ------------------------------------------------------------ source (source.c)
+ * What an instance records of the ruleset it runs, pinned as "source" with
+ * its generation (visible at the commit, never before): page 0 this
+ * header, then the resolved ruleset (user/plan/plan.h blob).  `status`
+ * shows it, `plan` diffs against it, a rollback re-applies "prev-source". */
+#define SL_SOURCE_MAGIC   0x534c5343u   /* "SLSC" */
+#define SL_SOURCE_VERSION 1
+struct sl_source {
+	uint32_t magic, version;
+	char path[256];                 /* the rules file applied ("" if not given) */
+	uint64_t digest;                /* sl_image_digest() of the compiled generation */
+	uint64_t applied_at;            /* seconds since the epoch */
+	uint32_t generation;
+	uint8_t confirm_have_prev;      /* a previous generation to roll back to (prev-source) */
+	uint8_t pad[3];
+	uint64_t confirm_deadline;      /* 0: nothing pending; else seconds since the epoch */
+	uint64_t confirm_keep;          /* attachment records older than the apply (bit k) */
+	uint64_t blob_len;              /* bytes of the ruleset after page 0 */
+	uint32_t rolled_back_of;        /* this generation rolled back that unconfirmed one ... */
+	uint32_t pad2;
+	uint64_t rolled_back_at;        /* ... at this time (0: not a rollback) */
+};
+/* The running ruleset's record (@prev: the one a pending confirmation rolls
+ * back to), and, if @rs, the ruleset itself (free with sl_ruleset_free).
+ * -ENOENT: none recorded; -EPROTO: not a record this sluice reads. */
+int sl_source_read(const char *inst, bool prev, struct sl_source *h, struct sl_ruleset *rs);
+
+/* ------------------------------------------------------------ confirm (confirm.c)
+ * `apply --confirm D`: the generation stays only if confirmed before its
+ * deadline; else the previous generation is applied again (prev-source;
+ * the attachments the unconfirmed apply added are detached), or, if there
+ * was none, the instance is detached.  Any of the watchdog the CLI forks,
+ * `sluice run`, or a late `sluice confirm` performs a due rollback. */
+/* Confirm the pending generation: 0; -ENOENT nothing pending; -ETIME the
+ * window had lapsed (nothing confirmed); *h: the record read. */
+int sl_confirm(const char *inst, struct sl_source *h);
+/* Roll back if a confirmation is pending and its deadline has passed:
+ * 1 rolled back (*gen: the generation now running, 0 if detached),
+ * 0 nothing due, or -errno.  Logs what it does on stderr. */
+int sl_rollback_due(const char *inst, uint32_t *gen);
 
 struct sl_detach_opts {
 	const char *dev;                /* an interface ... */
