@@ -29,7 +29,7 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 
 # user/ is laid out as the pipeline (docs/architecture.md).  Pure stages: no
 # syscalls, unit-tested without root (DESIGN.md section 1).
-PURE_SRCS  := $(filter-out user/util/pcap.c,$(wildcard user/front/*.c user/image/*.c user/util/*.c user/plan/*.c))
+PURE_SRCS  := $(filter-out user/util/pcap.c,$(wildcard user/front/*.c user/image/*.c user/util/*.c user/plan/*.c user/verify/*.c))
 # The kernel side (instances, pins, load, attach, read-back): with the pure
 # stages it forms libsluice.a, which every binary and the program tests link.
 KERN_SRCS  := $(wildcard user/kernel/*.c)

@@ -116,6 +116,8 @@ struct sl_ruleset {
 	size_t nfiles;
 	struct sl_feed *feeds;          /* URL sets (`set NAME url "..."`), file order */
 	size_t nfeeds;
+	struct sl_rule *reqs;           /* `require` statements (front/require.c): what a */
+	size_t nreqs;                   /* pack needs allowed; never compiled (sluice verify) */
 };
 
 /*

@@ -68,6 +68,14 @@ static const struct cmd cmds[] = {
 	  "  -v, --verbose         list every destination added and removed (default: 20 per rule)\n"
 	  "  -j, --json            {\"changes\", \"summary\", \"policy\", \"mode\", \"counts\", \"rules\": [...]}\n"
 	  "exit status: 0 no change, 3 changes (1 runtime error, 2 usage or rule error)\n" },
+	{ "verify", do_verify, "PACK [--instance NAME] [--json]",
+	  "run every requirement of PACK through the loaded program (BPF_PROG_TEST_RUN, nothing sent)",
+	  "  -i, --instance NAME   instance, default 'default'\n"
+	  "  -j, --json            {\"requirements\": [{\"vendor\", \"requirement\", \"result\",\n"
+	  "                        \"flows\", \"blocked_flows\", \"blocked_by\"}], \"passed\", \"blocked\"}\n"
+	  "exit status: 0 every requirement passes, 1 one is blocked (named with the rule\n"
+	  "or policy that blocks it; in audit mode: would be blocked in enforce), 2 usage\n"
+	  "error or a pack without require statements\n" },
 	{ "confirm", do_confirm, "[--instance NAME] [--json]",
 	  "keep a generation applied with apply --confirm (else it rolls back at its deadline)",
 	  "  -i, --instance NAME   instance, default 'default'\n"

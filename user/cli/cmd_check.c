@@ -57,6 +57,7 @@ int do_check(int argc, char **argv)
 			sl_json_ku64(&j, "classes", img.nclasses);
 			sl_json_ku64(&j, "port_entries", img.nports);
 			sl_json_ku64(&j, "host_names", cli_count_hosts(&rs));
+			sl_json_ku64(&j, "requirements", rs.nreqs);
 		}
 		sl_json_obj_close(&j);
 		sl_json_end(&j);
@@ -65,6 +66,9 @@ int do_check(int argc, char **argv)
 		       "%zu port entries; %zu warnings\n",
 		       argv[optind], rs.nrules, img.ndst4, img.ndst6, img.nclasses, img.nports,
 		       d.nwarnings);
+		if (rs.nreqs)
+			printf("%s: %zu requirement%s for sluice verify\n", argv[optind], rs.nreqs,
+			       rs.nreqs == 1 ? "" : "s");
 	} else if (e == -EINVAL) {
 		fprintf(stderr, "%s: %zu error%s, %zu warning%s; nothing was loaded\n",
 			argv[optind], d.nerrors, d.nerrors == 1 ? "" : "s", d.nwarnings,

@@ -63,6 +63,7 @@ struct prule {                  /* builder side of rs->rules[i] */
 	struct sl_pos act_pos;  /* first allow/deny line */
 	bool bad;               /* had an error: skip the end-of-rule checks */
 	bool has_to;
+	bool is_req;            /* a `require` statement (require.c), not a rule */
 };
 
 struct nent { const char *name; size_t idx; };

@@ -393,7 +393,7 @@ static void parse_to(struct pctx *c, struct lexer *lx, size_t ri)
 	}
 }
 
-static void parse_rule(struct pctx *c, struct lexer *lx)
+void sl__parse_rule(struct pctx *c, struct lexer *lx)
 {
 	struct sl_ruleset *rs = c->rs;
 	struct tok t = lex_next(lx);
@@ -511,7 +511,9 @@ void sl__parse_buf(struct pctx *c, const char *file, bool is_buffer,
 		if (t.type == T_SEMI)
 			continue;
 		if (weq(&t, "rule")) {
-			parse_rule(c, &lx);
+			sl__parse_rule(c, &lx);
+		} else if (weq(&t, "require")) {
+			sl__parse_require(c, &lx);
 		} else if (weq(&t, "set")) {
 			parse_set(c, &lx);
 		} else if (weq(&t, "include")) {
@@ -540,7 +542,7 @@ void sl__parse_buf(struct pctx *c, const char *file, bool is_buffer,
 			const char *hint = NULL;
 
 			static const char *const kw[] = { "rule", "set", "include", "policy", "mode",
-							  "control", "host", "resolvers", NULL };
+							  "control", "host", "resolvers", "require", NULL };
 			char sug[64];
 
 			if (weq(&t, "allow") || weq(&t, "deny") || weq(&t, "to"))

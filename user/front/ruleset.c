@@ -49,7 +49,7 @@ static void ctx_init(struct pctx *c, struct sl_ruleset *rs, struct sl_diags *d)
 static int finish(struct pctx *c)
 {
 	if (!c->nerr && !c->stop) {
-		if (sl__finalize(c) == 0)
+		if (sl__finalize(c) == 0 && sl__require_extract(c) == 0)
 			sl__lint_rules(c);
 	}
 	ctx_free(c);
@@ -160,12 +160,10 @@ int sl_ruleset_load(const char *path, struct sl_ruleset *rs, struct sl_diags *d)
 	return parse_stable(&s, rs, d);
 }
 
-void sl_ruleset_free(struct sl_ruleset *rs)
+static void rules_free(struct sl_rule *v, size_t n)
 {
-	if (!rs)
-		return;
-	for (size_t i = 0; i < rs->nrules; i++) {
-		struct sl_rule *r = &rs->rules[i];
+	for (size_t i = 0; i < n; i++) {
+		struct sl_rule *r = &v[i];
 
 		free(r->name);
 		for (size_t j = 0; j < r->nlines; j++)
@@ -176,7 +174,15 @@ void sl_ruleset_free(struct sl_ruleset *rs)
 			free(r->hosts[j].name);
 		free(r->hosts);
 	}
-	free(rs->rules);
+	free(v);
+}
+
+void sl_ruleset_free(struct sl_ruleset *rs)
+{
+	if (!rs)
+		return;
+	rules_free(rs->rules, rs->nrules);
+	rules_free(rs->reqs, rs->nreqs);
 	free(rs->resolvers);
 	for (size_t i = 0; i < rs->nfeeds; i++)
 		sl_feed_free(&rs->feeds[i]);

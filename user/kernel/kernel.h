@@ -210,6 +210,15 @@ int sl_confirm(const char *inst, struct sl_source *h);
  * 0 nothing due, or -errno.  Logs what it does on stderr. */
 int sl_rollback_due(const char *inst, uint32_t *gen);
 
+struct sl_instance;
+/* ------------------------------------------------------------ verify (testrun.c) */
+/* The program attachment record @k runs (by the id the kernel reports, else
+ * its pin): an fd, or -errno; *id: its id. */
+int sl_record_prog_fd(const struct sl_instance *in, uint32_t k, uint32_t *id);
+/* Run @frame (as the hook of @a sees it) through program @fd with
+ * BPF_PROG_TEST_RUN; *pass: whether it let it through.  0 or -errno. */
+int sl_prog_verdict(int fd, const struct sl_attach *a, const void *frame, size_t len, bool *pass);
+
 struct sl_detach_opts {
 	const char *dev;                /* an interface ... */
 	const char *netns;              /* ... in this named netns */

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * testrun.c - the kernel half of `sluice verify`: a crafted frame through
+ * the program an attachment actually runs (the id the kernel reports for
+ * its link or filter; its prog-<k> pin if the kernel does not say), with
+ * BPF_PROG_TEST_RUN.  Nothing is sent; the program's maps are the live
+ * ones, so the probe is counted (and logged) like any packet.
+ */
+#include "kernel/journal.h"
+
+int sl_record_prog_fd(const struct sl_instance *in, uint32_t k, uint32_t *id)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+	char name[32];
+	int fd = -1;
+
+	*id = sl_attach_prog_id(in, k);
+	if (*id)
+		fd = bpf_prog_get_fd_by_id(*id);
+	if (fd < 0) {
+		slk_prog_pin_name(name, sizeof(name), "", k);
+		fd = slk_obj_get(in->name, name);
+		if (fd < 0)
+			return -errno;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+			*id = info.id;
+	}
+	return fd;
+}
+
+int sl_prog_verdict(int fd, const struct sl_attach *a, const void *frame, size_t len, bool *pass)
+{
+	struct __sk_buff skb = { .ifindex = a->ifindex };
+	struct xdp_md xdp = { .ingress_ifindex = a->ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (__u32)len, .repeat = 1);
+	int e;
+
+	switch (a->hook) {
+	case SL_HOOK_TC_EGRESS:
+	case SL_HOOK_TC_INGRESS:
+		if (a->ifindex) {
+			o.ctx_in = &skb;
+			o.ctx_size_in = sizeof(skb);
+		}
+		break;
+	case SL_HOOK_XDP:
+		if (a->ifindex) {
+			o.ctx_in = &xdp;
+			o.ctx_size_in = sizeof(xdp);
+		}
+		break;
+	case SL_HOOK_CGROUP:
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	e = bpf_prog_test_run_opts(fd, &o);
+	if (e && o.ctx_in) {
+		/* the interface is not in this namespace (or XDP wants a queue): judge without it */
+		o.ctx_in = NULL;
+		o.ctx_size_in = 0;
+		e = bpf_prog_test_run_opts(fd, &o);
+	}
+	if (e)
+		return -errno;
+	switch (a->hook) {
+	case SL_HOOK_XDP:
+		*pass = o.retval != XDP_DROP && o.retval != XDP_ABORTED;
+		break;
+	case SL_HOOK_CGROUP:
+		*pass = (o.retval & 1) != 0;
+		break;
+	default:
+		*pass = o.retval != 2;  /* TC_ACT_SHOT */
+		break;
+	}
+	return 0;
+}
