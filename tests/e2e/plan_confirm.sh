@@ -115,6 +115,36 @@ expect_eq "confirm/nothing-pending-exit-1" "$?" 1
 "$SLUICE" plan "$TMP/b.rules" --instance "$inst" > /dev/null 2>&1
 expect_eq "confirm/plan-no-change-after-confirm" "$?" 0
 
+# ---- the watchdog killed too: status says the window lapsed (exit 1), a late confirm rolls back
+"$SLUICE" apply "$TMP/a.rules" --instance "$inst" > /dev/null 2>&1
+"$SLUICE" apply "$TMP/b.rules" --instance "$inst" --confirm 2s > "$TMP/out" 2>&1
+wd=$(sed -n 's/.*rollback watchdog: pid \([0-9]*\).*/\1/p' "$TMP/out")
+if [ -n "$wd" ] && kill -9 "$wd" 2>/dev/null; then
+	sleep 3
+	"$SLUICE" status --instance "$inst" > "$TMP/st" 2>&1
+	expect_eq "lapsed/status-exit-1" "$?" 1
+	check "lapsed/status-says-so" grep -q "CONFIRM WINDOW LAPSED.*ROLLBACK PENDING" "$TMP/st"
+	check "lapsed/still-b-until-someone-acts" follows_b
+	"$SLUICE" confirm --instance "$inst" > "$TMP/out" 2>&1
+	expect_eq "lapsed/confirm-exit-1" "$?" 1
+	check "lapsed/confirm-rolled-back" follows_a
+else
+	fail "lapsed/watchdog-pid" "$(cat "$TMP/out")"
+fi
+
+# ---- the watchdog killed, sluice run running: run rolls back
+"$SLUICE" run "$TMP/a.rules" --instance "$inst" > "$TMP/run.log" 2>&1 &
+run=$!
+on_exit kill "$run"
+wait_for 10 grep -q "generation" "$TMP/run.log"
+"$SLUICE" apply "$TMP/b.rules" --instance "$inst" --confirm 2s > "$TMP/out" 2>&1
+wd=$(sed -n 's/.*rollback watchdog: pid \([0-9]*\).*/\1/p' "$TMP/out")
+[ -n "$wd" ] && kill -9 "$wd" 2>/dev/null
+check "run/applied" follows_b
+check "run/rolled-back-by-run" wait_for 6 follows_a
+check "run/logged" grep -q "confirmation window lapsed unconfirmed: rolled back" "$TMP/run.log"
+kill "$run" 2>/dev/null; wait "$run" 2>/dev/null
+
 # ---- a first apply with --confirm, unconfirmed: detached
 "$SLUICE" detach --all --instance "$inst" > /dev/null 2>&1
 "$SLUICE" apply "$TMP/b.rules" --dev "slc$ID" --netns "sl-$ID-c" --instance "$inst" --confirm 2s > "$TMP/out" 2>&1

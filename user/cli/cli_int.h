@@ -90,7 +90,7 @@ int cli_plan_old(const char *inst, struct sl_source *h, struct sl_ruleset *old, 
 uint32_t cli_duration(const char *s);
 /* apply's report of what changed against @old (NULL: nothing was loaded), loud on mode/policy */
 void cli_apply_changes(const struct sl_ruleset *old, const struct sl_ruleset *rs, struct sl_json *j);
-/* --confirm: the detached process that rolls back at the deadline; 0 or -errno */
+/* --confirm: the detached process that rolls back at the deadline; its pid or -errno */
 int cli_confirm_watchdog(const char *inst, uint32_t generation, uint64_t deadline);
 /* status: the recorded source of @inst (rules file, digest, applied, pending
  * confirmation); returns true if a confirmation window lapsed unperformed */

@@ -199,10 +199,15 @@ int do_apply(int argc, char **argv)
 	e = sl_apply(&rs, &ao, &rep);
 	free(path);
 	if (e == 0 && ao.confirm_s) {
+		int pid = -1;
+
 		if (sl_source_read(ao.instance, false, &h, NULL) || !h.confirm_deadline ||
-		    cli_confirm_watchdog(ao.instance, rep.generation, h.confirm_deadline))
+		    (pid = cli_confirm_watchdog(ao.instance, rep.generation, h.confirm_deadline)) < 0)
 			fprintf(stderr, "sluice: warning: cannot start the rollback watchdog: sluice run, or "
 				"sluice confirm after the deadline, rolls back\n");
+		else
+			fprintf(stderr, "sluice: rollback watchdog: pid %d (log: /run/sluice/%s.confirm.log, "
+				"syslog)\n", pid, ao.instance);
 	}
 	if (e == 0) {
 		bool known = have_old || rep.generation == 1;

@@ -122,6 +122,7 @@ static void watchdog(const char *inst, uint32_t generation, uint64_t deadline)
 
 int cli_confirm_watchdog(const char *inst, uint32_t generation, uint64_t deadline)
 {
+	/* returns its pid */
 	pid_t pid;
 
 	fflush(stdout);
@@ -131,7 +132,7 @@ int cli_confirm_watchdog(const char *inst, uint32_t generation, uint64_t deadlin
 		return -errno;
 	if (pid == 0)
 		watchdog(inst, generation, deadline);
-	return 0;
+	return pid;
 }
 
 bool cli_source_show(const char *inst, struct sl_json *j)

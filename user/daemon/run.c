@@ -617,6 +617,7 @@ static void run_watch(struct run *r, uint64_t now)
 	char what[64];
 
 	sl_host_addrs_refresh(r->inst);
+	sl_run_rollback_check(r->inst);
 	if (now - r->reattach_ms < 5000 || !sl_target_lost(r->inst, &r->ao, what, sizeof(what)))
 		return;
 	r->reattach_ms = now;
@@ -648,6 +649,7 @@ int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run
 	int rc = 1;
 
 	r.inst = ao->instance ? ao->instance : "default";
+	r.ao.rules_path = realpath(file, NULL);         /* recorded with each generation */
 	r.floor_s = ao->dns_floor_s ? ao->dns_floor_s : SL_LEARN_TTL_FLOOR_S;
 	r.max_s = SL_LEARN_TTL_MAX_S;
 	sigemptyset(&ss);
@@ -779,5 +781,6 @@ out:
 		close(r.watch_fd);
 	if (r.ep >= 0)
 		close(r.ep);
+	free((char *)r.ao.rules_path);
 	return rc;
 }

@@ -22,5 +22,9 @@ struct sl_run_opts {
 /* One line "sluice run: ..." on stderr (the journal under systemd). */
 void sl_run_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run_opts *ro);
+/* Once a second: a confirmation window of @inst that lapsed without its
+ * watchdog (killed, or the host rebooted into a lapsed state) is rolled
+ * back here (rollback.c, kernel/confirm.c). */
+void sl_run_rollback_check(const char *inst);
 
 #endif
