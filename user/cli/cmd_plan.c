@@ -58,7 +58,7 @@ int do_plan(int argc, char **argv)
 			return cli_usage_error(c, "unknown option");
 	if (optind + 1 != argc)
 		return cli_usage_error(c, "expected one rules file");
-	if (cli_load_rules(argv[optind], &rs, &d)) {
+	if (cli_load_rules_diag(argv[optind], &rs, &d, false)) {
 		fprintf(stderr, "%s: %zu error%s; no plan\n", argv[optind], d.nerrors,
 			d.nerrors == 1 ? "" : "s");
 		sl_diag_free(&d);

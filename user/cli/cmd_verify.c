@@ -234,7 +234,7 @@ int do_verify(int argc, char **argv)
 			return cli_usage_error(c, "unknown option");
 	if (optind + 1 != argc)
 		return cli_usage_error(c, "expected one pack (a rules file with require statements)");
-	if (cli_load_rules(argv[optind], &rs, &d)) {
+	if (cli_load_rules_diag(argv[optind], &rs, &d, false)) {
 		sl_diag_free(&d);
 		return EXIT_USAGE;
 	}
