@@ -89,7 +89,7 @@ check "status/applied-at" jq -e '.instances[0].applied_at | test("^20")' <<<"$st
 expect_eq "status/no-pending" "$(jq -r '.instances[0].pending_confirm' <<<"$st")" null
 
 # ---- --confirm, the applying shell killed: the watchdog rolls back
-setsid bash -c "\"$SLUICE\" apply \"$TMP/b.rules\" --instance $inst --confirm 3s > \"$TMP/confirm.out\" 2>&1; sleep 60" &
+setsid bash -c "\"$SLUICE\" apply \"$TMP/b.rules\" --instance $inst --confirm 5s > \"$TMP/confirm.out\" 2>&1; sleep 60" &
 shell=$!
 wait_for 10 grep -q "PENDING CONFIRMATION" "$TMP/confirm.out"
 kill -9 -- "-$shell" 2>/dev/null; kill -9 "$shell" 2>/dev/null
@@ -97,7 +97,7 @@ wait "$shell" 2>/dev/null
 check "confirm/applied" follows_b
 st=$(J status)
 check "confirm/status-pending" jq -e '.instances[0].pending_confirm | test("^20")' <<<"$st"
-check "confirm/rolled-back-with-shell-killed" wait_for 8 follows_a
+check "confirm/rolled-back-with-shell-killed" wait_for 15 follows_a
 st=$(J status)
 expect_eq "confirm/status-rolled-back" "$(jq -c '.instances[0] | [.pending_confirm, .rolled_back.generation, .rules_file]' <<<"$st")" \
 	"[null,2,\"$(realpath "$TMP/a.rules")\"]"
@@ -105,10 +105,10 @@ expect_eq "confirm/status-rolled-back" "$(jq -c '.instances[0] | [.pending_confi
 expect_eq "confirm/late-exit-1" "$?" 1
 
 # ---- --confirm, then confirm: kept
-"$SLUICE" apply "$TMP/b.rules" --instance "$inst" --confirm 3s > "$TMP/out" 2>&1
+"$SLUICE" apply "$TMP/b.rules" --instance "$inst" --confirm 5s > "$TMP/out" 2>&1
 "$SLUICE" confirm --instance "$inst" > "$TMP/out" 2>&1
 expect_eq "confirm/confirm-exit-0" "$?" 0
-sleep 4
+sleep 6
 check "confirm/kept-after-window" follows_b
 "$SLUICE" confirm --instance "$inst" > /dev/null 2>&1
 expect_eq "confirm/nothing-pending-exit-1" "$?" 1
@@ -117,10 +117,10 @@ expect_eq "confirm/plan-no-change-after-confirm" "$?" 0
 
 # ---- the watchdog killed too: status says the window lapsed (exit 1), a late confirm rolls back
 "$SLUICE" apply "$TMP/a.rules" --instance "$inst" > /dev/null 2>&1
-"$SLUICE" apply "$TMP/b.rules" --instance "$inst" --confirm 2s > "$TMP/out" 2>&1
+"$SLUICE" apply "$TMP/b.rules" --instance "$inst" --confirm 3s > "$TMP/out" 2>&1
 wd=$(sed -n 's/.*rollback watchdog: pid \([0-9]*\).*/\1/p' "$TMP/out")
 if [ -n "$wd" ] && kill -9 "$wd" 2>/dev/null; then
-	sleep 3
+	sleep 4
 	"$SLUICE" status --instance "$inst" > "$TMP/st" 2>&1
 	expect_eq "lapsed/status-exit-1" "$?" 1
 	check "lapsed/status-says-so" grep -q "CONFIRM WINDOW LAPSED.*ROLLBACK PENDING" "$TMP/st"
@@ -137,18 +137,18 @@ fi
 run=$!
 on_exit kill "$run"
 wait_for 10 grep -q "generation" "$TMP/run.log"
-"$SLUICE" apply "$TMP/b.rules" --instance "$inst" --confirm 2s > "$TMP/out" 2>&1
+"$SLUICE" apply "$TMP/b.rules" --instance "$inst" --confirm 5s > "$TMP/out" 2>&1
 wd=$(sed -n 's/.*rollback watchdog: pid \([0-9]*\).*/\1/p' "$TMP/out")
 [ -n "$wd" ] && kill -9 "$wd" 2>/dev/null
 check "run/applied" follows_b
-check "run/rolled-back-by-run" wait_for 6 follows_a
+check "run/rolled-back-by-run" wait_for 15 follows_a
 check "run/logged" grep -q "confirmation window lapsed unconfirmed: rolled back" "$TMP/run.log"
 kill "$run" 2>/dev/null; wait "$run" 2>/dev/null
 
 # ---- a first apply with --confirm, unconfirmed: detached
 "$SLUICE" detach --all --instance "$inst" > /dev/null 2>&1
-"$SLUICE" apply "$TMP/b.rules" --dev "slc$ID" --netns "sl-$ID-c" --instance "$inst" --confirm 2s > "$TMP/out" 2>&1
+"$SLUICE" apply "$TMP/b.rules" --dev "slc$ID" --netns "sl-$ID-c" --instance "$inst" --confirm 5s > "$TMP/out" 2>&1
 check "confirm/first-applied" follows_b
-check "confirm/first-detached" wait_for 6 test ! -e "/sys/fs/bpf/sluice/$inst"
+check "confirm/first-detached" wait_for 15 test ! -e "/sys/fs/bpf/sluice/$inst"
 check "confirm/first-traffic-unfiltered" wait_for 3 tcp_ok 192.0.2.2
 finish

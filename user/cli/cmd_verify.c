@@ -157,7 +157,7 @@ static int open_targets(struct vctx *v, const char *inst)
 			continue;
 		t->k = k;
 		t->a = &v->att[k];
-		t->fd = sl_record_prog_fd(&v->in, k, &t->prog_id);
+		t->fd = sl_record_prog_fd(&v->in, k, &v->att[k], &t->prog_id);
 		if (t->fd < 0) {
 			fprintf(stderr, "sluice: %s: cannot open the program of attachment %u: %s\n", inst, k,
 				strerror(-t->fd));

@@ -212,9 +212,10 @@ int sl_rollback_due(const char *inst, uint32_t *gen);
 
 struct sl_instance;
 /* ------------------------------------------------------------ verify (testrun.c) */
-/* The program attachment record @k runs (by the id the kernel reports, else
- * its pin): an fd, or -errno; *id: its id. */
-int sl_record_prog_fd(const struct sl_instance *in, uint32_t k, uint32_t *id);
+/* The program attachment record @k (@a) runs (the kernel's link's program,
+ * or for clsact its prog-<k> pin): an fd, or -errno; *id: its id. */
+int sl_record_prog_fd(const struct sl_instance *in, uint32_t k, const struct sl_attach *a,
+		      uint32_t *id);
 /* Run @frame (as the hook of @a sees it) through program @fd with
  * BPF_PROG_TEST_RUN; *pass: whether it let it through.  0 or -errno. */
 int sl_prog_verdict(int fd, const struct sl_attach *a, const void *frame, size_t len, bool *pass);

@@ -1,24 +1,47 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * testrun.c - the kernel half of `sluice verify`: a crafted frame through
- * the program an attachment actually runs (the id the kernel reports for
- * its link or filter; its prog-<k> pin if the kernel does not say), with
- * BPF_PROG_TEST_RUN.  Nothing is sent; the program's maps are the live
+ * the program an attachment actually runs (for TCX, XDP and cgroup links the
+ * program the kernel reports on the link; for a clsact filter, its prog-<k>
+ * pin, the program the filter was replaced with), with BPF_PROG_TEST_RUN.  Nothing is sent; the program's maps are the live
  * ones, so the probe is counted (and logged) like any packet.
  */
 #include "kernel/journal.h"
 
-int sl_record_prog_fd(const struct sl_instance *in, uint32_t k, uint32_t *id)
+/* The program id the kernel has on the link of record @a (TCX, XDP, cgroup), or 0. */
+static uint32_t link_prog_id(const char *inst, const struct sl_attach *a)
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	char name[96];
+	int fd;
+
+	if (a->kind == SL_ATT_CLSACT)
+		return 0;
+	slk_link_pin_name(name, sizeof(name), a);
+	fd = slk_obj_get(inst, name);
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.prog_id = 0;
+	close(fd);
+	return info.prog_id;
+}
+
+int sl_record_prog_fd(const struct sl_instance *in, uint32_t k, const struct sl_attach *a,
+		      uint32_t *id)
 {
 	struct bpf_prog_info info = { 0 };
 	__u32 len = sizeof(info);
 	char name[32];
 	int fd = -1;
 
-	*id = sl_attach_prog_id(in, k);
+	*id = link_prog_id(in->name, a);
 	if (*id)
 		fd = bpf_prog_get_fd_by_id(*id);
 	if (fd < 0) {
+		/* clsact: the filter was replaced in place with this very program */
 		slk_prog_pin_name(name, sizeof(name), "", k);
 		fd = slk_obj_get(in->name, name);
 		if (fd < 0)
