@@ -9,7 +9,7 @@
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/scripts/lab.sh"
 need_root
-need_cmd ip jq
+need_cmd ip jq findmnt
 
 TMP=$(mktemp -d)
 T_FINAL='rm -rf "$TMP"'
@@ -59,4 +59,37 @@ out=$(V "$ROOT/rules/securevideo.rules" --json 2>/dev/null)
 expect_eq "deny/exit-1" "$(V "$ROOT/rules/securevideo.rules" >/dev/null 2>&1; echo $?)" 1
 expect_eq "deny/json" "$(jq -c '[.requirements[] | [.result, .blocked_by.rule, (.blocked_by.flow | test("udp .*:3478$"))]]' <<<"$out")" \
 	'[["blocked","no-stun",true],["blocked","no-stun",true]]'
+
+# Every hook and direction: XDP (outbound), tc-ingress inbound (the remote side is
+# the source), a cgroup; each requirement's flows run through all three programs
+inst2=vg$ID
+on_exit "$SLUICE" detach --all --instance "$inst2"
+cat > "$TMP/hooks.rules" <<'RULES'
+policy drop;
+rule web { allow tcp 443; allow udp 3478; to 198.51.100.0/24, 2001:db8:5::/48; }
+require need-web { allow tcp 443; allow udp 3478; to 198.51.100.0/24, 2001:db8:5::/48; }
+require need-dns { allow udp 53; to 198.51.100.9; }
+RULES
+cg=$(findmnt -t cgroup2 -n -o TARGET | head -n 1)
+ok=1
+"$SLUICE" apply "$TMP/hooks.rules" --hook xdp --dev "slc$ID" --netns "sl-$ID-c" --instance "$inst2" > "$TMP/out" 2>&1 || ok=0
+"$SLUICE" apply "$TMP/hooks.rules" --hook tc-ingress --direction inbound --dev "slc$ID" --netns "sl-$ID-c" \
+	--instance "$inst2" >> "$TMP/out" 2>&1 || ok=0
+if [ -n "$cg" ] && mkdir -p "$cg/slv$ID"; then
+	on_exit rmdir "$cg/slv$ID"
+	"$SLUICE" apply "$TMP/hooks.rules" --cgroup "$cg/slv$ID" --instance "$inst2" >> "$TMP/out" 2>&1 || ok=0
+fi
+if [ $ok = 1 ]; then
+	out=$("$SLUICE" verify "$TMP/hooks.rules" --instance "$inst2" --json 2>/dev/null)
+	n=$(jq '.attachments' <<<"$out")
+	expect_ge "hooks/attachments" "$n" 2
+	# 2 prefixes x 3 addresses x 2 ports, through every attachment
+	expect_eq "hooks/pass-everywhere" "$(jq -c '.requirements[0] | [.result, .flows]' <<<"$out")" "[\"pass\",$((12 * n))]"
+	expect_eq "hooks/blocked-named" "$(jq -c '.requirements[1] | [.result, .blocked_flows, .blocked_by.rule]' <<<"$out")" \
+		"[\"blocked\",$n,\"web\"]"
+	st=$("$SLUICE" stats --instance "$inst2" --json)
+	expect_eq "hooks/no-probe-malformed" "$(jq '.malformed' <<<"$st")" 0
+else
+	fail "hooks/apply" "$(cat "$TMP/out")"
+fi
 finish

@@ -103,7 +103,9 @@ static int run_flow(struct vctx *v, const struct sl_vsample *s, struct vres *r)
 		const struct vtarget *t = &v->t[i];
 		bool inbound = t->a->dir == SL_DIR_IN, pass;
 		uint8_t fr[SL_VFRAME_MAX], eth[SL_VFRAME_MAX];
-		size_t n = sl_verify_frame(s, inbound, t->a->hook != SL_HOOK_CGROUP, fr), ne;
+		/* BPF_PROG_TEST_RUN takes an Ethernet frame for every skb program (cgroup_skb
+		 * too: the kernel pulls the header and the program sees the IP packet) */
+		size_t n = sl_verify_frame(s, inbound, true, fr), ne;
 		struct sl_result res;
 		struct sl_pkt p;
 		int saved = -1, e;

@@ -55,7 +55,8 @@ int sl_record_prog_fd(const struct sl_instance *in, uint32_t k, const struct sl_
 int sl_prog_verdict(int fd, const struct sl_attach *a, const void *frame, size_t len, bool *pass)
 {
 	struct __sk_buff skb = { .ifindex = a->ifindex };
-	struct xdp_md xdp = { .ingress_ifindex = a->ifindex };
+	/* XDP's context: data .. data_end are offsets into data_in */
+	struct xdp_md xdp = { .data_end = (__u32)len, .ingress_ifindex = a->ifindex };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (__u32)len, .repeat = 1);
 	int e;
 
