@@ -19,11 +19,11 @@ struct wbuf {
 	int err;
 };
 
-static void put(struct wbuf *b, const void *v, size_t n)
+static inline void put(struct wbuf *b, const void *v, size_t n)
 {
 	if (b->err)
 		return;
-	if (b->n + n > b->cap) {
+	if (__builtin_expect(b->n + n > b->cap, 0)) {
 		size_t cap = b->cap ? b->cap * 2 : 4096;
 		uint8_t *q;
 
@@ -60,9 +60,30 @@ static void put_cidr(struct wbuf *b, const struct sl_cidr *c)
 	put(b, c->addr, 16);
 }
 
+/* The blob's size, to allocate it once (10^6 prefixes: 18 MB). */
+static size_t blob_size(const struct sl_ruleset *rs)
+{
+	size_t n = 4 + 4 + 6 + 2 + 4 + 4 + rs->nresolvers * 18 + 4;
+
+	for (size_t i = 0; i < rs->nrules; i++) {
+		const struct sl_rule *r = &rs->rules[i];
+
+		n += 2 + strlen(r->name) + 2 + 4 + 4 + r->ndsts * 18 + 4;
+		for (size_t l = 0; l < r->nlines; l++)
+			n += 5 + r->lines[l].nports * 4;
+		for (size_t k = 0; k < r->nhosts; k++)
+			n += 3 + strlen(r->hosts[k].name);
+	}
+	return n;
+}
+
 int sl_plan_blob(const struct sl_ruleset *rs, uint8_t **out, size_t *len)
 {
 	struct wbuf b = { 0 };
+
+	b.cap = blob_size(rs);
+	if (!(b.p = malloc(b.cap)))
+		return -ENOMEM;
 
 	put_u32(&b, SL_BLOB_MAGIC);
 	put_u32(&b, SL_BLOB_VERSION);
