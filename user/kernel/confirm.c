@@ -104,6 +104,7 @@ int sl_rollback_due(const char *inst, uint32_t *gen)
 	}
 	ao.rules_path = p.path[0] ? p.path : NULL;
 	ao.rollback_of = h.generation;
+	ao.allow_empty = true;          /* what ran before, even if it had no rule */
 	e = sl_apply(&rs, &ao, &rep);
 	sl_ruleset_free(&rs);
 	if (e == -ESTALE)
