@@ -145,6 +145,23 @@ check "run/rolled-back-by-run" wait_for 15 follows_a
 check "run/logged" grep -q "confirmation window lapsed unconfirmed: rolled back" "$TMP/run.log"
 kill "$run" 2>/dev/null; wait "$run" 2>/dev/null
 
+# ---- a record of another generation (as an older sluice leaves it) is never trusted
+pin=/sys/fs/bpf/sluice/$inst
+"$SLUICE" apply "$TMP/a.rules" --instance "$inst" > /dev/null 2>&1
+mv "$pin/source" "$pin/source-kept"
+"$SLUICE" apply "$TMP/b.rules" --instance "$inst" > /dev/null 2>&1
+mv "$pin/source-kept" "$pin/source"
+"$SLUICE" plan "$TMP/b.rules" --instance "$inst" > "$TMP/out" 2>&1
+expect_eq "stale/plan-exit-1" "$?" 1
+check "stale/plan-says-why" grep -q "recorded source is of generation" "$TMP/out"
+"$SLUICE" apply "$TMP/a.rules" --instance "$inst" --confirm 5s > "$TMP/out" 2>&1
+expect_eq "stale/confirm-refused" "$?" 1
+check "stale/still-b" follows_b
+"$SLUICE" apply "$TMP/b.rules" --instance "$inst" > "$TMP/out" 2>&1
+check "stale/apply-says-unknown" grep -q "changes: not known" "$TMP/out"
+"$SLUICE" plan "$TMP/b.rules" --instance "$inst" > /dev/null 2>&1
+expect_eq "stale/plan-after-apply-exit-0" "$?" 0
+
 # ---- a first apply with --confirm, unconfirmed: detached
 "$SLUICE" detach --all --instance "$inst" > /dev/null 2>&1
 "$SLUICE" apply "$TMP/b.rules" --dev "slc$ID" --netns "sl-$ID-c" --instance "$inst" --confirm 5s > "$TMP/out" 2>&1

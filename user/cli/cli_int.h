@@ -86,6 +86,8 @@ int do_verify(int argc, char **argv);
 /* cmd_plan.c: the loaded ruleset of @inst (*have false: nothing loaded, 0);
  * -errno (said) if it is loaded but cannot be read. */
 int cli_plan_old(const char *inst, struct sl_source *h, struct sl_ruleset *old, bool *have);
+/* The loaded ruleset's record, only if it is of the running generation (quiet). */
+bool cli_loaded_source(const char *inst, struct sl_source *h, struct sl_ruleset *old);
 /* cmd_confirm.c: "90s", "5m", "1h" -> seconds (0: not a duration) */
 uint32_t cli_duration(const char *s);
 /* apply's report of what changed against @old (NULL: nothing was loaded), loud on mode/policy */
@@ -94,7 +96,7 @@ void cli_apply_changes(const struct sl_ruleset *old, const struct sl_ruleset *rs
 int cli_confirm_watchdog(const char *inst, uint32_t generation, uint64_t deadline);
 /* status: the recorded source of @inst (rules file, digest, applied, pending
  * confirmation); returns true if a confirmation window lapsed unperformed */
-bool cli_source_show(const char *inst, struct sl_json *j);
+bool cli_source_show(const char *inst, uint32_t generation, struct sl_json *j);
 /* cmd_gc.c: the owner of an instance (sluice-cni's), for status */
 void cli_owner_show(const char *inst, struct sl_json *j);
 

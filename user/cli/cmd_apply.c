@@ -193,7 +193,7 @@ int do_apply(int argc, char **argv)
 		}
 		sl_instance_close(&in);
 	}
-	have_old = sl_source_read(ao.instance, false, &h, &old) == 0;    /* for the summary */
+	have_old = cli_loaded_source(ao.instance, &h, &old);    /* for the summary */
 	path = realpath(argv[optind], NULL);
 	ao.rules_path = path;
 	e = sl_apply(&rs, &ao, &rep);

@@ -135,7 +135,7 @@ int cli_confirm_watchdog(const char *inst, uint32_t generation, uint64_t deadlin
 	return pid;
 }
 
-bool cli_source_show(const char *inst, struct sl_json *j)
+bool cli_source_show(const char *inst, uint32_t generation, struct sl_json *j)
 {
 	struct sl_source h;
 	char at[32], dl[32];
@@ -143,6 +143,8 @@ bool cli_source_show(const char *inst, struct sl_json *j)
 	bool lapsed;
 	int e = sl_source_read(inst, false, &h, NULL);
 
+	if (!e && h.generation != generation)
+		e = -ESTALE;    /* written for another generation (an older sluice applied since) */
 	if (e) {
 		if (j) {
 			sl_json_kstr(j, "rules_file", NULL);

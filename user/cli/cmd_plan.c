@@ -16,6 +16,21 @@
 
 #define EXIT_CHANGES 3
 
+bool cli_loaded_source(const char *inst, struct sl_source *h, struct sl_ruleset *old)
+{
+	struct sl_instance in;
+	bool ok;
+
+	if (sl_source_read(inst, false, h, old))
+		return false;
+	ok = sl_instance_open(inst, &in) == 0 && in.cfg.generation == h->generation;
+	if (ok)
+		sl_instance_close(&in);
+	else
+		sl_ruleset_free(old);
+	return ok;
+}
+
 int cli_plan_old(const char *inst, struct sl_source *h, struct sl_ruleset *old, bool *have)
 {
 	struct sl_instance in;
@@ -23,9 +38,24 @@ int cli_plan_old(const char *inst, struct sl_source *h, struct sl_ruleset *old, 
 
 	*have = false;
 	e = sl_source_read(inst, false, h, old);
+	if (e == 0 && sl_instance_open(inst, &in) == 0) {
+		uint32_t gen = in.cfg.generation;
+
+		sl_instance_close(&in);
+		if (gen == h->generation) {
+			*have = true;
+			return 0;
+		}
+		/* an older sluice applied over it: its record is stale */
+		sl_ruleset_free(old);
+		fprintf(stderr, "sluice: instance %s runs generation %u but its recorded source is of "
+			"generation %u (applied by an older sluice?): apply it once with this sluice, "
+			"then plan\n", inst, gen, h->generation);
+		return -ESTALE;
+	}
 	if (e == 0) {
-		*have = true;
-		return 0;
+		sl_ruleset_free(old);
+		return 0;       /* gone meanwhile: nothing loaded */
 	}
 	if (e != -ENOENT) {
 		fprintf(stderr, "sluice: %s/%s/source: cannot read the loaded ruleset's record: %s\n",

@@ -117,7 +117,7 @@ static int status_one(const char *name, struct sl_json *j)
 		sl_json_ku64(j, "prefixes6", img.ndst6);
 		sl_json_ku64(j, "port_entries", img.nports);
 		cli_owner_show(name, j);
-		lapsed = cli_source_show(name, j);
+		lapsed = cli_source_show(name, in.cfg.generation, j);
 		sl_json_key(j, "attachments");
 		sl_json_arr_open(j);
 	} else {
@@ -125,7 +125,7 @@ static int status_one(const char *name, struct sl_json *j)
 		       "prefixes, pin layout %u\n", name, in.cfg.generation, cli_policy_name(in.cfg.policy),
 		       cli_mode_name(in.cfg.mode), nrules, img.ndst4, img.ndst6, in.layout);
 		cli_owner_show(name, NULL);
-		lapsed = cli_source_show(name, NULL);
+		lapsed = cli_source_show(name, in.cfg.generation, NULL);
 	}
 	for (uint32_t k = 0; k < SL_MAX_ATTACH; k++) {
 		const struct sl_attach *a = &att[k];

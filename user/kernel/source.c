@@ -46,6 +46,9 @@ static int source_create(const struct sl_source *hdr, const uint8_t *blob, size_
 	return fd;
 }
 
+static int source_map_read(const char *inst, const char *name, struct sl_source *h,
+			   uint8_t **blob);
+
 int slk_source_stage(const char *inst, const struct sl_ruleset *rs, const struct sl_image *img,
 		     const struct sl_apply_opts *o, bool have, const struct sl_attach *att,
 		     const bool *is_new)
@@ -73,12 +76,19 @@ int slk_source_stage(const char *inst, const struct sl_ruleset *rs, const struct
 	}
 	if (have && o->confirm_s) {
 		/* the running generation's record, what a rollback re-applies */
+		struct sl_source cur;
 		int pfd = slk_obj_get(inst, "source");
 
+		if (pfd >= 0 && (source_map_read(inst, "source", &cur, NULL) ||
+				 cur.generation + 1 != img->cfg.generation)) {
+			/* of another generation: an older sluice applied since */
+			close(pfd);
+			pfd = -1;
+		}
 		if (pfd < 0) {
-			slk_err("%s/%s: the running ruleset has no recorded source (applied by an older "
-				"sluice), so there is nothing to roll back to: apply it once without "
-				"--confirm, then again with it", SL_PIN_ROOT, inst);
+			slk_err("%s/%s: the running ruleset has no recorded source of its own (applied by "
+				"an older sluice), so there is nothing to roll back to: apply it once "
+				"without --confirm, then again with it", SL_PIN_ROOT, inst);
 			return -ENOENT;
 		}
 		e = slk_pin_fd(pfd, inst, "next-prev-source");
