@@ -164,7 +164,7 @@ const struct cmd *cli_find_cmd(const char *name)
 
 /* The commands that read URL sets' copies (or fetch them): --feed-dir. */
 static const char *const feed_cmds[] = { "check", "apply", "run", "lookup", "dump", "fetch",
-					 "plan", "status", NULL };
+					 "plan", "verify", "status", NULL };
 
 /*
  * --feed-dir DIR (or --feed-dir=DIR) anywhere on the command line: the cache
