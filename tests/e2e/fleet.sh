@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# A fleet of three "gateways" on this machine, driven by ansible-playbook with
+# the role of contrib/ansible (docs/fleet.md): each gateway is a namespace lab
+# (scripts/lab.sh) with its own sluice instance on the client's uplink
+# (apply --netns), all three in one inventory (connection local; host
+# variables name the namespace, the interface and the instance).
+#   1. --check --diff of a good change shows each gateway's plan, changes nothing;
+#   2. the good change: all three updated and confirmed, traffic in each lab
+#      follows it, /etc (here per gateway under $TMP) names the new rules;
+#   3. the same change again: changed=0 on every gateway;
+#   4. a bad change that passes `sluice check` but breaks the video pack's
+#      requirement: verify fails on the first gateway, which rolls back by
+#      itself when its confirm window lapses; the other two never change; the
+#      play fails and says why.
+source "$(dirname "$0")/../lib.sh"
+source "$ROOT/scripts/lab.sh"
+need_root
+need_cmd ip jq socat ansible-playbook
+for c in plan verify confirm; do
+	if ! "$SLUICE" "$c" --help > /dev/null 2>&1; then
+		skip all "needs sluice $c (the plan / apply --confirm / verify contract of issue 21)"
+		exit 0
+	fi
+done
+
+TMP=$(mktemp -d)
+T_FINAL='rm -rf "$TMP"'
+WINDOW=8
+GWS=(1 2 3)
+gid() { echo "${ID}$1"; }              # lab id of gateway N
+inst() { echo "fl${ID}$1"; }           # its sluice instance
+host() { echo "gw$1-$ID"; }            # its inventory name
+
+# --- the site's policy, three versions, and the pack whose requirement
+# --- (video on tcp 192.0.2.2:8080) every version must keep
+site() {   # DIR RULES...
+	mkdir -p "$1"
+	printf '%s\n' "${@:2}" > "$1/site.rules"
+	cat > "$1/video.pack" <<'PACK'
+# the video service this site must always reach
+policy drop;
+rule video { allow tcp 8080; to 192.0.2.2; }
+require video-media { tcp 192.0.2.2 8080; }
+PACK
+}
+site "$TMP/v1" 'policy drop;' 'rule video { allow tcp 8080; to 192.0.2.2; }'
+site "$TMP/v2" 'policy drop;' 'rule video { allow tcp 8080; to 192.0.2.2; }' \
+	'rule portal { allow tcp 8081; to 192.0.2.2; }'
+# bad: video "moved" to 8443 -- a valid ruleset, but the pack's flow is blocked
+site "$TMP/v3" 'policy drop;' 'rule video { allow tcp 8443; to 192.0.2.2; }' \
+	'rule portal { allow tcp 8081; to 192.0.2.2; }'
+
+# --- three labs, each with its instance running v1 (the "old policy")
+for n in "${GWS[@]}"; do
+	id=$(gid "$n")
+	lab_up "$id" || { fail setup "cannot build the namespace lab $id"; finish; }
+	on_exit lab_down "$id"
+	on_exit "$SLUICE" detach --all --instance "$(inst "$n")"
+	for p in 8080 8081; do
+		in_s "$id" socat TCP-LISTEN:$p,fork,reuseaddr,bind=192.0.2.2 EXEC:cat >/dev/null 2>&1 &
+	done
+	if ! "$SLUICE" apply "$TMP/v1/site.rules" --dev "slc$id" --netns "sl-$id-c" \
+		--instance "$(inst "$n")" > "$TMP/apply.out" 2>&1; then
+		fail "setup: apply v1 on gateway $n" "$(cat "$TMP/apply.out")"
+		finish
+	fi
+done
+sleep 0.3
+
+tcp_ok() {   # N PORT: a TCP exchange to 192.0.2.2:PORT from gateway N's client
+	in_c "$(gid "$1")" timeout 5 socat -T 2 - "TCP:192.0.2.2:$2,connect-timeout=2" <<<"ping" 2>/dev/null |
+		grep -q ping
+}
+tcp_fails() { ! tcp_ok "$@"; }
+st() {   # N FIELD: a field of the instance in `sluice status --json`
+	"$SLUICE" status --json --instance "$(inst "$1")" 2>/dev/null | jq -r ".instances[0].$2"
+}
+
+# --- the inventory: one local "host" per gateway
+{
+	echo "sluice_gateways:"
+	echo "  vars:"
+	echo "    ansible_connection: local"
+	echo "    ansible_python_interpreter: /usr/bin/python3"
+	echo "    sluice_install: none"
+	echo "    sluice_bin: $SLUICE"
+	echo "    sluice_rules_dir: \"{{ site_dir }}\""
+	echo "    sluice_rules_file: site.rules"
+	echo "    sluice_packs: [video.pack]"
+	echo "    sluice_confirm_window: ${WINDOW}s"
+	echo "    sluice_rollback_margin: 10"
+	echo "  hosts:"
+	for n in "${GWS[@]}"; do
+		id=$(gid "$n")
+		echo "    $(host "$n"):"
+		echo "      sluice_instance: $(inst "$n")"
+		echo "      sluice_netns: sl-$id-c"
+		echo "      sluice_interfaces: [slc$id]"
+		echo "      sluice_etc_dir: $TMP/gw$n/etc"
+		echo "      sluice_stage_dir: $TMP/gw$n/stage"
+	done
+} > "$TMP/inventory.yml"
+
+export ANSIBLE_HOME=$TMP/ansible ANSIBLE_LOCAL_TEMP=$TMP/ansible/tmp ANSIBLE_REMOTE_TMP=$TMP/ansible/rtmp
+export ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_LOCALHOST_WARNING=0
+export ANSIBLE_DEPRECATION_WARNINGS=0 ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_PIPELINING=1
+export ANSIBLE_CONFIG=$ROOT/contrib/ansible/ansible.cfg
+play() {   # OUT SITE-DIR [ARGS...]: run the example playbook, its output in OUT
+	local out=$1 dir=$2; shift 2
+	ansible-playbook -i "$TMP/inventory.yml" "$ROOT/contrib/ansible/site.yml" \
+		-e "site_dir=$dir" "$@" > "$out" 2>&1
+}
+recap() {   # OUT N KEY: a number from gateway N's line of the play recap
+	sed -n "s/^$(host "$2") *: .*\b$3=\([0-9]*\).*/\1/p" "$1"
+}
+for n in "${GWS[@]}"; do gen0[$n]=$(st "$n" generation); done
+
+# --- 1. --check --diff: each gateway's plan, nothing changed
+T_PREFIX="fleet/check/"
+play "$TMP/check.out" "$TMP/v2" --check --diff
+expect_eq "ansible-playbook --check --diff exits 0" "$?" 0
+for n in "${GWS[@]}"; do
+	check "gateway $n: the diff shows sluice plan of its instance" \
+		grep -q "sluice plan .* --instance $(inst "$n") (on $(host "$n"))" "$TMP/check.out"
+	expect_eq "gateway $n: generation unchanged" "$(st "$n" generation)" "${gen0[$n]}"
+	check "gateway $n: nothing written under its /etc" test ! -e "$TMP/gw$n/etc/$(inst "$n").conf"
+done
+check "the plan names the added rule portal" grep -q 'portal' "$TMP/check.out"
+check "port 8081 still dropped on gateway 1" tcp_fails 1 8081
+
+# --- 2. the good change, gateway after gateway
+T_PREFIX="fleet/rollout/"
+play "$TMP/good.out" "$TMP/v2"
+rc=$?
+expect_eq "ansible-playbook exits 0" "$rc" 0
+[ "$rc" -eq 0 ] || sed 's/^/    /' "$TMP/good.out" | tail -40
+for n in "${GWS[@]}"; do
+	gen1[$n]=$(st "$n" generation)
+	check "gateway $n: a new generation (${gen0[$n]} -> ${gen1[$n]})" test "${gen1[$n]}" -gt "${gen0[$n]}"
+	expect_eq "gateway $n: confirmed (nothing pending)" "$(st "$n" pending_confirm)" null
+	check "gateway $n: tcp 8081 passes (the new rule)" tcp_ok "$n" 8081
+	check "gateway $n: tcp 8080 passes (video)" tcp_ok "$n" 8080
+	expect_ge "gateway $n: the recap counts changes" "$(recap "$TMP/good.out" "$n" changed)" 1
+	check "gateway $n: the confirmed rules are under its /etc" \
+		cmp -s "$TMP/v2/site.rules" "$TMP/gw$n/etc/$(inst "$n")/site.rules"
+	check "gateway $n: the unit configuration names them" \
+		grep -qx "RULES=$TMP/gw$n/etc/$(inst "$n")/site.rules" "$TMP/gw$n/etc/$(inst "$n").conf"
+done
+digest2=$(st 1 digest)
+check "all three run the same ruleset (digest $digest2)" \
+	test -n "$digest2" -a "$(st 2 digest)" = "$digest2" -a "$(st 3 digest)" = "$digest2"
+
+# --- 3. the same change again: nothing to do
+T_PREFIX="fleet/idempotent/"
+play "$TMP/again.out" "$TMP/v2"
+expect_eq "ansible-playbook exits 0" "$?" 0
+for n in "${GWS[@]}"; do
+	expect_eq "gateway $n: changed=0 in the recap" "$(recap "$TMP/again.out" "$n" changed)" 0
+	expect_eq "gateway $n: generation unchanged" "$(st "$n" generation)" "${gen1[$n]}"
+done
+
+# --- 4. a bad change: stopped at the first gateway, rolled back there
+T_PREFIX="fleet/bad/"
+t0=$(date +%s)
+play "$TMP/bad.out" "$TMP/v3"
+rc=$?
+t1=$(date +%s)
+check "ansible-playbook fails (exit $rc)" test "$rc" -ne 0
+check "the play says verify failed on gateway 1 and names the requirement" \
+	grep -q "$(host 1) (instance $(inst 1)) failed verify.*video-media" "$TMP/bad.out"
+check "the play says gateway 1 was rolled back" grep -q "sluice rolled it back to generation" "$TMP/bad.out"
+expect_eq "gateway 1: failed=1 in the recap" "$(recap "$TMP/bad.out" 1 failed)" 1
+for n in 2 3; do
+	check "gateway $n: not in the recap (never run)" bash -c "! grep -q '^$(host "$n") ' '$TMP/bad.out'"
+	expect_eq "gateway $n: generation unchanged" "$(st "$n" generation)" "${gen1[$n]}"
+	expect_eq "gateway $n: ruleset unchanged" "$(st "$n" digest)" "$digest2"
+done
+expect_eq "gateway 1: back on the good ruleset" "$(st 1 digest)" "$digest2"
+expect_eq "gateway 1: nothing pending" "$(st 1 pending_confirm)" null
+check "gateway 1: rolled back within its window ($((t1 - t0)) s for the play, window ${WINDOW}s)" \
+	test $((t1 - t0)) -le $((WINDOW + 30))
+check "gateway 1: tcp 8080 passes again (video)" tcp_ok 1 8080
+check "gateway 1: its /etc still holds the good rules" \
+	cmp -s "$TMP/v2/site.rules" "$TMP/gw1/etc/$(inst 1)/site.rules"
+finish
