@@ -149,6 +149,8 @@ done
 digest2=$(st 1 digest)
 check "all three run the same ruleset (digest $digest2)" \
 	test -n "$digest2" -a "$(st 2 digest)" = "$digest2" -a "$(st 3 digest)" = "$digest2"
+check "the metrics carry the digest (sluice_ruleset_info)" bash -c \
+	"'$SLUICE' stats --format prometheus --instance '$(inst 3)' | grep -q 'sluice_ruleset_info{sluice_instance=\"$(inst 3)\",.*digest=\"$digest2\"} 1'"
 
 # --- 3. the same change again: nothing to do
 T_PREFIX="fleet/idempotent/"
