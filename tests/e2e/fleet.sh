@@ -31,24 +31,24 @@ gid() { echo "${ID}$1"; }              # lab id of gateway N
 inst() { echo "fl${ID}$1"; }           # its sluice instance
 host() { echo "gw$1-$ID"; }            # its inventory name
 
-# --- the site's policy, three versions, and the pack whose requirement
-# --- (video on tcp 192.0.2.2:8080) every version must keep
-site() {   # DIR RULES...
+# --- the site's policy, three versions, each including the vendor's pack
+# --- (video.rules: its rule, and its requirement: tcp 192.0.2.2:8080 allowed)
+site() {   # DIR RULES...: site.rules = policy, the pack, then RULES
 	mkdir -p "$1"
-	printf '%s\n' "${@:2}" > "$1/site.rules"
-	cat > "$1/video.pack" <<'PACK'
-# the video service this site must always reach
-policy drop;
+	{ echo 'policy drop;'; printf '%s\n' "${@:2}"; } > "$1/site.rules"
+	cat > "$1/video.rules" <<'PACK'
+# the video vendor's pack: what it needs, and the requirement sluice verify tests
 rule video { allow tcp 8080; to 192.0.2.2; }
-require video-media { tcp 192.0.2.2 8080; }
+require video-media { allow tcp 8080; to 192.0.2.2; }
 PACK
 }
-site "$TMP/v1" 'policy drop;' 'rule video { allow tcp 8080; to 192.0.2.2; }'
-site "$TMP/v2" 'policy drop;' 'rule video { allow tcp 8080; to 192.0.2.2; }' \
+site "$TMP/v1" 'include "video.rules";'
+site "$TMP/v2" 'include "video.rules";' 'rule portal { allow tcp 8081; to 192.0.2.2; }'
+# bad: a site rule above the pack that takes the video's port -- a valid
+# ruleset (check warns, exits 0), but the pack's required flow is blocked
+site "$TMP/v3" 'rule no-legacy-8080 { deny tcp 8080; to 192.0.2.0/24; }' 'include "video.rules";' \
 	'rule portal { allow tcp 8081; to 192.0.2.2; }'
-# bad: video "moved" to 8443 -- a valid ruleset, but the pack's flow is blocked
-site "$TMP/v3" 'policy drop;' 'rule video { allow tcp 8443; to 192.0.2.2; }' \
-	'rule portal { allow tcp 8081; to 192.0.2.2; }'
+check "setup: the bad change passes sluice check" bash -c "'$SLUICE' check '$TMP/v3/site.rules' > /dev/null 2>&1"
 
 # --- three labs, each with its instance running v1 (the "old policy")
 for n in "${GWS[@]}"; do
@@ -86,7 +86,7 @@ st() {   # N FIELD: a field of the instance in `sluice status --json`
 	echo "    sluice_bin: $SLUICE"
 	echo "    sluice_rules_dir: \"{{ site_dir }}\""
 	echo "    sluice_rules_file: site.rules"
-	echo "    sluice_packs: [video.pack]"
+	echo "    sluice_packs: [video.rules]"
 	echo "    sluice_confirm_window: ${WINDOW}s"
 	echo "    sluice_rollback_margin: 10"
 	echo "  hosts:"
@@ -117,7 +117,7 @@ for n in "${GWS[@]}"; do gen0[$n]=$(st "$n" generation); done
 
 # --- 1. --check --diff: each gateway's plan, nothing changed
 T_PREFIX="fleet/check/"
-play "$TMP/check.out" "$TMP/v2" --check --diff
+play "$TMP/check.out" "$TMP/v2" --check --diff -e sluice_serial=100%
 expect_eq "ansible-playbook --check --diff exits 0" "$?" 0
 for n in "${GWS[@]}"; do
 	check "gateway $n: the diff shows sluice plan of its instance" \
@@ -170,7 +170,7 @@ t1=$(date +%s)
 check "ansible-playbook fails (exit $rc)" test "$rc" -ne 0
 check "the play says verify failed on gateway 1 and names the requirement" \
 	grep -q "$(host 1) (instance $(inst 1)) failed verify.*video-media" "$TMP/bad.out"
-check "the play says gateway 1 was rolled back" grep -q "sluice rolled it back to generation" "$TMP/bad.out"
+check "the play says gateway 1 was rolled back" grep -q "sluice rolled it back when the confirm window lapsed, to the ruleset it ran before (generation ${gen1[1]}, digest $digest2)" "$TMP/bad.out"
 expect_eq "gateway 1: failed=1 in the recap" "$(recap "$TMP/bad.out" 1 failed)" 1
 for n in 2 3; do
 	check "gateway $n: not in the recap (never run)" bash -c "! grep -q '^$(host "$n") ' '$TMP/bad.out'"
@@ -179,8 +179,11 @@ for n in 2 3; do
 done
 expect_eq "gateway 1: back on the good ruleset" "$(st 1 digest)" "$digest2"
 expect_eq "gateway 1: nothing pending" "$(st 1 pending_confirm)" null
-check "gateway 1: rolled back within its window ($((t1 - t0)) s for the play, window ${WINDOW}s)" \
-	test $((t1 - t0)) -le $((WINDOW + 30))
+rb=$("$SLUICE" status --json --instance "$(inst 1)" | jq -r '.instances[0].rolled_back | "\(.generation) \(.at)"')
+expect_eq "gateway 1: status says the bad generation was rolled back" "${rb%% *}" $((gen1[1] + 1))
+rbt=$(date -d "${rb#* }" +%s 2>/dev/null || echo 0)
+check "gateway 1: rolled back within its window (at +$((rbt - t0)) s of the play; window ${WINDOW}s, play $((t1 - t0)) s)" \
+	test "$rbt" -ge $((t0 + WINDOW)) -a "$rbt" -le $((t0 + WINDOW + 30))
 check "gateway 1: tcp 8080 passes again (video)" tcp_ok 1 8080
 check "gateway 1: its /etc still holds the good rules" \
 	cmp -s "$TMP/v2/site.rules" "$TMP/gw1/etc/$(inst 1)/site.rules"
