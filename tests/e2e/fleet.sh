@@ -158,6 +158,8 @@ play "$TMP/again.out" "$TMP/v2"
 expect_eq "ansible-playbook exits 0" "$?" 0
 for n in "${GWS[@]}"; do
 	expect_eq "gateway $n: changed=0 in the recap" "$(recap "$TMP/again.out" "$n" changed)" 0
+	check "gateway $n: the play says it runs this policy already" \
+		grep -q "$(host "$n"): instance $(inst "$n") runs this policy already (sluice plan: no change)" "$TMP/again.out"
 	expect_eq "gateway $n: generation unchanged" "$(st "$n" generation)" "${gen1[$n]}"
 done
 
