@@ -11,7 +11,9 @@
 #   4. a bad change that passes `sluice check` but breaks the video pack's
 #      requirement: verify fails on the first gateway, which rolls back by
 #      itself when its confirm window lapses; the other two never change; the
-#      play fails and says why.
+#      play fails and says why;
+#   5. a change that passes verify but fails the site's own check (a probe of
+#      the portal): the same stop at the first gateway.
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/scripts/lab.sh"
 need_root
@@ -98,6 +100,11 @@ st() {   # N FIELD: a field of the instance in `sluice status --json`
 		echo "      sluice_interfaces: [slc$id]"
 		echo "      sluice_etc_dir: $TMP/gw$n/etc"
 		echo "      sluice_stage_dir: $TMP/gw$n/stage"
+		# the site's own checks: the video service and the portal answer from the LAN
+		echo "      sluice_checks:"
+		for p in 8080 8081; do
+			echo "        - echo ping | timeout 5 ip netns exec sl-$id-c socat -T 2 - TCP:192.0.2.2:$p,connect-timeout=2 | grep -q ping"
+		done
 	done
 } > "$TMP/inventory.yml"
 
@@ -189,4 +196,21 @@ check "gateway 1: rolled back within its window (at +$((rbt - t0)) s of the play
 check "gateway 1: tcp 8080 passes again (video)" tcp_ok 1 8080
 check "gateway 1: its /etc still holds the good rules" \
 	cmp -s "$TMP/v2/site.rules" "$TMP/gw1/etc/$(inst 1)/site.rules"
+
+# --- 5. a change that passes verify but fails the site's own check (the
+# --- portal's rule dropped): the same stop, for another reason
+T_PREFIX="fleet/check-fails/"
+gen2=$(st 1 generation)
+play "$TMP/bad2.out" "$TMP/v1"
+rc=$?
+check "ansible-playbook fails (exit $rc)" test "$rc" -ne 0
+check "the play says the site's check failed on gateway 1 (the portal probe)" \
+	grep -q "$(host 1) (instance $(inst 1)) failed the site's checks: .*:8081.* -- sluice rolled it back" "$TMP/bad2.out"
+expect_eq "gateway 1: back on the good ruleset" "$(st 1 digest)" "$digest2"
+expect_eq "gateway 1: the rolled-back generation is the one applied" \
+	"$(st 1 rolled_back.generation)" $((gen2 + 1))
+for n in 2 3; do
+	expect_eq "gateway $n: generation unchanged" "$(st "$n" generation)" "${gen1[$n]}"
+done
+check "gateway 1: tcp 8081 passes again (portal)" tcp_ok 1 8081
 finish
