@@ -4,6 +4,7 @@
 # (scripts/lab.sh) with its own sluice instance on the client's uplink
 # (apply --netns), all three in one inventory (connection local; host
 # variables name the namespace, the interface and the instance).
+#   0. the first rollout creates the three instances (nothing loaded before);
 #   1. --check --diff of a good change shows each gateway's plan, changes nothing;
 #   2. the good change: all three updated and confirmed, traffic in each lab
 #      follows it, /etc (here per gateway under $TMP) names the new rules;
@@ -52,7 +53,7 @@ site "$TMP/v3" 'rule no-legacy-8080 { deny tcp 8080; to 192.0.2.0/24; }' 'includ
 	'rule portal { allow tcp 8081; to 192.0.2.2; }'
 check "setup: the bad change passes sluice check" bash -c "'$SLUICE' check '$TMP/v3/site.rules' > /dev/null 2>&1"
 
-# --- three labs, each with its instance running v1 (the "old policy")
+# --- three labs, no sluice yet
 for n in "${GWS[@]}"; do
 	id=$(gid "$n")
 	lab_up "$id" || { fail setup "cannot build the namespace lab $id"; finish; }
@@ -61,11 +62,6 @@ for n in "${GWS[@]}"; do
 	for p in 8080 8081; do
 		in_s "$id" socat TCP-LISTEN:$p,fork,reuseaddr,bind=192.0.2.2 EXEC:cat >/dev/null 2>&1 &
 	done
-	if ! "$SLUICE" apply "$TMP/v1/site.rules" --dev "slc$id" --netns "sl-$id-c" \
-		--instance "$(inst "$n")" > "$TMP/apply.out" 2>&1; then
-		fail "setup: apply v1 on gateway $n" "$(cat "$TMP/apply.out")"
-		finish
-	fi
 done
 sleep 0.3
 
@@ -120,7 +116,21 @@ play() {   # OUT SITE-DIR [ARGS...]: run the example playbook, its output in OUT
 recap() {   # OUT N KEY: a number from gateway N's line of the play recap
 	sed -n "s/^$(host "$2") *: .*\b$3=\([0-9]*\).*/\1/p" "$1"
 }
-for n in "${GWS[@]}"; do gen0[$n]=$(st "$n" generation); done
+
+# --- 0. the first rollout: v1 on gateways that run no sluice yet (no site
+# --- checks: the portal is not open yet)
+T_PREFIX="fleet/first/"
+play "$TMP/first.out" "$TMP/v1" -e '{"sluice_checks": []}'
+rc=$?
+expect_eq "ansible-playbook exits 0" "$rc" 0
+[ "$rc" -eq 0 ] || sed 's/^/    /' "$TMP/first.out" | tail -40
+for n in "${GWS[@]}"; do
+	gen0[$n]=$(st "$n" generation)
+	expect_eq "gateway $n: instance created and confirmed (generation, pending)" \
+		"${gen0[$n]} $(st "$n" pending_confirm)" "1 null"
+	check "gateway $n: tcp 8080 passes (video)" tcp_ok "$n" 8080
+	check "gateway $n: tcp 8081 dropped (no portal rule yet)" tcp_fails "$n" 8081
+done
 
 # --- 1. --check --diff: each gateway's plan, nothing changed
 T_PREFIX="fleet/check/"
@@ -130,7 +140,8 @@ for n in "${GWS[@]}"; do
 	check "gateway $n: the diff shows sluice plan of its instance" \
 		grep -q "sluice plan .* --instance $(inst "$n") (on $(host "$n"))" "$TMP/check.out"
 	expect_eq "gateway $n: generation unchanged" "$(st "$n" generation)" "${gen0[$n]}"
-	check "gateway $n: nothing written under its /etc" test ! -e "$TMP/gw$n/etc/$(inst "$n").conf"
+	check "gateway $n: its /etc still holds the old rules" \
+		cmp -s "$TMP/v1/site.rules" "$TMP/gw$n/etc/$(inst "$n")/site.rules"
 done
 check "the plan names the added rule portal" grep -q 'portal' "$TMP/check.out"
 check "port 8081 still dropped on gateway 1" tcp_fails 1 8081
@@ -179,7 +190,7 @@ t1=$(date +%s)
 check "ansible-playbook fails (exit $rc)" test "$rc" -ne 0
 check "the play says verify failed on gateway 1 and names the requirement" \
 	grep -q "$(host 1) (instance $(inst 1)) failed verify.*video-media" "$TMP/bad.out"
-check "the play says gateway 1 was rolled back" grep -q "sluice rolled it back when the confirm window lapsed, to the ruleset it ran before (generation ${gen1[1]}, digest $digest2)" "$TMP/bad.out"
+check "the play says gateway 1 was rolled back" grep -q "sluice rolled it back when the confirm window lapsed, it runs the ruleset it ran before (generation ${gen1[1]}, digest $digest2)" "$TMP/bad.out"
 expect_eq "gateway 1: failed=1 in the recap" "$(recap "$TMP/bad.out" 1 failed)" 1
 for n in 2 3; do
 	check "gateway $n: not in the recap (never run)" bash -c "! grep -q '^$(host "$n") ' '$TMP/bad.out'"
@@ -205,7 +216,7 @@ play "$TMP/bad2.out" "$TMP/v1"
 rc=$?
 check "ansible-playbook fails (exit $rc)" test "$rc" -ne 0
 check "the play says the site's check failed on gateway 1 (the portal probe)" \
-	grep -q "$(host 1) (instance $(inst 1)) failed the site's checks: .*:8081.* -- sluice rolled it back" "$TMP/bad2.out"
+	grep -q "$(host 1) (instance $(inst 1)) failed the site's checks: .*:8081.* -- sluice rolled it back when the confirm window lapsed" "$TMP/bad2.out"
 expect_eq "gateway 1: back on the good ruleset" "$(st 1 digest)" "$digest2"
 expect_eq "gateway 1: the rolled-back generation is the one applied" \
 	"$(st 1 rolled_back.generation)" $((gen2 + 1))
