@@ -28,7 +28,7 @@ done
 
 TMP=$(mktemp -d)
 T_FINAL='rm -rf "$TMP"'
-WINDOW=8
+WINDOW=15   # apply -> status, verify, checks, confirm must fit, also on a loaded machine
 GWS=(1 2 3)
 gid() { echo "${ID}$1"; }              # lab id of gateway N
 inst() { echo "fl${ID}$1"; }           # its sluice instance
