@@ -48,6 +48,9 @@ echo 'policy drop;' > "$TMP/site/site.rules"
 	for p in p0 p3 p2; do
 		echo "    gw-$p: { sluice_instance: $p, sluice_etc_dir: $TMP/$p/etc, sluice_stage_dir: $TMP/$p/stage }"
 	done
+	# a gateway where the binary is not installed yet
+	echo "    gw-p4: { sluice_instance: p4, sluice_etc_dir: $TMP/p4/etc, sluice_stage_dir: $TMP/p4/stage,"
+	echo "             sluice_install: binary, sluice_binary_src: $TMP/sluice, sluice_bin: $TMP/p4/bin/sluice }"
 } > "$TMP/inventory.yml"
 ansible-playbook -i "$TMP/inventory.yml" "$A/site.yml" -e sluice_hosts=all -e sluice_serial=100% \
 	--check --diff > "$TMP/out" 2>&1
@@ -58,6 +61,9 @@ check "plan exit 3: changed, the plan shown as the diff" \
 		grep -q 'sluice plan $TMP/p3/stage/site.rules --instance p3 (on gw-p3):' '$TMP/out'"
 check "plan exit 2: failed with sluice's message" \
 	grep -q "fatal: \[gw-p2\]: FAILED! .*sluice plan exited 2: $TMP/p2/stage/site.rules:2:1: error: unknown statement 'rul'" "$TMP/out"
+check "no sluice installed yet: --check says so instead of planning" \
+	grep -q "gw-p4: sluice is not installed yet; the real run installs it and adds instance p4 with every rule" "$TMP/out"
+check "--check installed nothing" test ! -e "$TMP/p4/bin/sluice"
 check "--check wrote nothing under /etc" bash -c "! ls '$TMP'/p*/etc > /dev/null 2>&1"
 [ "$T_FAILED" -eq 0 ] || sed 's/^/    /' "$TMP/out" | tail -30
 finish
