@@ -29,6 +29,7 @@ done
 TMP=$(mktemp -d)
 T_FINAL='rm -rf "$TMP"'
 WINDOW=15   # apply -> status, verify, checks, confirm must fit, also on a loaded machine
+BADWINDOW=10 # a failing change waits for its window to lapse: shorter, still room to fail first
 GWS=(1 2 3)
 gid() { echo "${ID}$1"; }              # lab id of gateway N
 inst() { echo "fl${ID}$1"; }           # its sluice instance
@@ -184,7 +185,7 @@ done
 # --- 4. a bad change: stopped at the first gateway, rolled back there
 T_PREFIX="fleet/bad/"
 t0=$(date +%s)
-play "$TMP/bad.out" "$TMP/v3"
+play "$TMP/bad.out" "$TMP/v3" -e sluice_confirm_window=${BADWINDOW}s
 rc=$?
 t1=$(date +%s)
 check "ansible-playbook fails (exit $rc)" test "$rc" -ne 0
@@ -202,8 +203,8 @@ expect_eq "gateway 1: nothing pending" "$(st 1 pending_confirm)" null
 rb=$("$SLUICE" status --json --instance "$(inst 1)" | jq -r '.instances[0].rolled_back | "\(.generation) \(.at)"')
 expect_eq "gateway 1: status says the bad generation was rolled back" "${rb%% *}" $((gen1[1] + 1))
 rbt=$(date -d "${rb#* }" +%s 2>/dev/null || echo 0)
-check "gateway 1: rolled back within its window (at +$((rbt - t0)) s of the play; window ${WINDOW}s, play $((t1 - t0)) s)" \
-	test "$rbt" -ge $((t0 + WINDOW)) -a "$rbt" -le $((t0 + WINDOW + 30))
+check "gateway 1: rolled back within its window (at +$((rbt - t0)) s of the play; window ${BADWINDOW}s, play $((t1 - t0)) s)" \
+	test "$rbt" -ge $((t0 + BADWINDOW)) -a "$rbt" -le $((t0 + BADWINDOW + 30))
 check "gateway 1: tcp 8080 passes again (video)" tcp_ok 1 8080
 check "gateway 1: its /etc still holds the good rules" \
 	cmp -s "$TMP/v2/site.rules" "$TMP/gw1/etc/$(inst 1)/site.rules"
@@ -212,7 +213,7 @@ check "gateway 1: its /etc still holds the good rules" \
 # --- portal's rule dropped): the same stop, for another reason
 T_PREFIX="fleet/check-fails/"
 gen2=$(st 1 generation)
-play "$TMP/bad2.out" "$TMP/v1"
+play "$TMP/bad2.out" "$TMP/v1" -e sluice_confirm_window=${BADWINDOW}s
 rc=$?
 check "ansible-playbook fails (exit $rc)" test "$rc" -ne 0
 check "the play says the site's check failed on gateway 1 (the portal probe)" \
