@@ -117,6 +117,8 @@ int main(void)
 
 	mk(&in[0], "edge", 3);
 	mk(&in[1], "wan2", 0);
+	in[0].has_digest = true;
+	in[0].digest = 0x00c0ffee12345678ull;
 	T_CHECK("prom: write returns 0", sl_prom_write(&b, in, 2) == 0 && b.len > 0, "err %d", b.err);
 	sl_buf_printf(&b, "%s", "");    /* NUL-terminated */
 	T_CHECK("prom: families are well formed (HELP, TYPE, contiguous samples)",
@@ -142,7 +144,9 @@ int main(void)
 	T_CHECK("prom: applied timestamp in seconds",
 		strstr(b.p, "sluice_ruleset_applied_timestamp_seconds{sluice_instance=\"edge\"} 1700000000.250\n"), "missing");
 	T_CHECK("prom: mode audit in the info gauge",
-		strstr(b.p, "sluice_ruleset_info{sluice_instance=\"edge\",policy=\"drop\",mode=\"audit\"} 1\n"), "missing");
+		strstr(b.p, "sluice_ruleset_info{sluice_instance=\"edge\",policy=\"drop\",mode=\"audit\",digest=\"00c0ffee12345678\"} 1\n"), "missing");
+	T_CHECK("prom: no recorded source, an empty digest",
+		strstr(b.p, "sluice_ruleset_info{sluice_instance=\"wan2\",policy=\"drop\",mode=\"audit\",digest=\"\"} 1\n"), "missing");
 	T_CHECK("prom: attachment up / gone",
 		strstr(b.p, "sluice_attachment_up{sluice_instance=\"edge\",hook=\"tc-egress\",dev=\"eth0\"} 1\n") &&
 		strstr(b.p, "sluice_attachment_up{sluice_instance=\"edge\",hook=\"cgroup\",dev=\"odd\\\"path\\\\with\\nnewline\"} 0\n"),

@@ -392,6 +392,14 @@ static int read_once(const char *inst, struct sl_prom_inst *s, bool *raced)
 	    (e = read_learner(&in, s)))
 		goto out;
 	s->events = sl_events_counters(inst, s->ev) == 0;      /* events.c; absent before issue 12 */
+	{
+		struct sl_source h;     /* the digest status shows (source.c) */
+
+		if (sl_source_read(inst, false, &h, NULL) == 0) {
+			s->has_digest = true;
+			s->digest = h.digest;
+		}
+	}
 	if (pin_exists(inst, "next-dst6") && !pin_exists(inst, "next-config"))
 		*raced = true;          /* half-way through a commit */
 	else if (pin_id(inst, "config") != id[0] || pin_id(inst, "dst4") != id[1] ||

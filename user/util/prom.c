@@ -251,11 +251,17 @@ static void ruleset(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 	for (size_t i = 0; i < n; i++)
 		sl_buf_printf(b, "sluice_ruleset_applied_timestamp_seconds{sluice_instance=\"%s\"} %.3f\n",
 			      in[i].name, in[i].applied_s);
-	family(b, "sluice_ruleset_info", "gauge", "The running ruleset's policy and mode (always 1).");
-	for (size_t i = 0; i < n; i++)
-		sl_buf_printf(b, "sluice_ruleset_info{sluice_instance=\"%s\",policy=\"%s\",mode=\"%s\"} 1\n",
+	family(b, "sluice_ruleset_info", "gauge",
+	       "The running ruleset's policy, mode and digest (always 1; equal digests filter alike).");
+	for (size_t i = 0; i < n; i++) {
+		char dg[17] = "";
+
+		if (in[i].has_digest)
+			snprintf(dg, sizeof(dg), "%016" PRIx64, in[i].digest);
+		sl_buf_printf(b, "sluice_ruleset_info{sluice_instance=\"%s\",policy=\"%s\",mode=\"%s\",digest=\"%s\"} 1\n",
 			      in[i].name, in[i].cfg.policy == SL_POLICY_ALLOW ? "allow" : "drop",
-			      in[i].cfg.mode == SL_MODE_AUDIT ? "audit" : "enforce");
+			      in[i].cfg.mode == SL_MODE_AUDIT ? "audit" : "enforce", dg);
+	}
 }
 
 /* ---------------------------------------------------------- DNS learner */

@@ -55,6 +55,8 @@ struct sl_prom_inst {
 	char name[33];
 	struct sl_config cfg;
 	double applied_s;               /* when its generation was pinned (Unix time) */
+	bool has_digest;                /* the generation recorded its source (kernel/source.c) */
+	uint64_t digest;                /* sl_image_digest() of the running ruleset */
 	uint64_t prefixes4, prefixes6;
 	size_t nrules;                  /* in first-match order */
 	struct sl_prom_rule *rules;     /* SL_MAX_SLOTS entries (malloc'ed by the reader) */
