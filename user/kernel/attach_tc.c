@@ -161,3 +161,28 @@ static bool tc_alive(const struct sl_instance *in, const struct sl_attach *a)
 const struct slk_hook_ops slk_tc_ops = {
 	.attach = tc_attach, .update = tc_update, .detach = tc_detach, .alive = tc_alive,
 };
+
+/*
+ * First place again for a TCX attachment that something was put in front
+ * of: a new link to @prog_fd before every other program, pinned over the
+ * old link's pin, which drops the old link.  The new link runs before the
+ * old one goes, so there is no moment without sluice on the hook.
+ */
+int slk_tcx_restore(const char *inst, struct sl_attach *a, int prog_fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = SL_BPF_F_BEFORE);
+	int saved, lfd, e;
+
+	if ((e = slk_netns_enter(a->netns, &saved)))
+		return e;
+	lfd = bpf_link_create(prog_fd, a->ifindex,
+			      slk_hook_ingress(a->hook) ? SL_BPF_TCX_INGRESS : SL_BPF_TCX_EGRESS, &lo);
+	e = lfd < 0 ? -errno : 0;
+	sl_netns_leave(saved);
+	if (e) {
+		slk_err("%s: cannot attach a TCX %s link in first place: %s", a->ifname,
+			sl_hook_name(a->hook), strerror(-e));
+		return e;
+	}
+	return slk_pin_link(inst, lfd, a);
+}

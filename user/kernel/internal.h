@@ -194,6 +194,19 @@ int slk_link_update(const char *inst, const struct sl_attach *a, int prog_fd);
 int slk_link_detach(const char *inst, const struct sl_attach *a);
 bool slk_link_alive(const struct sl_instance *in, const struct sl_attach *a);
 
+/* attach_tc.c: a TCX attachment in first place again, without a gap (live.c). */
+int slk_tcx_restore(const char *inst, struct sl_attach *a, int prog_fd);
+
+/* restore.c: before the switch of running record @k of @cur to @prog_fd, what
+ * the live read finds: a TCX link behind another program is attached again in
+ * first place (*done: nothing left to switch); counted in @rep. */
+int slk_restore_one(const char *inst, const struct sl_instance *cur, __u32 k, struct sl_attach *a,
+		    int attach_fd, int prog_fd, struct sl_apply_report *rep, bool *done);
+/* A record of @cur's whose interface @want names by its new name takes that
+ * name (record and link pin). */
+int slk_adopt_renamed(const char *inst, const struct sl_instance *cur, struct sl_attach *att,
+		      const struct sl_attach *want, int attach_fd);
+
 /* Resolve a --cgroup argument (absolute, or relative to the cgroup2 mount). */
 int slk_cgroup_resolve(const char *arg, char *abs, size_t sz, char *rel, size_t relsz);
 

@@ -154,6 +154,8 @@ struct sl_apply_report {
 	uint32_t generation;
 	size_t nattached;               /* attachments now running it */
 	size_t nnew;                    /* of which attached by this call */
+	size_t nrestored;               /* BYPASSED ones this call put first again */
+	size_t nbypassed;               /* BYPASSED ones it could not (clsact behind other filters) */
 	double load_ms, switch_ms;      /* load+fill, switch of all attachments */
 };
 
