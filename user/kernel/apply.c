@@ -658,7 +658,8 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	/* the lock first: a detach may remove the directory until we hold it */
 	if ((e = slk_ensure_bpffs()) || (e = slk_lock_instance(inst, &lk)))
 		return e;
-	if ((e = slk_layout_check(inst, NULL)) || (e = slk_recover(inst)) ||
+	/* -EUCLEAN: a committed instance lost its config pin; this apply repairs it */
+	if ((e = slk_layout_check(inst, NULL)) || ((e = slk_recover(inst)) && e != -EUCLEAN) ||
 	    (e = slk_mkdir_instance(inst))) {
 		slk_unlock_instance(&lk);
 		return e;
