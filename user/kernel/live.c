@@ -120,6 +120,9 @@ static int tcx_chain(uint32_t ifindex, bool ingress, __u32 *progs, __u32 *links)
 	struct raw_query q;
 
 	memset(&q, 0, sizeof(q));
+	/* (valgrind does not know that the kernel writes them) */
+	memset(progs, 0, SL_CHAIN_MAX * sizeof(*progs));
+	memset(links, 0, SL_CHAIN_MAX * sizeof(*links));
 	q.target = ifindex;
 	q.attach_type = ingress ? SL_BPF_TCX_INGRESS : SL_BPF_TCX_EGRESS;
 	q.prog_ids = (uintptr_t)progs;
