@@ -240,6 +240,7 @@ struct sl_att_live {
 	char ahead_name[24];
 	char dev[SL_IFNAME_LEN];        /* the interface's name now (by ifindex) */
 	bool renamed;                   /* ... and it differs from the record's */
+	bool elsewhere;                 /* in a namespace this process does not see: link only */
 	char why[160];                  /* not enforcing: why, one line */
 };
 const char *sl_att_state_name(enum sl_att_state s);     /* "enforcing", "BYPASSED", ... */

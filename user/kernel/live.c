@@ -174,6 +174,14 @@ static void live_tcx(const struct sl_instance *in, const struct sl_attach *a, st
 	n = tcx_chain(li.u[0], hook_ingress(a->hook), progs, links);
 	for (pos = 0; pos < n && links[pos] != li.id; pos++)
 		;
+	if ((n < 0 || pos == n) && !a->netns[0]) {
+		/* a record without a namespace name (sluice-cni's, made from inside
+		 * the container's namespace): its interface lives in a namespace
+		 * this process does not see; the link is all that can be read */
+		l->running_id = li.prog_id;
+		l->elsewhere = true;
+		return;
+	}
 	if (n < 0 || pos == n) {
 		l->state = SL_ST_GONE;
 		snprintf(l->why, sizeof(l->why), "its TCX link %u is not in the hook's chain", li.id);
@@ -314,6 +322,14 @@ static void live_clsact(const struct sl_instance *in, const struct sl_attach *a,
 
 /* ------------------------------------------------------- XDP and cgroup */
 
+/* Whether the record's ifindex names its interface in this namespace. */
+static bool here(const struct sl_attach *a)
+{
+	char now[IF_NAMESIZE];
+
+	return if_indextoname(a->ifindex, now) && !strncmp(now, a->ifname, SL_IFNAME_LEN);
+}
+
 static void live_link(const struct sl_instance *in, const struct sl_attach *a, struct sl_att_live *l)
 {
 	struct { __u32 type, id, prog_id, pad; __u32 u[28]; } li;
@@ -334,7 +350,7 @@ static void live_link(const struct sl_instance *in, const struct sl_attach *a, s
 		l->running_id = li.prog_id;
 	if (fd >= 0)
 		close(fd);
-	if (a->hook == SL_HOOK_XDP && a->ifindex) {
+	if (a->hook == SL_HOOK_XDP && a->ifindex && (a->netns[0] || here(a))) {
 		LIBBPF_OPTS(bpf_xdp_query_opts, xq);
 
 		/* the link's program is the interface's in its mode, unless the
@@ -371,7 +387,14 @@ int sl_attach_live(const struct sl_instance *in, uint32_t k, const struct sl_att
 		snprintf(l->why, sizeof(l->why), "network namespace %s is gone", a->netns);
 		return 0;
 	}
-	if (a->hook != SL_HOOK_CGROUP && a->ifindex) {
+	if (a->kind == SL_ATT_TCX)
+		live_tcx(in, a, l);
+	else if (a->kind == SL_ATT_CLSACT)
+		live_clsact(in, a, l);
+	else
+		live_link(in, a, l);
+	/* the interface's name now, where its hook was found in this namespace */
+	if (a->hook != SL_HOOK_CGROUP && a->ifindex && l->state != SL_ST_GONE && !l->elsewhere) {
 		char now[IF_NAMESIZE];
 
 		if (if_indextoname(a->ifindex, now) && strncmp(now, a->ifname, SL_IFNAME_LEN)) {
@@ -379,12 +402,6 @@ int sl_attach_live(const struct sl_instance *in, uint32_t k, const struct sl_att
 			l->renamed = true;
 		}
 	}
-	if (a->kind == SL_ATT_TCX)
-		live_tcx(in, a, l);
-	else if (a->kind == SL_ATT_CLSACT)
-		live_clsact(in, a, l);
-	else
-		live_link(in, a, l);
 	sl_netns_leave(saved);
 	if (l->state != SL_ST_ENFORCING)
 		return 0;
