@@ -30,7 +30,10 @@
  * Files: instance.c (names, bpffs, pins, locks, open/list), load.c (a
  * generation into the kernel), fill.c (its maps), attach.c + attach_tc.c,
  * attach_xdp.c, attach_cgroup.c (one struct slk_hook_ops per hook), netns.c,
- * apply.c, group.c (attachments sharing a program), detach.c, drain.c, readback.c, inject.c, learn.c.
+ * apply.c, group.c (attachments sharing a program), detach.c, drain.c, readback.c, inject.c, learn.c,
+ * live.c (what the kernel runs at each attachment: the one live read) and restore.c (what an
+ * apply does about it).  readback.c reads maps only; what concerns the hooks (the program of a
+ * record included) is in live.c, so readback no longer depends on attach.
  */
 #ifndef SL_KERNEL_INTERNAL_H
 #define SL_KERNEL_INTERNAL_H

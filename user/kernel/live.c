@@ -101,6 +101,25 @@ bool slk_prog_ours(const char *inst, uint32_t id)
 	return found;
 }
 
+/* The program of attachment record k: its pin prog-<k> (0: none). */
+uint32_t sl_attach_prog_id(const struct sl_instance *in, uint32_t k)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	char name[32];
+	int fd;
+
+	slk_prog_pin_name(name, sizeof(name), "", k);
+	fd = slk_obj_get(in->name, name);
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
 /* ------------------------------------------------------------------ TCX */
 
 /* BPF_PROG_QUERY as of Linux 6.6 (Debian 12's headers and libbpf 1.1 lack
