@@ -191,6 +191,14 @@ static void live_tcx(const struct sl_instance *in, const struct sl_attach *a, st
 	}
 	close(fd);
 	n = tcx_chain(li.u[0], hook_ingress(a->hook), progs, links);
+	if (n == -EPERM || n == -EACCES) {
+		/* BPF_PROG_QUERY needs CAP_NET_ADMIN; status does not (docs/operations.md) */
+		l->running_id = li.prog_id;
+		l->elsewhere = true;
+		snprintf(l->why, sizeof(l->why), "the hook's chain cannot be read without CAP_NET_ADMIN: "
+			 "its place in it is not checked");
+		return;
+	}
 	for (pos = 0; pos < n && links[pos] != li.id; pos++)
 		;
 	if ((n < 0 || pos == n) && !a->netns[0]) {
@@ -388,7 +396,7 @@ static void live_link(const struct sl_instance *in, const struct sl_attach *a, s
 int sl_attach_live(const struct sl_instance *in, uint32_t k, const struct sl_attach *a,
 		   struct sl_att_live *l)
 {
-	int saved = -1;
+	int saved = -1, e;
 
 	memset(l, 0, sizeof(*l));
 	l->state = SL_ST_ENFORCING;
@@ -401,9 +409,19 @@ int sl_attach_live(const struct sl_instance *in, uint32_t k, const struct sl_att
 		return 0;
 	}
 	l->prog_id = sl_attach_prog_id(in, k);
-	if (a->hook != SL_HOOK_CGROUP && slk_netns_enter(a->netns, &saved)) {
-		l->state = SL_ST_GONE;
-		snprintf(l->why, sizeof(l->why), "network namespace %s is gone", a->netns);
+	if (a->hook != SL_HOOK_CGROUP && (e = slk_netns_enter(a->netns, &saved))) {
+		if (e == -ENOENT || a->kind == SL_ATT_CLSACT) {
+			l->state = SL_ST_GONE;
+			snprintf(l->why, sizeof(l->why), "network namespace %s: %s", a->netns,
+				 e == -ENOENT ? "gone" : "cannot enter it");
+			return 0;
+		}
+		/* not allowed to enter it (no CAP_SYS_ADMIN): the link is all that can be read */
+		l->elsewhere = true;
+		if (!slk_link_alive(in, a)) {
+			l->state = SL_ST_GONE;
+			snprintf(l->why, sizeof(l->why), "its link is gone");
+		}
 		return 0;
 	}
 	if (a->kind == SL_ATT_TCX)
