@@ -9,7 +9,8 @@
 #            nothing, traffic stays filtered, status says what is wrong
 #   item 8:  zero attachments: status exits 1; status during a detach never says
 #            GONE; a renamed interface shows its new name and apply --dev NEWNAME
-#            does not stack a second link
+#            does not stack a second link; an interface moved to another
+#            namespace shows where it is now
 #   item 9:  a first apply to three interfaces killed after the first: status and
 #            recovery name the two that are not filtered
 #   item 10: sluice run after an external detach --all says so and exits 1
@@ -139,6 +140,16 @@ expect_eq "apply --dev NEWNAME exits 0" "$?" 0
 expect_eq "one sluice program on the renamed interface (no second link)" "$(in_c "$id" "$HOOKQ" "${DEV}r" | grep -c sluice_)" 1
 expect_eq "one attachment, enforcing" "$(state)" enforcing
 ip -n "$C" link set "${DEV}r" down; ip -n "$C" link set "${DEV}r" name "$DEV"; ip -n "$C" link set "$DEV" up
+sl detach --all >/dev/null 2>&1
+
+T_PREFIX="neighbours/netns-move/"
+ip netns add "sl-$id-m" && on_exit ip netns del "sl-$id-m"
+ip -n "$C" link add "slm$id" type veth peer name "sln$id"
+ip -n "$C" link set "slm$id" up
+sl apply "$TMP/A" --dev "slm$id" --netns "$C" >/dev/null 2>&1
+ip -n "$C" link set "slm$id" netns "sl-$id-m"
+expect_eq "an interface moved to another namespace: status shows where it is now, still enforcing" \
+	"$(sl status --json | jq -r '.instances[0].attachments[0] | "\(.dev)@\(.netns) \(.state)"')" "slm$id@sl-$id-m enforcing"
 sl detach --all >/dev/null 2>&1
 
 # --- item 8: zero attachments; detach during status -------------------------------

@@ -59,7 +59,12 @@ static void json_attach(struct sl_json *j, const struct sl_instance *in, uint32_
 		sl_json_kstr(j, "dev", l ? l->dev : a->ifname);
 		if (l && l->renamed)
 			sl_json_kstr(j, "dev_recorded", a->ifname);
-		sl_json_kstr(j, "netns", a->netns[0] ? a->netns : NULL);
+		if (l && l->moved) {
+			sl_json_kstr(j, "netns", l->netns_now[0] ? l->netns_now : NULL);
+			sl_json_kstr(j, "netns_recorded", a->netns[0] ? a->netns : NULL);
+		} else {
+			sl_json_kstr(j, "netns", a->netns[0] ? a->netns : NULL);
+		}
 		sl_json_ku64(j, "ifindex", a->ifindex);
 	}
 	sl_json_kstr(j, "mode", att_mode(a));
@@ -172,6 +177,8 @@ static int status_one(const char *name, struct sl_json *j)
 			struct sl_attach now = *a;
 
 			snprintf(now.ifname, sizeof(now.ifname), "%s", l->dev);
+			if (l->moved)
+				snprintf(now.netns, sizeof(now.netns), "%s", l->netns_now);
 			sl_read_att_ctr(in.att_ctr_fd, k, &ac);
 			strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 			att_where(&now, where, sizeof(where));
@@ -186,6 +193,8 @@ static int status_one(const char *name, struct sl_json *j)
 			       sl_att_state_name(l->state));
 			if (l->renamed)
 				printf(" (renamed from %.16s)", a->ifname);
+			if (l->moved)
+				printf(" (moved from %.16s%s%.16s)", a->ifname, a->netns[0] ? "@" : "", a->netns);
 			printf("%s%s\n", l->why[0] ? ": " : "", l->why);
 		}
 		nbad[l->state]++;

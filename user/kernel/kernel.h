@@ -241,6 +241,8 @@ struct sl_att_live {
 	char dev[SL_IFNAME_LEN];        /* the interface's name now (by ifindex) */
 	bool renamed;                   /* ... and it differs from the record's */
 	bool elsewhere;                 /* in a namespace this process does not see: link only */
+	bool moved;                     /* the interface moved to another namespace ... */
+	char netns_now[SL_IFNAME_LEN];  /* ... this one ("": the host's) */
 	char why[160];                  /* not enforcing: why, one line */
 };
 const char *sl_att_state_name(enum sl_att_state s);     /* "enforcing", "BYPASSED", ... */

@@ -171,6 +171,44 @@ static void tcx_ahead(const __u32 *progs, int pos, struct sl_att_live *l)
 	}
 }
 
+/* A TCX link not found on its interface in the record's namespace: the
+ * interface may have moved to another one (the link moves with it).  Looks in
+ * the host's namespace and every named one; fills the chain and where. */
+static int tcx_find_moved(__u32 ifindex, __u32 link_id, bool ingress, __u32 *progs, __u32 *links,
+			  int *pos, struct sl_att_live *l)
+{
+	char p[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir("/run/netns");
+	int found = -1;
+
+	for (int host = 1; found < 0 && (host || (d && (de = readdir(d)))); host = 0) {
+		int saved, n;
+
+		if (!host && de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), host ? "/proc/1/ns/net" : "/run/netns/%s", host ? "" : de->d_name);
+		if (sl_netns_enter_path(p, &saved))
+			continue;
+		n = tcx_chain(ifindex, ingress, progs, links);
+		for (*pos = 0; *pos < n && links[*pos] != link_id; (*pos)++)
+			;
+		if (n > 0 && *pos < n) {
+			char now[IF_NAMESIZE];
+
+			found = n;
+			snprintf(l->netns_now, sizeof(l->netns_now), "%.*s", SL_IFNAME_LEN - 1, host ? "" : de->d_name);
+			if (if_indextoname(ifindex, now))
+				snprintf(l->dev, sizeof(l->dev), "%s", now);
+			l->moved = true;
+		}
+		sl_netns_leave(saved);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 static void live_tcx(const struct sl_instance *in, const struct sl_attach *a, struct sl_att_live *l)
 {
 	__u32 progs[SL_CHAIN_MAX], links[SL_CHAIN_MAX];
@@ -209,6 +247,8 @@ static void live_tcx(const struct sl_instance *in, const struct sl_attach *a, st
 		l->elsewhere = true;
 		return;
 	}
+	if (n < 0 || pos == n)
+		n = tcx_find_moved(li.u[0], li.id, hook_ingress(a->hook), progs, links, &pos, l);
 	if (n < 0 || pos == n) {
 		l->state = SL_ST_GONE;
 		snprintf(l->why, sizeof(l->why), "its TCX link %u is not in the hook's chain", li.id);
@@ -431,7 +471,8 @@ int sl_attach_live(const struct sl_instance *in, uint32_t k, const struct sl_att
 	else
 		live_link(in, a, l);
 	/* the interface's name now, where its hook was found in this namespace */
-	if (a->hook != SL_HOOK_CGROUP && a->ifindex && l->state != SL_ST_GONE && !l->elsewhere) {
+	if (a->hook != SL_HOOK_CGROUP && a->ifindex && l->state != SL_ST_GONE && !l->elsewhere &&
+	    !l->moved) {
 		char now[IF_NAMESIZE];
 
 		if (if_indextoname(a->ifindex, now) && strncmp(now, a->ifname, SL_IFNAME_LEN)) {
