@@ -150,6 +150,9 @@ sl apply "$TMP/A" --dev "slm$id" --netns "$C" >/dev/null 2>&1
 ip -n "$C" link set "slm$id" netns "sl-$id-m"
 expect_eq "an interface moved to another namespace: status shows where it is now, still enforcing" \
 	"$(sl status --json | jq -r '.instances[0].attachments[0] | "\(.dev)@\(.netns) \(.state)"')" "slm$id@sl-$id-m enforcing"
+sl apply "$TMP/A" --dev "slm$id" --netns "sl-$id-m" > "$TMP/out" 2>&1
+expect_eq "apply --dev NAME --netns NEWNS: exit 0, one sluice program there, one attachment" \
+	"$?:$(ip netns exec "sl-$id-m" "$HOOKQ" "slm$id" | grep -c sluice_):$(state)" "0:1:enforcing"
 sl detach --all >/dev/null 2>&1
 
 # --- item 8: zero attachments; detach during status -------------------------------

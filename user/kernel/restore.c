@@ -48,6 +48,23 @@ int slk_restore_one(const char *inst, const struct sl_instance *cur, __u32 k, st
 	return 0;
 }
 
+/* Whether TCX record @k, @r is the interface @w names, moved to @w's namespace
+ * (its link moved with it: live.c finds it there); *ifindex: its index there. */
+static bool moved_to(const struct sl_instance *cur, __u32 k, const struct sl_attach *r,
+		     const struct sl_attach *w, __u32 *ifindex)
+{
+	struct sl_att_live l;
+	int saved;
+
+	if (r->kind != SL_ATT_TCX || r->hook != w->hook || !strncmp(r->netns, w->netns, SL_IFNAME_LEN) ||
+	    sl_attach_live(cur, k, r, &l) || !l.moved || strncmp(l.netns_now, w->netns, SL_IFNAME_LEN) ||
+	    strncmp(l.dev, w->ifname, SL_IFNAME_LEN) || slk_netns_enter(w->netns, &saved))
+		return false;
+	*ifindex = if_nametoindex(w->ifname);
+	sl_netns_leave(saved);
+	return *ifindex != 0;
+}
+
 /* Whether record @r is the interface @w names, under another name now. */
 static bool renamed_to(const struct sl_instance *cur, const struct sl_attach *r, const struct sl_attach *w)
 {
@@ -73,13 +90,20 @@ int slk_adopt_renamed(const char *inst, const struct sl_instance *cur, struct sl
 		char from[96], to[96];
 		int e;
 
-		if (!renamed_to(cur, &att[k], want))
+		__u32 ifx = 0;
+
+		if (!renamed_to(cur, &att[k], want) && !moved_to(cur, k, &att[k], want, &ifx))
 			continue;
 		slk_link_pin_name(from, sizeof(from), &att[k]);
-		fprintf(stderr, "sluice: %s: note: the %s attachment on %.16s is this interface, renamed; "
+		fprintf(stderr, "sluice: %s: note: the %s attachment on %.16s%s%.16s is this interface, %s; "
 			"its record takes the new name\n", want->ifname, sl_hook_name(att[k].hook),
-			att[k].ifname);
+			att[k].ifname, att[k].netns[0] ? "@" : "", att[k].netns,
+			ifx ? "moved to this namespace" : "renamed");
 		snprintf(att[k].ifname, sizeof(att[k].ifname), "%s", want->ifname);
+		if (ifx) {
+			memcpy(att[k].netns, want->netns, sizeof(att[k].netns));
+			att[k].ifindex = ifx;
+		}
 		slk_link_pin_name(to, sizeof(to), &att[k]);
 		if (att[k].kind != SL_ATT_CLSACT && (e = slk_rename_pin(inst, from, to)))
 			return e;
