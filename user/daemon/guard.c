@@ -20,14 +20,19 @@ enum sl_guard_verdict sl_guard_check(struct sl_guard *g, const char *inst, uint6
 	size_t bypassed = 0;
 	int n, e;
 
+	if (g->broken_until && now < g->broken_until)
+		return SL_GUARD_OK;
 	if ((e = sl_instance_open(inst, &in)) == -ENOENT) {
 		sl_run_log("instance %s was detached from outside sluice run (sluice detach --all?): "
 			   "NOTHING IS FILTERED; sluice run stops with status 1 so that its service shows "
 			   "failed (start it again to filter)", inst);
 		return SL_GUARD_DETACHED;
 	}
-	if (e)
-		return SL_GUARD_OK;     /* said by sl_instance_open; status says it too */
+	if (e) {                        /* said by sl_instance_open: once a minute, not every second */
+		g->broken_until = now + SL_GUARD_BACKOFF_MS;
+		return SL_GUARD_OK;
+	}
+	g->broken_until = 0;
 	n = sl_live_read(&in, att, live);
 	sl_instance_close(&in);
 	if (n == -ENOENT) {

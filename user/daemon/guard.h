@@ -17,6 +17,7 @@
 struct sl_guard {
 	uint8_t prev[SL_MAX_ATTACH];    /* enum sl_att_state + 1 of each record (0: none) */
 	uint64_t retry_ms;              /* no restore before (after one that did not help) */
+	uint64_t broken_until;          /* the instance could not be opened: look again then */
 	bool restoring;                 /* the last check asked for a restore */
 };
 
