@@ -497,18 +497,23 @@ static int attach_new(struct apply *a)
 /* Stage 6b, the switch: every running attachment to its new program, each atomic. */
 static int switch_running(struct apply *a)
 {
+	bool done[SL_MAX_ATTACH] = { false };
 	int e;
 
+	/* what runs at each one now (live.c), read before the first switch: first
+	 * place again, without a gap, where another program got in front (restore.c) */
 	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
-		bool done;
-
 		if (a->att[k].hook == SL_HOOK_NONE || a->is_new[k])
 			continue;
-		/* what runs there now (live.c): first place again if another program got in front */
 		if ((e = slk_restore_one(a->inst, &a->cur, k, &a->att[k], a->attach_fd, prog_fd(a, k),
-					 a->rep, &done)))
+					 a->rep, &done[k])))
 			return e;
-		if (!done && (e = slk_switch_attach(a->inst, &a->att[k], prog_fd(a, k))))
+		a->switched[k] = done[k];
+	}
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		if (a->att[k].hook == SL_HOOK_NONE || a->is_new[k] || done[k])
+			continue;
+		if ((e = slk_switch_attach(a->inst, &a->att[k], prog_fd(a, k))))
 			return e;
 		a->switched[k] = true;
 		sl_fault("apply-switched");
