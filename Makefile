@@ -71,6 +71,7 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(HDRS) $(wildcard bpf/*.h) | $(BUILD)
 # the "before" variants of make bench include the object they vary
 $(BUILD)/sluice_lpm.bpf.o: bpf/sluice.bpf.c
 $(BUILD)/sluice_noev.bpf.o: bpf/sluice.bpf.c
+$(BUILD)/sluice_cal.bpf.o: bpf/sluice.bpf.c
 $(BUILD)/bench_lookup_lpm.bpf.o: bpf/bench_lookup.bpf.c
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
@@ -237,7 +238,7 @@ clean:
 
 # ---- benchmarks, fuzzing, leak checks (make bench / fuzz / fuzz-long; see bench/README.md)
 BENCH_BINS := $(BUILD)/sl-bench $(BUILD)/sl-bench-events $(BUILD)/sl-blast $(BUILD)/sl-scrape
-SLB_SRCS   := tests/bench/sl-bench.c tests/bench/floor.c tests/bench/export.c
+SLB_SRCS   := tests/bench/sl-bench.c tests/bench/floor.c tests/bench/export.c tests/bench/gateway.c tests/bench/gwrun.c
 $(BUILD)/sl-bench: $(SLB_SRCS) tests/bench/bench.h tests/prog/pkt.h $(LIB) $(SKELS) | $(BUILD)
 	$(CC) $(USER_CFLAGS) $(SLB_SRCS) $(LIB) $(USER_LIBS) -o $@
 $(BUILD)/sl-bench-events: tests/bench/sl-bench-events.c tests/prog/pkt.h $(LIB) $(SKELS) | $(BUILD)

@@ -18,6 +18,9 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #define SL_LEARN 1              /* host names learned from DNS (learn.h, docs/dns.md) */
+#ifndef SL_CAL_WORK             /* bpf/sluice_cal.bpf.c: a known extra work per packet */
+#define SL_CAL_WORK() 0
+#endif
 struct sl_cursor;
 struct sl_pinfo;
 static __always_inline int sl_ext6_walk(struct sl_cursor *c, __u8 nh, struct sl_pinfo *pi);
@@ -348,6 +351,8 @@ int sluice_tc(struct __sk_buff *skb)
 	__u32 packets = sl_skb_packets(skb), counted = packets, bytes = skb->len, att;
 	int rc, v;
 
+	if (SL_CAL_WORK())
+		return TC_ACT_SHOT;
 	if (sl_att_of(skb->ifindex, &att)) {
 		sl_global_add(SL_G_UNKNOWN_IF, packets, skb->len);
 		return TC_ACT_SHOT;

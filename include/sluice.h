@@ -429,7 +429,7 @@ struct sl_event {
 enum sl_hook { SL_HOOK_NONE = 0, SL_HOOK_TC_EGRESS, SL_HOOK_TC_INGRESS, SL_HOOK_XDP, SL_HOOK_CGROUP,
 	       SL_HOOK_DNS /* the DNS learner, TC ingress */ };
 enum sl_att_kind { SL_ATT_TCX = 1, SL_ATT_CLSACT = 2, SL_ATT_XDP = 3, SL_ATT_CGROUP = 4 };
-#define SL_MAX_ATTACH 64
+#define SL_MAX_ATTACH 1024      /* attachment records of one instance (sluice-cni: one per container) */
 /* Per-attachment program flags (rodata att_flags; docs/operations.md, docs/rules.md "host"). */
 #define SL_AF_HOST        0x1   /* xdp, tc-ingress: pass to the host's own addresses and 255.255.255.255 */
 #define SL_AF_COUNT_LOCAL 0x2   /* tc-egress beside ingress attachments: rule totals count only

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * bench.h - what the files of sl-bench share: sl-bench.c (main, pkt, gen,
- * scale, free), floor.c (learn, verify, inpath), export.c (export).
+ * scale, free), floor.c (learn, verify, inpath), export.c (export),
+ * gateway.c (variant, tcx), gwrun.c (gwrun).
  */
 #ifndef SL_BENCH_H
 #define SL_BENCH_H
@@ -52,5 +53,8 @@ int cmd_learn(const char *rules, int runs);
 int cmd_verify(const char *rules, int runs);
 int cmd_inpath(int npins, char **pins, char **cmd);
 int cmd_export(const char *rules, const char *what, const char *name);
+int cmd_variant(const char *pin, const char *path, const char *prog, const char *outpin);
+int cmd_tcx(const char *dev, const char *pin, const char *linkpin);
+int cmd_gwrun(int argc, char **argv);
 
 #endif /* SL_BENCH_H */

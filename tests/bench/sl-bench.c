@@ -38,6 +38,11 @@
  *   sl-bench verify RULES [RUNS]       each program loaded alone on the maps of
  *                                      RULES: verifier time, instructions
  *                                      processed, wall time of the load
+ *   sl-bench variant PROGPIN OBJ PROG OUTPIN, sl-bench tcx DEV PROGPIN LINKPIN
+ *                                      the gateway benchmark's helpers
+ *                                      (gateway.c)
+ *   sl-bench gwrun PREFIX ROUNDS SLOT_MS HOT RAND ROW...
+ *                                      its timed rounds (gwrun.c)
  *   sl-bench inpath PIN... -- CMD...   run CMD (traffic) with BPF run-time stats
  *                                      on; what each pinned program spent per
  *                                      run meanwhile (run_time_ns / run_cnt),
@@ -715,6 +720,12 @@ int main(int argc, char **argv)
 			       argc > 6 ? argv[6] : NULL);
 	if (argc >= 4 && !strcmp(argv[1], "scale"))
 		return cmd_scale(argv[2], atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 5);
+	if (argc == 6 && !strcmp(argv[1], "variant"))
+		return cmd_variant(argv[2], argv[3], argv[4], argv[5]);
+	if (argc >= 8 && !strcmp(argv[1], "gwrun"))
+		return cmd_gwrun(argc - 2, argv + 2);
+	if (argc == 5 && !strcmp(argv[1], "tcx"))
+		return cmd_tcx(argv[2], argv[3], argv[4]);
 	if (argc >= 4 && !strcmp(argv[1], "inpath")) {
 		int k = 2;
 
@@ -735,6 +746,8 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: sl-bench pkt RULES [RUNS] | gen DIR FAMILY N SEED [lab|doc|many] |\n"
 		"       scale RULES FAMILY [RUNS] | export RULES nft|ipset NAME |\n"
 		"       free RULES READY GO [drain] | verify RULES [RUNS] |\n"
-		"       inpath PIN... -- CMD... | learn RULES [RUNS]\n");
+		"       inpath PIN... -- CMD... | learn RULES [RUNS]\n"
+		"       variant PROGPIN OBJ PROG OUTPIN | tcx DEV PROGPIN LINKPIN |\n"
+		"       gwrun PREFIX ROUNDS SLOT_MS HOT RAND NAME,LAB,KIND,PIN...\n");
 	return 2;
 }

@@ -8,7 +8,13 @@
  *       NDST consecutive IPv4 destinations from DST times NPORTS ports
  *       from PORT, from NSOCK sockets (NSOCK source ports): NDST*NPORTS*NSOCK
  *       flows.  Prints "sent N".  SL_RATE=PPS in the environment: at most
- *       PPS datagrams a second (a fixed offered rate).
+ *       PPS datagrams a second (a fixed offered rate).  Also prints
+ *       "cpu_ns N": this process's CPU time, which on a kernel without
+ *       IRQ time accounting includes the softirq work done in its context
+ *       (on veth: the whole path to the server's socket layer).
+ *   sl-blast floodf FILE SECONDS [NSOCK]
+ *       the same over the "ADDR PORT" IPv4 destinations of FILE (one a line,
+ *       in the file's order).
  *   sl-blast flood6 FILE PORT NPORTS SECONDS
  *       the same over the IPv6 addresses listed in FILE (one a line).
  *   sl-blast pace DST PORT COUNT GAP_US
@@ -38,6 +44,14 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static long long cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static void addr4(const char *a, struct in_addr *out)
@@ -117,7 +131,78 @@ static int flood(char **argv, int argc)
 		if (r > 0)
 			sent += r;
 	}
-	printf("sent %ld\n", sent);
+	printf("sent %ld cpu_ns %lld\n", sent, cpu_ns());
+	return 0;
+}
+
+/* IPv4 over the "ADDR PORT" lines of FILE, in order, from NSOCK sockets. */
+static int floodf(char **argv, int argc)
+{
+	static struct sockaddr_in to[BATCH];
+	static struct mmsghdr m[BATCH];
+	static struct iovec iov[BATCH];
+	static char payload[64];
+	struct sockaddr_in *dst = NULL;
+	char line[128], a[64];
+	int n = 0, cap = 0, port, fds[64], nsock = argc > 4 ? atoi(argv[4]) : 8;
+	double secs = atof(argv[3]), end;
+	unsigned long k = 0;
+	long sent = 0;
+	FILE *f = fopen(argv[2], "r");
+
+	if (!f) {
+		perror(argv[2]);
+		return 1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %d", a, &port) != 2)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			dst = realloc(dst, cap * sizeof(*dst));
+			if (!dst)
+				return 1;
+		}
+		memset(&dst[n], 0, sizeof(dst[n]));
+		dst[n].sin_family = AF_INET;
+		dst[n].sin_port = htons(port);
+		addr4(a, &dst[n].sin_addr);
+		n++;
+	}
+	fclose(f);
+	if (nsock < 1 || nsock > 64)
+		nsock = 8;
+	if (!n) {
+		fprintf(stderr, "sl-blast: no destination in %s\n", argv[2]);
+		return 1;
+	}
+	for (int s = 0; s < nsock; s++)
+		if ((fds[s] = socket(AF_INET, SOCK_DGRAM, 0)) < 0) {
+			perror("sl-blast: socket");
+			return 1;
+		}
+	for (int i = 0; i < BATCH; i++) {
+		iov[i].iov_base = payload;
+		iov[i].iov_len = sizeof(payload);
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+		m[i].msg_hdr.msg_name = &to[i];
+		m[i].msg_hdr.msg_namelen = sizeof(to[i]);
+	}
+	end = now_s() + secs;
+	for (int it = 0;; it++) {
+		int r;
+
+		if (!(it & 15) && now_s() >= end)
+			break;
+		for (int i = 0; i < BATCH; i++, k++)
+			to[i] = dst[k % n];
+		r = sendmmsg(fds[it % nsock], m, BATCH, 0);
+		if (r > 0)
+			sent += r;
+	}
+	free(dst);
+	printf("sent %ld cpu_ns %lld\n", sent, cpu_ns());
 	return 0;
 }
 
@@ -184,7 +269,7 @@ static int flood6(char **argv, int argc)
 			sent += r;
 	}
 	free(dst);
-	printf("sent %ld\n", sent);
+	printf("sent %ld cpu_ns %lld\n", sent, cpu_ns());
 	return 0;
 }
 
@@ -268,6 +353,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc >= 7 && !strcmp(argv[1], "flood"))
 		return flood(argv, argc);
+	if (argc >= 4 && !strcmp(argv[1], "floodf"))
+		return floodf(argv, argc);
 	if (argc >= 6 && !strcmp(argv[1], "flood6"))
 		return flood6(argv, argc);
 	if (argc >= 6 && !strcmp(argv[1], "pace"))
@@ -275,6 +362,7 @@ int main(int argc, char **argv)
 	if (argc >= 5 && !strcmp(argv[1], "recv"))
 		return recv_mode(argv, argc);
 	fprintf(stderr, "usage: sl-blast flood DST NDST PORT NPORTS SECONDS [NSOCK] [SIZE]\n"
+		"       sl-blast floodf FILE SECONDS [NSOCK]\n"
 		"       sl-blast flood6 FILE PORT NPORTS SECONDS\n"
 		"       sl-blast pace DST PORT COUNT GAP_US\n"
 		"       sl-blast recv ADDR PORT IDLE_MS [READY_FILE]\n");

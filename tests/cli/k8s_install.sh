@@ -42,6 +42,20 @@ check "a new plugin binary replaces the old" grep -q v2 "$H/opt/cni/bin/sluice-c
 jq 'del(.plugins[] | select(.type == "sluice-cni"))' "$F" > "$F.x" && mv "$F.x" "$F"
 run env SLUICE_MODE=audit
 expect_eq "SLUICE_MODE sets the entry's mode" "$(jq -r '.plugins[] | select(.type == "sluice-cni") | .mode' "$F")" audit
+# the mapping: sluice-cni.json's keys merged into the entry, every *.rules installed
+printf 'policy drop;\nrule video { allow udp 6001; to 192.0.2.0/24; }\n' > "$TMP/config/tele.rules"
+echo '{"rulesBy": [{"namespace": "tele-*", "rules": "/etc/sluice/tele.rules"}]}' > "$TMP/config/sluice-cni.json"
+run env
+check "every rules file of the ConfigMap installed" cmp -s "$TMP/config/tele.rules" "$H/etc/sluice/tele.rules"
+expect_eq "the mapping is in the entry" "$(jq -c '.plugins[] | select(.type == "sluice-cni") | .rulesBy' "$F")" \
+	'[{"namespace":"tele-*","rules":"/etc/sluice/tele.rules"}]'
+echo '{"rulesBy": [{"namespace": "video-*", "rules": "/etc/sluice/tele.rules"}], "host": "filter"}' > "$TMP/config/sluice-cni.json"
+run env
+expect_eq "a changed mapping updates the entry in place" \
+	"$(jq -c '[.plugins[] | select(.type == "sluice-cni") | [.rulesBy[0].namespace, .host, .mode]]' "$F")" \
+	'[["video-*","filter",null]]'
+expect_eq "... still after the others" "$(jq -c '.plugins | map(.type)' "$F")" '["bridge","portmap","sluice-cni"]'
+rm -f "$TMP/config/sluice-cni.json" "$TMP/config/tele.rules"
 HOST=$H sh "$INST" uninstall > "$TMP/out" 2>&1
 expect_eq "uninstall removes only the entry" "$(jq -c '.plugins | map(.type)' "$F")" '["bridge","portmap"]'
 check "uninstall keeps the binary (pods started with it must still be deleted)" test -x "$H/opt/cni/bin/sluice-cni"

@@ -9,7 +9,8 @@
 #   sl-ID-s  a server at 198.51.100.2 the container talks to
 # prevResult is shaped like the bridge plugin's (bridge, host veth, container
 # interface with a sandbox).  Every command, every configuration version,
-# every error path, DEL twice, real traffic.
+# every error path, DEL twice, real traffic; with an instance per container
+# ("share": false; cni_share.sh tests shared instances).
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/scripts/lab.sh"
 need_root
@@ -67,7 +68,7 @@ conf() {
 			dns: {nameservers: ["192.0.2.254"]}}')
 	fi
 	jq -nc --arg v "$v" --arg n "$NET" --arg r "$TMP/rules" --argjson x "{${extra}}" \
-		--argjson p "${prev:-null}" '{cniVersion: $v, name: $n, type: "sluice-cni", rules: $r}
+		--argjson p "${prev:-null}" '{cniVersion: $v, name: $n, type: "sluice-cni", rules: $r, share: false}
 		+ (if $p then {prevResult: $p} else {} end) + $x'
 }
 # cni COMMAND CONTAINERID [VAR=VALUE...] < conf: run the plugin in the "host"

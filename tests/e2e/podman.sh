@@ -4,8 +4,12 @@
 # (storage, run root, containers.conf via CONTAINERS_CONF, the CNI network
 # configurations); the bridges, host-local leases and CNI result cache of the
 # two networks are removed on exit.  Two networks on documentation subnets:
-#   A  bridge + sluice-cni (tc-ingress on each container's host-side veth)
+#   A  bridge + sluice-cni (tc-ingress on each container's host-side veth;
+#      "share": false: an instance per container)
 #   B  bridge only
+#   C  bridge + sluice-cni sharing instances, with a "rulesBy" mapping: the
+#      containers named tele* get another rules file (podman passes the
+#      container's name as K8S_POD_NAME)
 # Shows: allowed traffic passes, the rest is dropped and counted per
 # container; a container on B is unaffected; a restarted container (new
 # veth) is filtered again; kill -9 then start works; `podman rm -f` leaves
@@ -22,10 +26,12 @@ TMP=$(mktemp -d /tmp/sl-podman.XXXXXX)
 # podman's leftovers in TMP (shm mounts of containers) are unmounted first
 T_FINAL='findmnt -rn -o TARGET | grep "^$TMP" | sort -r | xargs -r umount -l 2>/dev/null; rm -rf "$TMP"'
 id=${ID}p
-NA=sl14a$id NB=sl14b$id                      # network names = bridge names
+NA=sl14a$id NB=sl14b$id NC=sl14c$id         # network names = bridge names
 IMG=localhost/sluice-e2e-busybox:$id
 k=$(( 16 * (1 + 0x${ID:0:2} % 14) ))         # a /28 per run
-SUBA=198.51.100.$k/28 SUBB=203.0.113.$k/28
+kc=$(( (k + 112) % 224 + 16 ))               # C: another /28 of 203.0.113.0/24 than B's
+SUBA=198.51.100.$k/28 SUBB=203.0.113.$k/28 SUBC=203.0.113.$kc/28
+SRVC=203.0.113.$((kc + 5))
 SRVA=198.51.100.$((k + 5)) SRVB=203.0.113.$((k + 5))
 # rlimits no higher than ours (runc may not raise them: no CAP_SYS_RESOURCE
 # here), and at most 4096: podman runs runc under lower limits than its own
@@ -53,16 +59,16 @@ cleanup_podman() {
 	local c
 	c=$(pm ps -aq --filter "label=sl14=$id" 2>/dev/null)
 	[ -n "$c" ] && pm rm -f -t 0 $c
-	pm network rm -f "$NA" "$NB"
+	pm network rm -f "$NA" "$NB" "$NC"
 	pm rmi -f "$IMG"
-	ip link del "$NA" 2>/dev/null; ip link del "$NB" 2>/dev/null
-	rm -rf "/var/lib/cni/networks/$NA" "/var/lib/cni/networks/$NB" \
-	       /var/lib/cni/results/"$NA"-* /var/lib/cni/results/"$NB"-*
+	ip link del "$NA" 2>/dev/null; ip link del "$NB" 2>/dev/null; ip link del "$NC" 2>/dev/null
+	rm -rf "/var/lib/cni/networks/$NA" "/var/lib/cni/networks/$NB" "/var/lib/cni/networks/$NC" \
+	       /var/lib/cni/results/"$NA"-* /var/lib/cni/results/"$NB"-* /var/lib/cni/results/"$NC"-*
 }
 cleanup_instances() {   # whatever sluice-cni left for network A (nothing, if it works)
 	local i
 	for i in $("$SLUICE" status --json 2>/dev/null |
-		   jq -r --arg n "$NA" '.instances[] | select(.owner.network == $n) | .instance'); do
+		   jq -r --arg n "$NA" --arg c "$NC" '.instances[] | select(.owner.network == $n or .owner.network == $c) | .instance'); do
 		"$SLUICE" detach --all --instance "$i"
 	done
 }
@@ -93,7 +99,7 @@ done
 # only the bridge, named as the network (no NAT, no firewall plugin: nothing
 # in the host's iptables), then sluice-cni on A
 jq --arg r "$TMP/a.rules" --arg l "$TMP/cni.log" --arg b "$NA" '.plugins = [(.plugins[0] | .ipMasq = false | .bridge = $b),
-	{type: "sluice-cni", rules: $r, log: $l}]' "$TMP/net.d/$NA.conflist" > "$TMP/a.json" &&
+	{type: "sluice-cni", rules: $r, log: $l, share: false}]' "$TMP/net.d/$NA.conflist" > "$TMP/a.json" &&
 	mv "$TMP/a.json" "$TMP/net.d/$NA.conflist"
 jq --arg b "$NB" '.plugins = [(.plugins[0] | .ipMasq = false | .bridge = $b)]' "$TMP/net.d/$NB.conflist" > "$TMP/b.json" &&
 	mv "$TMP/b.json" "$TMP/net.d/$NB.conflist"
@@ -218,6 +224,40 @@ check "removed in parallel: no veth left on $NA" bash -c \
 	"test \"\$(ip -j link show master '$NA' | jq '[.[] | select(.ifname != null)] | length')\" -le 1"
 pm rm -f -t 0 "srva-$id" > /dev/null 2>&1
 expect_eq "the last container gone: no instance on A" "$(ninst)" 0
+
+# --- network C: shared instances, two rulesets chosen by container name --------
+T_PREFIX="podman/shared/"
+printf 'policy drop;\nrule peer { allow udp 6000; to %s; }\n' "$SRVC" > "$TMP/c.rules"
+printf 'policy drop;\nrule video { allow udp 6001; to %s; }\n' "$SRVC" > "$TMP/tele.rules"
+if pm network create --subnet "$SUBC" --disable-dns "$NC" > "$TMP/out" 2>&1; then
+	jq --arg r "$TMP/c.rules" --arg t "$TMP/tele.rules" --arg l "$TMP/cni.log" --arg b "$NC" \
+		'.plugins = [(.plugins[0] | .ipMasq = false | .bridge = $b), {type: "sluice-cni", rules: $r,
+		log: $l, rulesBy: [{name: "tele*", rules: $t}]}]' "$TMP/net.d/$NC.conflist" > "$TMP/c.json" &&
+		mv "$TMP/c.json" "$TMP/net.d/$NC.conflist"
+	pm "${RUN[@]}" --name "srvc-$id" --network "$NC" --ip "$SRVC" "$IMG" sleep 3600 > /dev/null 2>&1
+	pm "${RUN[@]}" --name "web-$id" --network "$NC" "$IMG" sleep 3600 > /dev/null 2>&1
+	pm "${RUN[@]}" --name "tele-$id" --network "$NC" "$IMG" sleep 3600 > "$TMP/out" 2>&1 ||
+		fail "the tele container starts" "$(tail -n 3 "$TMP/out")"
+	stc=$("$SLUICE" status --json 2>/dev/null)
+	expect_eq "three containers, two rulesets: two instances on C" \
+		"$(jq --arg n "$NC" '[.instances[] | select(.owner.network == $n)] | length' <<<"$stc")" 2
+	expect_eq "the tele container's attachment names it (pod name = container name)" \
+		"$(jq -r --arg c "$(cid_of "tele-$id")" '.instances[].attachments[] | select(.container == $c) | .pod_name' <<<"$stc")" \
+		"tele-$id"
+	expect_eq "web (default rules): udp 6000 arrives" "$(udp "web-$id" "srvc-$id" "$SRVC" 6000 10)" 10
+	expect_eq "web: udp 6001 dropped" "$(udp "web-$id" "srvc-$id" "$SRVC" 6001 10)" 0
+	expect_eq "tele (mapped rules): udp 6001 arrives" "$(udp "tele-$id" "srvc-$id" "$SRVC" 6001 10)" 10
+	expect_eq "tele: udp 6000 dropped" "$(udp "tele-$id" "srvc-$id" "$SRVC" 6000 10)" 0
+	expect_eq "tele's drops are its attachment's" "$(for i in $(jq -r --arg n "$NC" '.instances[] |
+		select(.owner.network == $n) | .instance' <<<"$stc"); do "$SLUICE" stats --json --instance "$i"; done |
+		jq -r --arg c "$(cid_of "tele-$id")" '.attachments[] | select(.container == $c) | .drop_packets')" 10
+	pm rm -f -t 0 "srvc-$id" "web-$id" "tele-$id" > /dev/null 2>&1
+	expect_eq "all removed: no instance on C" "$("$SLUICE" status --json 2>/dev/null |
+		jq --arg n "$NC" '[.instances[] | select(.owner.network == $n)] | length')" 0
+else
+	fail "network C" "$(tail -n 2 "$TMP/out")"
+fi
+T_PREFIX="podman/"
 "$SLUICE" gc > "$TMP/gc" 2>&1
 check "sluice gc finds nothing of ours to remove" bash -c "! grep -q '$NA' '$TMP/gc'"
 finish

@@ -16,6 +16,7 @@
 #include "cli/cli_int.h"
 
 bool cli_json;                 /* -j/--json: one JSON document on stdout */
+bool cli_verbose;              /* -v/--verbose */
 char **cli_argv;
 
 /* Handle an option common to all commands; returns false if unknown. */
@@ -26,6 +27,7 @@ bool cli_common_opt(int ch, const struct cmd *c, const char **instance)
 		cli_json = true;
 		return true;
 	case 'v':
+		cli_verbose = true;
 		sl_loader_verbose(true);
 		return true;
 	case 'i':

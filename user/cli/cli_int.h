@@ -37,6 +37,7 @@ struct cmd {
 	{ "instance", required_argument, NULL, 'i' }
 
 extern bool cli_json;           /* -j/--json given */
+extern bool cli_verbose;        /* -v/--verbose given */
 extern char **cli_argv;         /* the command's argv (option messages) */
 
 /* cli.c: the command table */
@@ -81,5 +82,11 @@ int do_fetch(int argc, char **argv);
 void cli_feeds_status(struct sl_json *j);
 /* cmd_gc.c: the owner of an instance (sluice-cni's), for status */
 void cli_owner_show(const char *inst, struct sl_json *j);
+/* att_owner.c: the containers of a shared instance's attachments by record
+ * (free() it; NULL: none), and one of them in status/stats (text or JSON keys). */
+struct sl_att_owner *cli_att_owners(const char *inst);
+void cli_att_owner_show(const struct sl_att_owner *t, uint32_t k, struct sl_json *j);
+/* Attachments `sluice status` lists one by one without -v (a summary after). */
+#define CLI_STATUS_ATT_LINES 16
 
 #endif

@@ -44,13 +44,14 @@ static const char *att_dir(const struct sl_attach *a)
 }
 
 static void json_attach(struct sl_json *j, const struct sl_instance *in, uint32_t k,
-			const struct sl_attach *a, const struct sl_att_live *l)
+			const struct sl_attach *a, const struct sl_att_live *l, const struct sl_att_owner *own)
 {
 	struct sl_att_ctr ac;
 
 	sl_read_att_ctr(in->att_ctr_fd, k, &ac);
 	sl_json_obj_open(j);
 	sl_json_kstr(j, "hook", sl_hook_name(a->hook));
+	cli_att_owner_show(own, k, j);
 	sl_json_kstr(j, "direction", att_dir(a));
 	if (a->hook == SL_HOOK_CGROUP) {
 		sl_json_kstr(j, "cgroup", a->cgroup);
@@ -94,6 +95,21 @@ static void json_attach(struct sl_json *j, const struct sl_instance *in, uint32_
 	sl_json_obj_close(j);
 }
 
+/* stats --json: "attachments", each with its container if sluice-cni made it */
+static void json_attachments(struct sl_json *j, const char *inst, const struct sl_instance *in,
+			     const struct sl_attach *att)
+{
+	struct sl_att_owner *own = cli_att_owners(inst);
+
+	sl_json_key(j, "attachments");
+	sl_json_arr_open(j);
+	for (uint32_t k = 0; k < SL_MAX_ATTACH; k++)
+		if (att[k].hook != SL_HOOK_NONE)
+			json_attach(j, in, k, &att[k], NULL, own);
+	sl_json_arr_close(j);
+	free(own);
+}
+
 /* What status says on stderr when an instance does not filter everywhere it should. */
 static void report_states(const char *name, const size_t *nbad, int natt)
 {
@@ -120,21 +136,22 @@ static int status_one(const char *name, struct sl_json *j)
 	struct sl_instance in;
 	struct sl_attach att[SL_MAX_ATTACH];
 	struct sl_rule_meta *meta;
+	struct sl_att_owner *own;
 	static struct sl_att_live live[SL_MAX_ATTACH];
-	size_t nrules = 0, nbad[SL_ST_UNATTACHED + 1] = {0};
+	size_t nrules = 0, natt = 0, shown = 0, nbad[SL_ST_UNATTACHED + 1] = {0};
 	struct sl_image img;
-	int e, natt;
+	int e, n;
 
 	if ((e = sl_instance_open(name, &in)))
 		return e;
 	meta = calloc(SL_MAX_SLOTS, sizeof(*meta));
-	natt = meta ? sl_live_read(&in, att, live) : -ENOMEM;
-	if (natt == -ENOENT) {          /* detached meanwhile, on purpose */
+	n = meta ? sl_live_read(&in, att, live) : -ENOMEM;    /* what the kernel runs (live.c) */
+	if (n == -ENOENT) {             /* detached meanwhile, on purpose */
 		free(meta);
 		sl_instance_close(&in);
 		return -ENOENT;
 	}
-	if (natt < 0 || sl_read_rule_meta(in.rules_fd, meta) || sl_image_from_maps(&in, &img)) {
+	if (n < 0 || sl_read_rule_meta(in.rules_fd, meta) || sl_image_from_maps(&in, &img)) {
 		free(meta);
 		sl_instance_close(&in);
 		return -EIO;
@@ -162,19 +179,24 @@ static int status_one(const char *name, struct sl_json *j)
 		       cli_mode_name(in.cfg.mode), nrules, img.ndst4, img.ndst6, in.layout);
 		cli_owner_show(name, NULL);
 	}
+	own = cli_att_owners(name);
 	for (uint32_t k = 0; k < SL_MAX_ATTACH; k++) {
 		const struct sl_attach *a = &att[k];
 		const struct sl_att_live *l = &live[k];
 
 		if (a->hook == SL_HOOK_NONE)
 			continue;
+		natt++;
+		nbad[l->state]++;
 		if (j) {
-			json_attach(j, &in, k, a, l);
+			json_attach(j, &in, k, a, l, own);
+		} else if (!cli_verbose && shown >= CLI_STATUS_ATT_LINES) {
+			/* summed up below */
 		} else {
 			char where[96], since[32];
 			time_t t = (time_t)a->since;
 			struct sl_att_ctr ac;
-			struct sl_attach now = *a;
+			struct sl_attach now = *a;      /* where it is now (live.c) */
 
 			snprintf(now.ifname, sizeof(now.ifname), "%s", l->dev);
 			if (l->moved)
@@ -195,11 +217,18 @@ static int status_one(const char *name, struct sl_json *j)
 				printf(" (renamed from %.16s)", a->ifname);
 			if (l->moved)
 				printf(" (moved from %.16s%s%.16s)", a->ifname, a->netns[0] ? "@" : "", a->netns);
-			printf("%s%s\n", l->why[0] ? ": " : "", l->why);
+			if (l->why[0])
+				printf(": %s", l->why);
+			cli_att_owner_show(own, k, NULL);
+			printf("\n");
+			shown++;
 		}
-		nbad[l->state]++;
 	}
-	report_states(name, nbad, natt);
+	if (!j && natt > shown)
+		printf("  ... %zu attachments in all, %zu more not listed (sluice status -v --instance %s "
+		       "lists every one; sluice stats --json has their counters)\n", natt, natt - shown, name);
+	free(own);
+	report_states(name, nbad, (int)natt);
 	if (j) {
 		sl_json_arr_close(j);
 		sl_json_obj_close(j);
@@ -207,7 +236,8 @@ static int status_one(const char *name, struct sl_json *j)
 	sl_image_free(&img);
 	free(meta);
 	sl_instance_close(&in);
-	return natt == 0 || nbad[SL_ST_BYPASSED] || nbad[SL_ST_GONE] || nbad[SL_ST_UNATTACHED] ? -ENOLINK : 0;
+	return natt == 0 || nbad[SL_ST_BYPASSED] || nbad[SL_ST_GONE] || nbad[SL_ST_UNATTACHED] ?
+	       -ENOLINK : 0;
 }
 
 int do_status(int argc, char **argv)
@@ -402,12 +432,7 @@ int do_stats(int argc, char **argv)
 		sl_json_obj_close(&j);
 		for (int i = SL_G_MALFORMED; i < SL_G_MAX; i++)
 			sl_json_ku64(&j, gnames[i], g[i].packets);
-		sl_json_key(&j, "attachments");
-		sl_json_arr_open(&j);
-		for (uint32_t k = 0; k < SL_MAX_ATTACH; k++)
-			if (att[k].hook != SL_HOOK_NONE)
-				json_attach(&j, &in, k, &att[k], NULL);
-		sl_json_arr_close(&j);
+		json_attachments(&j, inst, &in, att);
 		stats_tail(&j, inst, &in);
 		sl_json_obj_close(&j);
 		sl_json_end(&j);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * cni_attach.c - ADD, DEL and CHECK: one sluice instance per container
- * attachment (network, container id, interface), named from them so that
- * DEL and CHECK find it without any state of their own.  The instance's
+ * cni_attach.c - ADD, DEL and CHECK with one sluice instance per container
+ * attachment (network, container id, interface: "share": false, and
+ * tc-egress), named from them so that DEL and CHECK find it without any
+ * state of their own; shared instances are cni_share.c's.  The instance's
  * "owner" record (kernel/owner.c) says whose it is and what was compiled.
  */
 #include <errno.h>
@@ -54,41 +55,43 @@ static bool instance_exists(const char *inst)
 	return stat(p, &st) == 0;
 }
 
-/* Load the rules file, apply the configuration's mode, compile for the digest. */
-static int load_rules(const struct cni_conf *c, struct sl_ruleset *rs, uint64_t *digest)
+/* Load the rules file, apply the configuration's mode and host mode, compile for the digest. */
+int cni_load_rules(const struct cni_conf *c, const char *rules, struct sl_ruleset *rs, uint64_t *digest)
 {
 	struct sl_diags d = { 0 };
 	struct sl_image img;
 	int e;
 
-	if (!c->rules || !c->rules[0])
+	if (!rules || !rules[0])
 		return cni_fail(CNI_ERR_CONFIG, "the configuration of sluice-cni needs \"rules\": the "
 				"path of a rules file, e.g. \"rules\": \"/etc/sluice/web.rules\"");
 	cni_capture_begin();
-	e = sl_ruleset_load(c->rules, rs, &d);
+	e = sl_ruleset_load(rules, rs, &d);
 	sl_diag_print(&d, stderr);
 	cni_capture_end();
 	sl_diag_free(&d);
 	if (e)
 		return cni_fail(CNI_ERR_RULES, "%s: the rules file does not load (details name "
-				"file:line:col); fix it and check it with: sluice check %s",
-				c->rules, c->rules);
+				"file:line:col); fix it and check it with: sluice check %s; the "
+				"container was not started", rules, rules);
 	if (c->mode >= 0)
 		rs->mode = (enum sl_mode)c->mode;
+	if (c->host != CNI_HOST_RULES)
+		rs->host_pass = c->host == CNI_HOST_PASS;
 	cni_capture_begin();
 	e = sl_compile(rs, NULL, 0, &img);
 	cni_capture_end();
 	if (e) {
 		sl_ruleset_free(rs);
 		return cni_fail(CNI_ERR_RULES, "%s: the rules do not compile: %s; see: sluice check %s",
-				c->rules, strerror(-e), c->rules);
+				rules, strerror(-e), rules);
 	}
 	*digest = sl_image_digest(&img);
 	sl_image_free(&img);
 	return 0;
 }
 
-static int need_env(const struct cni_env *env, bool netns)
+int cni_need_env(const struct cni_env *env, bool netns)
 {
 	if (!env->containerid || !env->containerid[0])
 		return cni_fail(CNI_ERR_ENV, "CNI_CONTAINERID is not set (the runtime sets it)");
@@ -110,7 +113,7 @@ static int need_env(const struct cni_env *env, bool netns)
 	return 0;
 }
 
-static int need_prev(const struct cni_conf *c, const char *cmd)
+int cni_need_prev(const struct cni_conf *c, const char *cmd)
 {
 	if (!c->prev)
 		return cni_fail(CNI_ERR_CONFIG, "%s without prevResult: sluice-cni is a chained plugin; "
@@ -121,7 +124,7 @@ static int need_prev(const struct cni_conf *c, const char *cmd)
 
 /* The interface to attach to: the host-side veth (checked against
  * prevResult) for tc-ingress, the container's own for tc-egress. */
-static int find_dev(const struct cni_env *env, const struct cni_conf *c, char dev[16])
+int cni_find_dev(const struct cni_env *env, const struct cni_conf *c, char dev[16])
 {
 	const char *host[16];
 	size_t n;
@@ -181,12 +184,17 @@ int cni_add(const struct cni_env *env, const struct cni_conf *c)
 	char inst[SL_INST_LEN + 1], dev[16];
 	const char *devs[1] = { dev };
 	struct sl_apply_opts ao = { .devs = devs, .ndevs = 1, .hook = c->hook };
+	struct cni_who w;
+	const char *rules;
 	uint64_t digest;
 	int e, saved = -1;
 
-	if (need_env(env, true) || need_prev(c, "ADD") || find_dev(env, c, dev))
+	if (c->share && c->hook == SL_HOOK_TC_INGRESS)
+		return cni_share_add(env, c);
+	if (cni_need_env(env, true) || cni_need_prev(c, "ADD") || cni_find_dev(env, c, dev))
 		return -1;
-	if (load_rules(c, &rs, &digest))
+	if (cni_who(env, c, &w) || cni_select_rules(c, &w, &rules) ||
+	    cni_load_rules(c, rules, &rs, &digest))
 		return -1;
 	cni_instance_name(c->name, env->containerid, env->ifname, inst);
 	ao.instance = inst;
@@ -204,7 +212,7 @@ int cni_add(const struct cni_env *env, const struct cni_conf *c)
 	snprintf(o.network, sizeof(o.network), "%s", c->name ? c->name : "");
 	snprintf(o.ifname, sizeof(o.ifname), "%s", env->ifname);
 	snprintf(o.netns, sizeof(o.netns), "%s", env->netns);
-	snprintf(o.rules, sizeof(o.rules), "%s", c->rules);
+	snprintf(o.rules, sizeof(o.rules), "%s", rules);
 	snprintf(o.hook, sizeof(o.hook), "%s", sl_hook_name(c->hook));
 	snprintf(o.dev, sizeof(o.dev), "%s", dev);
 	o.digest = digest;
@@ -245,8 +253,10 @@ int cni_del(const struct cni_env *env, const struct cni_conf *c)
 	char inst[SL_INST_LEN + 1];
 	int e;
 
-	if (need_env(env, false))
+	if (cni_need_env(env, false))
 		return -1;
+	if ((e = cni_share_del(env, c)) <= 0)
+		return e;
 	cni_instance_name(c->name, env->containerid, env->ifname, inst);
 	if (!instance_exists(inst))
 		return 0;               /* never added, or deleted already */
@@ -268,8 +278,13 @@ int cni_check(const struct cni_env *env, const struct cni_conf *c)
 	size_t live = 0, dead = 0, bypassed = 0;
 	int e;
 
-	if (need_env(env, true) || need_prev(c, "CHECK"))
+	struct cni_who w;
+	const char *rules;
+
+	if (cni_need_env(env, true) || cni_need_prev(c, "CHECK"))
 		return -1;
+	if ((e = cni_share_check(env, c)) <= 0)
+		return e;
 	cni_instance_name(c->name, env->containerid, env->ifname, inst);
 	if (sl_owner_get(inst, &o) || strcmp(o.id, env->containerid))
 		return cni_fail(CNI_ERR_NOT_ATTACHED, "no sluice instance for container %.12s on %s "
@@ -304,19 +319,20 @@ int cni_check(const struct cni_env *env, const struct cni_conf *c)
 		return cni_fail(CNI_ERR_NOT_ATTACHED, "instance %s: the program is no longer attached "
 				"to %s (%zu live, %zu gone): the container runs unfiltered; re-create it "
 				"(DEL, then ADD)", inst, o.dev, live, dead);
-	if (find_dev(env, c, dev))
+	if (cni_find_dev(env, c, dev))
 		return -1;
 	if (strcmp(dev, o.dev) || strcmp(o.hook, sl_hook_name(c->hook)))
 		return cni_fail(CNI_ERR_NOT_ATTACHED, "instance %s is attached to %s %s, the "
 				"configuration asks for %s %s: re-create the container", inst, o.hook,
 				o.dev, sl_hook_name(c->hook), dev);
-	if (load_rules(c, &rs, &digest))
+	if (cni_who(env, c, &w) || cni_select_rules(c, &w, &rules) ||
+	    cni_load_rules(c, rules, &rs, &digest))
 		return -1;
 	sl_ruleset_free(&rs);
-	if (digest != o.digest || strcmp(o.rules, c->rules))
+	if (digest != o.digest || strcmp(o.rules, rules))
 		return cni_fail(CNI_ERR_RULES_DIFFER, "instance %s runs other rules than %s now "
 				"compiles to (digest %016llx loaded, %016llx in the file): re-create the "
-				"container (DEL, then ADD) to apply them", inst, c->rules,
+				"container (DEL, then ADD) to apply them", inst, rules,
 				(unsigned long long)o.digest, (unsigned long long)digest);
 	return 0;
 }

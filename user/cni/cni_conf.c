@@ -61,6 +61,52 @@ static int opt_str(json_t *root, const char *key, const char **out)
 	return 0;
 }
 
+/* "host": "filter" (the default: a container's traffic to its host is
+ * judged by its rules), "pass" (to the host's addresses: passed) or
+ * "rules" (the rules file's own `host` statement). */
+static int conf_host(struct cni_conf *c)
+{
+	const char *h;
+
+	if (opt_str(c->root, "host", &h))
+		return -1;
+	if (!h || !strcmp(h, "filter"))
+		c->host = CNI_HOST_FILTER;
+	else if (!strcmp(h, "pass"))
+		c->host = CNI_HOST_PASS;
+	else if (!strcmp(h, "rules"))
+		c->host = CNI_HOST_RULES;
+	else
+		return cni_fail(CNI_ERR_CONFIG, "\"host\": \"%s\" is not a host mode; use \"filter\" "
+				"(the default: traffic to the host is judged by the rules), \"pass\" or "
+				"\"rules\" (the rules file's `host` statement)", h);
+	return 0;
+}
+
+/* "share": true (the default: one instance per ruleset) or false (one per
+ * container); "eventsKiB": the events ring of a new instance. */
+static int conf_share(struct cni_conf *c)
+{
+	json_t *v = json_object_get(c->root, "share");
+	json_t *ev = json_object_get(c->root, "eventsKiB");
+
+	c->share = true;
+	if (v && !json_is_boolean(v))
+		return cni_fail(CNI_ERR_CONFIG, "\"share\" must be true (containers with the same rules "
+				"share one instance, the default) or false (an instance per container)");
+	if (v)
+		c->share = json_is_true(v);
+	if (ev) {
+		json_int_t k = json_is_integer(ev) ? json_integer_value(ev) : 0;
+
+		if (k < 4 || k > 65536 || (k & (k - 1)))
+			return cni_fail(CNI_ERR_CONFIG, "\"eventsKiB\" must be a power of two from 4 to "
+					"65536 (the events ring of an instance, in KiB)");
+		c->events_kib = (uint32_t)k;
+	}
+	return 0;
+}
+
 int cni_conf_read(FILE *in, struct cni_conf *c)
 {
 	json_error_t je;
@@ -98,7 +144,7 @@ int cni_conf_read(FILE *in, struct cni_conf *c)
 	else if (mode)
 		return cni_fail(CNI_ERR_CONFIG, "\"mode\": \"%s\" is not a mode; use \"enforce\" or "
 				"\"audit\" (or leave it out: the rules file's own mode)", mode);
-	if (opt_str(c->root, "log", &log))
+	if (opt_str(c->root, "log", &log) || conf_host(c) || conf_share(c))
 		return -1;
 	if (log && log[0] != '/')
 		return cni_fail(CNI_ERR_CONFIG, "\"log\": \"%s\" must be an absolute path (a file "
@@ -108,6 +154,9 @@ int cni_conf_read(FILE *in, struct cni_conf *c)
 	if (c->prev && !json_is_object(c->prev))
 		return cni_fail(CNI_ERR_DECODE, "\"prevResult\" must be an object (the result of the "
 				"previous plugin in the chain)");
+	c->rules_by = json_object_get(c->root, "rulesBy");
+	if (c->rules_by && cni_select_check(c))
+		return -1;
 	c->valid = json_object_get(c->root, "cni.dev/valid-attachments");
 	if (c->valid && !json_is_array(c->valid))
 		return cni_fail(CNI_ERR_DECODE, "\"cni.dev/valid-attachments\" must be an array");

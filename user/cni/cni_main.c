@@ -17,6 +17,7 @@
 
 #include "cni/cni.h"
 
+char cni_shared_inst[SL_INST_LEN + 1];
 static int err_code;
 static char err_msg[1024];
 static char details[8192];
@@ -94,7 +95,7 @@ static void print_error(const struct cni_conf *c)
 }
 
 /* One line per call in the configuration's "log" file. */
-static void log_call(const struct cni_env *env, const struct cni_conf *c, int rc)
+static void log_call(const struct cni_env *env, const struct cni_conf *c, int rc, double ms)
 {
 	char inst[SL_INST_LEN + 1] = "-", ts[32];
 	time_t t = time(NULL);
@@ -102,12 +103,15 @@ static void log_call(const struct cni_env *env, const struct cni_conf *c, int rc
 
 	if (!c->log || !(f = fopen(c->log, "ae")))
 		return;
-	if (env->containerid && env->ifname)
+	if (cni_shared_inst[0])
+		snprintf(inst, sizeof(inst), "%s", cni_shared_inst);
+	else if (env->containerid && env->ifname)
 		cni_instance_name(c->name, env->containerid, env->ifname, inst);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 	fprintf(f, "%s %s network=%s container=%.12s ifname=%s instance=%s %s", ts, env->command,
 		c->name ? c->name : "-", env->containerid ? env->containerid : "-",
 		env->ifname ? env->ifname : "-", inst, rc ? "error" : "ok");
+	fprintf(f, " ms=%.1f", ms);
 	if (rc)
 		fprintf(f, " code=%d: %s", err_code, err_msg);
 	fputc('\n', f);
@@ -136,8 +140,10 @@ int main(void)
 		.args = getenv("CNI_ARGS"), .path = getenv("CNI_PATH"),
 	};
 	struct cni_conf c = { 0 };
+	struct timespec t0, t1;
 	int rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	sl_loader_verbose(false);
 	if (!env.command || !env.command[0]) {
 		fprintf(stderr, "sluice-cni: a CNI plugin: container runtimes run it with CNI_COMMAND "
@@ -178,7 +184,8 @@ int main(void)
 		else
 			rc = cni_status(&c);
 	}
-	log_call(&env, &c, rc);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_call(&env, &c, rc, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
 	if (rc)
 		print_error(&c);
 	cni_conf_free(&c);

@@ -106,6 +106,7 @@ struct apply {
 	struct sl_attach want[2 * SL_MAX_DEVS]; /* the targets named, + DNS learners */
 	size_t nwant;
 	struct slk_groups grp;                  /* records sharing a program */
+	__u32 nslots;                           /* counter slots of the instance */
 	struct sluice_bpf *progs[SL_MAX_ATTACH];        /* one per group */
 	bool is_new[SL_MAX_ATTACH], switched[SL_MAX_ATTACH];
 	struct sl_image img;
@@ -202,6 +203,47 @@ static int open_current(struct apply *a)
 	return 0;
 }
 
+/* The learning state of a generation without host names is minimal
+ * (load.c): the first apply with names makes it anew (the pins replaced). */
+static void learn_anew(struct apply *a)
+{
+	struct bpf_map_info mi = { 0 };
+	__u32 len = sizeof(mi);
+	int *fds[] = { &a->cur.learned_fd, &a->cur.pending_fd, &a->cur.name_ring_fd, &a->reuse.fallback_fd };
+
+	if (a->cur.learned_fd < 0 || bpf_obj_get_info_by_fd(a->cur.learned_fd, &mi, &len) ||
+	    mi.max_entries > SL_LEARN_IDLE_ENTRIES)
+		return;
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+	a->reuse.learned_fd = a->reuse.pending_fd = a->reuse.name_ring_fd = -1;
+}
+
+/* Counter slots: an instance sized to its rules (sl_apply_opts.size_to_rules)
+ * keeps its size; its slots must fit (else it is made again). */
+static int slot_room(struct apply *a)
+{
+	struct bpf_map_info mi = { 0 };
+	__u32 len = sizeof(mi);
+
+	a->nslots = SL_MAX_SLOTS;
+	if (a->have && bpf_obj_get_info_by_fd(a->cur.counters_fd, &mi, &len) == 0 && mi.max_entries)
+		a->nslots = mi.max_entries;
+	else if (!a->have && a->o->size_to_rules && SL_SLOTS_FOR(a->rs->nrules) < SL_MAX_SLOTS)
+		a->nslots = SL_SLOTS_FOR(a->rs->nrules);
+	for (size_t i = 0; i < a->rs->nrules; i++)
+		if (a->slots[i] >= a->nslots) {
+			slk_err("instance %s has counters for %u rule slots, made for a smaller ruleset; "
+				"remove it (sluice detach --all --instance %s) and apply again", a->inst,
+				a->nslots, a->inst);
+			return -ENOSPC;
+		}
+	return 0;
+}
+
 /* Stage 1, the plan: what runs now, stable slots, the new image. */
 static int plan(struct apply *a)
 {
@@ -231,13 +273,15 @@ static int plan(struct apply *a)
 		a->reuse.events_fd = slk_obj_get(a->inst, "events");  /* kept: readers survive applies */
 		a->reuse.ev_ctr_fd = slk_obj_get(a->inst, "ev_ctr");
 	}
-	if ((e = slk_assign_slots(a->rs, a->have ? a->meta : NULL, a->slots)))
+	if ((e = slk_assign_slots(a->rs, a->have ? a->meta : NULL, a->slots)) || (e = slot_room(a)))
 		return e;
 	e = sl_compile(a->rs, a->slots, a->have ? cur->cfg.generation + 1 : 1, &a->img);
 	if (e) {
 		slk_err("cannot compile the ruleset: %s", strerror(-e));
 		return e;
 	}
+	if (a->img.nnames && a->have)
+		learn_anew(a);
 	a->rep->generation = a->img.cfg.generation;
 	return 0;
 }
@@ -271,7 +315,11 @@ static int load_maps(struct apply *a)
 	if (a->o->dns_grace_s)
 		lopt.grace_s = a->o->dns_grace_s;
 	sl_bpf_learn_opts(&lopt);
+	sl_bpf_events_kib(a->o->events_kib);
+	sl_bpf_slots(a->nslots < SL_MAX_SLOTS ? a->nslots : 0);
 	e = sl_bpf_load_progs(&a->img, false, &a->reuse, 0, &a->skel);
+	sl_bpf_slots(0);
+	sl_bpf_events_kib(0);
 	sl_bpf_learn_opts(NULL);
 	return e;
 }
@@ -376,7 +424,7 @@ static int load_att_progs(struct apply *a)
 	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)
 		if (a->att[k].hook != SL_HOOK_NONE)
 			flags[k] = att_flags(a->rs, a->att, k);
-	slk_group_records(a->att, flags, &a->grp);
+	slk_group_records(a->att, flags, a->o->join, &a->grp);
 	if ((e = slk_ifx_fill(bpf_map__fd(a->skel->maps.att_ifx), a->att, &a->grp)))
 		return e;
 	for (__u32 n = 0; n < a->grp.ngrp; n++) {
@@ -691,6 +739,8 @@ undo_pins:
 	unpin_new(&a);
 out:
 	finish(&a, e);
+	if (e && !a.have && !slk_pin_exists(inst, "config") && !slk_pin_exists(inst, "owner"))
+		slk_lock_unlink(inst);          /* a first apply that failed leaves no lock file */
 	slk_unlock_instance(&lk);
 	return e;
 }

@@ -116,6 +116,8 @@ out:
 		close(afd);
 	if (actr >= 0)
 		close(actr);
+	if (access(dir, F_OK))
+		slk_lock_unlink(inst);          /* the instance is gone: its lock too (lock.c) */
 	slk_unlock_instance(&lk);
 	return e;
 }

@@ -29,10 +29,15 @@ static bool same_group(const struct sl_attach *x, __u32 fx, const struct sl_atta
 	return x->dir == y->dir && fx == fy && strncmp(x->netns, y->netns, SL_IFNAME_LEN) == 0;
 }
 
-/* Whether group @n looks its records up by interface. */
+/* Whether group @n looks its records up by interface (a group of one too
+ * when the apply asked for joinable groups, sl_apply_opts.join). */
 static bool shared(const struct slk_groups *g, const struct sl_attach *att, __u32 n)
 {
-	return g->size[n] > 1 && att[g->first[n]].hook != SL_HOOK_DNS;
+	enum sl_hook h = att[g->first[n]].hook;
+
+	if (g->join && g->size[n] == 1 && !g->split[n])
+		return h == SL_HOOK_TC_INGRESS || h == SL_HOOK_TC_EGRESS || h == SL_HOOK_XDP;
+	return g->size[n] > 1 && h != SL_HOOK_DNS;
 }
 
 /* The interface index of @a now (0 if there is none), without messages. */
@@ -70,7 +75,10 @@ static bool distinct(const struct slk_groups *g, __u32 n, __u32 mask)
 
 static bool size_table(struct slk_groups *g, __u32 n, __u32 used)
 {
-	for (__u32 sz = 2; sz <= SL_IFX_GROUP_MAX && used + sz <= SL_IFX_SLOTS; sz *= 2)
+	/* joinable: the largest table, so that interfaces added later by
+	 * sl_attach_join (share.c) find a free slot without a new program */
+	for (__u32 sz = g->join ? SL_IFX_GROUP_MAX : 2; sz <= SL_IFX_GROUP_MAX && used + sz <= SL_IFX_SLOTS;
+	     sz *= 2)
 		if (distinct(g, n, sz - 1)) {
 			g->base[n] = used;
 			g->mask[n] = sz - 1;
@@ -86,16 +94,56 @@ static void split(struct slk_groups *g, __u32 n)
 		if (g->of[k] == n + 1 && k != g->first[n]) {
 			g->first[g->ngrp] = k;
 			g->size[g->ngrp] = 1;
+			g->split[g->ngrp] = true;
 			g->of[k] = ++g->ngrp;
 			g->size[n]--;
 		}
+	g->split[n] = true;
 }
 
-void slk_group_records(const struct sl_attach *att, const __u32 *flags, struct slk_groups *g)
+/*
+ * Joinable groups (sl_apply_opts.join) whose interfaces collide in a full
+ * table: the records whose slot is taken move to a new group of the same
+ * kind, a program with a table of its own (a few programs in all, not one
+ * per attachment).  False if an interface is missing (split instead).
+ */
+static bool partition(struct slk_groups *g, __u32 n)
+{
+	static bool taken[SL_IFX_GROUP_MAX];
+	__u32 m = g->ngrp;
+
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)
+		if (g->of[k] == n + 1 && !g->ifindex[k])
+			return false;
+	memset(taken, 0, sizeof(taken));
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		__u32 s = g->ifindex[k] & (SL_IFX_GROUP_MAX - 1);
+
+		if (g->of[k] != n + 1)
+			continue;
+		if (!taken[s]) {
+			taken[s] = true;
+			continue;
+		}
+		if (m == g->ngrp) {
+			g->first[m] = k;
+			g->size[m] = 0;
+			g->split[m] = false;
+			g->ngrp++;
+		}
+		g->of[k] = m + 1;
+		g->size[m]++;
+		g->size[n]--;
+	}
+	return true;            /* (group n keeps its first record: the first slot is free) */
+}
+
+void slk_group_records(const struct sl_attach *att, const __u32 *flags, bool join, struct slk_groups *g)
 {
 	__u32 used = 0, ngrp;
 
 	memset(g, 0, sizeof(*g));
+	g->join = join;
 	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
 		__u32 n;
 
@@ -114,10 +162,14 @@ void slk_group_records(const struct sl_attach *att, const __u32 *flags, struct s
 		if (g->of[k] && shared(g, att, g->of[k] - 1))
 			g->ifindex[k] = att[k].ifindex ? att[k].ifindex : dev_index(&att[k]);
 	ngrp = g->ngrp;
-	for (__u32 n = 0; n < ngrp; n++) {
+	/* (joinable groups' partitions are groups after ngrp, sized in turn) */
+	for (__u32 n = 0; n < (join ? g->ngrp : ngrp); n++) {
 		if (!shared(g, att, n))
 			continue;
 		if (size_table(g, n, used))
+			used += g->mask[n] + 1;
+		else if (join && used + SL_IFX_GROUP_MAX <= SL_IFX_SLOTS && partition(g, n) &&
+			 size_table(g, n, used))
 			used += g->mask[n] + 1;
 		else
 			split(g, n);

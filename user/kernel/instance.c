@@ -173,6 +173,14 @@ void slk_instance_init(struct sl_instance *in)
 	in->name_ring_fd = in->pending_fd = in->learn_live_fd = in->learn_bloom_fd = -1;
 }
 
+bool slk_instance_dir_exists(const char *inst)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s", inst);
+	return access(dir, F_OK) == 0;
+}
+
 /*
  * The readers' way in: under the shared lock, so that no commit is seen
  * half done; an apply or detach that was killed is finished or undone first
@@ -199,6 +207,14 @@ int sl_instance_open(const char *inst, struct sl_instance *in)
 	}
 	if ((e = slk_lock_file(inst, false, &lk)))
 		return e;
+	if (!slk_instance_dir_exists(inst)) {
+		/* removed meanwhile: its lock file goes too, under the exclusive lock (lock.c) */
+		slk_lock_release(&lk);
+		if (slk_lock_file(inst, true, &lk) == 0 && !slk_instance_dir_exists(inst))
+			slk_lock_unlink(inst);
+		slk_lock_release(&lk);
+		return slk_instance_open_raw(inst, in);
+	}
 	if ((e = slk_layout_check(inst, NULL))) {      /* before recovery reads next-* */
 		slk_lock_release(&lk);
 		return e;

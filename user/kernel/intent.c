@@ -19,6 +19,10 @@
 
 #include "kernel/journal.h"
 
+/* Pins are listed 256 at a time: an instance has a program pin and a link
+ * pin per attachment record, and a few dozen others. */
+#define SL_PIN_ROUNDS (2 * SL_MAX_ATTACH / 255 + 4)
+
 bool slk_pin_exists(const char *inst, const char *name)
 {
 	char p[PATH_MAX];
@@ -132,15 +136,21 @@ static void zero_freed(const char *inst)
 static int rename_all(const char *inst)
 {
 	char names[256][64];
-	size_t n = list_pins(inst, "next-", names, 256);
+	size_t n;
 	int e = 0, r;
 
-	for (size_t i = 0; i < n; i++) {
-		if (!strcmp(names[i], "next-config"))
-			continue;
-		if ((r = slk_rename_pin(inst, names[i], names[i] + 5)) && !e)
-			e = r;
-		sl_fault("apply-renamed");
+	/* 256 at a time (an instance has up to SL_MAX_ATTACH program pins) */
+	for (int round = 0; round < SL_PIN_ROUNDS; round++) {
+		n = list_pins(inst, "next-", names, 256);
+		for (size_t i = 0; i < n; i++) {
+			if (!strcmp(names[i], "next-config"))
+				continue;
+			if ((r = slk_rename_pin(inst, names[i], names[i] + 5)) && !e)
+				e = r;
+			sl_fault("apply-renamed");
+		}
+		if (n < 256)
+			break;
 	}
 	if (slk_pin_exists(inst, "next-config") && (r = slk_rename_pin(inst, "next-config", "config")) && !e)
 		e = r;
@@ -260,9 +270,13 @@ static void roll_back(const char *inst)
 			close(ofd);
 		}
 	}
-	n = list_pins(inst, "next-", names, 256);
-	for (size_t i = 0; i < n; i++)
-		slk_unpin(inst, names[i]);
+	for (int round = 0; round < SL_PIN_ROUNDS; round++) {
+		n = list_pins(inst, "next-", names, 256);
+		for (size_t i = 0; i < n; i++)
+			slk_unpin(inst, names[i]);
+		if (n < 256)
+			break;
+	}
 	if (afd >= 0)
 		close(afd);
 	if (actr >= 0)
@@ -306,12 +320,16 @@ int slk_remove_all(const char *inst)
 			swept, swept == 1 ? "" : "s");
 		removed += swept;
 	}
-	n = list_pins(inst, NULL, names, 256);
-	for (size_t i = 0; i < n; i++) {
-		if (!strcmp(names[i], "detaching"))
-			continue;
-		slk_unpin(inst, names[i]);
-		sl_fault("detach-unpin");
+	for (int round = 0; round < SL_PIN_ROUNDS; round++) {
+		n = list_pins(inst, NULL, names, 256);
+		for (size_t i = 0; i < n; i++) {
+			if (!strcmp(names[i], "detaching"))
+				continue;
+			slk_unpin(inst, names[i]);
+			sl_fault("detach-unpin");
+		}
+		if (n < 256)
+			break;
 	}
 	slk_unpin(inst, "detaching");   /* the detach's intent goes last */
 	snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s", inst);

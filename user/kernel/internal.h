@@ -30,10 +30,10 @@
  * Files: instance.c (names, bpffs, pins, locks, open/list), load.c (a
  * generation into the kernel), fill.c (its maps), attach.c + attach_tc.c,
  * attach_xdp.c, attach_cgroup.c (one struct slk_hook_ops per hook), netns.c,
- * apply.c, group.c (attachments sharing a program), detach.c, drain.c, readback.c, inject.c, learn.c,
- * live.c (what the kernel runs at each attachment: the one live read) and restore.c (what an
- * apply does about it).  readback.c reads maps only; what concerns the hooks (the program of a
- * record included) is in live.c, so readback no longer depends on attach.
+ * apply.c, group.c (attachments sharing a program), share.c (joining one), detach.c, drain.c,
+ * readback.c, inject.c, learn.c, live.c (what the kernel runs at each attachment: the one live
+ * read) and restore.c (what an apply does about it).  readback.c reads maps only; what concerns
+ * the hooks (the program of a record included) is in live.c, so readback no longer depends on attach.
  */
 #ifndef SL_KERNEL_INTERNAL_H
 #define SL_KERNEL_INTERNAL_H
@@ -134,17 +134,19 @@ int slk_fill_generation(struct sluice_bpf *skel, const struct sl_image *img,
 /* The records of an apply grouped by the program they share. */
 struct slk_groups {
 	__u32 ngrp;
-	__u8  of[SL_MAX_ATTACH];        /* record -> its group + 1 (0: a free record) */
+	__u16 of[SL_MAX_ATTACH];        /* record -> its group + 1 (0: a free record) */
 	__u32 first[SL_MAX_ATTACH];     /* group -> its first record */
 	__u32 size[SL_MAX_ATTACH];      /* group -> its records */
 	__u32 ifindex[SL_MAX_ATTACH];   /* record -> the interface its att_ifx slot names */
 	__u32 base[SL_MAX_ATTACH];      /* shared group -> its table in att_ifx: first slot */
 	__u32 mask[SL_MAX_ATTACH];      /* ... and size - 1 (a power of two) */
+	bool split[SL_MAX_ATTACH];      /* group -> split into groups of one (no table found) */
+	bool join;                      /* sl_apply_opts.join: groups of one by interface too */
 };
 
 /* Group the records of @att (@flags: SL_AF_* of each record), size the
  * shared groups' tables (a new record's interface resolved now). */
-void slk_group_records(const struct sl_attach *att, const __u32 *flags, struct slk_groups *g);
+void slk_group_records(const struct sl_attach *att, const __u32 *flags, bool join, struct slk_groups *g);
 /* att_index of group @n's program: its record, or SL_ATT_BY_IFINDEX (shared). */
 __u32 slk_group_index(const struct slk_groups *g, const struct sl_attach *att, __u32 n);
 /* att_ifx (@fd): a slot per record of a shared group (before any attach). */

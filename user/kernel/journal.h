@@ -15,6 +15,9 @@
 /* lock.c: /run/sluice/<inst>.lock, exclusive or shared; *fd for slk_lock_release. */
 int slk_lock_file(const char *inst, bool exclusive, int *fd);
 void slk_lock_release(int *fd);
+/* Remove the lock file; only while holding it exclusively, with the instance gone. */
+void slk_lock_unlink(const char *inst);
+bool slk_instance_dir_exists(const char *inst);
 
 /* intent.c */
 bool slk_pin_exists(const char *inst, const char *name);

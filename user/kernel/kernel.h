@@ -109,6 +109,14 @@ int sl_fast_fill(const struct sl_fast *f, int classes_fd, int dir16_fd, int dir8
 /* Write the IPv6 fast table @f (user/image/fast6.c) into loaded maps dir6
  * and node6 (sized 256 and max(1, npool / 4)). */
 int sl_fast6_fill(const struct sl_fast6 *f, int dir6_fd, int node6_fd);
+/* The events ring of the next sl_bpf_load* that makes one, KiB (0: 1024). */
+void sl_bpf_events_kib(uint32_t kib);
+/* Counter slots (counters, rules) of the next sl_bpf_load* (0: SL_MAX_SLOTS). */
+void sl_bpf_slots(uint32_t n);
+/* The slots of an instance sized to its rules: room for a ruleset of the same size beside it. */
+#define SL_SLOTS_FOR(nrules) ((nrules) < 8 ? 16u : 2u * (uint32_t)(nrules))
+/* "learned" and "pending" of a ruleset without host names (nothing is learned). */
+#define SL_LEARN_IDLE_ENTRIES 64
 /* Learning options for the next sl_bpf_load* (NULL: defaults, resolvers from img->rs). */
 void sl_bpf_learn_opts(const struct sl_learn_opts *o);
 /* The same, loading only some of the programs (SL_PROG_* mask). */
@@ -148,6 +156,10 @@ struct sl_apply_opts {
 	enum sl_dir dir;                /* SL_DIR_IN: tc-ingress, xdp, cgroup (ingress) only */
 	bool allow_stack;               /* attach where another instance already filters */
 	bool allow_empty;               /* apply a ruleset without a rule (refused by default) */
+	uint32_t events_kib;            /* the events ring of a new instance, KiB (0: the default) */
+	bool size_to_rules;             /* a new instance's counters for SL_SLOTS_FOR(rules), not SL_MAX_SLOTS */
+	bool join;                      /* every tc/xdp program finds its attachment by interface in
+					 * a full att_ifx table, so that sl_attach_join can add more */
 };
 
 struct sl_apply_report {
@@ -167,6 +179,21 @@ struct sl_apply_report {
  */
 int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	     struct sl_apply_report *rep);
+
+/*
+ * Attach @o->devs[0] (one interface, tc or xdp) to running instance
+ * @o->instance with the program its group of attachments already runs
+ * (share.c): no new generation, no verifier run; *rec: its record.
+ * -ENOENT: no such instance; -EAGAIN: no group it can join (made by an
+ * apply without @o->join, or its table has no free slot for the
+ * interface): sl_apply with @o->join instead.
+ */
+int sl_attach_join(const struct sl_apply_opts *o, uint32_t *rec);
+/* Forget the attachments of @inst that are gone (interface removed, an
+ * attach cut short); the instance goes if none is left. */
+int sl_prune(const char *inst);
+/* The record of the @hook attachment on @dev (-ENOENT: none). */
+int sl_attach_record(const char *inst, enum sl_hook hook, const char *dev, uint32_t *rec);
 
 struct sl_detach_opts {
 	const char *dev;                /* an interface ... */
@@ -348,6 +375,37 @@ int sl_owner_stale(const char *instance, struct sl_owner *o);
  * (a tc-egress owner's attachment from inside its netns, or from an empty
  * one if that is gone). */
 int sl_owner_remove(const char *instance);
+/*
+ * The owners of a shared instance's attachments (owners.c): sluice-cni
+ * records one per container it attached, keyed by container id and
+ * interface.  Strings are NUL-terminated.
+ */
+struct sl_att_owner {
+	char id[SL_OWNER_ID_LEN];       /* container id (CNI_CONTAINERID) */
+	char ifname[16];                /* interface in the container (CNI_IFNAME) */
+	char netns[256];                /* its network namespace (CNI_NETNS) */
+	char pod_ns[64];                /* K8S_POD_NAMESPACE ("" if not passed) */
+	char pod_name[128];             /* K8S_POD_NAME ("" if not passed) */
+	char dev[16];                   /* the interface the program is attached to */
+	uint32_t rec;                   /* its attachment record; SL_OWNER_NO_REC while attaching */
+	uint32_t pad;
+	uint64_t since;                 /* seconds since the epoch */
+};
+#define SL_OWNER_NO_REC 0xffffffffu
+uint64_t sl_owners_key(const char *id, const char *ifname);
+/* Record (or replace) an attachment's owner, creating the map if needed. */
+int sl_owners_set(const char *instance, const struct sl_att_owner *o);
+/* 0, -ENOENT (no such owner, or no owners map), or another -errno. */
+int sl_owners_get(const char *instance, const char *id, const char *ifname, struct sl_att_owner *o);
+int sl_owners_del(const char *instance, const char *id, const char *ifname);
+/* Call @fn for every owner until it returns non-zero (which is returned). */
+typedef int (*sl_owners_fn)(const struct sl_att_owner *o, void *ctx);
+int sl_owners_each(const char *instance, sl_owners_fn fn, void *ctx);
+/* What made a shared instance, as sluice-cni's hash of its rules file's
+ * identity and configuration ("cni_stamp"); -ENOENT if none. */
+int sl_owners_stamp_set(const char *instance, uint64_t stamp);
+int sl_owners_stamp_get(const char *instance, uint64_t *stamp);
+
 /* ------------------------------------------------------------ events
  * The events of an instance (docs/events.md, kernel/events.c): the one
  * reader of its "events" ring buffer (a lock file makes it one), decoding

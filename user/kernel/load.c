@@ -5,6 +5,17 @@
 #include "kernel/internal.h"
 
 static const struct sl_learn_opts *learn_opts;
+static uint32_t events_kib, nslots;
+
+void sl_bpf_events_kib(uint32_t kib)
+{
+	events_kib = kib;
+}
+
+void sl_bpf_slots(uint32_t n)
+{
+	nslots = n;
+}
 
 void sl_bpf_learn_opts(const struct sl_learn_opts *o)
 {
@@ -59,6 +70,19 @@ static int size_maps(struct sluice_bpf *skel, const struct sl_image *img, uint32
 	    (e = bpf_map__set_max_entries(skel->maps.dir8, max1(nlines))) ||
 	    (e = bpf_map__set_max_entries(skel->maps.node6, max1(f6->npool / 4))))
 		return e;
+	/* Without host names nothing is learned: the learning state is kept
+	 * across applies, so an apply that brings names makes it anew (apply.c) */
+	if (!img->nnames &&
+	    ((e = bpf_map__set_max_entries(skel->maps.learned, SL_LEARN_IDLE_ENTRIES)) ||
+	     (e = bpf_map__set_max_entries(skel->maps.pending, SL_LEARN_IDLE_ENTRIES)) ||
+	     (e = bpf_map__set_max_entries(skel->maps.name_ring, 1)) ||
+	     (e = bpf_map__set_max_entries(skel->maps.dns_fallback, 4096))))
+		return e;
+	if (events_kib && (e = bpf_map__set_max_entries(skel->maps.events, events_kib * 1024)))
+		return e;
+	if (nslots && ((e = bpf_map__set_max_entries(skel->maps.counters, nslots)) ||
+		       (e = bpf_map__set_max_entries(skel->maps.rules, nslots))))
+		return e;
 	/* Above 32 KB the kernel allocates an array with vmalloc in 4 KiB pages
 	 * anyway, and its values start 16 bytes into a cache line; mmapable,
 	 * they start on a page, so a node of a line is one cache line.  Below,
@@ -69,10 +93,27 @@ static int size_maps(struct sluice_bpf *skel, const struct sl_image *img, uint32
 	return 0;
 }
 
+/* A kept map made with fewer entries (an instance made before
+ * SL_MAX_ATTACH grew): the new generation takes it as it is. */
+static int same_size(struct bpf_map *m, int fd)
+{
+	struct bpf_map_info mi = { 0 };
+	__u32 len = sizeof(mi);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &mi, &len) || mi.max_entries == bpf_map__max_entries(m))
+		return 0;
+	return bpf_map__set_max_entries(m, mi.max_entries);
+}
+
 /* The maps carried over from the running generation. */
 static int reuse_maps(struct sluice_bpf *skel, const struct sl_reuse *reuse)
 {
 	int e = 0;
+
+	if ((e = same_size(skel->maps.attachments, reuse->attach_fd)) ||
+	    (e = same_size(skel->maps.att_counters, reuse->att_ctr_fd)) ||
+	    (e = same_size(skel->maps.counters, reuse->counters_fd)))
+		return e;
 
 	if ((reuse->counters_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.counters, reuse->counters_fd))) ||
 	    (reuse->globals_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.globals, reuse->globals_fd))) ||

@@ -110,14 +110,29 @@ static int slk_read_array(int fd, void *out, __u32 n, size_t val_sz)
 	return 0;
 }
 
+/* Keys 0..@n-1 of an array that may have fewer entries (the rest zeroed):
+ * an instance sized to its rules (rules, counters), or made before
+ * SL_MAX_ATTACH grew (attachments). */
+static int read_upto(int fd, void *out, __u32 n, size_t val_sz)
+{
+	struct bpf_map_info mi = { 0 };
+	__u32 len = sizeof(mi);
+
+	if (bpf_obj_get_info_by_fd(fd, &mi, &len) == 0 && mi.max_entries && mi.max_entries < n) {
+		memset((char *)out + (size_t)mi.max_entries * val_sz, 0, (size_t)(n - mi.max_entries) * val_sz);
+		n = mi.max_entries;
+	}
+	return slk_read_array(fd, out, n, val_sz);
+}
+
 int sl_read_rule_meta(int fd, struct sl_rule_meta *out)
 {
-	return slk_read_array(fd, out, SL_MAX_SLOTS, sizeof(*out));
+	return read_upto(fd, out, SL_MAX_SLOTS, sizeof(*out));
 }
 
 int sl_read_attach(int fd, struct sl_attach *out)
 {
-	return slk_read_array(fd, out, SL_MAX_ATTACH, sizeof(*out));
+	return read_upto(fd, out, SL_MAX_ATTACH, sizeof(*out));
 }
 
 /* Read every (key, value) of a map into a growing array of records. */
