@@ -198,6 +198,17 @@ expect_eq "rules restored: CHECK passes" "$RC" 0
 conf 1.0.0 '"mode": "audit"' > "$TMP/conf.audit"
 cni CHECK "$cid" < "$TMP/conf.audit"
 err_is "mode changed in the configuration: CHECK fails (code 103)" 103
+# a program put in front of sluice's on the hook (issue 20 item 1): the container is not filtered
+fpin=/sys/fs/bpf/slfgn$id
+on_exit rm -f "$fpin"
+hk=$("$SLUICE" status --json --instance "$inst" | jq -r '.instances[0].attachments[0].hook')
+nsenter --net=/run/netns/$G "$ROOT/build/sl-hookq" before "$HOSTIF" "${hk#tc-}" "$ROOT/build/foreign.bpf.o" "$fpin" >/dev/null
+cni CHECK "$cid" < "$TMP/conf"
+err_is "a program in front of sluice's: CHECK fails (code 102)" 102
+check "... and says BYPASSED" grep -q BYPASSED "$TMP/out"
+rm -f "$fpin"
+cni CHECK "$cid" < "$TMP/conf"
+expect_eq "the program in front removed: CHECK passes" "$RC" 0
 link=$("$SLUICE" status --json --instance "$inst" | jq -r '.instances[0].attachments[0].link_id')
 bpftool link detach id "$link" 2>/dev/null
 cni CHECK "$cid" < "$TMP/conf"

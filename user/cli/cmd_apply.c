@@ -233,6 +233,8 @@ int do_apply(int argc, char **argv)
 			sl_json_ku64(&j, "rules", rs.nrules);
 			sl_json_ku64(&j, "attachments", rep.nattached);
 			sl_json_ku64(&j, "new_attachments", rep.nnew);
+			sl_json_ku64(&j, "restored_attachments", rep.nrestored);
+			sl_json_ku64(&j, "bypassed_attachments", rep.nbypassed);
 			sl_json_kdouble(&j, "load_ms", rep.load_ms);
 			sl_json_kdouble(&j, "switch_ms", rep.switch_ms);
 			cli_json_diags(&j, &d);
@@ -260,6 +262,15 @@ int do_apply(int argc, char **argv)
 				       strcmp(ao.instance, "default") ? " --instance " : "",
 				       strcmp(ao.instance, "default") ? ao.instance : "");
 			}
+		}
+		if (rep.nrestored && !cli_json)
+			printf("sluice: %zu attachment%s had another program in front of sluice or in its "
+			       "place: sluice runs first again\n", rep.nrestored, rep.nrestored == 1 ? "" : "s");
+		if (rep.nbypassed) {
+			fprintf(stderr, "sluice: instance %s: %zu attachment%s still BYPASSED (see above): "
+				"traffic there can pass unfiltered\n", ao.instance, rep.nbypassed,
+				rep.nbypassed == 1 ? " is" : "s are");
+			e = -ENOLINK;
 		}
 		if (rep.nattached == 0) {
 			fprintf(stderr, "sluice: warning: instance %s filters nothing: it has no attachment "

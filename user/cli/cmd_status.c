@@ -44,7 +44,7 @@ static const char *att_dir(const struct sl_attach *a)
 }
 
 static void json_attach(struct sl_json *j, const struct sl_instance *in, uint32_t k,
-			const struct sl_attach *a, bool detail, const struct sl_att_owner *own)
+			const struct sl_attach *a, const struct sl_att_live *l, const struct sl_att_owner *own)
 {
 	struct sl_att_ctr ac;
 
@@ -57,17 +57,24 @@ static void json_attach(struct sl_json *j, const struct sl_instance *in, uint32_
 		sl_json_kstr(j, "cgroup", a->cgroup);
 		sl_json_ku64(j, "cgroup_id", a->cgroup_id);
 	} else {
-		sl_json_kstr(j, "dev", a->ifname);
-		sl_json_kstr(j, "netns", a->netns[0] ? a->netns : NULL);
+		sl_json_kstr(j, "dev", l ? l->dev : a->ifname);
+		if (l && l->renamed)
+			sl_json_kstr(j, "dev_recorded", a->ifname);
+		if (l && l->moved) {
+			sl_json_kstr(j, "netns", l->netns_now[0] ? l->netns_now : NULL);
+			sl_json_kstr(j, "netns_recorded", a->netns[0] ? a->netns : NULL);
+		} else {
+			sl_json_kstr(j, "netns", a->netns[0] ? a->netns : NULL);
+		}
 		sl_json_ku64(j, "ifindex", a->ifindex);
 	}
 	sl_json_kstr(j, "mode", att_mode(a));
-	if (detail) {
+	if (l) {
 		char since[32];
 		time_t t = (time_t)a->since;
 
 		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-		sl_json_ku64(j, "prog_id", sl_attach_prog_id(in, k));
+		sl_json_ku64(j, "prog_id", l->prog_id);
 		if (a->kind == SL_ATT_CLSACT) {
 			sl_json_ku64(j, "handle", a->handle);
 			sl_json_ku64(j, "priority", a->priority);
@@ -75,7 +82,11 @@ static void json_attach(struct sl_json *j, const struct sl_instance *in, uint32_
 			sl_json_ku64(j, "link_id", a->link_id);
 		}
 		sl_json_kstr(j, "since", since);
-		sl_json_kbool(j, "alive", sl_attach_alive(in, a));
+		sl_json_kstr(j, "state", sl_att_state_name(l->state));
+		sl_json_kbool(j, "alive", l->state == SL_ST_ENFORCING || l->state == SL_ST_BYPASSED);
+		sl_json_ku64(j, "running_prog_id", l->running_id);
+		sl_json_ku64(j, "position", l->position);
+		sl_json_kstr(j, "why", l->why[0] ? l->why : NULL);
 	}
 	sl_json_ku64(j, "pass_packets", ac.pass_packets);
 	sl_json_ku64(j, "pass_bytes", ac.pass_bytes);
@@ -94,9 +105,30 @@ static void json_attachments(struct sl_json *j, const char *inst, const struct s
 	sl_json_arr_open(j);
 	for (uint32_t k = 0; k < SL_MAX_ATTACH; k++)
 		if (att[k].hook != SL_HOOK_NONE)
-			json_attach(j, in, k, &att[k], false, own);
+			json_attach(j, in, k, &att[k], NULL, own);
 	sl_json_arr_close(j);
 	free(own);
+}
+
+/* What status says on stderr when an instance does not filter everywhere it should. */
+static void report_states(const char *name, const size_t *nbad, int natt)
+{
+	if (natt == 0)
+		fprintf(stderr, "sluice: instance %s has no attachment: it filters nothing; name one with "
+			"sluice apply FILE --dev DEV (or --cgroup) --instance %s\n", name, name);
+	if (nbad[SL_ST_BYPASSED])
+		fprintf(stderr, "sluice: instance %s: %zu attachment%s BYPASSED: another program runs in "
+			"sluice's place or before it and can pass traffic unfiltered; sluice apply (or sluice "
+			"run) puts sluice first again (docs/operations.md, co-resident BPF programs)\n", name,
+			nbad[SL_ST_BYPASSED], nbad[SL_ST_BYPASSED] == 1 ? " is" : "s are");
+	if (nbad[SL_ST_GONE])
+		fprintf(stderr, "sluice: instance %s: %zu attachment%s GONE: traffic there is not filtered; "
+			"apply again with --dev/--cgroup once it is back (sluice run does it by itself)\n",
+			name, nbad[SL_ST_GONE], nbad[SL_ST_GONE] == 1 ? " is" : "s are");
+	if (nbad[SL_ST_UNATTACHED])
+		fprintf(stderr, "sluice: instance %s: %zu requested attachment%s NOT ATTACHED (an apply was "
+			"interrupted before it got there): traffic there is not filtered; apply again\n", name,
+			nbad[SL_ST_UNATTACHED], nbad[SL_ST_UNATTACHED] == 1 ? " is" : "s are");
 }
 
 static int status_one(const char *name, struct sl_json *j)
@@ -105,16 +137,22 @@ static int status_one(const char *name, struct sl_json *j)
 	struct sl_attach att[SL_MAX_ATTACH];
 	struct sl_rule_meta *meta;
 	struct sl_att_owner *own;
-	size_t nrules = 0, gone = 0, natt = 0, shown = 0;
+	static struct sl_att_live live[SL_MAX_ATTACH];
+	size_t nrules = 0, natt = 0, shown = 0, nbad[SL_ST_UNATTACHED + 1] = {0};
 	bool lapsed;
 	struct sl_image img;
-	int e;
+	int e, n;
 
 	if ((e = sl_instance_open(name, &in)))
 		return e;
 	meta = calloc(SL_MAX_SLOTS, sizeof(*meta));
-	if (!meta || sl_read_rule_meta(in.rules_fd, meta) || sl_read_attach(in.attach_fd, att) ||
-	    sl_image_from_maps(&in, &img)) {
+	n = meta ? sl_live_read(&in, att, live) : -ENOMEM;    /* what the kernel runs (live.c) */
+	if (n == -ENOENT) {             /* detached meanwhile, on purpose */
+		free(meta);
+		sl_instance_close(&in);
+		return -ENOENT;
+	}
+	if (n < 0 || sl_read_rule_meta(in.rules_fd, meta) || sl_image_from_maps(&in, &img)) {
 		free(meta);
 		sl_instance_close(&in);
 		return -EIO;
@@ -147,46 +185,53 @@ static int status_one(const char *name, struct sl_json *j)
 	own = cli_att_owners(name);
 	for (uint32_t k = 0; k < SL_MAX_ATTACH; k++) {
 		const struct sl_attach *a = &att[k];
+		const struct sl_att_live *l = &live[k];
 
 		if (a->hook == SL_HOOK_NONE)
 			continue;
 		natt++;
+		nbad[l->state]++;
 		if (j) {
-			json_attach(j, &in, k, a, true, own);
+			json_attach(j, &in, k, a, l, own);
 		} else if (!cli_verbose && shown >= CLI_STATUS_ATT_LINES) {
 			/* summed up below */
 		} else {
 			char where[96], since[32];
 			time_t t = (time_t)a->since;
 			struct sl_att_ctr ac;
+			struct sl_attach now = *a;      /* where it is now (live.c) */
 
+			snprintf(now.ifname, sizeof(now.ifname), "%s", l->dev);
+			if (l->moved)
+				snprintf(now.netns, sizeof(now.netns), "%s", l->netns_now);
 			sl_read_att_ctr(in.att_ctr_fd, k, &ac);
 			strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-			att_where(a, where, sizeof(where));
+			att_where(&now, where, sizeof(where));
 			printf("  %-10s %-24s %-8s %-11s prog %u ", sl_hook_name(a->hook), where,
-			       att_dir(a), att_mode(a), sl_attach_prog_id(&in, k));
+			       att_dir(a), att_mode(a), l->prog_id);
 			if (a->kind == SL_ATT_CLSACT)
 				printf("handle 0x%x prio %u", a->handle, a->priority);
 			else
 				printf("link %u", a->link_id);
-			printf("  since %s  passed %llu dropped %llu%s", since,
+			printf("  since %s  passed %llu dropped %llu  %s", since,
 			       (unsigned long long)ac.pass_packets, (unsigned long long)ac.drop_packets,
-			       sl_attach_alive(&in, a) ? "" : "  (GONE: interface, cgroup or link removed)");
+			       sl_att_state_name(l->state));
+			if (l->renamed)
+				printf(" (renamed from %.16s)", a->ifname);
+			if (l->moved)
+				printf(" (moved from %.16s%s%.16s)", a->ifname, a->netns[0] ? "@" : "", a->netns);
+			if (l->why[0])
+				printf(": %s", l->why);
 			cli_att_owner_show(own, k, NULL);
 			printf("\n");
 			shown++;
 		}
-		if (!sl_attach_alive(&in, a))
-			gone++;
 	}
 	if (!j && natt > shown)
 		printf("  ... %zu attachments in all, %zu more not listed (sluice status -v --instance %s "
 		       "lists every one; sluice stats --json has their counters)\n", natt, natt - shown, name);
 	free(own);
-	if (gone)
-		fprintf(stderr, "sluice: instance %s: %zu attachment%s GONE: traffic there is not filtered; "
-			"apply again with --dev/--cgroup once it is back (sluice run does it by itself)\n",
-			name, gone, gone == 1 ? " is" : "s are");
+	report_states(name, nbad, (int)natt);
 	if (j) {
 		sl_json_arr_close(j);
 		sl_json_obj_close(j);
@@ -194,7 +239,8 @@ static int status_one(const char *name, struct sl_json *j)
 	sl_image_free(&img);
 	free(meta);
 	sl_instance_close(&in);
-	return gone ? -ENOLINK : lapsed ? -ETIME : 0;
+	return natt == 0 || nbad[SL_ST_BYPASSED] || nbad[SL_ST_GONE] || nbad[SL_ST_UNATTACHED] ?
+	       -ENOLINK : lapsed ? -ETIME : 0;
 }
 
 int do_status(int argc, char **argv)
@@ -235,7 +281,9 @@ int do_status(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		int e = status_one(names[i], cli_json ? &j : NULL);
 
-		if (e == -ENOENT) {
+		if (e == -ENOENT && !inst) {
+			;       /* detached since the listing, on purpose */
+		} else if (e == -ENOENT) {
 			fprintf(stderr, "sluice: instance '%s' is not loaded\n", names[i]);
 			rc = EXIT_RUNTIME;
 		} else if (e) {

@@ -275,7 +275,7 @@ int cni_check(const struct cni_env *env, const struct cni_conf *c)
 	struct sl_ruleset rs;
 	struct sl_owner o;
 	uint64_t digest;
-	size_t live = 0, dead = 0;
+	size_t live = 0, dead = 0, bypassed = 0;
 	int e;
 
 	struct cni_who w;
@@ -293,11 +293,17 @@ int cni_check(const struct cni_env *env, const struct cni_conf *c)
 	cni_capture_begin();
 	e = sl_instance_open(inst, &in);
 	if (!e) {
-		e = sl_read_attach(in.attach_fd, att);
+		/* what the kernel runs there (kernel/live.c): a program in front of sluice's is a bypass */
+		static struct sl_att_live st[SL_MAX_ATTACH];
+
+		e = sl_live_read(&in, att, st);
+		e = e < 0 ? e : 0;
 		for (size_t k = 0; !e && k < SL_MAX_ATTACH; k++) {
 			if (att[k].hook == SL_HOOK_NONE)
 				continue;
-			if (sl_attach_alive(&in, &att[k]) && !strncmp(att[k].ifname, o.dev, SL_IFNAME_LEN))
+			if (st[k].state == SL_ST_BYPASSED)
+				bypassed++;
+			else if (st[k].state == SL_ST_ENFORCING && !strncmp(att[k].ifname, o.dev, SL_IFNAME_LEN))
 				live++;
 			else
 				dead++;
@@ -305,6 +311,10 @@ int cni_check(const struct cni_env *env, const struct cni_conf *c)
 		sl_instance_close(&in);
 	}
 	cni_capture_end();
+	if (!e && bypassed)
+		return cni_fail(CNI_ERR_NOT_ATTACHED, "instance %s: BYPASSED on %s: another program runs "
+				"before sluice's or in its place, and the container's traffic can pass "
+				"unfiltered (see: sluice status --instance %s)", inst, o.dev, inst);
 	if (e || live == 0 || dead)
 		return cni_fail(CNI_ERR_NOT_ATTACHED, "instance %s: the program is no longer attached "
 				"to %s (%zu live, %zu gone): the container runs unfiltered; re-create it "

@@ -34,6 +34,7 @@
 #include "daemon/run.h"
 #include "daemon/metrics.h"
 #include "daemon/watch.h"
+#include "daemon/guard.h"
 #include "util/dnsmsg.h"
 #include "daemon/evserve.h"
 #include "daemon/feeds.h"
@@ -108,7 +109,8 @@ struct run {
 	uint64_t warn_fp;               /* the warnings the journal has already seen (warn_fp()) */
 	int watch_fd;                   /* rtnetlink link and address events (watch.c), -1 */
 	uint64_t reattach_ms;           /* last re-attach attempt */
-	bool stop, hup;
+	struct sl_guard guard;          /* what runs at the attachments (guard.c) */
+	bool stop, hup, detached;
 };
 
 /* sluice_inject on the running generation's maps (reloaded after an apply). */
@@ -614,10 +616,18 @@ static int run_apply(struct run *r)
 
 static void run_watch(struct run *r, uint64_t now)
 {
+	enum sl_guard_verdict v;
 	char what[64];
 
 	sl_host_addrs_refresh(r->inst);
 	sl_run_rollback_check(r->inst);
+	v = sl_guard_check(&r->guard, r->inst, now);   /* what runs there (guard.c) */
+	if (v != SL_GUARD_OK) {
+		r->detached = r->stop = v == SL_GUARD_DETACHED;
+		if (v == SL_GUARD_RESTORE)
+			run_apply(r);   /* puts BYPASSED attachments first again (kernel/restore.c) */
+		return;
+	}
 	if (now - r->reattach_ms < 5000 || !sl_target_lost(r->inst, &r->ao, what, sizeof(what)))
 		return;
 	r->reattach_ms = now;
@@ -757,7 +767,10 @@ int sl_run(const char *file, const struct sl_apply_opts *ao, const struct sl_run
 					q_readable(&r, (tag - 2) / 2, (int)((tag - 2) % 2));
 		}
 	}
-	if (r.stop) {
+	if (r.detached) {
+		sl_sd_notify("STATUS=instance detached from outside: nothing is filtered");
+		rc = 1;
+	} else if (r.stop) {
 		sl_sd_notify("STOPPING=1");
 		sl_run_log("stopping; the filter stays in place (remove it with: sluice detach --all "
 		      "--instance %s)", r.inst);

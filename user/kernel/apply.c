@@ -369,10 +369,14 @@ static int plan_records(struct apply *a)
 {
 	int e;
 
-	if (a->img.nnames)
-		want_learners(a);
 	a->attach_fd = bpf_map__fd(a->skel->maps.attachments);
 	a->actr_fd = bpf_map__fd(a->skel->maps.att_counters);
+	/* an interface named by its new name: its record takes it (restore.c) */
+	for (size_t w = 0; a->have && w < a->nwant; w++)
+		if ((e = slk_adopt_renamed(a->inst, &a->cur, a->att, &a->want[w], a->attach_fd)))
+			return e;
+	if (a->img.nnames)
+		want_learners(a);
 	zero_new_slots(a);
 
 	/* Records whose interface, cgroup or link went away are forgotten. */
@@ -512,12 +516,17 @@ static int pin_generation(struct apply *a)
 	return 0;
 }
 
-/* Stage 6a: new attachments first: if one fails, nothing that ran has changed. */
+/* Stage 6a: new attachments first: if one fails, nothing that ran has changed.
+ * Every new record is written before the first attach, so that recovery from
+ * a kill knows each target this apply was asked for (NOT-ATTACHED). */
 static int attach_new(struct apply *a)
 {
 	int e;
 
 	a->t0 = slk_now_ms();
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++)
+		if (a->is_new[k] && bpf_map_update_elem(a->attach_fd, &k, &a->att[k], BPF_ANY))
+			return -errno;
 	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
 		int pfd;
 
@@ -552,10 +561,21 @@ static int attach_new(struct apply *a)
 /* Stage 6b, the switch: every running attachment to its new program, each atomic. */
 static int switch_running(struct apply *a)
 {
+	bool done[SL_MAX_ATTACH] = { false };
 	int e;
 
+	/* what runs at each one now (live.c), read before the first switch: first
+	 * place again, without a gap, where another program got in front (restore.c) */
 	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
 		if (a->att[k].hook == SL_HOOK_NONE || a->is_new[k])
+			continue;
+		if ((e = slk_restore_one(a->inst, &a->cur, k, &a->att[k], a->attach_fd, prog_fd(a, k),
+					 a->rep, &done[k])))
+			return e;
+		a->switched[k] = done[k];
+	}
+	for (__u32 k = 0; k < SL_MAX_ATTACH; k++) {
+		if (a->att[k].hook == SL_HOOK_NONE || a->is_new[k] || done[k])
 			continue;
 		if ((e = slk_switch_attach(a->inst, &a->att[k], prog_fd(a, k))))
 			return e;
@@ -708,7 +728,8 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	/* the lock first: a detach may remove the directory until we hold it */
 	if ((e = slk_ensure_bpffs()) || (e = slk_lock_instance(inst, &lk)))
 		return e;
-	if ((e = slk_layout_check(inst, NULL)) || (e = slk_recover(inst)) ||
+	/* -EUCLEAN: a committed instance lost its config pin; this apply repairs it */
+	if ((e = slk_layout_check(inst, NULL)) || ((e = slk_recover(inst)) && e != -EUCLEAN) ||
 	    (e = slk_mkdir_instance(inst))) {
 		slk_unlock_instance(&lk);
 		return e;

@@ -117,15 +117,44 @@ static int tc_update(const char *inst, const struct sl_attach *a, int prog_fd)
 	return slk_link_update(inst, a, prog_fd);
 }
 
+/* Whether the program of a filter at sluice's handle is provably sluice's:
+ * pinned by the instance, or a sluice program no instance pins (what a lost
+ * pin directory leaves). */
+static bool tc_prog_ours(const char *inst, uint32_t id, char *name, size_t sz)
+{
+	struct bpf_prog_info info = {0};
+	__u32 len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	snprintf(name, sz, "?");
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+		snprintf(name, sz, "%.*s", (int)sizeof(info.name), info.name);
+	if (fd >= 0)
+		close(fd);
+	if (slk_prog_ours(inst, id))
+		return true;
+	return !strncmp(name, "sluice_", 7) && !slk_prog_ours(NULL, id);
+}
+
 static int tc_detach(const char *inst, const struct sl_attach *a)
 {
 	if (a->kind == SL_ATT_CLSACT) {
 		DECLARE_LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = a->ifindex, .attach_point = slk_tc_point(a->hook));
 		DECLARE_LIBBPF_OPTS(bpf_tc_opts, to, .handle = a->handle, .priority = a->priority);
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, q, .handle = a->handle, .priority = a->priority);
 		int saved, e = slk_netns_enter(a->netns, &saved);
+		char pn[24];
 
 		if (e)
 			return e;
+		if (a->ifindex && bpf_tc_query(&th, &q) == 0 && !tc_prog_ours(inst, q.prog_id, pn, sizeof(pn))) {
+			/* someone replaced sluice's filter: theirs now, not ours to remove */
+			sl_netns_leave(saved);
+			fprintf(stderr, "sluice: %s: the clsact filter at sluice's handle 0x%x priority %u runs "
+				"program %u (%s), not sluice's: left in place\n", a->ifname, a->handle,
+				a->priority, q.prog_id, pn);
+			return 0;
+		}
 		e = bpf_tc_detach(&th, &to);
 		sl_netns_leave(saved);
 		if (e && e != -ENOENT && e != -ENODEV && e != -EINVAL) {
@@ -161,3 +190,28 @@ static bool tc_alive(const struct sl_instance *in, const struct sl_attach *a)
 const struct slk_hook_ops slk_tc_ops = {
 	.attach = tc_attach, .update = tc_update, .detach = tc_detach, .alive = tc_alive,
 };
+
+/*
+ * First place again for a TCX attachment that something was put in front
+ * of: a new link to @prog_fd before every other program, pinned over the
+ * old link's pin, which drops the old link.  The new link runs before the
+ * old one goes, so there is no moment without sluice on the hook.
+ */
+int slk_tcx_restore(const char *inst, struct sl_attach *a, int prog_fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = SL_BPF_F_BEFORE);
+	int saved, lfd, e;
+
+	if ((e = slk_netns_enter(a->netns, &saved)))
+		return e;
+	lfd = bpf_link_create(prog_fd, a->ifindex,
+			      slk_hook_ingress(a->hook) ? SL_BPF_TCX_INGRESS : SL_BPF_TCX_EGRESS, &lo);
+	e = lfd < 0 ? -errno : 0;
+	sl_netns_leave(saved);
+	if (e) {
+		slk_err("%s: cannot attach a TCX %s link in first place: %s", a->ifname,
+			sl_hook_name(a->hook), strerror(-e));
+		return e;
+	}
+	return slk_pin_link(inst, lfd, a);
+}

@@ -91,8 +91,11 @@ int sl_detach(const char *inst, const struct sl_detach_opts *o)
 		goto out;
 	}
 	if (left == 0) {
-		/* uncommit first: if this is cut short, recovery removes the rest */
-		slk_unpin(inst, "config");
+		/* uncommit first, as the detach's intent ("detaching"): if this is cut
+		 * short, recovery removes the rest (and only then: a config pin lost
+		 * otherwise removes nothing) */
+		if (slk_rename_pin(inst, "config", "detaching"))
+			slk_unpin(inst, "config");
 		close(afd);
 		afd = -1;
 		e = slk_remove_all(inst);

@@ -241,8 +241,17 @@ int slk_instance_open_raw(const char *inst, struct sl_instance *in)
 	if (stat(dir, &st))
 		return -ENOENT;
 	in->config_fd = slk_obj_get(inst, "config");
-	if (in->config_fd < 0 && errno == ENOENT)
+	if (in->config_fd < 0 && errno == ENOENT) {
+		if (slk_pin_exists(inst, "attachments") && !slk_pin_exists(inst, "detaching") &&
+		    !slk_pin_exists(inst, "next-config")) {
+			/* committed once (intent.c: nothing proves nothing enforces) */
+			slk_err("%s/%s/config: missing: the instance is damaged (its attachments may still "
+				"filter with their last program); repair: sluice apply FILE --instance %s",
+				SL_PIN_ROOT, inst, inst);
+			return -EUCLEAN;
+		}
 		return -ENOENT;         /* not loaded (yet) */
+	}
 	if (slk_layout_compat(inst) || slk_layout_read(inst, &in->layout)) {
 		sl_instance_close(in);
 		return -EPROTO;         /* said why */

@@ -174,7 +174,26 @@ static int read_records(const char *inst, struct sl_attach *att, int *afd, int *
 	return sl_read_attach(*afd, att);
 }
 
-/* Roll forward; returns the number of attachment records left. */
+/* A target the interrupted apply was asked for and never reached: said
+ * loudly, and kept as a NOT-ATTACHED record, so that status shows it too. */
+static void not_attached(const char *inst, int afd, __u32 k, struct sl_attach *a)
+{
+	struct sl_attach keep = {0};
+
+	fprintf(stderr, "sluice: instance %s: the interrupted apply never attached %s %.16s%s%.16s: "
+		"traffic there is NOT filtered; apply again to attach it\n", inst, sl_hook_name(a->hook),
+		a->hook == SL_HOOK_CGROUP ? a->cgroup : a->ifname, a->netns[0] ? "@" : "", a->netns);
+	keep.hook = a->hook;
+	keep.dir = a->dir;
+	keep.since = a->since;
+	memcpy(keep.ifname, a->ifname, sizeof(keep.ifname));
+	memcpy(keep.netns, a->netns, sizeof(keep.netns));
+	memcpy(keep.cgroup, a->cgroup, sizeof(keep.cgroup));
+	*a = keep;
+	bpf_map_update_elem(afd, &k, &keep, BPF_ANY);
+}
+
+/* Roll forward; returns the number of attachment records left that are attached. */
 static size_t roll_forward(const char *inst)
 {
 	struct sl_attach att[SL_MAX_ATTACH];
@@ -195,7 +214,9 @@ static size_t roll_forward(const char *inst)
 			nfd = slk_obj_get(inst, name);
 			if (nfd < 0) {
 				/* already renamed (committed), or a leftover of nothing */
-				if (!committed) {
+				if (!att[k].kind) {
+					continue;       /* NOT-ATTACHED already */
+				} else if (!committed) {
 					slk_detach_one(inst, &att[k]);
 					slk_forget_record(inst, afd, actr, k);
 				} else {
@@ -205,7 +226,7 @@ static size_t roll_forward(const char *inst)
 			}
 			if (!committed && !attached(inst, &att[k])) {
 				slk_unpin(inst, name);
-				slk_forget_record(inst, afd, actr, k);
+				not_attached(inst, afd, k, &att[k]);
 			} else {
 				left++;
 				if (slk_switch_attach(inst, &att[k], nfd))
@@ -302,12 +323,15 @@ int slk_remove_all(const char *inst)
 	for (int round = 0; round < SL_PIN_ROUNDS; round++) {
 		n = list_pins(inst, NULL, names, 256);
 		for (size_t i = 0; i < n; i++) {
+			if (!strcmp(names[i], "detaching"))
+				continue;
 			slk_unpin(inst, names[i]);
 			sl_fault("detach-unpin");
 		}
 		if (n < 256)
 			break;
 	}
+	slk_unpin(inst, "detaching");   /* the detach's intent goes last */
 	snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s", inst);
 	if (rmdir(dir) && errno != ENOENT) {
 		int e = -errno;
@@ -332,8 +356,8 @@ int slk_recover(const char *inst)
 		fprintf(stderr, "sluice: instance %s: an apply was interrupted after it prepared its "
 			"generation; finishing it\n", inst);
 		if (roll_forward(inst) == 0) {
-			fprintf(stderr, "sluice: instance %s: the interrupted apply attached nothing; "
-				"removing the instance\n", inst);
+			fprintf(stderr, "sluice: instance %s: the interrupted apply attached nothing (nothing "
+				"it was asked for is filtered); removing the instance\n", inst);
 			r = slk_remove_all(inst);
 			return r < 0 ? r : 0;
 		}
@@ -345,11 +369,27 @@ int slk_recover(const char *inst)
 	if (!slk_pin_exists(inst, "config") && list_pins(inst, NULL, names, 2) == 1 &&
 	    slk_pin_exists(inst, "owner"))
 		return 0;       /* recorded by sluice-cni before its first apply: nothing attached yet */
-	if (!slk_pin_exists(inst, "config")) {
-		fprintf(stderr, "sluice: instance %s: no generation was ever committed (an interrupted "
-			"first apply or detach); removing what it left\n", inst);
+	if (!slk_pin_exists(inst, "config") && slk_pin_exists(inst, "detaching")) {
+		fprintf(stderr, "sluice: instance %s: a detach was interrupted; finishing it\n", inst);
 		r = slk_remove_all(inst);
 		return r < 0 ? r : 0;
+	}
+	if (!slk_pin_exists(inst, "config") && list_pins(inst, "prog-", names, 1) == 0) {
+		fprintf(stderr, "sluice: instance %s: no generation was ever committed (an interrupted "
+			"first apply); removing what it left\n", inst);
+		r = slk_remove_all(inst);
+		return r < 0 ? r : 0;
+	}
+	if (!slk_pin_exists(inst, "config")) {
+		/* a committed instance that lost its config pin (removed by hand, a
+		 * tool cleaning bpffs): its programs still filter.  Nothing proves
+		 * that nothing enforces, so nothing is removed (docs/operations.md). */
+		fprintf(stderr, "sluice: instance %s: %s/%s/config is missing, but a generation was "
+			"committed and its attachments still run sluice's programs: traffic is still "
+			"filtered; nothing was removed. Repair with: sluice apply FILE --instance %s; or "
+			"remove with: sluice detach --all --instance %s\n", inst, SL_PIN_ROOT, inst, inst,
+			inst);
+		return -EUCLEAN;
 	}
 	return 0;
 }

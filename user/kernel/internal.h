@@ -33,7 +33,10 @@
  * Files: instance.c (names, bpffs, pins, locks, open/list), load.c (a
  * generation into the kernel), fill.c (its maps), attach.c + attach_tc.c,
  * attach_xdp.c, attach_cgroup.c (one struct slk_hook_ops per hook), netns.c,
- * apply.c, group.c (attachments sharing a program), share.c (joining one), detach.c, drain.c, readback.c, inject.c, learn.c.
+ * apply.c, group.c (attachments sharing a program), share.c (joining one), detach.c, drain.c,
+ * readback.c, inject.c, learn.c, live.c (what the kernel runs at each attachment: the one live
+ * read) and restore.c (what an apply does about it).  readback.c reads maps only; what concerns
+ * the hooks (the program of a record included) is in live.c, so readback no longer depends on attach.
  */
 #ifndef SL_KERNEL_INTERNAL_H
 #define SL_KERNEL_INTERNAL_H
@@ -198,6 +201,19 @@ int slk_pin_link(const char *inst, int lfd, struct sl_attach *a);
 int slk_link_update(const char *inst, const struct sl_attach *a, int prog_fd);
 int slk_link_detach(const char *inst, const struct sl_attach *a);
 bool slk_link_alive(const struct sl_instance *in, const struct sl_attach *a);
+
+/* attach_tc.c: a TCX attachment in first place again, without a gap (live.c). */
+int slk_tcx_restore(const char *inst, struct sl_attach *a, int prog_fd);
+
+/* restore.c: before the switch of running record @k of @cur to @prog_fd, what
+ * the live read finds: a TCX link behind another program is attached again in
+ * first place (*done: nothing left to switch); counted in @rep. */
+int slk_restore_one(const char *inst, const struct sl_instance *cur, __u32 k, struct sl_attach *a,
+		    int attach_fd, int prog_fd, struct sl_apply_report *rep, bool *done);
+/* A record of @cur's whose interface @want names by its new name takes that
+ * name (record and link pin). */
+int slk_adopt_renamed(const char *inst, const struct sl_instance *cur, struct sl_attach *att,
+		      const struct sl_attach *want, int attach_fd);
 
 /* Resolve a --cgroup argument (absolute, or relative to the cgroup2 mount). */
 int slk_cgroup_resolve(const char *arg, char *abs, size_t sz, char *rel, size_t relsz);

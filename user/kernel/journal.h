@@ -51,6 +51,9 @@ int slk_hook_taken(const char *inst, const struct sl_attach *t, char *who, size_
  * ingress attachments (@fresh: the map is new and empty). */
 int slk_host_addrs_fill(int fd, const struct sl_attach *att, size_t natt, bool fresh);
 
+/* live.c: whether program @id is pinned by instance @inst (NULL: by any instance) */
+bool slk_prog_ours(const char *inst, uint32_t id);
+
 /* attach.c */
 void slk_link_pin_name(char *buf, size_t sz, const struct sl_attach *a);
 /* instance.c: sl_instance_open without the lock and recovery (apply holds both). */

@@ -169,6 +169,8 @@ struct sl_apply_report {
 	uint32_t generation;
 	size_t nattached;               /* attachments now running it */
 	size_t nnew;                    /* of which attached by this call */
+	size_t nrestored;               /* BYPASSED ones this call put first again */
+	size_t nbypassed;               /* BYPASSED ones it could not (clsact behind other filters) */
 	double load_ms, switch_ms;      /* load+fill, switch of all attachments */
 };
 
@@ -297,6 +299,40 @@ uint32_t sl_attach_prog_id(const struct sl_instance *in, uint32_t k);
 int sl_read_att_ctr(int att_ctr_fd, uint32_t k, struct sl_att_ctr *out);
 /* The cgroup v2 mount point (from /proc/self/mountinfo). */
 int sl_cgroup2_mount(char *buf, size_t sz);
+/*
+ * The live read (live.c): what the kernel runs at attachment record @k
+ * compared with the record (docs/operations.md "Co-resident BPF programs").
+ * status, metrics, apply, sluice run, detach and sluice-cni CHECK all use it.
+ */
+enum sl_att_state {
+	SL_ST_ENFORCING = 0,    /* sluice's program runs, nothing before it can end the chain */
+	SL_ST_BYPASSED,         /* another program runs in its place, or before it and can end the chain */
+	SL_ST_GONE,             /* interface, cgroup, link or filter removed */
+	SL_ST_UNATTACHED,       /* named by an apply that was killed before it attached there */
+};
+struct sl_att_live {
+	enum sl_att_state state;
+	uint32_t prog_id;               /* sluice's program for the record (pin prog-<k>) */
+	uint32_t running_id;            /* what runs at sluice's link or filter (0: unknown) */
+	uint32_t position;              /* place in the hook's chain (0: first) */
+	uint32_t nahead;                /* programs/filters before it that are not sluice's */
+	uint32_t ahead_id;              /* the first of them (0: a filter without program) */
+	char ahead_name[24];
+	char dev[SL_IFNAME_LEN];        /* the interface's name now (by ifindex) */
+	bool renamed;                   /* ... and it differs from the record's */
+	bool elsewhere;                 /* in a namespace this process does not see: link only */
+	bool moved;                     /* the interface moved to another namespace ... */
+	char netns_now[SL_IFNAME_LEN];  /* ... this one ("": the host's) */
+	char why[160];                  /* not enforcing: why, one line */
+};
+const char *sl_att_state_name(enum sl_att_state s);     /* "enforcing", "BYPASSED", ... */
+int sl_attach_live(const struct sl_instance *in, uint32_t k, const struct sl_attach *a,
+		   struct sl_att_live *l);
+/* Every record (@att, SL_MAX_ATTACH) and its state (@live, SL_MAX_ATTACH);
+ * records that are not enforcing are read again under the shared lock, so a
+ * concurrent apply or detach is waited for.  Records in use, or -ENOENT when
+ * the instance was detached meanwhile, or -EIO. */
+int sl_live_read(const struct sl_instance *in, struct sl_attach *att, struct sl_att_live *live);
 /* Whether an attachment record is still live in the kernel. */
 bool sl_attach_alive(const struct sl_instance *in, const struct sl_attach *a);
 /* The "learned" entry of an address (-ENOENT: none, or no such map). */

@@ -111,8 +111,9 @@ int sl_owner_stale(const char *inst, struct sl_owner *o)
 		return 0;
 	/* the namespace is gone; so is the veth, normally.  A live
 	 * attachment means someone still holds it: keep filtering. */
-	if (sl_instance_open(inst, &in))
-		return 1;       /* never loaded, or pins incomplete: nothing runs */
+	if ((e = sl_instance_open(inst, &in)))
+		return e == -EUCLEAN ? 0 : 1;   /* never loaded, or pins incomplete: nothing runs;
+						 * damaged: it may still filter */
 	e = sl_read_attach(in.attach_fd, att);
 	for (size_t k = 0; !e && k < SL_MAX_ATTACH; k++)
 		if (att[k].hook != SL_HOOK_NONE && sl_attach_alive(&in, &att[k]))

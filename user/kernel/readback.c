@@ -246,24 +246,6 @@ fail:
 	return e;
 }
 
-uint32_t sl_attach_prog_id(const struct sl_instance *in, uint32_t k)
-{
-	struct bpf_prog_info info;
-	__u32 len = sizeof(info);
-	char name[32];
-	int fd;
-
-	slk_prog_pin_name(name, sizeof(name), "", k);
-	fd = slk_obj_get(in->name, name);
-	if (fd < 0)
-		return 0;
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		info.id = 0;
-	close(fd);
-	return info.id;
-}
-
 int sl_read_att_ctr(int fd, uint32_t k, struct sl_att_ctr *out)
 {
 	return slk_percpu_sum(fd, k, sizeof(*out), sizeof(*out) / 8, out, NULL);

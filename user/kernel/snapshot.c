@@ -287,6 +287,7 @@ static int read_attach(const struct sl_instance *in, struct sl_prom_inst *s)
 {
 	size_t stride = sizeof(struct sl_att_ctr) * (size_t)ncpus();
 	struct sl_attach *att = calloc(SL_MAX_ATTACH, sizeof(*att));
+	struct sl_att_live *live = calloc(SL_MAX_ATTACH, sizeof(*live));
 	unsigned char *ctr = calloc(SL_MAX_ATTACH, stride);
 	int e;
 
@@ -294,7 +295,12 @@ static int read_attach(const struct sl_instance *in, struct sl_prom_inst *s)
 		e = -ENOMEM;
 		goto out;
 	}
-	if ((e = array_read(in->attach_fd, SL_MAX_ATTACH, sizeof(*att), att)) ||
+	if (!live) {
+		e = -ENOMEM;
+		goto out;
+	}
+	/* the records and what the kernel runs there (live.c) */
+	if ((e = sl_live_read(in, att, live)) < 0 ||
 	    (e = array_read(in->att_ctr_fd, SL_MAX_ATTACH, stride, ctr)))
 		goto out;
 	for (uint32_t k = 0; k < SL_MAX_ATTACH; k++) {
@@ -309,9 +315,10 @@ static int read_attach(const struct sl_instance *in, struct sl_prom_inst *s)
 		if (a->hook == SL_HOOK_CGROUP)
 			snprintf(p->dev, sizeof(p->dev), "%.64s", a->cgroup[0] ? a->cgroup : "/");
 		else
-			snprintf(p->dev, sizeof(p->dev), "%.16s%s%.16s", a->ifname, a->netns[0] ? "@" : "",
+			snprintf(p->dev, sizeof(p->dev), "%.16s%s%.16s", live[k].dev, a->netns[0] ? "@" : "",
 				 a->netns);
-		p->alive = sl_attach_alive(in, a);
+		p->state = (uint8_t)live[k].state;
+		p->alive = live[k].state == SL_ST_ENFORCING || live[k].state == SL_ST_BYPASSED;
 		for (int c = 0; c < ncpus(); c++) {
 			const struct sl_att_ctr *v = (const void *)(ctr + k * stride + c * sizeof(*v));
 
@@ -324,6 +331,7 @@ static int read_attach(const struct sl_instance *in, struct sl_prom_inst *s)
 	add_map(s, "attachments", s->natt, SL_MAX_ATTACH);
 out:
 	free(att);
+	free(live);
 	free(ctr);
 	return e;
 }

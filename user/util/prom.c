@@ -224,6 +224,28 @@ static void attachments(struct sl_buf *b, const struct sl_prom_inst *in, size_t 
 			att_labels(l, sizeof(l), &in[i], &in[i].att[k]);
 			sl_buf_printf(b, "sluice_attachment_up{%s} %d\n", l, in[i].att[k].alive ? 1 : 0);
 		}
+	family(b, "sluice_attachment_state", "gauge",
+	       "What the kernel runs at the attachment (docs/operations.md): 1 for its state, 0 for "
+	       "the others; enforcing = sluice's program runs first, BYPASSED = another program runs "
+	       "in its place or before it, GONE = removed, NOT-ATTACHED = never attached.");
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < in[i].natt; k++) {
+			static const char *const st[] = { "enforcing", "BYPASSED", "GONE", "NOT-ATTACHED" };
+
+			att_labels(l, sizeof(l), &in[i], &in[i].att[k]);
+			for (unsigned s = 0; s < sizeof(st) / sizeof(st[0]); s++)
+				sl_buf_printf(b, "sluice_attachment_state{%s,state=\"%s\"} %d\n", l, st[s],
+					      in[i].att[k].state == s);
+		}
+	family(b, "sluice_instance_enforcing", "gauge",
+	       "1 if the instance has attachments and sluice's program runs first at every one, else 0.");
+	for (size_t i = 0; i < n; i++) {
+		int ok = in[i].natt > 0;
+
+		for (size_t k = 0; k < in[i].natt; k++)
+			ok &= in[i].att[k].state == 0;
+		sl_buf_printf(b, "sluice_instance_enforcing{sluice_instance=\"%s\"} %d\n", in[i].name, ok);
+	}
 }
 
 /* -------------------------------------------------------------- ruleset */

@@ -37,6 +37,7 @@ struct sl_prom_rule {
 /* One attachment record in use. */
 struct sl_prom_att {
 	uint8_t hook;                   /* enum sl_hook */
+	uint8_t state;                  /* enum sl_att_state (kernel.h; 0 enforcing) */
 	bool alive;
 	char dev[SL_CGPATH_LEN + 1];    /* "eth0", "veth1@lab", or the cgroup path */
 	struct sl_att_ctr c;
