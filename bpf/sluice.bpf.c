@@ -363,12 +363,13 @@ int sluice_tc(struct __sk_buff *skb)
 		sl_att_count(att, SL_V_PASS, packets, skb->len);
 		return TC_ACT_UNSPEC;
 	}
-	/* judged like every packet, counted in rule totals once: where it entered */
+	/* judged like every packet, counted in rule totals once: where it
+	 * entered; and one event, where it is counted (docs/operations.md §9) */
 	if ((att_flags & SL_AF_COUNT_LOCAL) && !skb->sk)
 		counted = bytes = 0;
 	v = sl_classify(rc, &pi, counted, bytes, &res);
 	sl_att_count(att, v, packets, skb->len);
-	if (sl_event_on(&res))
+	if (sl_event_on(&res) && counted)
 		sl_ev_emit(sl_emit_tc(skb, att, &pi, &res));
 	if (v != SL_V_PASS)
 		return TC_ACT_SHOT;

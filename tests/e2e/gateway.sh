@@ -6,7 +6,9 @@
 #     "host filter;" judges it instead; an address added later is covered once
 #     sluice run sees it;
 #   - a forwarded packet counts once in the rule totals (where it entered);
-#     the gateway's own packets count on TC egress.
+#     the gateway's own packets count on TC egress;
+#   - in audit mode a forwarded would-be drop is one event, as it is one
+#     count (issue 20 item 11: it was logged on both sides).
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/scripts/lab.sh"
 need_root
@@ -19,6 +21,7 @@ inst=gw${id}
 C=sl-$id-c G=sl-$id-g S=sl-$id-s
 printf 'policy drop;\nrule web { allow udp 6000; to 198.51.100.2; }\n' > "$TMP/rules"
 { echo 'host filter;'; cat "$TMP/rules"; } > "$TMP/rules.judge"
+{ echo 'mode audit;'; cat "$TMP/rules"; } > "$TMP/rules.audit"
 
 lab3_up "$id" || { fail setup "cannot build the three-namespace lab"; finish; }
 on_exit lab3_down "$id"
@@ -35,6 +38,7 @@ udp() {   # NS BIND-ADDR PORT FROM-NS DEST N: datagrams received
 	wait $pid
 	awk '{print $2}' "$TMP/recv.out"
 }
+gstat() { "$SLUICE" stats --json --instance "$inst" | jq "$1"; }
 web_pass() { "$SLUICE" stats --json --instance "$inst" | jq '.rules[] | select(.name == "web") | .pass_packets'; }
 
 T_PREFIX="gateway/"
@@ -68,4 +72,17 @@ kill $rp; wait $rp 2>/dev/null
 "$SLUICE" apply "$TMP/rules.judge" --instance "$inst" > "$TMP/out" 2>&1 || fail "apply host filter" "$(cat "$TMP/out")"
 expect_eq "host filter: LAN -> the gateway's address is judged (dropped)" "$(udp "$G" 192.0.2.254 5353 "$C" 192.0.2.254 10)" 0
 expect_eq "host filter: limited broadcast is judged (dropped)" "$(udp "$G" 255.255.255.255 67 "$C" 255.255.255.255 10)" 0
+
+# audit mode: a forwarded would-be drop passes both hooks, one count, one event
+"$SLUICE" apply "$TMP/rules.audit" --instance "$inst" > "$TMP/out" 2>&1 || fail "apply mode audit" "$(cat "$TMP/out")"
+"$SLUICE" log --instance "$inst" > /dev/null 2>&1          # whatever came before
+e0=$(gstat .events.emitted) a0=$(gstat .audit_pass)
+expect_eq "audit: 50 forwarded datagrams off the allowlist arrive" "$(udp "$S" 203.0.113.2 6000 "$C" 203.0.113.2 50)" 50
+expect_eq "audit: audit_pass +50 (counted once)" "$(( $(gstat .audit_pass) - a0 ))" 50
+expect_eq "audit: events emitted +50, one per forwarded packet (not 100)" "$(( $(gstat .events.emitted) - e0 ))" 50
+expect_eq "audit: sluice log holds 50 events to 203.0.113.2, all on the LAN side (xdp)" \
+	"$("$SLUICE" log --json --instance "$inst" | jq -r 'select(.dst == "203.0.113.2") | .hook' | sort | uniq -c | awk '{print $1, $2}')" "50 xdp"
+e0=$(gstat .events.emitted)
+expect_eq "audit: the gateway's own 10 datagrams off the allowlist arrive" "$(udp "$S" 203.0.113.2 6000 "$G" 203.0.113.2 10)" 10
+expect_eq "audit: the gateway's own would-be drops are 10 events (TC egress)" "$(( $(gstat .events.emitted) - e0 ))" 10
 finish
