@@ -282,6 +282,7 @@ static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
 	struct sl_rule_ctr *rc;
 	__u16 near = SL_NO_RULE;
 	__u8 slot, drop;
+	int ctl;
 #ifdef SL_LEARN
 	struct sl_decision ld = { .rule = SL_NO_RULE };
 	int lr;
@@ -317,9 +318,11 @@ static __always_inline int sl_classify(int prc, const struct sl_pinfo *pi,
 	if (pi->icmp_err)
 		res->flags |= SL_RF_ICMP_ERR;
 
-	if (cfg.control_pass && sl_is_control(pi)) {
+	if (cfg.control_pass && (ctl = sl_is_control(pi))) {
 		res->reason = SL_R_CONTROL;
-		sl_global_add(SL_G_CONTROL, packets, bytes);
+		if (ctl == SL_CTL_ND)
+			res->flags |= SL_RF_ND;
+		sl_global_add(ctl == SL_CTL_ND ? SL_G_ND : SL_G_CONTROL, packets, bytes);
 		drop = 0;
 		goto verdict;
 	}

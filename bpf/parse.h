@@ -72,6 +72,10 @@ struct sl_pinfo {
 	__u8  dir;              /* enum sl_dir parsed for */
 	__u8  icmp_err;         /* an ICMP error: the tuple above is its quote's */
 	__u16 l4off;            /* offset of the L4 header from the start of the frame */
+	__u8  hoplimit;         /* IPv6 hop limit (general parser only: control.h) */
+	__u8  pad;
+	__u16 nd_len;           /* IPv6 payload length if no extension header and it is the
+				 * whole (linear) rest of the frame, else 0 (control.h) */
 };
 
 struct sl_vlan_hdr {
@@ -270,9 +274,14 @@ static __always_inline int sl_parse_ip6(struct sl_cursor *c, int dir, struct sl_
 		return SL_PR_BAD;
 	sl_pi_addr6(pi, ip6, dir);
 	nh = ip6->nexthdr;
+	pi->hoplimit = ip6->hop_limit;
 	sl_cur_adv(c, sizeof(*ip6));
 	if (!sl_is_exthdr(nh)) {        /* the common case: no extension header */
+		__u16 plen = bpf_ntohs(ip6->payload_len);
+
 		pi->proto = nh;
+		if ((__u8 *)(ip6 + 1) + plen == c->data_end)
+			pi->nd_len = plen;      /* what it says is all it carries */
 		return SL_PR_OK;
 	}
 	return SL_EXT6_WALK(c, nh, pi);

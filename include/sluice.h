@@ -334,6 +334,7 @@ enum sl_global {
 	SL_G_CONTROL,           /* link-local control traffic passed unjudged */
 	SL_G_AUDIT_PASS,        /* would-be drops passed because mode audit */
 	SL_G_UNKNOWN_IF,        /* a shared program on an interface att_ifx does not name: dropped */
+	SL_G_ND,                /* neighbour/router discovery passed unjudged (a kind of control) */
 	SL_G_MAX,
 };
 
@@ -491,6 +492,24 @@ enum sl_reason {
 
 #define SL_RF_FRAGMENT  0x01    /* non-first fragment, judged without ports */
 #define SL_RF_ICMP_ERR  0x02    /* ICMP error, judged by the packet it quotes */
+#define SL_RF_ND        0x04    /* control: neighbour/router discovery (counted as SL_G_ND) */
+/*
+ * What can be neighbour or router discovery (RFC 4861 §6.1, §7.1, §8.1;
+ * docs/datapath.md §2 step 3): ICMPv6 133-137 with hop limit 255, no
+ * extension header, nothing after the IPv6 payload length, an ICMPv6
+ * message (the IPv6 payload) of
+ *   link-local destination (fe80::/10, ff02::/16): SL_ND_MIN..SL_ND_MAX_LINK
+ *     bytes, the payload of the minimum IPv6 MTU (1280 - 40);
+ *   any other unicast destination: NS (135) or NA (136) only (NUD probes and
+ *     solicited advertisements; RS, RA and redirects never go there), of
+ *     SL_ND_MIN_NSNA..SL_ND_MAX_UNICAST bytes: the 24-byte message, a
+ *     link-layer address option (8 bytes on Ethernet, 24 on InfiniBand) and
+ *     a nonce (8).
+ */
+#define SL_ND_MIN          8
+#define SL_ND_MIN_NSNA     24
+#define SL_ND_MAX_LINK     1240
+#define SL_ND_MAX_UNICAST  64
 /*
  * Direction of an attachment (docs/datapath.md §1): rules name remote
  * services; outbound judges the destination address and port, inbound the

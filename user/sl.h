@@ -341,6 +341,9 @@ struct sl_pkt {
 	bool icmp_err;          /* an ICMP error (ICMPv4 3, 11, 12; ICMPv6 1-4) */
 	bool quote_bad;         /* ... whose quote is truncated or malformed */
 	struct sl_pkt_quote q;  /* ... its quote, if !quote_bad */
+	uint8_t hop_limit;      /* IPv6: the hop limit */
+	uint16_t nd_len;        /* IPv6: the payload length if no extension header and it is
+				 * exactly the rest of the frame, else 0 */
 };
 enum { SL_PK_IP = 0, SL_PK_NON_IP, SL_PK_MALFORMED };
 
@@ -350,8 +353,10 @@ enum { SL_PK_IP = 0, SL_PK_NON_IP, SL_PK_MALFORMED };
  */
 int sl_pkt_parse(const void *frame, size_t len, struct sl_pkt *p);
 /* Is @p link-local control traffic (DESIGN.md §2; inbound adds DHCP replies,
- * IPv6 link-local sources)?  On the packet's own headers, never its quote. */
-bool sl_pkt_is_control(const struct sl_pkt *p);
+ * IPv6 link-local sources)?  On the packet's own headers, never its quote.
+ * SL_PKT_CTL_ND: neighbour or router discovery (counted apart). */
+enum { SL_PKT_CTL_NO = 0, SL_PKT_CTL_YES, SL_PKT_CTL_ND };
+int sl_pkt_is_control(const struct sl_pkt *p);
 /*
  * The tuple the rules judge, as an outbound packet @j: @p's destination
  * side, or its source side if p->inbound; with @quote, for an ICMP error,

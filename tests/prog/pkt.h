@@ -42,6 +42,7 @@ struct pk_spec {
 	uint8_t src[16];        /* all zero: 192.0.2.1 / 2001:db8::1 */
 	uint16_t sport;         /* TCP/UDP source port; 0: 40000 */
 	int inbound;            /* run through the inbound programs (SL_DIR_IN) */
+	int hop_limit;          /* IPv4 TTL / IPv6 hop limit; 0: 64 */
 	/* ICMP / ICMPv6: the packet an error quotes, from its IP header on,
 	 * after the 8-byte ICMP header (types: icmp_type); quote_cut > 0 keeps
 	 * that many of its bytes.  The quote's own quote is not built. */
@@ -172,7 +173,7 @@ static inline size_t pk_build_full(const struct pk_spec *s, uint8_t *buf, struct
 
 		ip[0] = ((s->bad_version ? s->bad_version : 4) << 4) |
 			((s->bad_ihl ? s->bad_ihl : ihl) & 0xf);
-		ip[8] = 64;
+		ip[8] = s->hop_limit ? s->hop_limit : 64;
 		ip[9] = s->proto;
 		ip[12] = 192; ip[13] = 0; ip[14] = 2; ip[15] = 1;
 		if (!pk_zero16(s->src))
@@ -197,7 +198,7 @@ static inline size_t pk_build_full(const struct pk_spec *s, uint8_t *buf, struct
 		int plen0;
 
 		ip6[0] = (s->bad_version ? s->bad_version : 6) << 4;
-		ip6[7] = 64;
+		ip6[7] = s->hop_limit ? s->hop_limit : 64;
 		ip6[8] = 0x20; ip6[9] = 0x01; ip6[10] = 0x0d; ip6[11] = 0xb8; ip6[23] = 1;
 		if (!pk_zero16(s->src))
 			memcpy(ip6 + 8, s->src, 16);

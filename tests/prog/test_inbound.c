@@ -156,7 +156,7 @@ static void ctrs_check(const struct ctrs *a, const struct ctrs *b, const struct 
 			ri = (int)i;
 	switch (r->reason) {
 	case SL_R_MALFORMED: want.g[SL_G_MALFORMED].packets++; break;
-	case SL_R_CONTROL:   want.g[SL_G_CONTROL].packets++; break;
+	case SL_R_CONTROL:   want.g[(r->flags & SL_RF_ND) ? SL_G_ND : SL_G_CONTROL].packets++; break;
 	case SL_R_RULE:
 		if (ri >= 0 && rs.rules[ri].action == SL_ACT_DENY)
 			want.r[ri].drop_packets++;
@@ -516,7 +516,12 @@ static void cases_control(void)
 	check("control: inbound udp 546->547 is judged", IN, &s, 'D', SL_R_POLICY, NULL, 0);
 	s = pkt("2001:db8::fe", 0, "2001:db8::1", 0, 58);
 	s.icmp_type = 135;
-	check("control: inbound neighbour solicitation", IN, &s, 'P', SL_R_CONTROL, NULL, 0);
+	s.hop_limit = 255;
+	s.payload = 16;
+	check("control: inbound neighbour solicitation", IN, &s, 'P', SL_R_CONTROL, NULL, SL_RF_ND);
+	s.hop_limit = 64;
+	check("control: inbound 'neighbour solicitation' at hop limit 64 is judged", IN, &s, 'D',
+	      SL_R_POLICY, NULL, 0);
 	s = pkt("fe80::1", 0, "ff02::1", 0, 58);
 	s.icmp_type = 134;
 	check("control: inbound router advertisement", IN, &s, 'P', SL_R_CONTROL, NULL, 0);

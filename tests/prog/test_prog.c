@@ -203,7 +203,7 @@ static int snap_read(const struct tset *t, struct snap *s)
 
 static const char *gname[SL_G_MAX] = {
 	"policy_pass", "policy_drop", "malformed", "non_ip", "fragments", "control", "audit_pass",
-	"unknown_if",
+	"unknown_if", "nd_pass",
 };
 
 /* Add to @e what datapath.md §3 says one packet with result @r costs. */
@@ -223,8 +223,8 @@ static void expect_add(const struct tset *t, const struct sl_result *r, uint32_t
 		e->g[SL_G_NON_IP].bytes += bytes;
 		break;
 	case SL_R_CONTROL:
-		e->g[SL_G_CONTROL].packets += packets;
-		e->g[SL_G_CONTROL].bytes += bytes;
+		e->g[(r->flags & SL_RF_ND) ? SL_G_ND : SL_G_CONTROL].packets += packets;
+		e->g[(r->flags & SL_RF_ND) ? SL_G_ND : SL_G_CONTROL].bytes += bytes;
 		break;
 	case SL_R_RULE:
 		ri = rule_index_of_slot(t, r->rule);
@@ -394,10 +394,10 @@ static void res_str(const struct tset *t, const struct sl_result *r, char *out, 
 {
 	const char *n = rule_name_of_slot(t, r->rule);
 
-	snprintf(out, cap, "{%s %s%s%s rule=%s%s port=%u proto=%u pk=%u}",
+	snprintf(out, cap, "{%s %s%s%s%s rule=%s%s port=%u proto=%u pk=%u}",
 		 r->verdict == SL_V_PASS ? "pass" : r->verdict == SL_V_DROP ? "drop" : "v?",
 		 rname(r->reason), (r->flags & SL_RF_FRAGMENT) ? " frag" : "",
-		 (r->flags & SL_RF_ICMP_ERR) ? " icmp-err" : "",
+		 (r->flags & SL_RF_ICMP_ERR) ? " icmp-err" : "", (r->flags & SL_RF_ND) ? " nd" : "",
 		 r->rule == SL_NO_RULE ? "-" : n ? n : "?",
 		 r->rule == SL_NO_RULE || n ? "" : "(bad slot)",
 		 r->port, r->proto, r->packets);
@@ -452,6 +452,8 @@ static int use_rules(const char *name, const char *text)
  */
 static const char *check_tag = "";     /* appended to check()'s names */
 
+static uint8_t check_last_flags;        /* the data path's result flags of the last check() */
+
 static void check(const char *name0, const struct pk_spec *s, uint32_t gso,
 		  char want_v, int want_reason, const char *want_rule)
 {
@@ -482,6 +484,7 @@ static void check(const char *name0, const struct pk_spec *s, uint32_t gso,
 		T_FAIL(name, "test_run: %s", strerror(-e));
 		return;
 	}
+	check_last_flags = b.flags;
 	snap_read(&cur, &after);
 	memset(&o, 0, sizeof(o));
 	sl_classify_frame(&cur.img, frame, len, gso, &o);
@@ -1042,11 +1045,65 @@ static const char *RULES_CONTROL_BASE =
 	"rule anything-v6 { allow tcp 443; to ::/0; }\n"
 	"rule mc { allow udp 9999; to 224.0.0.0/4, 127.0.0.0/8; }\n";
 
+/*
+ * Neighbour discovery (issue 20 item 2; include/sluice.h SL_ND_*): ICMPv6
+ * 133-137 passes as control, counted as nd_pass, only where it can be ND
+ * (hop limit 255, no extension header, link-local or multicast destination,
+ * or NS/NA of a sane length to unicast); the rest is judged by the rules
+ * (ruleset RULES_CONTROL_BASE: ::/0 allows tcp 443 only, so a near miss).
+ */
+static void nd_case(const char *dst, int type, int hop, int payload, int pass, int nd)
+{
+	struct pk_spec s = P6(dst, ICMP6, 0);
+	char name[128];
+	const char *what = pass ? (nd ? "nd_pass" : "control") : "judged";
+
+	s.icmp_type = (uint8_t)type;
+	s.hop_limit = hop;
+	s.payload = payload;
+	snprintf(name, sizeof(name), "nd: type %d to %s, hop %d, %d bytes: %s", type, dst, hop,
+		 8 + payload, what);
+	if (pass)
+		check(name, &s, 0, 'P', R_CTL, NULL);
+	else
+		check(name, &s, 0, 'D', R_NEAR, "anything-v6");
+	snprintf(name, sizeof(name), "nd: type %d to %s, hop %d, %d bytes: %s flag", type, dst, hop,
+		 8 + payload, nd ? "SL_RF_ND" : "no SL_RF_ND");
+	if (!!(check_last_flags & SL_RF_ND) == !!nd)
+		T_PASS(name);
+	else
+		T_FAIL(name, "result flags 0x%x", check_last_flags);
+}
+
+static void cases_nd(void)
+{
+	for (int t = 133; t <= 137; t++) {
+		int nsna = t == 135 || t == 136;
+
+		nd_case("2001:db8:1::2", t, 64, 16, 0, 0);          /* hop 64: never ND */
+		nd_case("2001:db8:1::2", t, 64, 1016, 0, 0);        /* the covert channel: 1 KB */
+		nd_case("2001:db8:1::2", t, 255, 1016, 0, 0);       /* ... at hop 255 */
+		nd_case("2001:db8:1::2", t, 255, 16, nsna, nsna);   /* NUD probe / solicited NA */
+		nd_case("fe80::2", t, 255, 16, 1, 1);
+		nd_case("fe80::2", t, 255, 1016, 1, 1);             /* a big RA on the link */
+		nd_case("fe80::2", t, 64, 16, 0, 0);
+		nd_case("ff02::1:ff00:2", t, 255, 16, 1, 1);
+		nd_case("ff02::1:ff00:2", t, 64, 1016, 1, 0);       /* still link-local multicast */
+		nd_case("ff05::2", t, 255, 16, 0, 0);
+	}
+	nd_case("2001:db8:1::2", 135, 255, 56, 1, 1);               /* 64 bytes: the limit */
+	nd_case("2001:db8:1::2", 135, 255, 57, 0, 0);
+	nd_case("2001:db8:1::2", 136, 255, 15, 0, 0);               /* 23 < 24 bytes */
+	nd_case("fe80::2", 134, 255, 1232, 1, 1);                   /* 1240: the limit */
+	nd_case("fe80::2", 134, 255, 1233, 0, 0);
+	nd_case("fe80::2", 133, 255, 0, 1, 1);                      /* 8 bytes */
+	nd_case("::1", 135, 255, 16, 1, 0);                         /* loopback: control */
+}
+
 static void cases_control(void)
 {
 	char text[1024];
 	struct pk_spec s;
-	int t;
 
 	snprintf(text, sizeof(text), "policy drop;\n%s", RULES_CONTROL_BASE);
 	if (use_rules("rules control", text))
@@ -1065,21 +1122,15 @@ static void cases_control(void)
 	s = P6("ff05::1:3", UDP, 547);      check("ff05::1:3 is not control: near-miss", &s, 0, 'D', R_NEAR, "anything-v6");
 	s = P6("ff02::1", TCP, 80);         s.frag = 0; add_ext(&s, 44, 0, 20);
 	check("control: non-first fragment to ff02::1", &s, 0, 'P', R_CTL, NULL);
-	for (t = 133; t <= 137; t++) {
-		char name[64];
-
-		s = P6("2001:db8:9::1", ICMP6, 0); s.icmp_type = t;
-		snprintf(name, sizeof(name), "control: icmpv6 type %d to unicast", t);
-		check(name, &s, 0, 'P', R_CTL, NULL);
-	}
+	cases_nd();
 	s = P6("2001:db8:9::1", ICMP6, 0); s.icmp_type = 132;
 	check("icmpv6 type 132 is not control", &s, 0, 'D', R_NEAR, "anything-v6");
 	s = P6("2001:db8:9::1", ICMP6, 0); s.icmp_type = 138;
 	check("icmpv6 type 138 is not control", &s, 0, 'D', R_NEAR, "anything-v6");
 	s = P6("2001:db8:9::1", ICMP6, 0); s.icmp_type = 135; add_ext(&s, 44, 0, 9);
 	check("icmpv6 135 non-first fragment is not control", &s, 0, 'D', R_NEAR, "anything-v6");
-	s = P6("2001:db8:9::1", ICMP6, 0); s.icmp_type = 135; add_ext(&s, 0, 0, 0);
-	check("icmpv6 135 after hop-by-hop: control", &s, 0, 'P', R_CTL, NULL);
+	s = P6("2001:db8:9::1", ICMP6, 0); s.icmp_type = 135; add_ext(&s, 0, 0, 0); s.hop_limit = 255;
+	check("icmpv6 135 after hop-by-hop: not neighbour discovery", &s, 0, 'D', R_NEAR, "anything-v6");
 	s = P4("8.8.8.8", ICMP6, 0); s.icmp_type = 135;
 	check("icmpv6 (proto 58) type 135 over IPv4 is not control", &s, 0, 'D', R_POL, NULL);
 	s = P4("8.8.8.8", ICMP, 0); s.icmp_type = 135;
@@ -1094,7 +1145,7 @@ static void cases_control(void)
 	s = P4("127.0.0.1", TCP, 80);       check("control filter: loopback near-miss", &s, 0, 'D', R_NEAR, "mc");
 	s = P6("::1", TCP, 443);            check("control filter: ::1 allowed by ::/0", &s, 0, 'P', R_RULE, "anything-v6");
 	s = P6("ff02::fb", UDP, 5353);      check("control filter: ff02::fb near-miss", &s, 0, 'D', R_NEAR, "anything-v6");
-	s = P6("2001:db8:9::1", ICMP6, 0); s.icmp_type = 135;
+	s = P6("2001:db8:9::1", ICMP6, 0); s.icmp_type = 135; s.hop_limit = 255;
 	check("control filter: neighbour solicitation judged", &s, 0, 'D', R_NEAR, "anything-v6");
 	s = (struct pk_spec){ .ethertype = 0x0806 };
 	check("control filter: arp still non-ip", &s, 0, 'P', R_NONIP, NULL);
@@ -1636,6 +1687,10 @@ static void gen_pkt(struct rng *r, const struct gset *g, struct pk_spec *s, uint
 	if (s->proto == 58) {
 		static const uint8_t t6[] = { 128, 129, 132, 133, 134, 135, 136, 137, 138, 1, 255 };
 		s->icmp_type = t6[rn(r, sizeof(t6))];
+		if (chance(r, 50))      /* what neighbour discovery must have (control.h sl_is_nd) */
+			s->hop_limit = chance(r, 90) ? 255 : 254;
+		if (chance(r, 20))
+			s->payload = rn(r, 3) ? 16 + rn(r, 3) * 20 : 1200 + rn(r, 80);
 	} else if (s->proto == 1) {
 		s->icmp_type = chance(r, 50) ? 8 : rn(r, 256);
 	}

@@ -1579,19 +1579,35 @@ static void test_parse(void)
 			return;
 		}
 		for (unsigned t = 128; t <= 138; t++) {
-			bool nd = t >= 133 && t <= 137;
+			/* neighbour discovery (RFC 4861): hop limit 255, exact payload
+			 * length; to a global address only NS/NA of 24..64 bytes */
+			for (int hop = 64; hop <= 255; hop += 191) {
+				bool nd = hop == 255 && (t == 135 || t == 136);
 
-			ipv6(&f, 0, NULL, 0, 58, "2001:db8:5::9", (uint16_t)t);
-			sl_pkt_parse(f.b, f.len, &p);
-			sl_classify_frame(&img, f.b, f.len, 0, &res);
-			snprintf(name, sizeof(name), "parse: icmpv6 type %u %s", t,
-				 nd ? "control" : "judged");
-			T_CHECK(name, p.kind == SL_PK_IP && p.proto == 58 && p.icmp_type == t &&
-				res.reason == (nd ? SL_R_CONTROL : SL_R_RULE) &&
-				res.verdict == (nd ? SL_V_PASS : SL_V_DROP) &&
-				res.rule == (nd ? SL_NO_RULE : 0), "reason %s verdict %u",
-				sl_reason_name(res.reason), res.verdict);
+				ipv6(&f, 0, NULL, 0, 58, "2001:db8:5::9", (uint16_t)t);
+				f.len += 4;     /* a 24-byte message */
+				f.b[14 + 7] = (uint8_t)hop;
+				put16(f.b + 14 + 4, (uint16_t)(f.len - 54));
+				sl_pkt_parse(f.b, f.len, &p);
+				sl_classify_frame(&img, f.b, f.len, 0, &res);
+				snprintf(name, sizeof(name), "parse: icmpv6 type %u hop %d %s", t, hop,
+					 nd ? "neighbour discovery" : "judged");
+				T_CHECK(name, p.kind == SL_PK_IP && p.proto == 58 && p.icmp_type == t &&
+					p.hop_limit == hop && p.nd_len == f.len - 54 &&
+					res.reason == (nd ? SL_R_CONTROL : SL_R_RULE) &&
+					res.verdict == (nd ? SL_V_PASS : SL_V_DROP) &&
+					res.flags == (nd ? SL_RF_ND : 0) &&
+					res.rule == (nd ? SL_NO_RULE : 0), "reason %s verdict %u",
+					sl_reason_name(res.reason), res.verdict);
+			}
 		}
+		ipv6(&f, 0, NULL, 0, 58, "2001:db8:5::9", 135);
+		f.b[14 + 7] = 255;
+		put16(f.b + 14 + 4, (uint16_t)(f.len - 54 - 1));       /* a byte more than it says */
+		sl_classify_frame(&img, f.b, f.len, 0, &res);
+		T_CHECK("parse: icmpv6 135 hop 255 with bytes past its payload length: judged",
+			res.reason == SL_R_RULE && res.verdict == SL_V_DROP, "reason %s",
+			sl_reason_name(res.reason));
 		{
 			static const int nf[] = { 144 };
 

@@ -329,6 +329,7 @@ int do_stats(int argc, char **argv)
 		[SL_G_MALFORMED] = "malformed", [SL_G_NON_IP] = "non_ip",
 		[SL_G_FRAGMENTS] = "fragments", [SL_G_CONTROL] = "control",
 		[SL_G_AUDIT_PASS] = "audit_pass", [SL_G_UNKNOWN_IF] = "unknown_if",
+		[SL_G_ND] = "nd_pass",
 	};
 	const struct cmd *c = cli_find_cmd("stats");
 	const char *inst = NULL;

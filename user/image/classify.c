@@ -89,7 +89,28 @@ static bool rule_matches(const struct sl_rule *r, int slot, uint16_t port, bool 
 	return false;
 }
 
-bool sl_pkt_is_control(const struct sl_pkt *p)
+/*
+ * Neighbour or router discovery (RFC 4861 §6.1, §7.1, §8.1; docs/datapath.md
+ * §2 step 3): ICMPv6 133-137, hop limit 255, no extension header, and by
+ * destination @d: link-local (fe80::/10, ff02::/16) any of the five up to
+ * SL_ND_MAX_LINK bytes; other unicast NS/NA only, SL_ND_MIN_NSNA to
+ * SL_ND_MAX_UNICAST bytes.
+ */
+static bool pkt_is_nd(const struct sl_pkt *p, const uint8_t *d)
+{
+	unsigned t = p->icmp_type, n = p->nd_len;
+	bool link = (d[0] == 0xff && d[1] == 0x02) || (d[0] == 0xfe && (d[1] & 0xc0) == 0x80);
+
+	if (p->proto != 58 || p->fragment || t < 133 || t > 137 || p->hop_limit != 255 ||
+	    n < SL_ND_MIN)
+		return false;
+	if (link)
+		return n <= SL_ND_MAX_LINK;
+	return d[0] != 0xff && (t == 135 || t == 136) && n >= SL_ND_MIN_NSNA &&
+	       n <= SL_ND_MAX_UNICAST;
+}
+
+int sl_pkt_is_control(const struct sl_pkt *p)
 {
 	const uint8_t *d = p->dst, *s = p->src;
 
@@ -107,13 +128,14 @@ bool sl_pkt_is_control(const struct sl_pkt *p)
 	if (p->family == AF_INET6) {
 		static const uint8_t lo6[16] = { [15] = 1 };
 
+		/* link-local multicast, loopback, then neighbour and router
+		 * discovery (ICMPv6 in IPv6 only), counted apart wherever it goes */
+		if (d[0] == 0xff && d[1] == 0x02)
+			return pkt_is_nd(p, d) ? SL_PKT_CTL_ND : SL_PKT_CTL_YES;
 		if (!memcmp(d, lo6, 16))
 			return true;
-		if (d[0] == 0xff && d[1] == 0x02)
-			return true;
-		/* Neighbour and router discovery: ICMPv6 in IPv6 only. */
-		if (p->proto == 58 && !p->fragment && p->icmp_type >= 133 && p->icmp_type <= 137)
-			return true;
+		if (pkt_is_nd(p, d))
+			return SL_PKT_CTL_ND;
 		if (!p->inbound)
 			return false;
 		/* inbound: from fe80::/10, DHCPv6 to a client (udp 547 -> 546) */
@@ -185,7 +207,8 @@ static void classify_core(const struct sl_image *img, const struct sl_pkt *pkt, 
 	int slot, first_cover = -1, match = -1;
 	struct sl_pkt jp;
 	const struct sl_pkt *p = &jp;   /* the judged tuple */
-	bool drop, ctl;
+	bool drop;
+	int ctl;
 
 	memset(res, 0, sizeof(*res));
 	res->rule = SL_NO_RULE;
@@ -193,7 +216,7 @@ static void classify_core(const struct sl_image *img, const struct sl_pkt *pkt, 
 
 	/* Control traffic is recognized on the packet's own headers, before an
 	 * ICMP error's quote is looked at (docs/datapath.md §1 step 7). */
-	ctl = pkt->kind == SL_PK_IP && img->cfg.control_pass && sl_pkt_is_control(pkt);
+	ctl = pkt->kind == SL_PK_IP && img->cfg.control_pass ? sl_pkt_is_control(pkt) : 0;
 	sl_pkt_judged(pkt, !ctl, &jp);
 	if (p->kind == SL_PK_MALFORMED) {
 		res->reason = SL_R_MALFORMED;
@@ -214,6 +237,8 @@ static void classify_core(const struct sl_image *img, const struct sl_pkt *pkt, 
 	if (p->icmp_err)
 		res->flags |= SL_RF_ICMP_ERR;
 	if (ctl) {
+		if (ctl == SL_PKT_CTL_ND)
+			res->flags |= SL_RF_ND;
 		res->reason = SL_R_CONTROL;
 		res->verdict = SL_V_PASS;
 		return;

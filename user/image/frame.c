@@ -33,6 +33,8 @@ struct ip_hdr {
 	uint8_t proto;
 	bool fragment;
 	size_t l4;
+	uint8_t hop_limit;      /* IPv6 */
+	uint16_t nd_len;        /* IPv6: payload length if no extension header */
 };
 
 /* 0, or -1 if truncated or malformed. */
@@ -62,6 +64,10 @@ static int parse_ip(const uint8_t *b, size_t len, size_t off, uint8_t family, st
 
 		memcpy(h->src, b + off + 8, 16);
 		memcpy(h->dst, b + off + 24, 16);
+		h->hop_limit = b[off + 7];
+		if (!(nh == 0 || nh == 43 || nh == 60 || nh == 44 || nh == 51) &&
+		    len - off - 40 == rd16(b + off + 4))
+			h->nd_len = rd16(b + off + 4);  /* the whole rest of the frame */
 		off += 40;
 		for (n = 0; nh == 0 || nh == 43 || nh == 60 || nh == 44 || nh == 51; n++) {
 			const uint8_t *x;
@@ -193,6 +199,8 @@ int sl_pkt_parse(const void *frame, size_t len, struct sl_pkt *p)
 	p->kind = SL_PK_IP;
 	p->proto = h.proto;
 	p->fragment = h.fragment;
+	p->hop_limit = h.hop_limit;
+	p->nd_len = h.nd_len;
 	memcpy(p->dst, h.dst, 16);
 	memcpy(p->src, h.src, 16);
 	return parse_l4(b, len, h.l4, p);

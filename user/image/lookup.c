@@ -194,7 +194,7 @@ static int lookup_pslot(uint8_t proto)
 void sl_image_lookup(const struct sl_image *img, const struct sl_pkt *pkt,
 		     struct sl_result *res)
 {
-	bool ctl = pkt->kind == SL_PK_IP && img->cfg.control_pass && sl_pkt_is_control(pkt);
+	int ctl = pkt->kind == SL_PK_IP && img->cfg.control_pass ? sl_pkt_is_control(pkt) : 0;
 	const struct sl_dst_val *v;
 	struct sl_pkt jp;
 	const struct sl_pkt *p = &jp;   /* the judged tuple (direction, ICMP error quote) */
@@ -224,6 +224,8 @@ void sl_image_lookup(const struct sl_image *img, const struct sl_pkt *pkt,
 	if (p->icmp_err)
 		res->flags |= SL_RF_ICMP_ERR;
 	if (ctl) {
+		if (ctl == SL_PKT_CTL_ND)
+			res->flags |= SL_RF_ND;
 		res->reason = SL_R_CONTROL;
 		res->verdict = SL_V_PASS;
 		return;

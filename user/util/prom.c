@@ -156,7 +156,10 @@ static void globals(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 		{ SL_G_FRAGMENTS, "sluice_fragment_packets_total",
 		  "Non-first fragments, judged without ports (also counted per rule or policy)." },
 		{ SL_G_CONTROL, "sluice_control_packets_total",
-		  "Link-local control traffic passed unjudged (control pass)." },
+		  "Link-local control traffic passed unjudged (control pass), neighbour discovery apart." },
+		{ SL_G_ND, "sluice_nd_packets_total",
+		  "IPv6 neighbour and router discovery passed unjudged (control pass): hop limit 255, "
+		  "link-local or NS/NA of a sane length." },
 		{ SL_G_AUDIT_PASS, "sluice_audit_pass_packets_total",
 		  "Would-be drops passed because the ruleset is in audit mode." },
 		{ SL_G_UNKNOWN_IF, "sluice_unknown_interface_packets_total",
