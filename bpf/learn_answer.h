@@ -88,7 +88,7 @@ static long sl_rr_one(__u32 idx, void *arg)
 			x->err = 1;
 			return 1;
 		}
-		sl_learn_addr(&a, x->ncls, ttl > 0x7fffffff ? 0 : ttl, cb->lc);
+		sl_learn_addr(&a, x->ncls, sc->chain[0], ttl > 0x7fffffff ? 0 : ttl, cb->lc);
 		x->learned++;
 	}
 	return 0;

@@ -47,34 +47,138 @@ static __always_inline void sl_forget(const struct sl_addr_key *a, __u32 ncls, _
 		sl_live_add(-1, lc);
 }
 
-/* A stamp for a new (addr, ncls) pair; evicts the class's oldest pair at the cap. */
-static __always_inline __u32 sl_ring_push(const struct sl_addr_key *a, __u32 ncls,
+/* Drop the oldest pair of ring @r (of class @ncls). */
+static __always_inline void sl_ring_drop(struct sl_nring *r, __u32 ncls, struct sl_learn_cfg *lc)
+{
+	struct sl_name_ring_ent old;
+
+	if (!r->count)
+		return;
+	old = r->e[r->head & (SL_NAME_RING - 1)];
+	r->head++;
+	r->count--;
+	sl_forget(&old.a, ncls, old.stamp, lc);
+}
+
+/* Remember @qh (its ring holding @count) among the class's largest names. */
+static __always_inline void sl_cls_big_note(struct sl_name_ring *cs, __u64 qh, __u32 count)
+{
+	__u32 i, j = 0;
+
+#pragma unroll
+	for (i = 0; i < SL_CLASS_BIG; i++)
+		if (cs->big[i].qhash == qh) {
+			cs->big[i].count = count;
+			return;
+		}
+#pragma unroll
+	for (i = 1; i < SL_CLASS_BIG; i++)
+		if (cs->big[i].count < cs->big[j].count)
+			j = i;
+	j &= SL_CLASS_BIG - 1;
+	if (count > cs->big[j].count) {
+		cs->big[j].qhash = qh;
+		cs->big[j].count = count;
+	}
+}
+
+/*
+ * The class @cs is at its cap and name @qh is under its fair share @fair:
+ * drop the oldest pair of the largest remembered name over it.  0 if one
+ * was dropped, -1 if no name over its share is known.
+ */
+static __always_inline int sl_cls_evict(struct sl_name_ring *cs, __u32 ncls, __u64 qh, __u32 fair,
+					struct sl_learn_cfg *lc)
+{
+	struct sl_nring_key vk = { .ncls = ncls };
+	struct sl_nring *v, *best = NULL;
+	__u32 i, bi = 0, bc = fair;
+
+#pragma unroll
+	for (i = 0; i < SL_CLASS_BIG; i++) {
+		if (!cs->big[i].qhash || cs->big[i].qhash == qh)
+			continue;
+		vk.qhash = cs->big[i].qhash;
+		v = bpf_map_lookup_elem(&name_rings, &vk);
+		if (!v) {
+			cs->big[i].qhash = 0;   /* gone */
+			cs->big[i].count = 0;
+			continue;
+		}
+		cs->big[i].count = v->count;
+		if (v->count > bc) {
+			bc = v->count;
+			bi = i;
+			best = v;
+		}
+	}
+	if (!best)
+		return -1;
+	sl_ring_drop(best, ncls, lc);
+	bi &= SL_CLASS_BIG - 1;
+	cs->big[bi].count = best->count;
+	if (!best->count) {             /* an empty ring: the name is gone from the class */
+		vk.qhash = cs->big[bi].qhash;
+		if (!bpf_map_delete_elem(&name_rings, &vk) && cs->names)
+			__sync_fetch_and_add(&cs->names, -1);
+		cs->big[bi].qhash = 0;
+	}
+	return 0;
+}
+
+/*
+ * A stamp for a new (addr, ncls) pair learned from question @qh: the pair
+ * goes into the name's ring; at the name's cap its oldest pair is dropped,
+ * at the class's cap one of a name over its fair share (include/sluice.h).
+ */
+static __always_inline __u32 sl_ring_push(const struct sl_addr_key *a, __u32 ncls, __u64 qh,
 					  struct sl_learn_cfg *lc)
 {
-	struct sl_name_ring *r = bpf_map_lookup_elem(&name_ring, &ncls);
-	__u32 cap = lc->name_cap, idx, at;
+	struct sl_name_ring *cs = bpf_map_lookup_elem(&name_ring, &ncls);
+	struct sl_nring_key rk = { .ncls = ncls, .qhash = qh };
+	__u32 cap = lc->name_cap, ccap = lc->class_cap, stamp, fair, at;
+	struct sl_nring *r;
 
-	if (!r)
-		return 0;       /* user space creates a ring per name class */
+	if (!cs)
+		return 0;       /* user space creates one per name class */
 	if (cap == 0 || cap > SL_NAME_RING)
 		cap = SL_NAME_RING;
+	if (ccap == 0)
+		ccap = SL_CLASS_CAP;
 	/* read, then add: without -mcpu=v3 clang cannot use the fetched value.
-	 * Two CPUs may get the same stamp: one pair then escapes the ring (the
-	 * cap is exceeded by one until it expires), nothing worse. */
-	idx = r->next;
-	__sync_fetch_and_add(&r->next, 1);
-	at = idx % cap;
-	asm volatile("" : "+r"(at));    /* keep the mask: the verifier does not track % */
-	at &= SL_NAME_RING - 1;
-	if (idx >= cap) {
-		struct sl_name_ring_ent old = r->e[at];
+	 * Two CPUs may get the same stamp: one pair then escapes the caps
+	 * until it expires, nothing worse. */
+	stamp = cs->next;
+	__sync_fetch_and_add(&cs->next, 1);
+	r = bpf_map_lookup_elem(&name_rings, &rk);
+	if (!r) {
+		const struct sl_nring *z = bpf_map_lookup_elem(&nring_zero, &(__u32){ 0 });
 
-		sl_lctr(SL_L_CAP_NAME);
-		sl_forget(&old.a, ncls, old.stamp, lc);
+		if (!z || bpf_map_update_elem(&name_rings, &rk, z, BPF_NOEXIST) ||
+		    !(r = bpf_map_lookup_elem(&name_rings, &rk))) {
+			sl_lctr(SL_L_RINGS_FULL);
+			return stamp;   /* learned without a ring: the LRU's cap only */
+		}
+		__sync_fetch_and_add(&cs->names, 1);
 	}
+	fair = ccap / (cs->names ? cs->names : 1);
+	if (r->count >= cap) {
+		sl_lctr(SL_L_CAP_NAME);
+		sl_ring_drop(r, ncls, lc);              /* one out, one in: live unchanged */
+	} else if (cs->live >= ccap && r->count && r->count >= fair) {
+		sl_lctr(SL_L_CAP_CLASS);
+		sl_ring_drop(r, ncls, lc);
+	} else if (cs->live >= ccap && !sl_cls_evict(cs, ncls, qh, fair, lc)) {
+		sl_lctr(SL_L_CAP_CLASS);
+	} else {
+		__sync_fetch_and_add(&cs->live, 1);
+	}
+	at = (r->head + r->count) & (SL_NAME_RING - 1);
 	r->e[at].a = *a;
-	r->e[at].stamp = idx;
-	return idx;
+	r->e[at].stamp = stamp;
+	r->count++;
+	sl_cls_big_note(cs, qh, r->count);
+	return stamp;
 }
 
 /* Set the bloom bit of @a (classify.h reads it before "learned"). */
@@ -90,9 +194,9 @@ static __always_inline void sl_bloom_set(const struct sl_addr_key *a)
 		__sync_fetch_and_or(bw, 1ULL << (bit & 63));
 }
 
-/* Insert or refresh (addr, ncls) with @ttl seconds. */
-static __always_inline void sl_learn_addr(const struct sl_addr_key *a, __u32 ncls, __u32 ttl,
-					  struct sl_learn_cfg *lc)
+/* Insert or refresh (addr, ncls) with @ttl seconds, learned from question @qh. */
+static __always_inline void sl_learn_addr(const struct sl_addr_key *a, __u32 ncls, __u64 qh,
+					  __u32 ttl, struct sl_learn_cfg *lc)
 {
 	struct sl_dns_scratch *sc = bpf_map_lookup_elem(&dns_scratch, &(__u32){ 0 });
 	struct sl_learned_val *v, *nv;
@@ -114,7 +218,7 @@ static __always_inline void sl_learn_addr(const struct sl_addr_key *a, __u32 ncl
 		nv = &sc->nv;
 		__builtin_memset(nv, 0, sizeof(*nv));
 		nv->s[0].ncls = ncls;
-		nv->s[0].stamp = sl_ring_push(a, ncls, lc);
+		nv->s[0].stamp = sl_ring_push(a, ncls, qh, lc);
 		nv->s[0].expires_ns = exp;
 		nv->learned_ns = now;
 		nv->ttl = ttl;
@@ -155,7 +259,7 @@ static __always_inline void sl_learn_addr(const struct sl_addr_key *a, __u32 ncl
 	}
 	pick &= SL_LEARN_SLOTS - 1;
 	v->s[pick].ncls = ncls;
-	v->s[pick].stamp = sl_ring_push(a, ncls, lc);
+	v->s[pick].stamp = sl_ring_push(a, ncls, qh, lc);
 	v->s[pick].expires_ns = exp;
 }
 

@@ -204,7 +204,7 @@ struct {
 	__type(value, struct sl_learned_val);
 } learned SEC(".maps");
 
-/* name_ring: name class -> its most recent learned addresses (per-name cap; kept). */
+/* name_ring: name class -> its totals, stamps and largest names (class cap; kept). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -213,6 +213,23 @@ struct {
 	__type(value, struct sl_name_ring);
 } name_ring SEC(".maps");
 
+/* name_rings: (name class, question name) -> its most recent learned addresses (per-name cap; kept). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SL_NAME_RINGS);
+	__type(key, struct sl_nring_key);
+	__type(value, struct sl_nring);
+} name_rings SEC(".maps");
+
+/* nring_zero: an all-zero struct sl_nring, a new name's first ring (never written). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_nring);
+} nring_zero SEC(".maps");
+
 /* pending: DNS queries seen on egress, awaiting their answer (LRU; kept). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -220,6 +237,22 @@ struct {
 	__type(key, struct sl_pending_key);
 	__type(value, struct sl_pending_val);
 } pending SEC(".maps");
+
+/* pending_cl: client (address, local uid) -> its last pending queries (LRU; per generation). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_PENDING_CLIENTS);
+	__type(key, struct sl_pcl_key);
+	__type(value, struct sl_pcl);
+} pending_cl SEC(".maps");
+
+/* pcl_zero: an all-zero struct sl_pcl, the first value of a new client (never written). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_pcl);
+} pcl_zero SEC(".maps");
 
 /* learn_bloom: one bit per hashed learned address, set before insertion (kept). */
 struct {

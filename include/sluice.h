@@ -538,7 +538,10 @@ struct sl_result {
  * entries live in the same "ports" table, and learned addresses point to it.
  */
 #define SL_LEARN_SLOTS    4     /* name classes one learned address can carry */
-#define SL_NAME_RING      64    /* per-name-class cap on learned addresses (LRU ring) */
+#define SL_NAME_RING      64    /* per-name cap on learned addresses (the name's ring) */
+#define SL_NAME_RINGS     8192  /* names with a ring at once (name_rings; beyond: SL_L_RINGS_FULL) */
+#define SL_CLASS_CAP      4096  /* addresses per name class (a quarter of "learned"), default */
+#define SL_CLASS_BIG      4     /* the largest names a class remembers, to evict from first */
 #define SL_DNS_NAME_MAX   255   /* a DNS name in wire format, root label included */
 #define SL_DNS_LABELS     128   /* labels of a name (127 + root) */
 #define SL_DNS_BUF        4096  /* DNS message bytes the BPF learner parses (power of 2) */
@@ -575,14 +578,45 @@ struct sl_learned_val {
 	__u32 pad;
 };
 
-/* name_ring: per name class, the addresses learned for it, oldest overwritten. */
+/*
+ * The caps of learned addresses (docs/dns.md "Caps and counters"):
+ *   per question name: its ring in name_rings (key: name class and the
+ *     name's hash), at most learn_cfg.name_cap; a new address beyond that
+ *     drops the name's oldest (SL_L_CAP_NAME);
+ *   per name class: name_ring (key: the class) counts the addresses its
+ *     names' rings hold ("live") and the rings ("names"); at learn_cfg.class_cap
+ *     a new address of a name drops an oldest address of a name over its fair
+ *     share (class_cap / names): its own if it is over, else that of the
+ *     largest name the class remembers (big[]) (SL_L_CAP_CLASS).  A name
+ *     under its fair share is never evicted for another; if no name over
+ *     it is known the class may go over its cap, by at most the fair shares
+ *     of the names under it (< 2 x class_cap in all).
+ * Stamps are per class (name_ring.next), so a ring forgets only its own pair.
+ */
 struct sl_name_ring_ent {
 	struct sl_addr_key a;
 	__u32 stamp;
 };
-struct sl_name_ring {
-	__u32 next;             /* stamps handed out so far */
+struct sl_cls_big {
+	__u64 qhash;            /* a name of the class (0: none) */
+	__u32 count;            /* its ring's count when last seen */
 	__u32 pad;
+};
+struct sl_name_ring {           /* name_ring: per name class */
+	__u32 next;             /* stamps handed out so far */
+	__u32 live;             /* addresses the class's rings hold */
+	__u32 names;            /* rings of the class */
+	__u32 pad;
+	struct sl_cls_big big[SL_CLASS_BIG];
+};
+struct sl_nring_key {           /* name_rings: per question name of a class */
+	__u32 ncls;
+	__u32 pad;
+	__u64 qhash;            /* sl_name_hash of the question */
+};
+struct sl_nring {
+	__u32 head;             /* oldest entry: e[head % SL_NAME_RING] */
+	__u32 count;            /* entries held */
 	struct sl_name_ring_ent e[SL_NAME_RING];
 };
 
@@ -601,6 +635,36 @@ struct sl_pending_val {
 	__u64 sent_ns;
 };
 
+/*
+ * pending_cl: the pending queries of one client, so that a client can
+ * displace only its own (docs/dns.md "Caps and counters").  A client is a
+ * source address and, for the host's own sockets, the socket's uid
+ * (SL_PCL_NO_UID for packets without a local socket: forwarded, another
+ * namespace's).  Its last SL_PENDING_PER_CLIENT queries stay in "pending";
+ * an older one still unanswered is deleted there (SL_L_PENDING_CLIENT).
+ */
+#define SL_PENDING_PER_CLIENT 64
+#define SL_PENDING_CLIENTS    1024
+#define SL_PCL_NO_UID         0xffffffffu
+struct sl_pcl_key {
+	__u8  family;
+	__u8  pad[3];
+	__u32 uid;              /* the local socket's uid, or SL_PCL_NO_UID */
+	__u8  addr[16];         /* the query's source address */
+};
+struct sl_pcl_ent {             /* a pending key but the client's address */
+	__u8  resolver[16];
+	__u16 cport;
+	__u16 txid;
+	__u8  proto;
+	__u8  pad[3];
+};
+struct sl_pcl {
+	__u32 next;             /* queries recorded so far; slot next % SL_PENDING_PER_CLIENT */
+	__u32 pad;
+	struct sl_pcl_ent e[SL_PENDING_PER_CLIENT];
+};
+
 /* learn_cfg: the learner's knobs (array of one, written by user space). */
 struct sl_learn_cfg {
 	__u32 enabled;          /* 1: classifier consults "learned"; learner runs */
@@ -613,6 +677,8 @@ struct sl_learn_cfg {
 	__u8  max_wild_labels;  /* labels of the deepest wildcard suffix S (of "*.S") */
 	__u8  pad[3];
 	__u64 hash_seed;        /* sl_name_hash seed, random per generation */
+	__u32 class_cap;        /* addresses per name class (SL_CLASS_CAP) */
+	__u32 pad2;
 };
 
 /* learn_ctr: per-CPU learner counters. */
@@ -632,6 +698,10 @@ enum sl_learn_ctr {
 	SL_L_CHAIN_LONG,        /* CNAME chain longer than SL_DNS_CHAIN: rest ignored */
 	SL_L_RCODE,             /* error responses (NXDOMAIN, SERVFAIL, ...): nothing to learn */
 	SL_L_INJECTED,          /* answers handed to the learner by `sluice run` (sluice_inject) */
+	SL_L_PENDING_CLIENT,    /* a client's unanswered query displaced by its own newer ones */
+	SL_L_CAP_CLASS,         /* name class at its total: the oldest address of a name over
+				 * its fair share dropped */
+	SL_L_RINGS_FULL,        /* no ring left for a new name: learned without a per-name cap */
 	SL_L_MAX,
 };
 
@@ -681,10 +751,15 @@ _Static_assert(sizeof(struct sl_addr_key) == 20, "sl_addr_key");
 _Static_assert(sizeof(struct sl_learn_slot) == 16, "sl_learn_slot");
 _Static_assert(sizeof(struct sl_learned_val) == 80, "sl_learned_val");
 _Static_assert(sizeof(struct sl_name_ring_ent) == 24, "sl_name_ring_ent");
-_Static_assert(sizeof(struct sl_name_ring) == 8 + 24 * SL_NAME_RING, "sl_name_ring");
+_Static_assert(sizeof(struct sl_name_ring) == 16 + 16 * SL_CLASS_BIG, "sl_name_ring");
+_Static_assert(sizeof(struct sl_nring_key) == 16, "sl_nring_key");
+_Static_assert(sizeof(struct sl_nring) == 8 + 24 * SL_NAME_RING, "sl_nring");
 _Static_assert(sizeof(struct sl_pending_key) == 40, "sl_pending_key");
 _Static_assert(sizeof(struct sl_pending_val) == 16, "sl_pending_val");
-_Static_assert(sizeof(struct sl_learn_cfg) == 40, "sl_learn_cfg");
+_Static_assert(sizeof(struct sl_pcl_key) == 24, "sl_pcl_key");
+_Static_assert(sizeof(struct sl_pcl_ent) == 24, "sl_pcl_ent");
+_Static_assert(sizeof(struct sl_pcl) == 8 + 24 * SL_PENDING_PER_CLIENT, "sl_pcl");
+_Static_assert(sizeof(struct sl_learn_cfg) == 48, "sl_learn_cfg");
 _Static_assert(sizeof(struct sl_dns_event) == 56 + SL_DNS_BUF, "sl_dns_event");
 
 #endif /* SLUICE_H */

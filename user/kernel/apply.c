@@ -279,6 +279,7 @@ static int plan(struct apply *a)
 		a->reuse.att_ctr_fd = cur->att_ctr_fd;
 		a->reuse.learned_fd = cur->learned_fd;
 		a->reuse.name_ring_fd = cur->name_ring_fd;
+		a->reuse.name_rings_fd = cur->name_rings_fd;
 		a->reuse.pending_fd = cur->pending_fd;
 		a->reuse.learn_ctr_fd = cur->learn_ctr_fd;
 		a->reuse.learn_live_fd = cur->learn_live_fd;
@@ -499,6 +500,7 @@ static int pin_generation(struct apply *a)
 	/* learning state: kept; pinned by the first apply that has it */
 	if ((cur->learned_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.learned), inst, "learned"))) ||
 	    (cur->name_ring_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.name_ring), inst, "name_ring"))) ||
+	    (cur->name_rings_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.name_rings), inst, "name_rings"))) ||
 	    (cur->pending_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.pending), inst, "pending"))) ||
 	    (cur->learn_ctr_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.learn_ctr), inst, "learn_ctr"))) ||
 	    (cur->learn_live_fd < 0 && (e = slk_pin_fd(bpf_map__fd(skel->maps.learn_live), inst, "learn_live"))) ||
@@ -654,6 +656,8 @@ static void unpin_new(struct apply *a)
 		slk_unpin(inst, "learned");
 	if (a->cur.name_ring_fd < 0)
 		slk_unpin(inst, "name_ring");
+	if (a->cur.name_rings_fd < 0)
+		slk_unpin(inst, "name_rings");
 	if (a->cur.pending_fd < 0)
 		slk_unpin(inst, "pending");
 	if (a->cur.learn_ctr_fd < 0)
@@ -709,7 +713,7 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	a.o = o;
 	a.rep = rep;
 	a.inst = inst;
-	a.reuse = (struct sl_reuse){ -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+	a.reuse = (struct sl_reuse){ -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 	memset(rep, 0, sizeof(*rep));
 	if ((e = check_opts(inst, o)))
 		return e;

@@ -137,6 +137,7 @@ void sl_instance_close(struct sl_instance *in)
 	slk_close_fd(&in->nclass_fd);
 	slk_close_fd(&in->learn_ctr_fd);
 	slk_close_fd(&in->name_ring_fd);
+	slk_close_fd(&in->name_rings_fd);
 	slk_close_fd(&in->pending_fd);
 	slk_close_fd(&in->learn_live_fd);
 	slk_close_fd(&in->learn_bloom_fd);
@@ -171,6 +172,7 @@ void slk_instance_init(struct sl_instance *in)
 	in->counters_fd = in->globals_fd = in->rules_fd = in->attach_fd = in->att_ctr_fd = -1;
 	in->learned_fd = in->names_fd = in->wilds_fd = in->nclass_fd = in->learn_ctr_fd = -1;
 	in->name_ring_fd = in->pending_fd = in->learn_live_fd = in->learn_bloom_fd = -1;
+	in->name_rings_fd = -1;
 }
 
 bool slk_instance_dir_exists(const char *inst)
@@ -271,6 +273,7 @@ int slk_instance_open_raw(const char *inst, struct sl_instance *in)
 	in->nclass_fd = slk_obj_get(inst, "nclass");
 	in->learn_ctr_fd = slk_obj_get(inst, "learn_ctr");
 	in->name_ring_fd = slk_obj_get(inst, "name_ring");
+	in->name_rings_fd = slk_obj_get(inst, "name_rings");
 	in->pending_fd = slk_obj_get(inst, "pending");
 	in->learn_live_fd = slk_obj_get(inst, "learn_live");
 	in->learn_bloom_fd = slk_obj_get(inst, "learn_bloom");

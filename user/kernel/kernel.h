@@ -47,6 +47,7 @@ struct sl_learn_fds {
 
 struct sl_learn_opts {
 	uint32_t ttl_floor_s, ttl_max_s, grace_s, pending_ms, name_cap, learned_cap;
+	uint32_t class_cap;                     /* addresses per name class (SL_CLASS_CAP) */
 	const struct sl_cidr *resolvers;        /* NULL: /etc/resolv.conf */
 	size_t nresolvers;
 	const char *resolv_conf;                /* NULL: /etc/resolv.conf */
@@ -91,6 +92,7 @@ struct sl_reuse {
 	int att_ctr_fd;
 	/* host-name learning state, kept across applies */
 	int learned_fd, name_ring_fd, pending_fd, learn_ctr_fd, learn_live_fd, learn_bloom_fd;
+	int name_rings_fd;      /* per-name rings (kept) */
 	int fallback_fd;        /* dns_fallback ring buffer (sluice run reads it) */
 	int events_fd, ev_ctr_fd;       /* events ring buffer and its counters (kept) */
 };
@@ -266,7 +268,7 @@ struct sl_instance {
 	int config_fd, dst4_fd, dst6_fd, ports_fd;
 	int counters_fd, globals_fd, rules_fd, attach_fd, att_ctr_fd;
 	int learned_fd, names_fd, wilds_fd, nclass_fd, learn_ctr_fd;  /* -1 if absent */
-	int name_ring_fd, pending_fd, learn_live_fd, learn_bloom_fd;
+	int name_ring_fd, pending_fd, learn_live_fd, learn_bloom_fd, name_rings_fd;
 	struct sl_config cfg;
 	__u32 layout;           /* its pin layout (SL_LAYOUT_*) */
 };

@@ -23,6 +23,7 @@ void sl_learn_opts_default(struct sl_learn_opts *o)
 	o->grace_s = SL_LEARN_GRACE_S;
 	o->pending_ms = SL_LEARN_PENDING_MS;
 	o->name_cap = SL_NAME_RING;
+	o->class_cap = SL_CLASS_CAP;
 	o->learned_cap = SL_LEARN_CAP_DEFAULT;
 }
 
@@ -122,6 +123,7 @@ int sl_learn_fill(const struct sl_image *img, const struct sl_learn_fds *fds,
 	lc.pending_ms = o->pending_ms;
 	lc.name_cap = o->name_cap && o->name_cap <= SL_NAME_RING ? o->name_cap : SL_NAME_RING;
 	lc.learned_cap = o->learned_cap;
+	lc.class_cap = o->class_cap ? o->class_cap : SL_CLASS_CAP;
 	lc.max_wild_labels = img->max_wild_labels;
 	return upd(fds->learn_cfg, &(__u32){ 0 }, &lc, BPF_ANY, "learn_cfg");
 }
@@ -206,7 +208,7 @@ const char *sl_learn_ctr_name(uint32_t idx)
 	static const char *n[SL_L_MAX] = {
 		"queries", "answers", "learned", "no_rule", "spoofed", "unsolicited",
 		"malformed", "truncated", "cap_name", "cap_total", "slots_full", "fallback",
-		"chain_long", "rcode", "injected",
+		"chain_long", "rcode", "injected", "pending_client", "cap_class", "rings_full",
 	};
 
 	return idx < SL_L_MAX ? n[idx] : "?";

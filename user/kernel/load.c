@@ -122,6 +122,7 @@ static int reuse_maps(struct sluice_bpf *skel, const struct sl_reuse *reuse)
 	    (reuse->att_ctr_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.att_counters, reuse->att_ctr_fd))) ||
 	    (reuse->learned_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learned, reuse->learned_fd))) ||
 	    (reuse->name_ring_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.name_ring, reuse->name_ring_fd))) ||
+	    (reuse->name_rings_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.name_rings, reuse->name_rings_fd))) ||
 	    (reuse->pending_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.pending, reuse->pending_fd))) ||
 	    (reuse->learn_ctr_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_ctr, reuse->learn_ctr_fd))) ||
 	    (reuse->learn_live_fd >= 0 && (e = bpf_map__reuse_fd(skel->maps.learn_live, reuse->learn_live_fd))) ||

@@ -365,6 +365,8 @@ static int read_learner(const struct sl_instance *in, struct sl_prom_inst *s)
 	}
 	if (fd_id(in->name_ring_fd, &cap))
 		add_map(s, "name_ring", hash_count(in->name_ring_fd), cap);
+	if (fd_id(in->name_rings_fd, &cap))
+		add_map(s, "name_rings", hash_count(in->name_rings_fd), cap);
 	if (fd_id(in->pending_fd, &cap))
 		add_map(s, "pending", hash_count(in->pending_fd), cap);
 	return 0;

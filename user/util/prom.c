@@ -311,6 +311,8 @@ static void dns(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 	};
 	static const struct { int idx; const char *cap; } cap[] = {
 		{ SL_L_CAP_NAME, "name" }, { SL_L_CAP_TOTAL, "total" }, { SL_L_SLOTS_FULL, "slots" },
+		{ SL_L_PENDING_CLIENT, "pending_client" }, { SL_L_CAP_CLASS, "class" },
+		{ SL_L_RINGS_FULL, "rings" },
 	};
 
 	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
@@ -329,9 +331,12 @@ static void dns(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 			sl_buf_printf(b, "sluice_dns_answers_ignored_total{sluice_instance=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
 				      in[i].name, ign[k].reason, in[i].lctr[ign[k].idx]);
 	family(b, "sluice_dns_cap_hits_total", "counter",
-	       "Learner caps hit: name (64 addresses per name: the oldest dropped), total (the learned "
-	       "map full: least recently used evicted), slots (4 names per address: the soonest to "
-	       "expire replaced).");
+	       "Learner caps hit: name (64 addresses per question name: its oldest dropped), class "
+	       "(a name class at its total: the oldest address of a name over its fair share "
+	       "dropped), total (the learned map full: least recently used evicted), slots (4 names "
+	       "per address: the soonest to expire replaced), rings (no per-name ring left: learned "
+	       "uncapped), pending_client (a client's unanswered query displaced by its own newer "
+	       "ones: 64 per client).");
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; in[i].learn && k < sizeof(cap) / sizeof(cap[0]); k++)
 			sl_buf_printf(b, "sluice_dns_cap_hits_total{sluice_instance=\"%s\",cap=\"%s\"} %" PRIu64 "\n",
