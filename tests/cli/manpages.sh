@@ -79,7 +79,7 @@ want=$(sed -n '1s/^sluice (\([^)-]*\).*/\1/p' debian/changelog)
 expect_eq "--version: the version of debian/changelog" "$(sed -n 1p <<<"$v")" "sluice $want"
 check "--version: a commit" grep -qE '^commit [0-9a-f]{7,}' <<<"$v"
 check "--version: libbpf" grep -qE '^libbpf v?[0-9]+\.[0-9]+' <<<"$v"
-check "--version: pin layout 4" grep -q '^pin layout 4 ' <<<"$v"
+check "--version: pin layout 5" grep -q '^pin layout 5 ' <<<"$v"
 expect_eq "sluice version = sluice --version" "$("$S" version)" "$v"
 # from a tarball without git (git archive fills COMMIT in: export-subst)
 if git -C "$ROOT" rev-parse HEAD > /dev/null 2>&1; then

@@ -79,8 +79,8 @@ expect_eq "not one allowed datagram lost across the upgrade" "$(awk '{print $4}'
 expect_eq "not one denied datagram through across the upgrade" "$(awk '{print $2}' "$TMP/recv6001")" 0
 expect_eq "status true throughout the upgrade" "$(grep -c bad "$TMP/status.bad")" 0
 st=$("$NEW" status --json --instance "$inst")
-expect_eq "after the takeover: layout 4, generation 2" \
-	"$(jq -r '.instances[0] | "\(.layout) \(.generation)"' <<<"$st")" "4 2"
+expect_eq "after the takeover: layout 5, generation 2" \
+	"$(jq -r '.instances[0] | "\(.layout) \(.generation)"' <<<"$st")" "5 2"
 stats=$("$NEW" stats --json --instance "$inst")
 # counters carried: every allowed datagram counted once, by the old program or the new
 expect_eq "counters carried over: video passed all $N" "$(rule_stat "$stats" video pass_packets)" "$N"
@@ -88,14 +88,14 @@ expect_ge "counters carried over: the policy dropped the denied ones" \
 	"$(jq '.policy.drop_packets' <<<"$stats")" "$N"
 
 # Downgrade: a layout newer than this sluice's is refused, naming it; nothing changes.
-bpftool map update pinned "$PINS/layout" key 0 0 0 0 value 5 0 0 0
+bpftool map update pinned "$PINS/layout" key 0 0 0 0 value 6 0 0 0
 for cmd in "status" "stats" "lookup 192.0.2.2 udp 6000" "apply $TMP/rules" "detach --all"; do
 	"$NEW" $cmd --instance "$inst" > /dev/null 2> "$TMP/err"
 	rc=$?
-	if [ $rc -eq 1 ] && grep -q "pin layout 5, written by a newer sluice" "$TMP/err"; then
-		pass "a newer layout: ${cmd%% *} refuses and names layout 5"
+	if [ $rc -eq 1 ] && grep -q "pin layout 6, written by a newer sluice" "$TMP/err"; then
+		pass "a newer layout: ${cmd%% *} refuses and names layout 6"
 	else
-		fail "a newer layout: ${cmd%% *} refuses and names layout 5" "exit $rc: $(cat "$TMP/err")"
+		fail "a newer layout: ${cmd%% *} refuses and names layout 6" "exit $rc: $(cat "$TMP/err")"
 	fi
 done
 ready=$TMP/ready2
@@ -105,8 +105,8 @@ for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.05; done
 in_c "$id" "$SLUDP" send 192.0.2.2 6001 20 >/dev/null 2>&1
 wait "$rpid"
 expect_eq "the refused instance still enforces (udp 6001 dropped)" "$(awk '{print $2}' "$TMP/recv")" 0
-bpftool map update pinned "$PINS/layout" key 0 0 0 0 value 4 0 0 0
-check "layout 4 again: status" "$NEW" status --instance "$inst" > /dev/null
+bpftool map update pinned "$PINS/layout" key 0 0 0 0 value 5 0 0 0
+check "layout 5 again: status" "$NEW" status --instance "$inst" > /dev/null
 
 # A map that does not match the BPF object's declaration is never reinterpreted.
 m=${inst}m

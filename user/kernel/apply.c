@@ -112,6 +112,7 @@ struct apply {
 	struct sl_image img;
 	struct sluice_bpf *skel;                /* the new generation's maps */
 	struct sl_reuse reuse;
+	struct slk_mig mig;                     /* kept maps an older layout had in another shape */
 	int attach_fd, actr_fd;
 	double t0;
 };
@@ -288,6 +289,7 @@ static int plan(struct apply *a)
 		a->reuse.events_fd = slk_obj_get(a->inst, "events");  /* kept: readers survive applies */
 		a->reuse.ev_ctr_fd = slk_obj_get(a->inst, "ev_ctr");
 	}
+	slk_mig_plan(cur, a->have, &a->reuse, &a->mig);
 	if ((e = slk_assign_slots(a->rs, a->have ? a->meta : NULL, a->slots)) || (e = slot_room(a)))
 		return e;
 	e = sl_compile(a->rs, a->slots, a->have ? cur->cfg.generation + 1 : 1, &a->img);
@@ -511,7 +513,7 @@ static int pin_generation(struct apply *a)
 		return e;
 	if ((e = slk_source_stage(inst, a->rs, &a->img, a->o, a->have, a->att, a->is_new)))
 		return e;
-	if ((e = slk_layout_pin_next(inst)) ||
+	if ((e = slk_mig_pin(inst, a->skel, &a->mig)) || (e = slk_layout_pin_next(inst)) ||
 	    (e = slk_pin_fd(bpf_map__fd(skel->maps.rodata), inst, "next-config")))
 		return e;
 	sl_fault("apply-prepared");
@@ -636,6 +638,7 @@ static void unpin_new(struct apply *a)
 	slk_unpin(inst, "next-config");
 	slk_unpin(inst, "next-layout");
 	slk_source_unstage(inst);
+	slk_mig_unpin(inst, &a->mig);
 	for (size_t i = 0; i < sizeof(gen_maps) / sizeof(gen_maps[0]); i++) {
 		snprintf(name, sizeof(name), "next-%s", gen_maps[i]);
 		slk_unpin(inst, name);
@@ -706,7 +709,7 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	     struct sl_apply_report *rep)
 {
 	const char *inst = o->instance ? o->instance : "default";
-	struct apply a = { .rs = rs };
+	struct apply a = { .rs = rs, .mig = { { -1, -1, -1 } } };
 	struct slk_lock lk = { -1 };
 	int e;
 
@@ -747,6 +750,7 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		goto undo_attach;
 	if ((e = switch_running(&a)))
 		goto undo_switch;
+	slk_mig_carry(inst, a.skel, &a.mig);
 	slk_commit(inst);
 	if (!o->confirm_s)      /* nothing pending any more: no generation to go back to */
 		slk_unpin(inst, "prev-source");

@@ -117,6 +117,25 @@ int slk_layout_compat(const char *inst);
 int slk_layout_pin_next(const char *inst);
 const char *slk_map_type_name(__u32 type);
 
+/* ---------------------------------------------------------- migrate.c */
+
+/* Kept maps whose shape layout SLK_MIG_LAYOUT changed: globals, learn_ctr,
+ * name_ring.  An apply over an older instance makes them fresh. */
+#define SLK_MIG_LAYOUT 5
+#define SLK_MIG_N      3
+struct slk_mig {
+	int old_fd[SLK_MIG_N];  /* the running instance's map, -1: reused or absent */
+};
+/* Whether pin @name of a layout-@layout instance is replaced, not reused. */
+bool slk_mig_replaced(const char *name, __u32 layout);
+/* Take the replaced maps out of @r (their old fds into @m, still owned by @cur). */
+void slk_mig_plan(const struct sl_instance *cur, bool have, struct sl_reuse *r, struct slk_mig *m);
+/* Pin the new ones as next-<name> (the commit renames them over the old). */
+int slk_mig_pin(const char *inst, struct sluice_bpf *skel, const struct slk_mig *m);
+void slk_mig_unpin(const char *inst, const struct slk_mig *m);
+/* After the switch: add the old counters into the new maps. */
+int slk_mig_carry(const char *inst, struct sluice_bpf *skel, const struct slk_mig *m);
+
 /* ---------------------------------------------------------- load.c, fill.c */
 
 int slk_skel_prog_fd(struct sluice_bpf *s, const struct sl_attach *a);

@@ -23,7 +23,7 @@ struct sl_dnsm;
 #define SL_PIN_ROOT     "/sys/fs/bpf/sluice"
 /* The pin and map layout this sluice writes (the `layout` pin), the oldest it
  * takes over, and what an instance without the pin is (docs/upgrades.md). */
-#define SL_LAYOUT_VERSION     4
+#define SL_LAYOUT_VERSION     5
 #define SL_LAYOUT_MIN         3
 #define SL_LAYOUT_UNVERSIONED 3
 /* "1.1 (built against 1.1)": the libbpf this sluice runs with (layout.c). */

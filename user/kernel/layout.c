@@ -82,8 +82,8 @@ static int compat_one(const char *inst, const char *name, __u32 layout)
 	__u32 len = sizeof(info);
 	int fd, e = 0;
 
-	if (!d || (fd = slk_obj_get(inst, name)) < 0)
-		return 0;
+	if (!d || slk_mig_replaced(name, layout) || (fd = slk_obj_get(inst, name)) < 0)
+		return 0;       /* not ours, replaced by the takeover (migrate.c), or absent */
 	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
 		e = -errno;
 		close(fd);
