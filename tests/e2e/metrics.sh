@@ -172,14 +172,14 @@ stats_lines() {   # sluice stats --json -> "key value" lines
 		"policy_packets - pass \(.policy.pass_packets)", "policy_packets - drop \(.policy.drop_packets)",
 		"policy_bytes - pass \(.policy.pass_bytes)", "policy_bytes - drop \(.policy.drop_bytes)",
 		"malformed - - \(.malformed)", "non_ip - - \(.non_ip)", "fragment - - \(.fragments)",
-		"control - - \(.control)", "audit_pass - - \(.audit_pass)",
+		"control - - \(.control)", "nd - - \(.nd_pass)", "audit_pass - - \(.audit_pass)",
 		(.attachments[] | ("\(.hook)/\(.dev // .cgroup)\(if .netns then "@" + .netns else "" end)") as $w |
 		  "att_packets \($w) pass \(.pass_packets)", "att_packets \($w) drop \(.drop_packets)",
 		  "att_bytes \($w) pass \(.pass_bytes)", "att_bytes \($w) drop \(.drop_bytes)"),
 		(.dns | to_entries[] | "dns \(.key) - \(.value)")' | sort
 }
 prom_lines() {   # the same keys from Prometheus' newest samples
-	pq "{__name__=~\"sluice_(rule_packets|rule_bytes|rule_near_miss_packets|policy_packets|policy_bytes|malformed_packets|non_ip_packets|fragment_packets|control_packets|audit_pass_packets|attachment_packets|attachment_bytes|dns_.*)_total\",sluice_instance=\"$inst\"}" |
+	pq "{__name__=~\"sluice_(rule_packets|rule_bytes|rule_near_miss_packets|policy_packets|policy_bytes|malformed_packets|non_ip_packets|fragment_packets|control_packets|nd_packets|audit_pass_packets|attachment_packets|attachment_bytes|dns_.*)_total\",sluice_instance=\"$inst\"}" |
 	jq -r '.data.result[] | .metric as $m | .value[1] as $v |
 		($m.__name__ | sub("^sluice_"; "") | sub("_total$"; "")) as $n |
 		if $n == "rule_packets" or $n == "rule_bytes" then "\($n) \($m.rule) \($m.verdict) \($v)"
@@ -189,7 +189,8 @@ prom_lines() {   # the same keys from Prometheus' newest samples
 			"\($n | sub("attachment"; "att")) \($m.hook)/\($m.dev) \($m.verdict) \($v)"
 		elif $n == "dns_answers_ignored" then "dns \($m.reason) - \($v)"
 		elif $n == "dns_cap_hits" then
-			"dns \({"name": "cap_name", "total": "cap_total", "slots": "slots_full"}[$m.cap]) - \($v)"
+			"dns \({"name": "cap_name", "total": "cap_total", "slots": "slots_full", "class": "cap_class",
+			       "rings": "rings_full", "pending_client": "pending_client"}[$m.cap]) - \($v)"
 		elif $n == "dns_cname_chain_long" then "dns chain_long - \($v)"
 		elif ($n | startswith("dns_")) then "dns \($n | sub("^dns_"; "")) - \($v)"
 		else "\($n | sub("_packets$"; "")) - - \($v)" end' | sort
