@@ -32,12 +32,18 @@ enum { SL_CTL_NO = 0, SL_CTL_YES, SL_CTL_ND };
  * header (nd_len 0), a sane length by destination (@a0: its first word,
  * host order): link-local (fe80::/10, ff02::/16) up to the minimum MTU's
  * payload; any other unicast only NS and NA (NUD probes, solicited
- * advertisements), no bigger than a message with its options.
+ * advertisements), no bigger than a message with its options.  A global
+ * function, called only for ICMPv6 (sl_is_control): verified once instead of
+ * at each of the classifier's and the ICMP-error parser's call sites.
  */
-static __always_inline int sl_is_nd(const struct sl_pinfo *pi, __u32 a0)
+__noinline int sl_is_nd(const struct sl_pinfo *pi, __u32 a0)
 {
-	__u32 t = pi->icmp_type, n = pi->nd_len;
+	__u32 t, n;
 
+	if (!pi)
+		return 0;
+	t = pi->icmp_type;
+	n = pi->nd_len;
 	if (pi->proto != SL_NEXTHDR_ICMP || pi->frag || t < 133 || t > 137 ||
 	    pi->hoplimit != 255 || n < SL_ND_MIN)
 		return 0;
@@ -62,7 +68,7 @@ static __always_inline int sl_is_control(const struct sl_pinfo *pi)
 		       pi->port == 67 && pi->lport == 68;
 	}
 	if ((a0 >> 16) == 0xff02)
-		return sl_is_nd(pi, a0) ? SL_CTL_ND : SL_CTL_YES;
+		return pi->proto == SL_NEXTHDR_ICMP && sl_is_nd(pi, a0) ? SL_CTL_ND : SL_CTL_YES;
 	if (!d[0] && !d[1] && !d[2] && d[3] == bpf_htonl(1))
 		return 1;
 	if (pi->proto == SL_NEXTHDR_ICMP && sl_is_nd(pi, a0))
