@@ -74,7 +74,7 @@ expect_eq "type 135, 1 KB, hop 64 to 2001:db8:1::2: none of 10 arrive" "$(nd 135
 expect_eq "type 135, 1 KB, hop 255 to 2001:db8:1::2: none of 10 arrive" "$(nd 135 255 1024 10)" 0
 expect_eq "type 134, 16 bytes, hop 255 to 2001:db8:1::2 (no RA goes to a global address): none of 5" \
 	"$(nd 134 255 8 5)" 0
-expect_eq "... all 25 counted as policy drops" "$(( $(g policy.drop_packets) - d0 ))" 25
+expect_ge "... all 25 counted as policy drops (the kernel's own packets may add)" "$(( $(g policy.drop_packets) - d0 ))" 25
 n0=$(g nd_pass)
 expect_eq "type 135, 24 bytes, hop 255 (a NUD probe's shape) arrives: 5 of 5" "$(nd 135 255 16 5)" 5
 check "... counted as nd_pass (+5 at least)" test "$(( $(g nd_pass) - n0 ))" -ge 5
