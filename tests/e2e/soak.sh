@@ -62,7 +62,9 @@ while i=$((i + 1)); [ "$i" -le "$N" ] ||
 	{ [ "$(wc -l < "$TMP/probes")" -lt 50 ] && [ "$i" -le $((4 * N)) ]; }; do
 	f=$TMP/A; [ $((i % 2)) = 1 ] && f=$TMP/B
 	if [ $((i % 10)) = 0 ]; then
-		sl apply "$f" > "$TMP/out" 2>&1 &
+		# sluice itself in the background, not the function sl: $! must be the
+		# apply's pid (killing a subshell that runs sl leaves its apply running)
+		"$SLUICE" apply "$f" --instance "$inst" > "$TMP/out" 2>&1 &
 		p=$!
 		sleep "$(printf '0.%03d' $(( RANDOM % dur_ms % 1000 )))"
 		kill -9 $p 2>/dev/null && killed=$((killed + 1))
