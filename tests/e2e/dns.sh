@@ -397,6 +397,13 @@ check "10. after 3 s: a new connection to 203.0.113.15:443 is dropped" tcp_fails
 r=$(learned_field 203.0.113.15 remaining_ms)
 check "10. learned: 203.0.113.15 expired (remaining_ms $r)" bash -c "[ '$r' = none ] || [ '$r' -le 0 ]"
 
+# --- the dns-learn attachment says what it read and learned, not "passed 0 dropped 0"
+st=$("$SLUICE" status --instance "$inst" 2>/dev/null | grep ' dns-learn ')
+check "status: the dns-learn attachment shows the answers it read and the addresses it learned ($st)" \
+	bash -c "grep -qE 'answers read [1-9][0-9]*, addresses learned [1-9]' <<<\"\$1\" && ! grep -q 'passed 0 dropped 0' <<<\"\$1\"" _ "$st"
+expect_ge "status --json: the dns-learn attachment's dns_learned" \
+	"$("$SLUICE" status --json --instance "$inst" | jq '[.instances[0].attachments[] | select(.hook == "dns-learn") | .dns_learned] | first // 0')" 1
+
 # --- detach --all leaves nothing
 progs=$(pinned_progs | awk '{print $1}')
 links=$("$SLUICE" status --json --instance "$inst" | jq -r '.instances[].attachments[].link_id // empty' | grep -v '^0$')

@@ -92,6 +92,14 @@ static void json_attach(struct sl_json *j, const struct sl_instance *in, uint32_
 	sl_json_ku64(j, "pass_bytes", ac.pass_bytes);
 	sl_json_ku64(j, "drop_packets", ac.drop_packets);
 	sl_json_ku64(j, "drop_bytes", ac.drop_bytes);
+	if (a->hook == SL_HOOK_DNS) {   /* the learner judges nothing: what it read and learned */
+		uint64_t an = 0, le = 0;
+
+		sl_learn_ctr_read(in->learn_ctr_fd, SL_L_ANSWERS, &an);
+		sl_learn_ctr_read(in->learn_ctr_fd, SL_L_LEARNED, &le);
+		sl_json_ku64(j, "dns_answers", an);
+		sl_json_ku64(j, "dns_learned", le);
+	}
 	sl_json_obj_close(j);
 }
 
@@ -213,9 +221,19 @@ static int status_one(const char *name, struct sl_json *j)
 				printf("handle 0x%x prio %u", a->handle, a->priority);
 			else
 				printf("link %u", a->link_id);
-			printf("  since %s  passed %llu dropped %llu  %s", since,
-			       (unsigned long long)ac.pass_packets, (unsigned long long)ac.drop_packets,
-			       sl_att_state_name(l->state));
+			if (a->hook == SL_HOOK_DNS) {
+				/* the learner judges nothing: what it read and learned */
+				uint64_t an = 0, le = 0;
+
+				sl_learn_ctr_read(in.learn_ctr_fd, SL_L_ANSWERS, &an);
+				sl_learn_ctr_read(in.learn_ctr_fd, SL_L_LEARNED, &le);
+				printf("  since %s  answers read %llu, addresses learned %llu  %s", since,
+				       (unsigned long long)an, (unsigned long long)le, sl_att_state_name(l->state));
+			} else {
+				printf("  since %s  passed %llu dropped %llu  %s", since,
+				       (unsigned long long)ac.pass_packets, (unsigned long long)ac.drop_packets,
+				       sl_att_state_name(l->state));
+			}
 			if (l->renamed)
 				printf(" (renamed from %.16s)", a->ifname);
 			if (l->moved)
