@@ -62,7 +62,9 @@ check "the completion loads in bash (bash-completion's loader)" bash -c \
 v=$(/usr/sbin/sluice --version)
 expect_eq "--version names the commit it was built from" "$(sed -n 's/^commit //p' <<<"$v")" \
 	"$(cd "$ROOT" && c=$(git rev-parse --short=12 HEAD); git diff --quiet HEAD || c=$c-dirty; echo "$c")"
-check "--version: pin layout 4" grep -q '^pin layout 4' <<<"$v"
+# the layout this tree writes (user/kernel/kernel.h), so that a new layout needs no edit here
+LAYOUT=$(sed -n 's/^#define SL_LAYOUT_VERSION *\([0-9][0-9]*\).*/\1/p' "$ROOT/user/kernel/kernel.h")
+check "--version: pin layout $LAYOUT" grep -q "^pin layout $LAYOUT " <<<"$v"
 UNIT=/lib/systemd/system/sluice@.service
 check "the unit is installed" test -f "$UNIT"
 
@@ -130,8 +132,8 @@ else
 	expect_eq "upgrade under traffic: status true throughout" "$(grep -c bad "$TMP/status.bad")" 0
 	stats=$("$NEW" stats --json --instance "$inst")
 	expect_eq "upgrade: counters carried over (video passed all $N)" "$(rule_stat "$stats" video pass_packets)" "$N"
-	expect_eq "upgrade: layout 4 after the takeover" \
-		"$("$NEW" status --json --instance "$inst" | jq '.instances[0].layout')" 4
+	expect_eq "upgrade: layout $LAYOUT after the takeover" \
+		"$("$NEW" status --json --instance "$inst" | jq '.instances[0].layout')" "$LAYOUT"
 	kill -TERM "$MAIN"
 	wait "$MAIN"
 	"$NEW" detach --all --instance "$inst" > /dev/null 2>&1
