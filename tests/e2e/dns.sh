@@ -225,6 +225,21 @@ check "baseline: tcp 203.0.113.10:80 reachable without sluice" tcp_ok 203.0.113.
 expect_eq "baseline: udp to a race address (IPv4, routed) arrives" "$(udp_count 0.0.0.0 203.0.113.200 8802 1)" 1
 expect_eq "baseline: udp to a race address (IPv6, routed) arrives" "$(udp_count :: 2001:db8:3::1234 8803 1)" 1
 
+# --- first a ruleset without host names: its learning maps are minimal
+# (issue 23: an instance of a small ruleset costs what it needs); the apply
+# with names below makes them anew at full size, and learning works
+maxent() { bpftool -j map show pinned "$pin/$1" 2>/dev/null | jq -r '.max_entries'; }
+printf 'policy drop;\nrule dns { allow udp 53; allow tcp 53; to %s; }\n' "$RES" > "$TMP/nonames.rules"
+if "$SLUICE" apply "$TMP/nonames.rules" --dev "$DEV" --netns "$C" --instance "$inst" > "$TMP/apply0.out" 2>&1; then
+	expect_eq "no names: learned, pending, name_ring, name_rings, learn_bloom minimal" \
+		"$(for m in learned pending name_ring name_rings learn_bloom; do maxent $m; done | tr '\n' ' ')" "64 64 1 1 1 "
+	p0=$(for f in "$pin"/prog-*; do bpftool -j prog show pinned "$f" | jq -r '.map_ids[]'; done 2>/dev/null |
+		sort -u | while read -r m; do bpftool -j map show id "$m" | jq -r 'select(.name == "pending_cl") | .max_entries'; done | sort -u)
+	expect_eq "no names: pending_cl minimal" "${p0:-none}" 1
+else
+	fail "apply without names" "$(cat "$TMP/apply0.out")"
+fi
+
 # --- apply
 if ! "$SLUICE" apply "$TMP/rules" --dev "$DEV" --netns "$C" --instance "$inst" > "$TMP/apply.out" 2>&1; then
 	fail "apply" "$(cat "$TMP/apply.out")"
@@ -234,6 +249,9 @@ pass "apply"
 check "apply: no 'not enforced' warning for host names" bash -c "! grep -qi 'not enforced' $TMP/apply.out"
 check "sluice learned --json works" bash -c "$SLUICE learned --json --instance $inst | jq -e '.learned and .counters' >/dev/null"
 check "the learner runs on the ingress of $DEV" learner_attached
+expect_eq "with names: learned, name_rings, learn_bloom made anew at full size" \
+	"$(for m in learned name_rings learn_bloom; do maxent $m; done | tr '\n' ' ')" \
+	"16384 $(awk '/define SL_NAME_RINGS/ {print $3}' "$ROOT/include/sluice.h") $((1 << ($(awk '/define SL_BLOOM_LOG/ {print $3}' "$ROOT/include/sluice.h") - 6))) "
 L0=$(learned_json)
 
 # 1. nothing before the answer

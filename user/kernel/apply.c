@@ -204,23 +204,44 @@ static int open_current(struct apply *a)
 	return 0;
 }
 
-/* The learning state of a generation without host names is minimal
- * (load.c): the first apply with names makes it anew (the pins replaced). */
-static void learn_anew(struct apply *a)
+static __u32 map_entries(int fd)
 {
 	struct bpf_map_info mi = { 0 };
 	__u32 len = sizeof(mi);
-	int *fds[] = { &a->cur.learned_fd, &a->cur.pending_fd, &a->cur.name_ring_fd, &a->reuse.fallback_fd };
 
-	if (a->cur.learned_fd < 0 || bpf_obj_get_info_by_fd(a->cur.learned_fd, &mi, &len) ||
-	    mi.max_entries > SL_LEARN_IDLE_ENTRIES)
-		return;
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		if (*fds[i] >= 0) {
-			close(*fds[i]);
-			*fds[i] = -1;
-		}
-	a->reuse.learned_fd = a->reuse.pending_fd = a->reuse.name_ring_fd = -1;
+	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &mi, &len) ? mi.max_entries : 0;
+}
+
+static void drop_fd(int *cur, int *reuse)
+{
+	if (*cur >= 0)
+		close(*cur);
+	*cur = *reuse = -1;
+}
+
+/* The learning state of a generation without host names is minimal
+ * (load.c): the first apply with names makes it anew (the pins replaced).
+ * A kept "learned" of full size (it had names once, or a migrated
+ * instance) stays; a minimal bloom or ring map beside it is made anew,
+ * the bloom seeded from "learned" (fill.c). */
+static void learn_anew(struct apply *a)
+{
+	struct sl_instance *c = &a->cur;
+	struct sl_reuse *r = &a->reuse;
+	__u32 n = map_entries(c->learned_fd);
+
+	if (n && n <= SL_LEARN_IDLE_ENTRIES) {
+		drop_fd(&c->learned_fd, &r->learned_fd);
+		drop_fd(&c->pending_fd, &r->pending_fd);
+		drop_fd(&c->name_ring_fd, &r->name_ring_fd);
+		if (r->fallback_fd >= 0)
+			close(r->fallback_fd);
+		r->fallback_fd = -1;
+	}
+	if (c->name_rings_fd >= 0 && map_entries(c->name_rings_fd) < SL_NAME_RINGS)
+		drop_fd(&c->name_rings_fd, &r->name_rings_fd);
+	if (c->learn_bloom_fd >= 0 && map_entries(c->learn_bloom_fd) < SL_BLOOM_WORDS)
+		drop_fd(&c->learn_bloom_fd, &r->learn_bloom_fd);
 }
 
 /* Counter slots: an instance sized to its rules (sl_apply_opts.size_to_rules)

@@ -227,7 +227,9 @@ int slk_fill_generation(struct sluice_bpf *skel, const struct sl_image *img,
 		pthread_join(th4, NULL);
 	if (e || (e = fj.err))
 		return e;
-	if (reuse && reuse->learned_fd >= 0 && reuse->learn_bloom_fd < 0 &&
+	/* without names the bloom is minimal and unread (load.c); the first
+	 * apply with names makes it anew and seeds it (apply.c learn_anew) */
+	if (img->nnames && reuse && reuse->learned_fd >= 0 && reuse->learn_bloom_fd < 0 &&
 	    (e = slk_seed_bloom(skel, reuse->learned_fd))) {
 		slk_err("map learn_bloom: cannot seed it from the learned addresses: %s", strerror(-e));
 		return e;

@@ -76,6 +76,9 @@ static int size_maps(struct sluice_bpf *skel, const struct sl_image *img, uint32
 	    ((e = bpf_map__set_max_entries(skel->maps.learned, SL_LEARN_IDLE_ENTRIES)) ||
 	     (e = bpf_map__set_max_entries(skel->maps.pending, SL_LEARN_IDLE_ENTRIES)) ||
 	     (e = bpf_map__set_max_entries(skel->maps.name_ring, 1)) ||
+	     (e = bpf_map__set_max_entries(skel->maps.name_rings, 1)) ||
+	     (e = bpf_map__set_max_entries(skel->maps.pending_cl, 1)) ||
+	     (e = bpf_map__set_max_entries(skel->maps.learn_bloom, 1)) ||
 	     (e = bpf_map__set_max_entries(skel->maps.dns_fallback, 4096))))
 		return e;
 	if (events_kib && (e = bpf_map__set_max_entries(skel->maps.events, events_kib * 1024)))
