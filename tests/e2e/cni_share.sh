@@ -146,6 +146,18 @@ expect_eq "B: allowed udp 6001 arrives" "$(udp "$N" 198.51.100.2 6001 5)" 5
 expect_eq "B: udp 6000 dropped" "$(udp "$N" 198.51.100.2 6000 4)" 0
 expect_eq "B: its attachment counted the 4 drops" "$(att_of "$N" drop_packets)" 4
 expect_eq "another A container counted none" "$(att_of 2 drop_packets)" 0
+inst_b=$(status | jq -r --arg c "c${id}x$N" '.instances[] | select(any(.attachments[]; .container == $c)) | .instance')
+expect_eq "B's drop events name its container and pod (sluice log --json)" \
+	"$("$SLUICE" log --json --instance "$inst_b" 2>/dev/null | jq -r --arg c "c${id}x$N" \
+		'select(.dport == 6000 and .container == $c) | "\(.pod_namespace)/\(.pod_name)"' | sort | uniq -c | awk '{print $1, $2}')" \
+	"4 tele-video/pod$N"
+udp "$N" 198.51.100.2 6000 2 >/dev/null   # (the JSON read above consumed the first ones)
+check "... and the text line names them" bash -c "'$SLUICE' log --instance '$inst_b' 2>/dev/null |
+	grep -q 'container c${id}x$N.* pod tele-video/pod$N'"
+expect_eq "B's metrics carry its container and pod (6 drops: 4 + 2)" \
+	"$("$SLUICE" stats --format prometheus --instance "$inst_b" 2>/dev/null |
+		grep "^sluice_attachment_packets_total{.*container=\"c${id}x$N\",pod_namespace=\"tele-video\",pod_name=\"pod$N\",verdict=\"drop\"}" |
+		awk '{print $2}')" 6
 
 # --- the host: judged by the rules ("host": "filter" is the default) ----------
 T_PREFIX="cni_share/host/"

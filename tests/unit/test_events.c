@@ -220,6 +220,23 @@ static void json(void)
 		b.verdict == e.verdict && b.family == 4 && b.proto == 17 && b.sport == 40000 && b.dport == 8811 &&
 		b.len == 128 && !b.inbound && !strcmp(b.rule, e.rule) && !strcmp(b.name, e.name) && !strcmp(b.dst, e.dst) &&
 		!strcmp(b.dev, e.dev) && !strcmp(b.reason, e.reason), "differs");
+	free(buf);
+	buf = NULL;
+	m = open_memstream(&buf, &n);
+	strcpy(e.container, "0123456789abcdef0123");
+	strcpy(e.pod_ns, "tele-video");
+	strcpy(e.pod_name, "visit-7");
+	sl_ev_json(&e, m);
+	sl_ev_text(&e, m);
+	fclose(m);
+	T_CHECK("json: a sluice-cni container and its pod, after direction",
+		buf && strstr(buf, "\"direction\":\"outbound\",\"container\":\"0123456789abcdef0123\","
+				   "\"pod_namespace\":\"tele-video\",\"pod_name\":\"visit-7\"}\n"), "got %s", buf);
+	T_CHECK("text: ... on wan0 container 0123456789ab pod tele-video/visit-7",
+		buf && strstr(buf, " on wan0 container 0123456789ab pod tele-video/visit-7\n"), "got %s", buf);
+	T_CHECK("json: the container read back", buf && sl_ev_parse_json(buf, &b) == 0 &&
+		!strcmp(b.container, e.container) && !strcmp(b.pod_ns, "tele-video") && !strcmp(b.pod_name, "visit-7"),
+		"differs");
 	T_CHECK("json: nulls read back as empty", sl_ev_parse_json("{\"rule\":null,\"sport\":null,\"name\":null}", &b) == 0 &&
 		!b.rule[0] && b.sport == -1 && !b.name[0], "rule '%s' sport %d", b.rule, b.sport);
 	T_CHECK("json: not an object", sl_ev_parse_json("drop 192.0.2.1", &b) == -EINVAL, "accepted");

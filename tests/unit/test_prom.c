@@ -45,6 +45,13 @@ static void mk(struct sl_prom_inst *s, const char *name, size_t nrules)
 	s->att[0].c.pass_packets = 11;
 	s->att[1].hook = SL_HOOK_CGROUP;
 	snprintf(s->att[1].dev, sizeof(s->att[1].dev), "odd\"path\\with\nnewline");
+	s->natt = 3;    /* a sluice-cni container: its labels; no pod name passed */
+	s->att[2].hook = SL_HOOK_TC_INGRESS;
+	s->att[2].alive = true;
+	snprintf(s->att[2].dev, sizeof(s->att[2].dev), "sk7");
+	snprintf(s->att[2].container, sizeof(s->att[2].container), "c0ffee");
+	snprintf(s->att[2].pod_ns, sizeof(s->att[2].pod_ns), "tele\"video");
+	s->att[2].c.drop_packets = 4;
 	s->learn = true;
 	s->lctr[SL_L_CAP_NAME] = 9;
 	s->learned_live = 12;
@@ -151,6 +158,11 @@ int main(void)
 		strstr(b.p, "sluice_attachment_up{sluice_instance=\"edge\",hook=\"tc-egress\",dev=\"eth0\"} 1\n") &&
 		strstr(b.p, "sluice_attachment_up{sluice_instance=\"edge\",hook=\"cgroup\",dev=\"odd\\\"path\\\\with\\nnewline\"} 0\n"),
 		"missing or unescaped");
+	T_CHECK("prom: a container's attachment carries container and pod_namespace (escaped), no empty pod_name",
+		strstr(b.p, "sluice_attachment_packets_total{sluice_instance=\"edge\",hook=\"tc-ingress\",dev=\"sk7\","
+			    "container=\"c0ffee\",pod_namespace=\"tele\\\"video\",verdict=\"drop\"} 4\n") &&
+		strstr(b.p, "sluice_attachment_up{sluice_instance=\"edge\",hook=\"tc-ingress\",dev=\"sk7\","
+			    "container=\"c0ffee\",pod_namespace=\"tele\\\"video\"} 1\n"), "missing");
 	T_CHECK("prom: learner cap hits", strstr(b.p, "sluice_dns_cap_hits_total{sluice_instance=\"edge\",cap=\"name\"} 9\n"),
 		"missing");
 	T_CHECK("prom: drop events by outcome",

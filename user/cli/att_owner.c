@@ -9,29 +9,16 @@
 
 #include "cli/cli_int.h"
 
-static int by_rec(const struct sl_att_owner *o, void *ctx)
-{
-	struct sl_att_owner *t = ctx;
-
-	if (o->rec < SL_MAX_ATTACH)
-		t[o->rec] = *o;
-	return 0;
-}
-
 struct sl_att_owner *cli_att_owners(const char *inst)
 {
-	struct sl_att_owner *t = calloc(SL_MAX_ATTACH, sizeof(*t));
+	struct sl_att_owner *t;
 
-	if (t && sl_owners_each(inst, by_rec, t)) {
-		free(t);
-		return NULL;
-	}
-	return t;
+	return sl_owners_table(inst, &t) ? NULL : t;
 }
 
 void cli_att_owner_show(const struct sl_att_owner *t, uint32_t k, struct sl_json *j)
 {
-	const struct sl_att_owner *o = t && k < SL_MAX_ATTACH && t[k].id[0] ? &t[k] : NULL;
+	const struct sl_att_owner *o = sl_owner_of(t, k, NULL);
 
 	if (j) {
 		if (!o)

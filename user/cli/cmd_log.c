@@ -22,7 +22,8 @@ const char sl_log_summary[] = "print the drop events of an instance (what was dr
 const char sl_log_help[] =
 	"  -f, --follow          stream events until interrupted (default: print what is buffered)\n"
 	"  -j, --json            one JSON object per line: time, instance, hook, dev, verdict, reason,\n"
-	"                        rule, family, src, dst, proto, sport, dport, len, name\n"
+	"                        rule, family, src, dst, proto, sport, dport, len, name, direction;\n"
+	"                        sluice-cni's: container, pod_namespace, pod_name\n"
 	"      --rule NAME       only events of this rule (deciding or nearly matched)\n"
 	"      --verdict V       only drop, audit-drop or pass\n"
 	"      --dst CIDR        only events to destinations in CIDR\n"

@@ -88,6 +88,7 @@ struct sl_ev_names {
 	char inst[SL_INST_LEN + 1];
 	struct sl_rule_meta *meta;              /* SL_MAX_SLOTS */
 	struct sl_attach att[SL_MAX_ATTACH];
+	struct sl_att_owner *own;               /* sluice-cni's containers by record, or NULL */
 	struct ncname *nc;
 	size_t nnc;
 	int64_t mono2real;                      /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
@@ -148,6 +149,9 @@ static int names_fill(struct sl_ev_names *n)
 	free(n->nc);
 	n->nc = NULL;
 	n->nnc = 0;
+	free(n->own);
+	if (sl_owners_table(n->inst, &n->own))
+		n->own = NULL;
 	names_of(n, n->inst, "names", false);
 	names_of(n, n->inst, "wilds", true);
 	n->mono2real = (int64_t)ts_ns(CLOCK_REALTIME) - (int64_t)ts_ns(CLOCK_MONOTONIC);
@@ -176,6 +180,7 @@ void sl_ev_names_free(struct sl_ev_names *n)
 		return;
 	free(n->meta);
 	free(n->nc);
+	free(n->own);
 	free(n);
 }
 
@@ -193,7 +198,12 @@ static bool names_stale(const struct sl_ev_names *n, const struct sl_event *raw)
 		return true;
 	if (raw->ncls && !nc_name(n, raw->ncls))
 		return true;
-	return raw->att < SL_MAX_ATTACH && n->att[raw->att].hook == SL_HOOK_NONE;
+	if (raw->att >= SL_MAX_ATTACH)
+		return false;
+	/* a free record, or one taken by another interface (sluice-cni's
+	 * containers come and go) since the names were read */
+	return n->att[raw->att].hook == SL_HOOK_NONE ||
+	       (raw->ifindex && n->att[raw->att].ifindex && raw->ifindex != n->att[raw->att].ifindex);
 }
 
 static void where(const struct sl_ev_names *n, const struct sl_event *raw, struct sl_ev *e)
@@ -207,6 +217,12 @@ static void where(const struct sl_ev_names *n, const struct sl_event *raw, struc
 			snprintf(e->dev, sizeof(e->dev), "%s", a->cgroup);
 		else
 			snprintf(e->dev, sizeof(e->dev), "%.*s", SL_IFNAME_LEN, a->ifname);
+		const struct sl_att_owner *o = sl_owner_of(n->own, raw->att, a->ifname);
+		if (o) {
+			snprintf(e->container, sizeof(e->container), "%s", o->id);
+			snprintf(e->pod_ns, sizeof(e->pod_ns), "%s", o->pod_ns);
+			snprintf(e->pod_name, sizeof(e->pod_name), "%s", o->pod_name);
+		}
 		return;
 	}
 	/* not an attachment record of the instance (a test run, a detached program) */

@@ -456,6 +456,12 @@ int sl_owners_del(const char *instance, const char *id, const char *ifname);
 /* Call @fn for every owner until it returns non-zero (which is returned). */
 typedef int (*sl_owners_fn)(const struct sl_att_owner *o, void *ctx);
 int sl_owners_each(const char *instance, sl_owners_fn fn, void *ctx);
+/* Every owner by attachment record (calloc'ed, SL_MAX_ATTACH entries; free()),
+ * or *out NULL and 0 if the instance has none (not made by sluice-cni). */
+int sl_owners_table(const char *instance, struct sl_att_owner **out);
+/* The owner of record @rec in @t, or NULL; @dev (the record's interface, may
+ * be NULL) must be the owner's, or the table is older than the record. */
+const struct sl_att_owner *sl_owner_of(const struct sl_att_owner *t, uint32_t rec, const char *dev);
 /* What made a shared instance, as sluice-cni's hash of its rules file's
  * identity and configuration ("cni_stamp"); -ENOENT if none. */
 int sl_owners_stamp_set(const char *instance, uint64_t stamp);

@@ -112,6 +112,44 @@ int sl_owners_each(const char *inst, sl_owners_fn fn, void *ctx)
 	return r;
 }
 
+static int by_rec(const struct sl_att_owner *o, void *ctx)
+{
+	struct sl_att_owner *t = ctx;
+
+	if (o->rec < SL_MAX_ATTACH)
+		t[o->rec] = *o;
+	return 0;
+}
+
+int sl_owners_table(const char *inst, struct sl_att_owner **out)
+{
+	struct sl_att_owner *t;
+	int fd = owners_fd(inst, false), e;
+
+	*out = NULL;
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	close(fd);
+	if (!(t = calloc(SL_MAX_ATTACH, sizeof(*t))))
+		return -ENOMEM;
+	if ((e = sl_owners_each(inst, by_rec, t))) {
+		free(t);
+		return e;
+	}
+	*out = t;
+	return 0;
+}
+
+const struct sl_att_owner *sl_owner_of(const struct sl_att_owner *t, uint32_t rec, const char *dev)
+{
+	const struct sl_att_owner *o = t && rec < SL_MAX_ATTACH && t[rec].id[0] ? &t[rec] : NULL;
+
+	/* a record taken over by another container since the table was read */
+	if (o && dev && dev[0] && o->dev[0] && strncmp(o->dev, dev, sizeof(o->dev)))
+		return NULL;
+	return o;
+}
+
 /* A stamp of what made a shared instance (sluice-cni: its rules file's
  * identity and the configuration), pinned as "cni_stamp": an array of one u64. */
 int sl_owners_stamp_set(const char *inst, uint64_t stamp)

@@ -214,6 +214,17 @@ static bool rule_live(const struct sl_rule_meta *m, uint32_t gen)
 	return m->generation >= gen;
 }
 
+/* The entries of a slot-indexed map: SL_MAX_SLOTS, or fewer if it was made smaller. */
+static uint32_t slots_of(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || !info.max_entries || info.max_entries > SL_MAX_SLOTS)
+		return SL_MAX_SLOTS;
+	return info.max_entries;
+}
+
 /* Rules: names from "rules", counters from "counters", in first-match order. */
 static int read_rules(const struct sl_instance *in, struct sl_prom_inst *s)
 {
@@ -228,8 +239,9 @@ static int read_rules(const struct sl_instance *in, struct sl_prom_inst *s)
 		e = -ENOMEM;
 		goto out;
 	}
-	if ((e = array_read(in->rules_fd, SL_MAX_SLOTS, sizeof(*meta), meta)) ||
-	    (e = array_read(in->counters_fd, SL_MAX_SLOTS, cstride, ctr)))
+	/* an instance sized to its rules (sluice-cni) has fewer slots */
+	if ((e = array_read(in->rules_fd, slots_of(in->rules_fd), sizeof(*meta), meta)) ||
+	    (e = array_read(in->counters_fd, slots_of(in->counters_fd), cstride, ctr)))
 		goto out;
 	for (uint32_t k = 0; k < SL_MAX_SLOTS; k++)
 		if (meta[k].action != SL_ACT_NONE && rule_live(&meta[k], s->cfg.generation))
@@ -289,6 +301,7 @@ static int read_attach(const struct sl_instance *in, struct sl_prom_inst *s)
 	struct sl_attach *att = calloc(SL_MAX_ATTACH, sizeof(*att));
 	struct sl_att_live *live = calloc(SL_MAX_ATTACH, sizeof(*live));
 	unsigned char *ctr = calloc(SL_MAX_ATTACH, stride);
+	struct sl_att_owner *own = NULL;
 	int e;
 
 	if (!att || !ctr) {
@@ -303,6 +316,8 @@ static int read_attach(const struct sl_instance *in, struct sl_prom_inst *s)
 	if ((e = sl_live_read(in, att, live)) < 0 ||
 	    (e = array_read(in->att_ctr_fd, SL_MAX_ATTACH, stride, ctr)))
 		goto out;
+	if (sl_owners_table(s->name, &own))
+		own = NULL;     /* the containers' names only: counters still go out */
 	for (uint32_t k = 0; k < SL_MAX_ATTACH; k++) {
 		const struct sl_attach *a = &att[k];
 		struct sl_prom_att *p;
@@ -317,6 +332,12 @@ static int read_attach(const struct sl_instance *in, struct sl_prom_inst *s)
 		else
 			snprintf(p->dev, sizeof(p->dev), "%.16s%s%.16s", live[k].dev, a->netns[0] ? "@" : "",
 				 a->netns);
+		const struct sl_att_owner *o = sl_owner_of(own, k, a->ifname);
+		if (o) {
+			snprintf(p->container, sizeof(p->container), "%s", o->id);
+			snprintf(p->pod_ns, sizeof(p->pod_ns), "%s", o->pod_ns);
+			snprintf(p->pod_name, sizeof(p->pod_name), "%s", o->pod_name);
+		}
 		p->state = (uint8_t)live[k].state;
 		p->alive = live[k].state == SL_ST_ENFORCING || live[k].state == SL_ST_BYPASSED;
 		for (int c = 0; c < ncpus(); c++) {
@@ -330,6 +351,7 @@ static int read_attach(const struct sl_instance *in, struct sl_prom_inst *s)
 	}
 	add_map(s, "attachments", s->natt, SL_MAX_ATTACH);
 out:
+	free(own);
 	free(att);
 	free(live);
 	free(ctr);

@@ -62,9 +62,13 @@ void sl_ev_text(const struct sl_ev *e, FILE *out)
 		endpoint(s, sizeof(s), e, e->src, e->sport);
 		endpoint(d, sizeof(d), e, e->dst, e->dport);
 	}
-	fprintf(out, "%s %-10s %-9s %-20s %-6s %s -> %s len %u%s%s%s%s\n", t, sl_event_verdict(e->verdict),
-		e->reason, e->rule[0] ? e->rule : "-", e->family ? sl_ev_proto_name(e->proto, pb, sizeof(pb)) : "-",
-		s, d, e->len, e->name[0] ? " name " : "", e->name, e->dev[0] ? " on " : "", e->dev);
+	fprintf(out, "%s %-10s %-9s %-20s %-6s %s -> %s len %u%s%s%s%s%s%.12s%s%s%s%s\n", t,
+		sl_event_verdict(e->verdict), e->reason, e->rule[0] ? e->rule : "-",
+		e->family ? sl_ev_proto_name(e->proto, pb, sizeof(pb)) : "-", s, d, e->len,
+		e->name[0] ? " name " : "", e->name, e->dev[0] ? " on " : "", e->dev,
+		e->container[0] ? " container " : "", e->container,
+		e->pod_ns[0] || e->pod_name[0] ? " pod " : "", e->pod_ns,
+		e->pod_ns[0] && e->pod_name[0] ? "/" : "", e->pod_name);
 }
 
 static void kstr_or_null(struct sl_json *j, const char *k, const char *v)
@@ -105,6 +109,11 @@ void sl_ev_json(const struct sl_ev *e, FILE *out)
 	sl_json_ku64(&j, "len", e->len);
 	kstr_or_null(&j, "name", e->name);
 	sl_json_kstr(&j, "direction", e->inbound ? "inbound" : "outbound");
+	if (e->container[0]) {          /* only for sluice-cni's containers */
+		sl_json_kstr(&j, "container", e->container);
+		kstr_or_null(&j, "pod_namespace", e->pod_ns);
+		kstr_or_null(&j, "pod_name", e->pod_name);
+	}
 	sl_json_obj_close(&j);
 	sl_json_end(&j);
 }
@@ -242,8 +251,16 @@ static int64_t parse_time(const char *s)
 static void set_field(struct sl_ev *e, const char *k, const char *sv, bool is_null, long long nv)
 {
 #define S(name) if (!strcmp(k, #name)) { snprintf(e->name, sizeof(e->name), "%s", is_null ? "" : sv); return; }
-	S(instance) S(hook) S(dev) S(reason) S(rule) S(src) S(dst) S(name)
+	S(instance) S(hook) S(dev) S(reason) S(rule) S(src) S(dst) S(name) S(container)
 #undef S
+	if (!strcmp(k, "pod_namespace")) {
+		snprintf(e->pod_ns, sizeof(e->pod_ns), "%s", is_null ? "" : sv);
+		return;
+	}
+	if (!strcmp(k, "pod_name")) {
+		snprintf(e->pod_name, sizeof(e->pod_name), "%s", is_null ? "" : sv);
+		return;
+	}
 	if (!strcmp(k, "time") && !is_null) {
 		int64_t t = parse_time(sv);
 

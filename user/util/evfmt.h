@@ -36,6 +36,8 @@ struct sl_ev {
 	int32_t sport, dport;           /* ICMP: type and code */
 	uint32_t len;
 	char name[SL_DNS_NAME_MAX + 3]; /* learned host name ("*.zoom.us" for a wildcard class) */
+	char container[128];            /* sluice-cni: the container of the attachment (its id) */
+	char pod_ns[64], pod_name[128]; /* and its pod, when the runtime passed K8S_POD_* */
 	uint16_t caplen;                /* bytes in data[] */
 	uint16_t snap;                  /* of which go to a pcap file */
 	uint8_t data[SL_SNAP_MAX];
@@ -46,7 +48,7 @@ const char *sl_ev_proto_name(uint8_t proto, char *buf, size_t n);      /* "tcp",
 /* One line "2026-12-01T08:30:00.123Z drop near-miss zoom-media tcp 192.0.2.1:40000 -> ..." */
 void sl_ev_text(const struct sl_ev *e, FILE *out);
 /* One JSON object and a newline: time, instance, hook, dev, verdict, reason, rule,
- * family, src, dst, proto, sport, dport, len, name. */
+ * family, src, dst, proto, sport, dport, len, name, container, pod_namespace, pod_name. */
 void sl_ev_json(const struct sl_ev *e, FILE *out);
 
 /* The filters of `sluice log` / `sluice top`. */

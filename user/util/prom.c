@@ -192,17 +192,29 @@ static void globals(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 
 /* ---------------------------------------------------------- attachments */
 
+/* The labels of an attachment; a sluice-cni container's add container, and
+ * pod_namespace and pod_name when the runtime passed them. */
 static void att_labels(char *buf, size_t sz, const struct sl_prom_inst *in, const struct sl_prom_att *a)
 {
-	char dev[2 * sizeof(a->dev)];
+	char dev[2 * sizeof(a->dev)], id[2 * sizeof(a->container)], pns[2 * sizeof(a->pod_ns)];
+	char pn[2 * sizeof(a->pod_name)];
+	int k;
 
 	sl_prom_escape(a->dev, dev, sizeof(dev));
-	snprintf(buf, sz, "sluice_instance=\"%s\",hook=\"%s\",dev=\"%s\"", in->name, hook_label(a->hook), dev);
+	k = snprintf(buf, sz, "sluice_instance=\"%s\",hook=\"%s\",dev=\"%s\"", in->name, hook_label(a->hook), dev);
+	if (!a->container[0] || k < 0 || (size_t)k >= sz)
+		return;
+	sl_prom_escape(a->container, id, sizeof(id));
+	sl_prom_escape(a->pod_ns, pns, sizeof(pns));
+	sl_prom_escape(a->pod_name, pn, sizeof(pn));
+	snprintf(buf + k, sz - (size_t)k, ",container=\"%s\"%s%s%s%s%s%s", id,
+		 pns[0] ? ",pod_namespace=\"" : "", pns, pns[0] ? "\"" : "",
+		 pn[0] ? ",pod_name=\"" : "", pn, pn[0] ? "\"" : "");
 }
 
 static void attachments(struct sl_buf *b, const struct sl_prom_inst *in, size_t n)
 {
-	char l[256];
+	char l[1024];
 
 	for (int f = 0; f < 2; f++) {
 		const char *name = f ? "sluice_attachment_bytes_total" : "sluice_attachment_packets_total";

@@ -40,6 +40,8 @@ struct sl_prom_att {
 	uint8_t state;                  /* enum sl_att_state (kernel.h; 0 enforcing) */
 	bool alive;
 	char dev[SL_CGPATH_LEN + 1];    /* "eth0", "veth1@lab", or the cgroup path */
+	char container[128];            /* sluice-cni: the container's id ("" otherwise) */
+	char pod_ns[64], pod_name[128]; /* and its pod, if the runtime passed it */
 	struct sl_att_ctr c;
 };
 
