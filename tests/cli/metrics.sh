@@ -32,7 +32,7 @@ check "promtool check config contrib/prometheus/fleet.yml (both alert files in p
 	bash -c "promtool check config '$TMP/fleet.yml' > '$TMP/out' 2>&1"
 timeout 30 promtool check service-discovery --timeout=2s "$TMP/fleet.yml" sluice-gateways > "$TMP/sd.json" 2>/dev/null
 expect_eq "file service discovery: the example targets are gateways with their site" \
-	"$(jq -r '[.[].labels | .instance + " " + .site + " " + .job] | join(",")' "$TMP/sd.json" 2>/dev/null)" \
+	"$(jq -r '[.[].labels | .instance + " " + .site + " " + .job] | sort | join(",")' "$TMP/sd.json" 2>/dev/null)" \
 	"gw-north-a.example.org:9731 north sluice-gateways,gw-north-b.example.org:9731 north sluice-gateways,gw-south-a.example.org:9731 south sluice-gateways,gw-south-b.example.org:9731 south sluice-gateways"
 check "the Grafana dashboard is JSON with panels" bash -c "jq -e '.panels | length > 10' '$ROOT/contrib/grafana/sluice.json' > /dev/null"
 
