@@ -170,7 +170,7 @@ demo: deps
 	@scripts/demo
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all >&2   # stdout: the Markdown report only
 	@scripts/bench
 
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
