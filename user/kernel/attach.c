@@ -101,11 +101,23 @@ int slk_link_update(const char *inst, const struct sl_attach *a, int prog_fd)
 	return e;
 }
 
+/*
+ * Detach the link first (BPF_LINK_DETACH: the program leaves the hook before
+ * the call returns), then drop the pin.  Dropping the last reference alone
+ * frees the link in the kernel's deferred work, later: traffic right after a
+ * `sluice detach` or a CNI DEL was still judged (seen as a flaky e2e check).
+ */
 int slk_link_detach(const char *inst, const struct sl_attach *a)
 {
 	char name[96];
+	int fd;
 
 	slk_link_pin_name(name, sizeof(name), a);
+	fd = slk_obj_get(inst, name);
+	if (fd >= 0) {
+		(void)bpf_link_detach(fd);      /* else the last reference below */
+		close(fd);
+	}
 	slk_unpin(inst, name);      /* last reference: the link goes */
 	return 0;
 }
