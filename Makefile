@@ -271,7 +271,7 @@ fuzz: $(FUZZ_BINS)
 FUZZ_SEED  ?= $(shell date +%s)
 FUZZ_LONG_TIMEOUT ?= 3600
 fuzz-long: $(PROG_BINS) $(FUZZ_BINS)
-	timeout $(FUZZ_LONG_TIMEOUT) $(BUILD)/tests/test_prog -r -s $(FUZZ_SEED) -n 2000 -p 5000
+	timeout $(FUZZ_LONG_TIMEOUT) $(BUILD)/tests/test_prog_diff -r -s $(FUZZ_SEED) -n 2000 -p 5000
 	@FUZZ_SECONDS=600 bash tests/cli/fuzz.sh
 
 # make check builds the fuzz targets, the bench tools and the valgrind run's binary.
