@@ -146,4 +146,23 @@ ok=0
 for _ in $(seq 30); do kill -0 $rp 2>/dev/null || { ok=1; break; }; sleep 0.1; done
 expect_eq "SIGTERM still ends sluice run within 3 s" "$ok" 1
 cp "$TMP/A.orig" "$TMP/A"
+
+# --- under ip netns exec: /sys without the host's bpffs ---------------------------
+# pins made in that mount namespace's own bpffs vanish when sluice exits, and the
+# links and the filter with them: apply must refuse, also from a script under it
+T_PREFIX="honest/ip-netns-exec/"
+inst3=hon${id}x
+on_exit "$SLUICE" detach --all --instance "$inst3"
+ip netns exec "$C" "$SLUICE" apply "$TMP/A" --dev "$DEV" --instance "$inst3" > "$TMP/nx.out" 2>&1
+expect_eq "apply under ip netns exec: refused" "$?" 1
+check "... saying why and what to do" grep -q "netns NAME" "$TMP/nx.out"
+ip netns exec "$C" bash -c "'$SLUICE' apply '$TMP/A' --dev '$DEV' --instance '$inst3'" > "$TMP/nx.out" 2>&1
+expect_eq "apply from a shell under ip netns exec: refused" "$?" 1
+expect_eq "... and the device has no second sluice program" \
+	"$("$SLUICE" status --json 2>/dev/null | jq -r --arg i "$inst3" '[.instances[] | select(.instance == $i)] | length')" 0
+nsenter --net="/run/netns/$C" "$SLUICE" apply "$TMP/B" --dev "$DEV" --instance "$inst3" --allow-stack > "$TMP/nx.out" 2>&1
+expect_eq "apply under nsenter --net (the host's mounts): works" "$?" 0
+expect_eq "... and its pins are the host's" "$("$SLUICE" status --json 2>/dev/null |
+	jq -r --arg i "$inst3" '[.instances[] | select(.instance == $i)] | length')" 1
+"$SLUICE" detach --all --instance "$inst3" >/dev/null 2>&1
 finish

@@ -20,34 +20,57 @@ bool slk_valid_instance(const char *s)
 }
 
 /* Mount bpffs at /sys/fs/bpf if it is missing. */
+/* The parent of @pid (/proc/PID/stat, the field after the command), or 0. */
+static int parent_of(int pid)
+{
+	char path[64], buf[512], *p;
+	int ppid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && sscanf(p + 1, " %*c %d", &ppid) != 1)
+		ppid = 0;
+	fclose(f);
+	return ppid;
+}
+
 int slk_ensure_bpffs(void)
 {
 	struct statfs st, pst;
-	struct stat self, parent, ours, theirs;
+	struct stat self, other, ours, theirs;
 	char pns[64], proot[64];
-	bool private_ns;
+	int pid = (int)getpid();
 
 	/*
-	 * `ip netns exec` runs us in a mount namespace of our own whose /sys is
-	 * a fresh sysfs (without bpffs, or with a private one): pins made there
-	 * vanish with it, and the links and the filter with them.  Our parent
-	 * (the shell that ran ip netns exec) still sees the host's mounts:
-	 * if our mount namespace differs from our parent's, /sys/fs/bpf must be
-	 * the very bpffs the parent sees.
+	 * `ip netns exec` runs a command in a mount namespace of its own whose
+	 * /sys is a fresh sysfs (without bpffs, or with a private one): pins
+	 * made there vanish with it, and the links and the filter with them.
+	 * The nearest ancestor in another mount namespace (the shell that ran
+	 * ip netns exec, also when a script under it runs sluice) still sees
+	 * the host's mounts: /sys/fs/bpf must be the very bpffs it sees.
+	 * (An ancestor whose /proc entries we cannot read ends the search.)
 	 */
-	snprintf(pns, sizeof(pns), "/proc/%d/ns/mnt", (int)getppid());
-	snprintf(proot, sizeof(proot), "/proc/%d/root/sys/fs/bpf", (int)getppid());
-	private_ns = stat("/proc/self/ns/mnt", &self) == 0 && stat(pns, &parent) == 0 &&
-		     self.st_ino != parent.st_ino;
-	if (private_ns &&
-	    (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC ||
-	     statfs(proot, &pst) || pst.f_type != BPF_FS_MAGIC ||
-	     stat("/sys/fs/bpf", &ours) || stat(proot, &theirs) || ours.st_dev != theirs.st_dev)) {
-		slk_err("/sys/fs/bpf: this mount namespace (under `ip netns exec`?) has no bpffs, or a "
-		    "private one: pins made here would vanish with it and the filter with them; run "
-		    "sluice from the host and name the namespace with --netns NAME");
-		return -EPERM;
-	}
+	if (stat("/proc/self/ns/mnt", &self) == 0)
+		for (int depth = 0; depth < 64 && (pid = parent_of(pid)) > 0; depth++) {
+			snprintf(pns, sizeof(pns), "/proc/%d/ns/mnt", pid);
+			snprintf(proot, sizeof(proot), "/proc/%d/root/sys/fs/bpf", pid);
+			if (stat(pns, &other))
+				break;
+			if (self.st_ino == other.st_ino && self.st_dev == other.st_dev)
+				continue;
+			if (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC ||
+			    statfs(proot, &pst) || pst.f_type != BPF_FS_MAGIC ||
+			    stat("/sys/fs/bpf", &ours) || stat(proot, &theirs) || ours.st_dev != theirs.st_dev) {
+				slk_err("/sys/fs/bpf: this mount namespace (under `ip netns exec`?) has no bpffs, "
+					"or a private one: pins made here would vanish with it and the filter "
+					"with them; run sluice from the host and name the namespace with --netns "
+					"NAME (nsenter --net keeps the host's mounts)");
+				return -EPERM;
+			}
+			break;
+		}
 	if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
 		return 0;
 	if (mkdir("/sys/fs/bpf", 0700) && errno != EEXIST) {
