@@ -238,7 +238,8 @@ clean:
 
 # ---- benchmarks, fuzzing, leak checks (make bench / fuzz / fuzz-long; see bench/README.md)
 BENCH_BINS := $(BUILD)/sl-bench $(BUILD)/sl-bench-events $(BUILD)/sl-blast $(BUILD)/sl-scrape
-SLB_SRCS   := tests/bench/sl-bench.c tests/bench/floor.c tests/bench/export.c tests/bench/gateway.c tests/bench/gwrun.c
+SLB_SRCS   := tests/bench/sl-bench.c tests/bench/floor.c tests/bench/export.c tests/bench/gateway.c tests/bench/gwrun.c \
+              tests/bench/ablate.c
 $(BUILD)/sl-bench: $(SLB_SRCS) tests/bench/bench.h tests/prog/pkt.h $(LIB) $(SKELS) | $(BUILD)
 	$(CC) $(USER_CFLAGS) $(SLB_SRCS) $(LIB) $(USER_LIBS) -o $@
 $(BUILD)/sl-bench-events: tests/bench/sl-bench-events.c tests/prog/pkt.h $(LIB) $(SKELS) | $(BUILD)

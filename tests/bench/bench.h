@@ -2,7 +2,7 @@
 /*
  * bench.h - what the files of sl-bench share: sl-bench.c (main, pkt, gen,
  * scale, free), floor.c (learn, verify, inpath), export.c (export),
- * gateway.c (variant, tcx), gwrun.c (gwrun).
+ * gateway.c (variant, tcx), gwrun.c (gwrun), ablate.c (ablate).
  */
 #ifndef SL_BENCH_H
 #define SL_BENCH_H
@@ -56,5 +56,6 @@ int cmd_export(const char *rules, const char *what, const char *name);
 int cmd_variant(const char *pin, const char *path, const char *prog, const char *outpin);
 int cmd_tcx(const char *dev, const char *pin, const char *linkpin);
 int cmd_gwrun(int argc, char **argv);
+int cmd_ablate(const char *pin, int rounds, const char *pindir, int nobj, char **objs);
 
 #endif /* SL_BENCH_H */

@@ -735,6 +735,8 @@ int main(int argc, char **argv)
 			die("inpath PIN... -- CMD...");
 		return cmd_inpath(k - 2, argv + 2, argv + k + 1);
 	}
+	if (argc >= 6 && !strcmp(argv[1], "ablate"))
+		return cmd_ablate(argv[2], atoi(argv[3]), argv[4], argc - 5, argv + 5);
 	if (argc >= 3 && !strcmp(argv[1], "learn"))
 		return cmd_learn(argv[2], argc > 3 ? atoi(argv[3]) : 5);
 	if (argc >= 3 && !strcmp(argv[1], "verify"))
@@ -747,6 +749,7 @@ int main(int argc, char **argv)
 		"       scale RULES FAMILY [RUNS] | export RULES nft|ipset NAME |\n"
 		"       free RULES READY GO [drain] | verify RULES [RUNS] |\n"
 		"       inpath PIN... -- CMD... | learn RULES [RUNS]\n"
+		"       ablate PROGPIN ROUNDS PINDIR OBJ...\n"
 		"       variant PROGPIN OBJ PROG OUTPIN | tcx DEV PROGPIN LINKPIN |\n"
 		"       gwrun PREFIX ROUNDS SLOT_MS HOT RAND NAME,LAB,KIND,PIN...\n");
 	return 2;
