@@ -128,6 +128,21 @@ struct sl_ruleset {
  * negative errno when the top file cannot be read (also reported in @d).
  */
 int sl_ruleset_load(const char *path, struct sl_ruleset *rs, struct sl_diags *d);
+/*
+ * sl_ruleset_load() without its wait: the files are read and stamped once,
+ * and *@check is what sl_ruleset_settled() verifies later (a file changed
+ * since, or still young) no sooner than the settle time after the read,
+ * so that the wait overlaps other work (sluice apply: the verifier).  On an
+ * error, or a read that saw its file change, it is sl_ruleset_load() and
+ * *@check is NULL.
+ */
+struct sl_rcheck;
+int sl_ruleset_load_unsettled(const char *path, struct sl_ruleset *rs, struct sl_diags *d,
+			      struct sl_rcheck **check);
+/* 1: every file is as it was read (waits out what is left of the settle
+ * time); 0: one changed, read the ruleset again.  Frees @check (NULL: 1). */
+int sl_ruleset_settled(struct sl_rcheck *check);
+void sl_rcheck_free(struct sl_rcheck *check);   /* without checking (NULL: nothing) */
 /* Same, from a buffer; @name is used in positions, includes are relative to cwd. */
 int sl_ruleset_parse(const char *name, const char *text, size_t len,
 		     struct sl_ruleset *rs, struct sl_diags *d);

@@ -67,14 +67,14 @@ bool cli_need_root(void)
 
 /* Load a rules file and print its diagnostics on stderr (not with --json:
  * the caller puts them in the document); only errors if !warnings. */
-int cli_load_rules_diag(const char *path, struct sl_ruleset *rs, struct sl_diags *d,
-			   bool warnings)
+static int load_rules(const char *path, struct sl_ruleset *rs, struct sl_diags *d, bool warnings,
+		      struct sl_rcheck **check)
 {
 	int e;
 
 	memset(rs, 0, sizeof(*rs));
 	memset(d, 0, sizeof(*d));
-	e = sl_ruleset_load(path, rs, d);
+	e = check ? sl_ruleset_load_unsettled(path, rs, d, check) : sl_ruleset_load(path, rs, d);
 	if (cli_json)
 		return e;
 	if (warnings) {
@@ -91,9 +91,21 @@ int cli_load_rules_diag(const char *path, struct sl_ruleset *rs, struct sl_diags
 	return e;
 }
 
+int cli_load_rules_diag(const char *path, struct sl_ruleset *rs, struct sl_diags *d,
+			bool warnings)
+{
+	return load_rules(path, rs, d, warnings, NULL);
+}
+
 int cli_load_rules(const char *path, struct sl_ruleset *rs, struct sl_diags *d)
 {
-	return cli_load_rules_diag(path, rs, d, true);
+	return load_rules(path, rs, d, true, NULL);
+}
+
+int cli_load_rules_unsettled(const char *path, struct sl_ruleset *rs, struct sl_diags *d,
+			     struct sl_rcheck **check)
+{
+	return load_rules(path, rs, d, true, check);
 }
 
 static const char *sev_name(enum sl_sev s)

@@ -54,6 +54,9 @@ bool cli_need_root(void);       /* false (and says so) without root */
 int cli_load_rules_diag(const char *path, struct sl_ruleset *rs, struct sl_diags *d,
 			bool warnings);
 int cli_load_rules(const char *path, struct sl_ruleset *rs, struct sl_diags *d);
+/* cli_load_rules without the settle wait: sl_ruleset_settled(*check) later (apply). */
+int cli_load_rules_unsettled(const char *path, struct sl_ruleset *rs, struct sl_diags *d,
+			     struct sl_rcheck **check);
 void cli_json_diags(struct sl_json *j, const struct sl_diags *d);
 size_t cli_count_hosts(const struct sl_ruleset *rs);
 int cli_parse_hook(const char *s, enum sl_hook *h);

@@ -143,8 +143,43 @@ static int apply_opts(const struct cmd *c, int argc, char **argv, struct sl_appl
 	return 0;
 }
 
+/* The rules file did not load: its errors (JSON or a summary line on stderr). */
+static int load_failed(const char *file, struct sl_diags *d)
+{
+	if (cli_json) {
+		struct sl_json j;
+		sl_json_init(&j, stdout);
+		sl_json_obj_open(&j);
+		sl_json_kbool(&j, "ok", false);
+		cli_json_diags(&j, d);
+		sl_json_obj_close(&j);
+		sl_json_end(&j);
+	} else {
+		fprintf(stderr, "%s: %zu error%s; nothing was loaded, the running ruleset is unchanged\n",
+			file, d->nerrors, d->nerrors == 1 ? "" : "s");
+	}
+	sl_diag_free(d);
+	return EXIT_USAGE;
+}
+
+struct settle {
+	struct sl_rcheck *check;        /* the files as read (NULL: settled already) */
+	bool changed;
+};
+
+/* sl_apply_opts.still_valid: the rules files are as they were read. */
+static int settled(void *ctx)
+{
+	struct settle *st = ctx;
+
+	st->changed = !sl_ruleset_settled(st->check);
+	st->check = NULL;
+	return !st->changed;
+}
+
 int do_apply(int argc, char **argv)
 {
+	struct settle st = { NULL, false };
 	const struct cmd *c = cli_find_cmd("apply");
 	const char *devs[SL_MAX_DEVS];
 	struct sl_apply_opts ao;
@@ -158,24 +193,14 @@ int do_apply(int argc, char **argv)
 
 	if ((e = apply_opts(c, argc, argv, &ao, devs)))
 		return e;
-	e = cli_load_rules(argv[optind], &rs, &d);
-	if (e) {
-		if (cli_json) {
-			struct sl_json j;
-			sl_json_init(&j, stdout);
-			sl_json_obj_open(&j);
-			sl_json_kbool(&j, "ok", false);
-			cli_json_diags(&j, &d);
-			sl_json_obj_close(&j);
-			sl_json_end(&j);
-		} else {
-			fprintf(stderr, "%s: %zu error%s; nothing was loaded, the running ruleset is unchanged\n",
-				argv[optind], d.nerrors, d.nerrors == 1 ? "" : "s");
-		}
-		sl_diag_free(&d);
-		return EXIT_USAGE;
-	}
+	/* the files' settle wait (front/files.h) runs beside the load: checked
+	 * before anything is attached; if a file changed, read and apply again */
+	e = cli_load_rules_unsettled(argv[optind], &rs, &d, &st.check);
+reload:
+	if (e)
+		return load_failed(argv[optind], &d);
 	if (!cli_need_root()) {
+		sl_rcheck_free(st.check);
 		sl_ruleset_free(&rs);
 		sl_diag_free(&d);
 		return EXIT_RUNTIME;
@@ -184,6 +209,7 @@ int do_apply(int argc, char **argv)
 		struct sl_instance in;
 
 		if ((e = sl_instance_open(ao.instance, &in)) != 0) {
+			sl_rcheck_free(st.check);
 			sl_ruleset_free(&rs);
 			sl_diag_free(&d);
 			if (e != -ENOENT)       /* it said why (the lock, the pins, a layout it must not touch) */
@@ -196,8 +222,21 @@ int do_apply(int argc, char **argv)
 	have_old = cli_loaded_source(ao.instance, &h, &old);    /* for the summary */
 	path = realpath(argv[optind], NULL);
 	ao.rules_path = path;
+	ao.still_valid = st.check ? settled : NULL;
+	ao.still_valid_ctx = &st;
 	e = sl_apply(&rs, &ao, &rep);
 	free(path);
+	if (e == -ESTALE && st.changed) {
+		fprintf(stderr, "sluice: %s changed while it was applied (nothing was attached or "
+			"switched); reading it again\n", argv[optind]);
+		if (have_old)
+			sl_ruleset_free(&old);
+		sl_ruleset_free(&rs);
+		sl_diag_free(&d);
+		st.changed = false;
+		e = cli_load_rules(argv[optind], &rs, &d);
+		goto reload;
+	}
 	if (e == 0 && ao.confirm_s) {
 		int pid = -1;
 
@@ -283,6 +322,7 @@ int do_apply(int argc, char **argv)
 		sl_ruleset_free(&old);
 	sl_ruleset_free(&rs);
 	sl_diag_free(&d);
+	sl_rcheck_free(st.check);       /* an apply that failed before it checked */
 	return e == -ENODATA ? EXIT_USAGE : e ? EXIT_RUNTIME : 0;
 }
 

@@ -153,6 +153,55 @@ int sl_ruleset_parse(const char *name, const char *text, size_t len,
 	return parse_stable(&s, rs, d);
 }
 
+struct sl_rcheck {
+	struct sl_freads fr;
+};
+
+int sl_ruleset_load_unsettled(const char *path, struct sl_ruleset *rs, struct sl_diags *d,
+			      struct sl_rcheck **check)
+{
+	struct src s = { path, path, NULL, 0 };
+	size_t n0 = d ? d->n : 0, e0 = d ? d->nerrors : 0, w0 = d ? d->nwarnings : 0;
+	struct sl_rcheck *c = calloc(1, sizeof(*c));
+	int err;
+
+	*check = NULL;
+	if (!c)
+		return parse_stable(&s, rs, d);
+	err = parse_once(&s, rs, d, &c->fr);
+	if (!err && !c->fr.torn) {
+		*check = c;
+		return 0;
+	}
+	/* an error (maybe of a torn read) or a torn read: the whole stable read */
+	sl__freads_free(&c->fr);
+	free(c);
+	if (!err)
+		sl_ruleset_free(rs);
+	sl__diag_truncate(d, n0, e0, w0);
+	return parse_stable(&s, rs, d);
+}
+
+int sl_ruleset_settled(struct sl_rcheck *c)
+{
+	int ok;
+
+	if (!c)
+		return 1;
+	ok = sl__freads_stable(&c->fr);
+	sl__freads_free(&c->fr);
+	free(c);
+	return ok;
+}
+
+void sl_rcheck_free(struct sl_rcheck *c)
+{
+	if (c) {
+		sl__freads_free(&c->fr);
+		free(c);
+	}
+}
+
 int sl_ruleset_load(const char *path, struct sl_ruleset *rs, struct sl_diags *d)
 {
 	struct src s = { path, path, NULL, 0 };

@@ -767,6 +767,10 @@ int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 		goto out;
 	if ((e = plan_records(&a)) || (e = load_att_progs(&a)) || (e = pin_generation(&a)))
 		goto undo_pins;
+	if (o->still_valid && !o->still_valid(o->still_valid_ctx)) {
+		e = -ESTALE;    /* nothing attached or switched yet */
+		goto undo_pins;
+	}
 	if ((e = attach_new(&a)))
 		goto undo_attach;
 	if ((e = switch_running(&a)))

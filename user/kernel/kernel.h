@@ -165,6 +165,12 @@ struct sl_apply_opts {
 	const char *rules_path;         /* recorded in the source (status, plan); may be NULL */
 	uint32_t confirm_s;             /* > 0: roll back unless confirmed within (confirm.c) */
 	uint32_t rollback_of;           /* > 0: apply only if this generation still awaits confirmation */
+	/* If set: called once everything is loaded and staged, before anything
+	 * is attached or switched; 0 makes the apply undo its staging and fail
+	 * with -ESTALE (the rules files changed since they were read: the
+	 * caller reads them again, sl_ruleset_settled()). */
+	int (*still_valid)(void *ctx);
+	void *still_valid_ctx;
 };
 
 struct sl_apply_report {
