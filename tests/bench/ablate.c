@@ -16,52 +16,10 @@
  */
 #include "bench.h"
 
-#define AB_MAX_MAPS 64
 #define AB_MAX_PROGS 16
 #define AB_MAX_ROUNDS 64
 
-struct ab_map {
-	int fd;
-	char name[BPF_OBJ_NAME_LEN];
-	__u32 value_size;
-};
-
-static int ab_prog_maps(int pfd, struct ab_map *out)
-{
-	__u32 ids[AB_MAX_MAPS];
-	struct bpf_prog_info info = { .nr_map_ids = AB_MAX_MAPS, .map_ids = (__u64)(unsigned long)ids };
-	__u32 len = sizeof(info);
-	int n = 0;
-
-	if (bpf_obj_get_info_by_fd(pfd, &info, &len))
-		die("prog info: %s", strerror(errno));
-	for (__u32 i = 0; i < info.nr_map_ids && i < AB_MAX_MAPS; i++) {
-		struct bpf_map_info mi = {0};
-		__u32 ml = sizeof(mi);
-		int fd = bpf_map_get_fd_by_id(ids[i]);
-
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &mi, &ml))
-			die("map %u: %s", ids[i], strerror(errno));
-		out[n].fd = fd;
-		out[n].value_size = mi.value_size;
-		memcpy(out[n].name, mi.name, sizeof(out[n].name));
-		n++;
-	}
-	return n;
-}
-
-/* Same map: by name; internal maps by their section and value size. */
-static bool ab_same(const struct bpf_map *m, const struct ab_map *k)
-{
-	const char *n = bpf_map__name(m), *dn = strchr(n, '.'), *dk = strchr(k->name, '.');
-
-	if (bpf_map__is_internal(m))
-		return dn && dk && !strncmp(dn, dk, BPF_OBJ_NAME_LEN - 1 - (dk - k->name)) &&
-		       bpf_map__value_size(m) == k->value_size;
-	return !strncmp(n, k->name, BPF_OBJ_NAME_LEN - 1);
-}
-
-static int ab_load(const char *path, const struct ab_map *maps, int n, struct bpf_object **objp)
+static int ab_load(const char *path, const struct slb_map *maps, int n, struct bpf_object **objp)
 {
 	struct bpf_object *obj = bpf_object__open_file(path, NULL);
 	struct bpf_program *p, *want = NULL;
@@ -81,7 +39,7 @@ static int ab_load(const char *path, const struct ab_map *maps, int n, struct bp
 		die("%s: no program sluice_tc", path);
 	bpf_object__for_each_map(m, obj)
 		for (int i = 0; i < n; i++)
-			if (ab_same(m, &maps[i])) {
+			if (slb_same_map(m, &maps[i])) {
 				if ((e = bpf_map__reuse_fd(m, maps[i].fd)))
 					die("reuse map %s: %s", bpf_map__name(m), strerror(-e));
 				break;
@@ -104,7 +62,7 @@ int cmd_ablate(const char *pin, int rounds, const char *pindir, int nobj, char *
 		{ "v6_zoom", 6, "2407:30c0::1", 17, 8801 },
 	};
 	struct bpf_object *obj[AB_MAX_PROGS] = {0};
-	struct ab_map maps[AB_MAX_MAPS];
+	struct slb_map maps[SLB_MAX_MAPS];
 	struct bench_pkt_bpf *bp;
 	int fd[AB_MAX_PROGS], np, n, pfd = bpf_obj_get(pin);
 	static double v[AB_MAX_PROGS][AB_MAX_ROUNDS], re[AB_MAX_PROGS][AB_MAX_ROUNDS],
@@ -120,7 +78,7 @@ int cmd_ablate(const char *pin, int rounds, const char *pindir, int nobj, char *
 		rounds = AB_MAX_ROUNDS;
 	if (!(bp = bench_pkt_bpf__open_and_load()))
 		die("bench_pkt: %s", strerror(errno));
-	n = ab_prog_maps(pfd, maps);
+	n = slb_prog_maps(pfd, maps);
 	fd[0] = bpf_program__fd(bp->progs.bench_empty);
 	fd[1] = pfd;
 	for (int i = 0; i < nobj; i++) {

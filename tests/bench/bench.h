@@ -53,6 +53,16 @@ int cmd_learn(const char *rules, int runs);
 int cmd_verify(const char *rules, int runs);
 int cmd_inpath(int npins, char **pins, char **cmd);
 int cmd_export(const char *rules, const char *what, const char *name);
+/* A map of a loaded program, to load another object on the same maps (gateway.c). */
+#define SLB_MAX_MAPS 64
+struct slb_map {
+	int fd;
+	char name[BPF_OBJ_NAME_LEN];
+	__u32 value_size;
+};
+int slb_prog_maps(int pfd, struct slb_map *out);        /* the program's maps; returns how many */
+/* @m of an object is the loaded @k: by name; internal maps by section and value size. */
+bool slb_same_map(const struct bpf_map *m, const struct slb_map *k);
 int cmd_variant(const char *pin, const char *path, const char *prog, const char *outpin);
 int cmd_tcx(const char *dev, const char *pin, const char *linkpin);
 int cmd_gwrun(int argc, char **argv);

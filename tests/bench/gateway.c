@@ -18,25 +18,17 @@
 #include "bench.h"
 
 #define GW_TCX_EGRESS 47        /* BPF_TCX_EGRESS (Debian 12's uapi predates TCX) */
-#define GW_MAX_MAPS 64
-
-struct gw_map {
-	int fd;
-	char name[BPF_OBJ_NAME_LEN];
-	__u32 value_size;
-};
-
-/* The maps of the program behind @pfd: fd, name, value size. */
-static int gw_prog_maps(int pfd, struct gw_map *out)
+/* The maps of the program behind @pfd: fd, name, value size (bench.h). */
+int slb_prog_maps(int pfd, struct slb_map *out)
 {
-	__u32 ids[GW_MAX_MAPS];
-	struct bpf_prog_info info = { .nr_map_ids = GW_MAX_MAPS, .map_ids = (__u64)(unsigned long)ids };
+	__u32 ids[SLB_MAX_MAPS];
+	struct bpf_prog_info info = { .nr_map_ids = SLB_MAX_MAPS, .map_ids = (__u64)(unsigned long)ids };
 	__u32 len = sizeof(info);
 	int n = 0;
 
 	if (bpf_obj_get_info_by_fd(pfd, &info, &len))
 		die("prog info: %s", strerror(errno));
-	for (__u32 i = 0; i < info.nr_map_ids && i < GW_MAX_MAPS; i++) {
+	for (__u32 i = 0; i < info.nr_map_ids && i < SLB_MAX_MAPS; i++) {
 		struct bpf_map_info mi = {0};
 		__u32 ml = sizeof(mi);
 		int fd = bpf_map_get_fd_by_id(ids[i]);
@@ -54,7 +46,7 @@ static int gw_prog_maps(int pfd, struct gw_map *out)
 /* Same map?  By name (the kernel keeps 15 characters); internal maps
  * (".rodata", ".bss", ".data": "<object>.<section>") by their section and
  * value size, since the object's name differs. */
-static bool gw_same(const struct bpf_map *m, const struct gw_map *k)
+bool slb_same_map(const struct bpf_map *m, const struct slb_map *k)
 {
 	const char *n = bpf_map__name(m), *dn = strchr(n, '.'), *dk = strchr(k->name, '.');
 
@@ -66,7 +58,7 @@ static bool gw_same(const struct bpf_map *m, const struct gw_map *k)
 
 int cmd_variant(const char *pin, const char *path, const char *prog, const char *outpin)
 {
-	struct gw_map maps[GW_MAX_MAPS];
+	struct slb_map maps[SLB_MAX_MAPS];
 	struct bpf_object *obj;
 	struct bpf_program *p, *want = NULL;
 	struct bpf_map *m;
@@ -74,7 +66,7 @@ int cmd_variant(const char *pin, const char *path, const char *prog, const char 
 
 	if (pfd < 0)
 		die("%s: %s", pin, strerror(errno));
-	n = gw_prog_maps(pfd, maps);
+	n = slb_prog_maps(pfd, maps);
 	obj = bpf_object__open_file(path, NULL);
 	if (!obj)
 		die("%s: %s", path, strerror(errno));
@@ -89,7 +81,7 @@ int cmd_variant(const char *pin, const char *path, const char *prog, const char 
 		die("%s: no program %s", path, prog);
 	bpf_object__for_each_map(m, obj)
 		for (int i = 0; i < n; i++)
-			if (gw_same(m, &maps[i])) {
+			if (slb_same_map(m, &maps[i])) {
 				if ((e = bpf_map__reuse_fd(m, maps[i].fd)))
 					die("reuse map %s: %s", bpf_map__name(m), strerror(-e));
 				reused++;
