@@ -139,10 +139,10 @@ static const struct cmd cmds[] = {
 	  "  -j, --json            {\"learned\": [{\"address\", \"name\", \"rules\", \"remaining_ms\", \"ttl\"}],\n"
 	  "                        \"counters\": {\"queries\", \"learned\", \"spoofed\", ...}}\n" },
 	{ "gc", do_gc, "[--dry-run] [--json]",
-	  "remove instances made for containers that are gone (sluice-cni)",
+	  "remove instances of containers that are gone, and killed processes' files",
 	  "  -n, --dry-run         only list what would be removed\n"
 	  "  -j, --json            {\"removed\": [{\"instance\", \"container\", \"network\", \"netns\"}],\n"
-	  "                        \"kept\": N}\n" },
+	  "                        \"files\": [PATH], \"kept\": N}\n" },
 	{ "fetch", do_fetch, "FILE [--feed-dir DIR] [--json]",
 	  "fetch every URL set of a rules file into the last-good cache now (docs/feeds.md)",
 	  "  -j, --json            {\"sets\": [{\"set\", \"url\", \"ok\", \"reason\", \"error\",\n"

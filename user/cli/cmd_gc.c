@@ -3,7 +3,8 @@
  * cmd_gc.c - `sluice gc`: remove the instances made for containers that
  * are gone (the CNI plugin's; kernel/owner.c says which: the recorded
  * network namespace no longer exists and none of the instance's
- * attachments is alive).  Also the owner lines of `sluice status`.
+ * attachments is alive), and what killed processes left in /run/sluice
+ * (kernel/lock.c, sl_run_dir_sweep).  Also the owner lines of `sluice status`.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -11,6 +12,24 @@
 #include <time.h>
 
 #include "cli/cli_int.h"
+
+struct swept {
+	struct sl_json *j;              /* NULL: text */
+	bool dry;
+	size_t n;
+};
+
+static void on_swept(const char *path, void *arg)
+{
+	struct swept *w = arg;
+
+	w->n++;
+	if (w->j)
+		sl_json_str(w->j, path);
+	else
+		printf("%s %s (left by a process that was killed; nothing uses it)\n",
+		       w->dry ? "would remove" : "removed", path);
+}
 
 int do_gc(int argc, char **argv)
 {
@@ -75,13 +94,29 @@ int do_gc(int argc, char **argv)
 		free(names[i]);
 	}
 	free(names);
-	if (cli_json) {
-		sl_json_arr_close(&j);
-		sl_json_ku64(&j, "kept", kept);
-		sl_json_obj_close(&j);
-		sl_json_end(&j);
-	} else if (!removed) {
-		printf("sluice gc: nothing to remove (%zu instance%s kept)\n", kept, kept == 1 ? "" : "s");
+	/* after the instances, so that the files of those just removed go too */
+	{
+		struct swept w = { cli_json ? &j : NULL, dry, 0 };
+		int e;
+
+		if (cli_json) {
+			sl_json_arr_close(&j);
+			sl_json_key(&j, "files");
+			sl_json_arr_open(&j);
+		}
+		if ((e = sl_run_dir_sweep(dry, on_swept, &w)) < 0) {
+			fprintf(stderr, "sluice: %s: cannot clean up: %s\n", SL_RUN_DIR, strerror(-e));
+			rc = EXIT_RUNTIME;
+		}
+		if (cli_json) {
+			sl_json_arr_close(&j);
+			sl_json_ku64(&j, "kept", kept);
+			sl_json_obj_close(&j);
+			sl_json_end(&j);
+		} else if (!removed && !w.n) {
+			printf("sluice gc: nothing to remove (%zu instance%s kept)\n", kept,
+			       kept == 1 ? "" : "s");
+		}
 	}
 	return rc;
 }

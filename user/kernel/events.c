@@ -28,6 +28,7 @@
 #include <bpf/libbpf.h>
 
 #include "kernel/kernel.h"
+#include "kernel/journal.h"         /* slk_same_file */
 #include "util/dnsmsg.h"
 #include "image/event.h"
 #include "sl.h"
@@ -301,6 +302,7 @@ void sl_ev_sock_path(const char *inst, char *buf, size_t n)
 struct sl_ev_reader {
 	char inst[SL_INST_LEN + 1];
 	int lock_fd;
+	bool locked;                    /* lock_fd is ours: flock taken */
 	struct ring_buffer *rb;
 	uint32_t rb_id;
 	struct sl_ev_names *names;
@@ -332,7 +334,8 @@ static int take_lock(struct sl_ev_reader *r)
 		return -errno;
 	}
 	snprintf(p, sizeof(p), SL_RUN_DIR "/%s.events.lock", r->inst);
-	r->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+again:
+	r->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (r->lock_fd < 0) {
 		fprintf(stderr, "sluice: %s: cannot open: %s\n", p, strerror(errno));
 		return -errno;
@@ -353,6 +356,11 @@ static int take_lock(struct sl_ev_reader *r)
 		fprintf(stderr, "sluice: %s: cannot lock: %s\n", p, strerror(e));
 		return -e;
 	}
+	if (!slk_same_file(r->lock_fd, p)) {
+		close(r->lock_fd);      /* its reader removed it as it stopped: lock the new one */
+		goto again;
+	}
+	r->locked = true;
 	if (ftruncate(r->lock_fd, 0) == 0) {
 		k = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 		if (pwrite(r->lock_fd, pid, (size_t)k, 0) != k)
@@ -447,7 +455,15 @@ void sl_ev_reader_close(struct sl_ev_reader *r)
 	if (r->rb)
 		ring_buffer__free(r->rb);
 	sl_ev_names_free(r->names);
-	if (r->lock_fd >= 0)
+	if (r->lock_fd >= 0) {
+		char p[PATH_MAX];
+
+		/* removed while held: no file is left behind (a reader that opened
+		 * it meanwhile sees that and locks a new one, take_lock) */
+		snprintf(p, sizeof(p), SL_RUN_DIR "/%s.events.lock", r->inst);
+		if (r->locked && slk_same_file(r->lock_fd, p))
+			unlink(p);
 		close(r->lock_fd);
+	}
 	free(r);
 }

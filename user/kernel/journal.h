@@ -15,8 +15,10 @@
 /* lock.c: /run/sluice/<inst>.lock, exclusive or shared; *fd for slk_lock_release. */
 int slk_lock_file(const char *inst, bool exclusive, int *fd);
 void slk_lock_release(int *fd);
-/* Remove the lock file; only while holding it exclusively, with the instance gone. */
+/* Remove the lock file; only while holding it exclusively, with the instance
+ * gone.  An unheld <inst>.events.lock goes too. */
 void slk_lock_unlink(const char *inst);
+bool slk_same_file(int fd, const char *path);
 bool slk_instance_dir_exists(const char *inst);
 
 /* intent.c */

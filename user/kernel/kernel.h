@@ -480,6 +480,12 @@ int sl_owners_stamp_get(const char *instance, uint64_t *stamp);
  * and the emitted / suppressed / lost counters.
  */
 #define SL_RUN_DIR      "/run/sluice"   /* lock files and `sluice run`'s sockets */
+/* Remove the lock file @path if no process holds it (lock.c): 1 removed, 0 held or absent. */
+int slk_lock_path_sweep(const char *path);
+/* `sluice gc`: remove what killed processes left in SL_RUN_DIR (lock.c):
+ * unheld events locks; the instance lock, confirm log and dead socket of an
+ * instance that is gone.  @cb is told each path.  The count, or -errno. */
+int sl_run_dir_sweep(bool dry, void (*cb)(const char *path, void *arg), void *arg);
 
 /* Sum the per-CPU event counters of @inst (enum sl_ev_ctr); 0 or -errno. */
 int sl_events_counters(const char *inst, uint64_t out[SL_EC_MAX]);

@@ -8,13 +8,16 @@
  * names another file (or none) and locks again, so no two processes ever
  * hold the lock of one instance.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "kernel/journal.h"
@@ -22,7 +25,7 @@
 #define SL_LOCK_DIR "/run/sluice"
 
 /* Whether @path still names the file open as @fd. */
-static bool same_file(int fd, const char *path)
+bool slk_same_file(int fd, const char *path)
 {
 	struct stat a, b;
 
@@ -57,7 +60,7 @@ again:
 		close(fd);
 		return e;
 	}
-	if (!same_file(fd, p)) {
+	if (!slk_same_file(fd, p)) {
 		close(fd);      /* removed by the holder before us: lock the new one */
 		goto again;
 	}
@@ -71,6 +74,120 @@ void slk_lock_unlink(const char *inst)
 
 	snprintf(p, sizeof(p), SL_LOCK_DIR "/%s.lock", inst);
 	unlink(p);
+	/* an events reader of the instance that was killed left its lock */
+	snprintf(p, sizeof(p), SL_LOCK_DIR "/%s.events.lock", inst);
+	slk_lock_path_sweep(p);
+}
+
+/*
+ * Remove the lock file @path if no process holds it: locked without
+ * waiting, removed while locked.  A process that opened it before sees,
+ * once it has the lock, that the path names another file or none
+ * (slk_same_file) and locks again, as with the instance lock.
+ * 1: removed; 0: held, or not there; -errno.
+ */
+static int sweep_lock(const char *path, const char *gone)
+{
+	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK), e = 0;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB))
+		e = errno == EWOULDBLOCK ? 0 : -errno;
+	else if (slk_same_file(fd, path) && !(gone && slk_instance_dir_exists(gone)))
+		e = unlink(path) ? -errno : 1;
+	close(fd);
+	return e;
+}
+
+int slk_lock_path_sweep(const char *path)
+{
+	return sweep_lock(path, NULL);
+}
+
+/* Whether a `sluice run` listens on the socket @path. */
+static bool sock_alive(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	bool alive;
+
+	if (fd < 0 || strlen(path) >= sizeof(a.sun_path)) {
+		if (fd >= 0)
+			close(fd);
+		return true;            /* cannot tell: keep it */
+	}
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	alive = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 || errno != ECONNREFUSED;
+	close(fd);
+	return alive;
+}
+
+/*
+ * What processes left in /run/sluice that nothing will use again: the
+ * instance lock of an instance that is gone (a CNI call or an apply killed
+ * between its lock and its pins), an events lock no reader holds (a `sluice
+ * log` killed), the confirm log and the dead socket of an instance that is
+ * gone.  Files of a live instance other than unheld events locks stay.
+ * @cb (may be NULL) is told each file removed (or, @dry, that would be).
+ * The number of files, or -errno.
+ */
+int sl_run_dir_sweep(bool dry, void (*cb)(const char *path, void *arg), void *arg)
+{
+	static const char *const sfx[] = { ".events.lock", ".lock", ".confirm.log", ".sock" };
+	DIR *d = opendir(SL_LOCK_DIR);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		char inst[SL_INST_LEN + 1], p[PATH_MAX];
+		size_t len = strlen(de->d_name), k;
+		int r = 0;
+
+		for (k = 0; k < sizeof(sfx) / sizeof(sfx[0]); k++)
+			if (len > strlen(sfx[k]) && !strcmp(de->d_name + len - strlen(sfx[k]), sfx[k]))
+				break;
+		if (k == sizeof(sfx) / sizeof(sfx[0]) || len - strlen(sfx[k]) > SL_INST_LEN)
+			continue;
+		snprintf(inst, sizeof(inst), "%.*s", (int)(len - strlen(sfx[k])), de->d_name);
+		if (!slk_valid_instance(inst))
+			continue;
+		snprintf(p, sizeof(p), SL_LOCK_DIR "/%s", de->d_name);
+		if (k == 0) {                           /* an events lock: held or not */
+			if (dry) {
+				int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+				r = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+				if (fd >= 0)
+					close(fd);
+			} else {
+				r = sweep_lock(p, NULL);
+			}
+		} else if (slk_instance_dir_exists(inst)) {
+			continue;
+		} else if (k == 1) {                    /* an instance lock: taken, then removed */
+			if (dry) {
+				int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+				r = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+				if (fd >= 0)
+					close(fd);
+			} else {
+				r = sweep_lock(p, inst);
+			}
+		} else if (k == 2 || !sock_alive(p)) {
+			r = dry || unlink(p) == 0;
+		}
+		if (r > 0) {
+			n++;
+			if (cb)
+				cb(p, arg);
+		}
+	}
+	closedir(d);
+	return n;
 }
 
 void slk_lock_release(int *fd)
