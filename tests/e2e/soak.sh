@@ -3,14 +3,16 @@
 # minutes on a loaded 2-core machine; SOAK_N=1000 for the full soak of the
 # issue) alternating two rulesets under continuous traffic, every fifth one
 # killed with SIGKILL at a random moment.  Throughout: traffic is wholly A or
-# wholly B (a probe pair is "neither" at most once in a row: a pair may
-# straddle a switch); after every kill, status (which finishes or undoes the
+# wholly B (a probe pair, two datagrams microseconds apart every 5 ms, is
+# "neither" at most once in a row: a pair may straddle a switch, two in a
+# row mean a window of milliseconds in which the program ran neither ruleset,
+# or both); after every kill, status (which finishes or undoes the
 # killed apply) names what the traffic shows.  Afterwards: exactly one
 # program on the hook, no orphan program or link of the instance.
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/scripts/lab.sh"
 need_root
-need_cmd ip tc jq ping bpftool
+need_cmd ip tc jq ping bpftool python3
 HOOKQ=$ROOT/build/sl-hookq
 [ -x "$HOOKQ" ] || { skip all "build/sl-hookq missing"; exit 0; }
 N=${SOAK_N:-250}
@@ -21,8 +23,9 @@ id=${ID}q
 inst=soak${id}
 pin=/sys/fs/bpf/sluice/$inst
 C=sl-$id-c DEV=slc$id
-printf 'policy drop;\nrule alpha { allow icmp; to 198.51.100.2; }\nrule shared { allow udp 9; to 192.0.2.2; }\n' > "$TMP/A"
-printf 'policy drop;\nrule beta { allow icmp; to 203.0.113.2; }\nrule shared { allow udp 9; to 192.0.2.2; }\n' > "$TMP/B"
+printf 'policy drop;\nrule alpha { allow icmp; allow udp 7; to 198.51.100.2; }\nrule shared { allow udp 9; to 192.0.2.2; }\n' > "$TMP/A"
+printf 'policy drop;\nrule beta { allow icmp; allow udp 7; to 203.0.113.2; }\nrule shared { allow udp 9; to 192.0.2.2; }\n' > "$TMP/B"
+PAIRS="python3 $ROOT/tests/tools/sl-pairs.py"
 
 lab_up "$id" || { fail setup "cannot build the lab"; finish; }
 on_exit lab_down "$id"
@@ -39,15 +42,16 @@ said() {
 
 sl apply "$TMP/A" --dev "$DEV" --netns "$C" > "$TMP/out" 2>&1 || { fail "first apply" "$(cat "$TMP/out")"; finish; }
 
-# the prober: one pair per line, "10" = A, "01" = B.  Both pings of a pair
-# leave from one shell at the same moment (a pair seldom straddles a switch)
-# and wait 0.5 s: less than ping's 1 s interval, because a request sluice
-# drops fails with ENOBUFS and ping sends it again one interval later - by
-# then possibly under the other ruleset, which would read as "both pass".
-probe='ping -c 1 -W 0.5 -q 198.51.100.2 >/dev/null 2>&1 & p1=$!
-	ping -c 1 -W 0.5 -q 203.0.113.2 >/dev/null 2>&1 & p2=$!
-	a=0; b=0; wait $p1 && a=1; wait $p2 && b=1; echo "$a$b"'
-( while :; do in_c "$id" sh -c "$probe"; done ) > "$TMP/probes" 2>/dev/null &
+# the prober (tests/tools/sl-pairs.py): every 5 ms a datagram to A's address
+# and, microseconds later from the same socket, one to B's; one line per
+# pair, "10" = A, "01" = B.  (Ping pairs, two processes milliseconds apart,
+# straddled the switches that applies of tens of ms now make often: two
+# mixed pairs in a row happened without any window.)
+in_s "$id" $PAIRS recv 198.51.100.2 203.0.113.2 7 "$TMP/pready" 1 "$TMP/psent" > "$TMP/probes" 2>"$TMP/precv.err" &
+receiver=$!
+on_exit kill $receiver
+for _ in $(seq 100); do [ -e "$TMP/pready" ] && break; sleep 0.05; done
+in_c "$id" $PAIRS send 198.51.100.2 203.0.113.2 7 5 "$TMP/pstop" > "$TMP/psent.out" 2>&1 &
 prober=$!
 on_exit kill $prober
 
@@ -56,10 +60,7 @@ on_exit kill $prober
 # of the commit (SLUICE_FAULT, docs/operations.md), so that each kill lands.
 steps=(apply-prepared apply-switched apply-zeroed apply-renamed)   # the steps of a re-apply
 lies=0 killed=0 failed=0 dur_ms=500 i=0
-# N applies, and on (up to 4N) until the prober has taken 50 pairs: an apply of
-# these rulesets takes tens of ms now, a probe pair up to 0.5 s
-while i=$((i + 1)); [ "$i" -le "$N" ] ||
-	{ [ "$(wc -l < "$TMP/probes")" -lt 50 ] && [ "$i" -le $((4 * N)) ]; }; do
+while i=$((i + 1)); [ "$i" -le "$N" ]; do
 	f=$TMP/A; [ $((i % 2)) = 1 ] && f=$TMP/B
 	if [ $((i % 10)) = 0 ]; then
 		# sluice itself in the background, not the function sl: $! must be the
@@ -86,7 +87,9 @@ while i=$((i + 1)); [ "$i" -le "$N" ] ||
 		dur_ms=$(( ($(date +%s%N) - t0) / 1000000 + 1 ))
 	fi
 done
-kill $prober 2>/dev/null; wait $prober 2>/dev/null
+touch "$TMP/pstop"; wait $prober 2>/dev/null
+mv "$TMP/psent.out" "$TMP/psent"        # the receiver's cue: the number of pairs
+wait $receiver 2>/dev/null
 N=$((i - 1))
 T_PREFIX="soak/"
 expect_eq "$N applies: none failed" "$failed" 0
@@ -94,7 +97,7 @@ expect_ge "applies killed with SIGKILL" "$killed" $(( N / 10 ))
 expect_eq "after every kill, status named what the traffic showed" "$lies" 0
 bad=$(awk '$1 != "10" && $1 != "01" { run++; if (run > 1) { n++; print "pairs " NR - 1 "-" NR ": " prev " " $1 > "/dev/stderr" } }
 	   $1 == "10" || $1 == "01" { run = 0 } { prev = $1 } END { print n + 0 }' "$TMP/probes")
-expect_ge "traffic probe pairs taken" "$(wc -l < "$TMP/probes")" 50
+expect_ge "traffic probe pairs taken" "$(wc -l < "$TMP/probes")" 500
 expect_eq "traffic always wholly A or wholly B (no two mixed probe pairs in a row)" "$bad" 0
 echo "soak: $N applies, $killed killed, $(wc -l < "$TMP/probes") probe pairs, $(grep -cv '^\(10\|01\)$' "$TMP/probes") single mixed pairs (straddling a switch), ${SECONDS} s"
 
