@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * tset.h - the harness of the data path's prog tests (test_prog.c: crafted
- * cases; test_prog_diff.c: differential runs): a ruleset loaded as `sluice
- * apply` loads it (struct tset), the counters before and after a packet and
- * what docs/datapath.md §3 says they must become, test_run of the TC, XDP
- * and cgroup programs on one frame, and the result compared with the
- * reference classifier's.
+ * cases; test_prog_diff.c: differential runs; test_packs.c: the SecureVideo
+ * document's probes, which use its running and loading checks): a ruleset
+ * loaded as `sluice apply` loads it (struct tset), the counters before and
+ * after a packet and what docs/datapath.md §3 says they must become,
+ * test_run of the TC, XDP and cgroup programs on one frame, and the result
+ * compared with the reference classifier's.
  */
 #ifndef SL_TEST_TSET_H
 #define SL_TEST_TSET_H
@@ -443,7 +444,16 @@ enum { TCP = 6, UDP = 17, ICMP = 1, ICMP6 = 58, GRE = 47, ESP = 50, NONXT = 59, 
 
 /* ----------------------------------------------------------------- main */
 
-static int bpf_available(char *why, size_t cap)
+/*
+ * Whether the programs can be loaded and run here: 1, or 0 with why in
+ * @why.  Not root, or the BPF object not there, is a 0.  A load refused
+ * for want of privilege or kernel support (EPERM, EACCES, ENOSYS,
+ * EOPNOTSUPP) is a 0; any other load error (the verifier's) is a 1, left
+ * for the test's own load to report as a failure, unless @any_load_error:
+ * then it is a 0 too (test_packs.c, which still checks everything but the
+ * kernel then).
+ */
+static int bpf_available_opt(char *why, size_t cap, int any_load_error)
 {
 	struct sluice_bpf *skel;
 	int e;
@@ -459,11 +469,17 @@ static int bpf_available(char *why, size_t cap)
 	}
 	e = sluice_bpf__load(skel);
 	sluice_bpf__destroy(skel);
-	if (e == -EPERM || e == -EACCES || e == -ENOSYS || e == -EOPNOTSUPP) {
+	if (e == -EPERM || e == -EACCES || e == -ENOSYS || e == -EOPNOTSUPP ||
+	    (e && any_load_error)) {
 		snprintf(why, cap, "BPF unavailable: %s", strerror(-e));
 		return 0;
 	}
 	return 1;
+}
+
+static int bpf_available(char *why, size_t cap)
+{
+	return bpf_available_opt(why, cap, 0);
 }
 
 #endif
