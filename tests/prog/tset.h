@@ -446,14 +446,12 @@ enum { TCP = 6, UDP = 17, ICMP = 1, ICMP6 = 58, GRE = 47, ESP = 50, NONXT = 59, 
 
 /*
  * Whether the programs can be loaded and run here: 1, or 0 with why in
- * @why.  Not root, or the BPF object not there, is a 0.  A load refused
- * for want of privilege or kernel support (EPERM, EACCES, ENOSYS,
- * EOPNOTSUPP) is a 0; any other load error (the verifier's) is a 1, left
- * for the test's own load to report as a failure, unless @any_load_error:
- * then it is a 0 too (test_packs.c, which still checks everything but the
- * kernel then).
+ * @why.  Not root, or the BPF object not there, is a 0; so is a load
+ * refused for want of privilege or kernel support (EPERM, EACCES, ENOSYS,
+ * EOPNOTSUPP).  Any other load error (the verifier's) is a 1: the test's
+ * own load reports it as a failure, never as a skip.
  */
-static int bpf_available_opt(char *why, size_t cap, int any_load_error)
+static int bpf_available(char *why, size_t cap)
 {
 	struct sluice_bpf *skel;
 	int e;
@@ -469,17 +467,11 @@ static int bpf_available_opt(char *why, size_t cap, int any_load_error)
 	}
 	e = sluice_bpf__load(skel);
 	sluice_bpf__destroy(skel);
-	if (e == -EPERM || e == -EACCES || e == -ENOSYS || e == -EOPNOTSUPP ||
-	    (e && any_load_error)) {
+	if (e == -EPERM || e == -EACCES || e == -ENOSYS || e == -EOPNOTSUPP) {
 		snprintf(why, cap, "BPF unavailable: %s", strerror(-e));
 		return 0;
 	}
 	return 1;
-}
-
-static int bpf_available(char *why, size_t cap)
-{
-	return bpf_available_opt(why, cap, 0);
 }
 
 #endif
