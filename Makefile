@@ -131,8 +131,8 @@ $(BUILD)/sluice-cni-san: $(SAN_CNI) $(SAN_LIB)
 $(BUILD)/sluice-san: user/cli/main.c $(SAN_APP) $(SAN_LIB) $(HDRS) $(SKELS)
 	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) user/cli/main.c $(SAN_APP) $(SAN_LIB) $(USER_LIBS) $(APP_LIBS) $(PCAP_LIBS) $(FEED_LIBS) -o $@
 
-# Unit tests: pure stages only, sanitized.
-$(BUILD)/tests/%: tests/unit/%.c tests/test.h tests/fast6_gen.h $(SAN_PURE) | $(BUILD)/tests
+# Unit tests: pure stages only, sanitized (tests/unit/*.h: their shared helpers).
+$(BUILD)/tests/%: tests/unit/%.c tests/test.h tests/fast6_gen.h $(wildcard tests/unit/*.h) $(SAN_PURE) | $(BUILD)/tests
 	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Itests $< $(SAN_PURE) -o $@
 
 # The URL-set bodies and guards (user/feed/body.c): pure too, but with jansson.

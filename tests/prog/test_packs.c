@@ -48,16 +48,10 @@
 #include <bpf/libbpf.h>
 #include <linux/pkt_cls.h>
 
-#include "sl.h"
-#include "kernel/kernel.h"
-#include "sluice.skel.h"
-#include "test.h"
-#include "pkt.h"
+#include "tset.h"       /* run_prog, bpf_available, silence_libbpf, verbose; sl.h, test.h, pkt.h */
 
 #define VENDOR_TEXT "tests/data/securevideo-firewall-settings.txt"
 #define PACK        "rules/securevideo.rules"
-
-static int verbose;
 
 /* ================================================================ vendor */
 
@@ -532,7 +526,7 @@ static const char *rule_name(const struct sl_image *img, uint16_t slot)
 
 static const char *pname(uint8_t proto) { return proto == 6 ? "tcp" : proto == 17 ? "udp" : "?"; }
 
-static const char *res_str(const struct sl_image *img, const struct sl_result *r)
+static const char *res_short(const struct sl_image *img, const struct sl_result *r)
 {
 	static char buf[4][96];
 	static int i;
@@ -542,31 +536,6 @@ static const char *res_str(const struct sl_image *img, const struct sl_result *r
 	snprintf(buf[i], sizeof(buf[i]), "%s/%s/%s", r->verdict == SL_V_PASS ? "allow" : "drop",
 		 sl_reason_name(r->reason), n ? n : "-");
 	return buf[i];
-}
-
-static int run_tc(const struct loaded *L, const uint8_t *frame, size_t len, struct sl_result *res,
-		  int *retval)
-{
-	struct __sk_buff ctx = { .gso_segs = 1 };
-	struct sl_result unset;
-	__u32 k = 0;
-	LIBBPF_OPTS(bpf_test_run_opts, o,
-		.data_in = frame,
-		.data_size_in = (__u32)len,
-		.ctx_in = &ctx,
-		.ctx_size_in = sizeof(ctx),
-		.repeat = 1,
-	);
-
-	memset(&unset, 0xee, sizeof(unset));
-	if (bpf_map_update_elem(L->last_fd, &k, &unset, BPF_ANY))
-		return -errno;
-	if (bpf_prog_test_run_opts(L->prog_fd, &o))
-		return -errno;
-	*retval = (int)o.retval;
-	if (bpf_map_lookup_elem(L->last_fd, &k, res))
-		return -errno;
-	return 0;
 }
 
 /* `sluice lookup --json --rules PACK ADDR PROTO PORT` -> verdict, rule, reason. */
@@ -643,7 +612,7 @@ static bool run_probe(const struct loaded *L, const struct probe *p, char *why, 
 		WHY("sl_pkt_parse failed;");
 	sl_image_lookup(&L->img, &pk, &tab);
 	if (L->skel) {
-		int e = run_tc(L, frame, len, &k, &rv);
+		int e = run_prog(L->prog_fd, L->last_fd, frame, len, 1, &k, &rv);
 
 		if (e) {
 			WHY("BPF_PROG_TEST_RUN: %s;", strerror(-e));
@@ -655,21 +624,21 @@ static bool run_probe(const struct loaded *L, const struct probe *p, char *why, 
 				WHY("kernel returned %d;", rv);
 				kbad = true;
 			}
-			if (strcmp(res_str(&L->img, &k), exp_s)) {
-				WHY("kernel recorded %s;", res_str(&L->img, &k));
+			if (strcmp(res_short(&L->img, &k), exp_s)) {
+				WHY("kernel recorded %s;", res_short(&L->img, &k));
 				kbad = true;
 			}
 			n_kernel_bad += kbad;
 			if (k.verdict != ref.verdict || k.reason != ref.reason || k.rule != ref.rule ||
 			    k.port != p->port || k.proto != p->proto)
 				WHY("kernel record %s port %u proto %u differs from the reference %s;",
-				    res_str(&L->img, &k), k.port, k.proto, res_str(&L->img, &ref));
+				    res_short(&L->img, &k), k.port, k.proto, res_short(&L->img, &ref));
 		}
 	}
-	if (strcmp(res_str(&L->img, &ref), exp_s))
-		WHY("reference classifier %s;", res_str(&L->img, &ref));
-	if (strcmp(res_str(&L->img, &tab), exp_s))
-		WHY("compiled tables (lookup --rules) %s;", res_str(&L->img, &tab));
+	if (strcmp(res_short(&L->img, &ref), exp_s))
+		WHY("reference classifier %s;", res_short(&L->img, &ref));
+	if (strcmp(res_short(&L->img, &tab), exp_s))
+		WHY("compiled tables (lookup --rules) %s;", res_short(&L->img, &tab));
 	if (p->cli && sluice_bin) {
 		char v[32], r[64], re[32];
 		int e = run_cli(L, p, v, r, re, 32);
@@ -749,13 +718,6 @@ static int check_range(const struct loaded *L, const struct vgroup *g, const str
 }
 
 /* ========================================================= loading a pack */
-
-static int silence_libbpf(enum libbpf_print_level l, const char *f, va_list ap)
-{
-	if (verbose || l == LIBBPF_WARN)
-		return vfprintf(stderr, f, ap);
-	return 0;
-}
 
 static void unload(struct loaded *L)
 {
@@ -1283,29 +1245,6 @@ static void summary_counts(void)
 	}
 }
 
-static bool bpf_available(char *why, size_t cap)
-{
-	struct sluice_bpf *skel;
-	int e;
-
-	if (geteuid() != 0) {
-		snprintf(why, cap, "not root (BPF_PROG_TEST_RUN needs CAP_BPF and CAP_NET_ADMIN)");
-		return false;
-	}
-	skel = sluice_bpf__open();
-	if (!skel) {
-		snprintf(why, cap, "cannot open the BPF object: %s", strerror(errno));
-		return false;
-	}
-	e = sluice_bpf__load(skel);
-	sluice_bpf__destroy(skel);
-	if (e) {
-		snprintf(why, cap, "BPF unavailable: %s", strerror(-e));
-		return false;
-	}
-	return true;
-}
-
 /* Run from anywhere: find the repository from the binary (build/tests/). */
 static void to_repo_root(void)
 {
@@ -1367,7 +1306,7 @@ int main(int argc, char **argv)
 	check_paste();
 
 	/* 2. the pack */
-	have_bpf = bpf_available(why, sizeof(why));
+	have_bpf = bpf_available(why, sizeof(why));    /* a verifier error: the load below fails */
 	if (!have_bpf)
 		T_SKIP("kernel program (BPF_PROG_TEST_RUN)", "%s; the reference classifier, the compiled tables "
 		       "and sluice lookup are still checked", why);

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * tset.h - the harness of the data path's prog tests (test_prog.c: crafted
- * cases; test_prog_diff.c: differential runs): a ruleset loaded as `sluice
- * apply` loads it (struct tset), the counters before and after a packet and
- * what docs/datapath.md §3 says they must become, test_run of the TC, XDP
- * and cgroup programs on one frame, and the result compared with the
- * reference classifier's.
+ * cases; test_prog_diff.c: differential runs; test_packs.c: the SecureVideo
+ * document's probes, which use its running and loading checks): a ruleset
+ * loaded as `sluice apply` loads it (struct tset), the counters before and
+ * after a packet and what docs/datapath.md §3 says they must become,
+ * test_run of the TC, XDP and cgroup programs on one frame, and the result
+ * compared with the reference classifier's.
  */
 #ifndef SL_TEST_TSET_H
 #define SL_TEST_TSET_H
@@ -443,6 +444,13 @@ enum { TCP = 6, UDP = 17, ICMP = 1, ICMP6 = 58, GRE = 47, ESP = 50, NONXT = 59, 
 
 /* ----------------------------------------------------------------- main */
 
+/*
+ * Whether the programs can be loaded and run here: 1, or 0 with why in
+ * @why.  Not root, or the BPF object not there, is a 0; so is a load
+ * refused for want of privilege or kernel support (EPERM, EACCES, ENOSYS,
+ * EOPNOTSUPP).  Any other load error (the verifier's) is a 1: the test's
+ * own load reports it as a failure, never as a skip.
+ */
 static int bpf_available(char *why, size_t cap)
 {
 	struct sluice_bpf *skel;

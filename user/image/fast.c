@@ -10,7 +10,7 @@
  *   dir16, dir8  the IPv4 table (fast4.c).
  *
  * The LPM tries (dst4, dst6, ports) stay the source of truth: everything
- * here is a function of them, and tests/unit/test_compile.c checks that a
+ * here is a function of them, and tests/unit/test_fast4.c checks that a
  * lookup through these tables equals the LPM lookup for every prefix edge.
  */
 #include <errno.h>

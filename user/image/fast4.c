@@ -14,7 +14,7 @@
  * dir8 lines usually lie in one page (a TLB miss on 4 KiB pages costs a
  * 2-D page walk in a VM).  A /16 or /24 whose entries are all one leaf is
  * that leaf in its parent.  include/sluice.h describes the encoding; bpf/fast4.h
- * walks it; tests/unit/test_compile.c checks it against the LPM lookup.
+ * walks it; tests/unit/test_fast4.c checks it against the LPM lookup.
  */
 #include <errno.h>
 #include <stdlib.h>
