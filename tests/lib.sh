@@ -59,5 +59,24 @@ trap 'exit 130' INT TERM
 
 finish() { run_cleanup; exit $T_FAILED; }
 
+# wait_for SECONDS COMMAND...: poll (every 0.1 s) until COMMAND succeeds.
+wait_for() { local n=$(( $1 * 10 )); shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done; return 1; }
+
+# ids_gone KIND ID...: true once no BPF object (prog, link, map) of these ids
+# is loaded; polls up to 5 s.  A detach takes the program off the hook at
+# once, but a pin's last reference goes after an RCU grace period and the
+# object is freed from a workqueue after that: `bpftool KIND show id` right
+# after a detach may still find it.
+ids_gone() {
+	local kind=$1 i left; shift
+	for _ in $(seq 100); do
+		left=0
+		for i in "$@"; do bpftool "$kind" show id "$i" >/dev/null 2>&1 && left=1; done
+		[ "$left" = 0 ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # sum_stats JSON RULE FIELD: a rule's counter from `sluice stats --json`.
 rule_stat() { jq -r --arg r "$2" --arg f "$3" '.rules[] | select(.name == $r) | .[$f]' <<<"$1"; }

@@ -87,7 +87,7 @@ inst_of() {   # CONTAINERID: its instance (from sluice status)
 		jq -r --arg c "$1" '[.instances[] | select(.owner.container == $c) | .instance] | first // empty'
 }
 udp() {   # PORT N: datagrams from the container that reach the server
-	local p=$1 n=$2 ready=$TMP/ready.$RANDOM
+	local p=$1 n=$2 ready=$(mktemp -u "$TMP/ready.XXXXXXXX")
 	ip netns exec "$S" "$SLUDP" recv 198.51.100.2 "$p" 300 "$ready" > "$TMP/recv.out" 2>/dev/null &
 	local pid=$!
 	for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.05; done
@@ -352,7 +352,7 @@ check "a stale instance exists" test -n "$s1"
 check "sluice gc --dry-run lists it" grep -q "would remove $s1" "$TMP/gc"
 check "... and keeps it" test -e "/sys/fs/bpf/sluice/$s1"
 "$SLUICE" gc --json > "$TMP/gc" 2>&1
-expect_eq "sluice gc removes it" "$(jq -r '.removed[].instance' "$TMP/gc")" "$s1"
+expect_eq "sluice gc removes it" "$(jq -r --arg s "$s1" '.removed[].instance | select(. == $s)' "$TMP/gc")" "$s1"
 check "its pins are gone" test ! -e "/sys/fs/bpf/sluice/$s1"
 mkstale 2
 s2=$(inst_of stale2-$id)

@@ -48,7 +48,7 @@ lab_down() {
 }
 cleanup_instances() {
 	local i
-	for i in /sys/fs/bpf/sluice/cni-slsh*; do
+	for i in /sys/fs/bpf/sluice/cni-slsh${id}-*; do
 		[ -e "$i" ] || continue
 		bpftool map dump pinned "$i/owner" 2>/dev/null | grep -q "$NET" &&
 			"$SLUICE" detach --all --instance "${i##*/}" >/dev/null 2>&1
@@ -103,16 +103,16 @@ cni() {
 	echo $? > "$TMP/rc.$n"
 }
 rc() { cat "$TMP/rc.$1"; }
-insts() { ls -d /sys/fs/bpf/sluice/cni-slsh* 2>/dev/null | wc -l; }
+insts() { ls -d /sys/fs/bpf/sluice/cni-slsh${id}-* 2>/dev/null | wc -l; }
 status() { "$SLUICE" status --json 2>/dev/null; }
 att_of() {   # N FIELD: the stats of container N's attachment
 	local i
-	for i in /sys/fs/bpf/sluice/cni-slsh*; do
+	for i in /sys/fs/bpf/sluice/cni-slsh${id}-*; do
 		"$SLUICE" stats --json --instance "${i##*/}" 2>/dev/null
 	done | jq -r --arg c "c${id}x$1" --arg f "$2" '.attachments[] | select(.container == $c) | .[$f]'
 }
 udp() {   # N ADDR PORT COUNT [NS]: datagrams from container N that reach ADDR:PORT (a listener in NS)
-	local ready=$TMP/ready.$RANDOM
+	local ready=$(mktemp -u "$TMP/ready.XXXXXXXX")
 	ip netns exec "${5:-$S}" "$SLUDP" recv "$2" "$3" 300 "$ready" > "$TMP/recv.out" 2>/dev/null &
 	local pid=$!
 	for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.05; done
@@ -221,7 +221,7 @@ cni ADD 42
 expect_eq "the next ADD: exit 0" "$(rc 42)" 0
 expect_eq "... and it undid the killed one's attachment" \
 	"$(status | jq -r --arg d "sk${id}41" '[.instances[].attachments[] | select(.dev == $d)] | length')" 0
-check "... no journal pins left" test -z "$(ls /sys/fs/bpf/sluice/cni-slsh*/ 2>/dev/null | grep '^next-')"
+check "... no journal pins left" test -z "$(ls /sys/fs/bpf/sluice/cni-slsh${id}-*/ 2>/dev/null | grep '^next-')"
 cni ADD 41
 expect_eq "ADD of the killed container again: exit 0" "$(rc 41)" 0
 expect_eq "... filtered (B)" "$(udp 41 198.51.100.2 6000 3)" 0
@@ -262,7 +262,7 @@ expect_eq "GC kept the rest" "$(status | jq -r --arg n "$NET" '[.instances[] | s
 
 # --- DEL of every container: nothing left -----------------------------------------
 T_PREFIX="cni_share/del/"
-names=$(ls -d /sys/fs/bpf/sluice/cni-slsh* | xargs -n1 basename)
+names=$(ls -d /sys/fs/bpf/sluice/cni-slsh${id}-* | xargs -n1 basename)
 bad=0
 for n in $(seq 11 "$N") $(seq 31 40) 42; do cni DEL "$n"; [ "$(rc "$n")" = 0 ] || bad=$n; done
 expect_eq "every DEL: exit 0" "$bad" 0

@@ -42,7 +42,7 @@ on_exit "$SLUICE" detach --all --instance "$inst"
 in_c "$id" ping -c 1 -W 1 -q 198.51.100.2 >/dev/null
 
 sl() { "$SLUICE" "$@" --instance "$inst"; }
-up() { in_c "$id" ping -c 1 -W 0.4 -q "$1" >/dev/null 2>&1 && echo 1 || echo 0; }
+up() { in_c "$id" ping -c 1 -W 0.6 -q "$1" >/dev/null 2>&1 && echo 1 || echo 0; }
 traffic() {   # A, B, none, stacked
 	case "$(up 198.51.100.2)$(up 203.0.113.2)" in
 	10) echo A ;; 01) echo B ;; 11) echo none ;; *) echo stacked ;;

@@ -108,13 +108,13 @@ NRACE6=$(grep -c ' AAAA ' "$TMP/race.list")
 tcp_ok() {   # ADDR PORT: a TCP exchange from the client succeeds
 	local a="TCP:$1:$2"
 	[[ $1 == *:* ]] && a="TCP6:[$1]:$2"
-	in_c "$id" timeout 5 socat -T 2 - "$a,connect-timeout=2" <<<"ping" 2>/dev/null | grep -q ping
+	in_c "$id" timeout 5 socat -T 2 -t 4 - "$a,connect-timeout=2" <<<"ping" 2>/dev/null | grep -q ping
 }
 tcp_fails() { ! tcp_ok "$@"; }
 quiet() { "$@" > "$TMP/quiet.out" 2>&1 || { cat "$TMP/quiet.out" >&2; return 1; }; }
 
 udp_count() {   # BIND ADDR PORT N: send N datagrams from the client to ADDR, print how many arrived
-	local ready=$TMP/ready.$RANDOM
+	local ready=$(mktemp -u "$TMP/ready.XXXXXXXX")
 	in_s "$id" "$SLUDP" recv "$1" "$3" 300 "$ready" > "$TMP/recv.out" 2>/dev/null &
 	local pid=$!
 	for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.05; done
@@ -428,9 +428,8 @@ links=$("$SLUICE" status --json --instance "$inst" | jq -r '.instances[].attachm
 check "status: the instance has programs pinned ($(echo $progs)) and links ($(echo $links))" test -n "$progs" -a -n "$links"
 check "detach --all" quiet "$SLUICE" detach --all --instance "$inst"
 check "detach: pins gone" test ! -e "$pin"
-sleep 0.5
-check "detach: no program of the instance is loaded" bash -c "for p in $(echo $progs); do bpftool prog show id \$p >/dev/null 2>&1 && exit 1; done; exit 0"
-check "detach: no TCX link of the instance" bash -c "for l in $(echo $links); do bpftool link show id \$l >/dev/null 2>&1 && exit 1; done; exit 0"
+check "detach: no program of the instance is loaded" ids_gone prog $progs
+check "detach: no TCX link of the instance" ids_gone link $links
 check "detach: no sluice filter on $DEV (egress, ingress)" \
 	bash -c "! tc -n $C filter show dev $DEV egress | grep -q sluice && ! tc -n $C filter show dev $DEV ingress | grep -q sluice"
 check "detach: status no longer lists the instance" \

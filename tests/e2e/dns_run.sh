@@ -53,7 +53,7 @@ RULES
 } > "$TMP/dnsmasq.conf"
 
 tcp_ok() {   # ADDR PORT: a TCP exchange from the client succeeds
-	in_c "$id" timeout 5 socat -T 2 - "TCP:$1:$2,connect-timeout=2" <<<"ping" 2>/dev/null | grep -q ping
+	in_c "$id" timeout 5 socat -T 2 -t 4 - "TCP:$1:$2,connect-timeout=2" <<<"ping" 2>/dev/null | grep -q ping
 }
 tcp_fails() { ! tcp_ok "$@"; }
 quiet() { "$@" > "$TMP/quiet.out" 2>&1 || { cat "$TMP/quiet.out" >&2; return 1; }; }

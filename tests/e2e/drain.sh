@@ -42,7 +42,7 @@ check "the new generation has its own dst4" test -n "$new" -a "$new" != "$old"
 check "a drainer runs" pgrep -f "sluice apply $TMP/synth.rules"
 
 udp_ok() {   # N datagrams to 203.0.113.2:5004 all arrive
-	local n=$1 ready=$TMP/ready.$RANDOM
+	local n=$1 ready=$(mktemp -u "$TMP/ready.XXXXXXXX")
 	in_s "$ID" "$SLUDP" recv 203.0.113.2 5004 300 "$ready" > "$TMP/recv.out" 2>/dev/null &
 	local pid=$!
 	for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.05; done

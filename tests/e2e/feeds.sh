@@ -38,7 +38,7 @@ free_port() {
 	return 1
 }
 udp_count() {   # ADDR N: send N datagrams to ADDR:7000, print how many arrived
-	local ready=$TMP/ready.$RANDOM
+	local ready=$(mktemp -u "$TMP/ready.XXXXXXXX")
 	in_s "$id" "$SLUDP" recv "$1" 7000 300 "$ready" > "$TMP/recv.out" 2>/dev/null &
 	local pid=$!
 	for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.05; done

@@ -28,7 +28,7 @@ done
 
 TMP=$(mktemp -d)
 T_FINAL='rm -rf "$TMP"'
-WINDOW=15   # apply -> status, verify, checks, confirm must fit, also on a loaded machine
+WINDOW=30   # apply -> status, verify, checks, confirm must fit, also on a loaded machine
 BADWINDOW=10 # a failing change waits for its window to lapse: shorter, still room to fail first
 GWS=(1 2 3)
 gid() { echo "${ID}$1"; }              # lab id of gateway N
@@ -64,10 +64,12 @@ for n in "${GWS[@]}"; do
 		in_s "$id" socat TCP-LISTEN:$p,fork,reuseaddr,bind=192.0.2.2 EXEC:cat >/dev/null 2>&1 &
 	done
 done
-sleep 0.3
+listening() { local n; for n in "${GWS[@]}"; do
+	[ "$(in_s "$(gid "$n")" ss -Hltn 'sport = :8080 or sport = :8081' | wc -l)" -ge 2 ] || return 1; done; }
+wait_for 5 listening
 
 tcp_ok() {   # N PORT: a TCP exchange to 192.0.2.2:PORT from gateway N's client
-	in_c "$(gid "$1")" timeout 5 socat -T 2 - "TCP:192.0.2.2:$2,connect-timeout=2" <<<"ping" 2>/dev/null |
+	in_c "$(gid "$1")" timeout 5 socat -T 2 -t 4 - "TCP:192.0.2.2:$2,connect-timeout=2" <<<"ping" 2>/dev/null |
 		grep -q ping
 }
 tcp_fails() { ! tcp_ok "$@"; }

@@ -30,7 +30,7 @@ ip -n "$C" route add 255.255.255.255/32 dev "slc$id"     # limited broadcast out
 in_c "$id" ping -c 1 -W 1 -q 198.51.100.2 >/dev/null
 
 udp() {   # NS BIND-ADDR PORT FROM-NS DEST N: datagrams received
-	local ns=$1 a=$2 p=$3 from=$4 dst=$5 n=$6 ready=$TMP/ready.$RANDOM
+	local ns=$1 a=$2 p=$3 from=$4 dst=$5 n=$6 ready=$(mktemp -u "$TMP/ready.XXXXXXXX")
 	ip netns exec "$ns" "$SLUDP" recv "$a" "$p" 300 "$ready" > "$TMP/recv.out" 2>/dev/null &
 	local pid=$!
 	for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.05; done

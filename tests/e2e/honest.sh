@@ -41,7 +41,7 @@ on_exit "$SLUICE" detach --all --instance "$inst2"
 in_c "$id" ping -c 1 -W 1 -q 198.51.100.2 >/dev/null
 
 sl() { "$SLUICE" "$@" --instance "$inst"; }
-up() { in_c "$id" ping -c 1 -W 0.4 -q "$1" >/dev/null 2>&1 && echo 1 || echo 0; }
+up() { in_c "$id" ping -c 1 -W 0.6 -q "$1" >/dev/null 2>&1 && echo 1 || echo 0; }
 traffic() { case "$(up 198.51.100.2)$(up 203.0.113.2)" in 10) echo A ;; 01) echo B ;; 11) echo none ;; *) echo stacked ;; esac; }
 names() { sl stats --json 2>/dev/null | jq -r '[.rules[].name] | sort | join(",")'; }
 
@@ -133,13 +133,14 @@ T_PREFIX="honest/run-hostile/"
 mkfifo "$TMP/fifo"
 cp "$TMP/A" "$TMP/A.orig"
 printf 'include "fifo";\n' >> "$TMP/A"
+refusals() { [ "$(grep -c "not a regular file" "$TMP/run.log")" -ge "$1" ]; }
 kill -HUP $rp
-sleep 1
+wait_for 10 refusals 1
 expect_eq "SIGHUP with a FIFO include: the running ruleset stays (traffic A)" "$(traffic)" A
 check "run logged the refusal" grep -q "not a regular file" "$TMP/run.log"
 printf 'include "/dev/zero";\n' > "$TMP/A"
 kill -HUP $rp
-sleep 1
+wait_for 10 refusals 2
 expect_eq "SIGHUP with /dev/zero: the running ruleset stays" "$(traffic)" A
 kill -TERM $rp
 ok=0

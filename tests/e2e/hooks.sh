@@ -40,7 +40,7 @@ in_c "$id" ping -6 -c 2 -i 0.2 -W 1 -q 2001:db8:2::2 >/dev/null
 
 # udp SRC_NS_CMD ADDR PORT N: datagrams that arrive at the server
 udp() {
-	local from=$1 a=$2 p=$3 n=$4 ready=$TMP/ready.$RANDOM
+	local from=$1 a=$2 p=$3 n=$4 ready=$(mktemp -u "$TMP/ready.XXXXXXXX")
 	ip netns exec "$S" "$SLUDP" recv "$a" "$p" 300 "$ready" > "$TMP/recv.out" 2>/dev/null &
 	local pid=$!
 	for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.05; done
@@ -61,8 +61,7 @@ gone_clean() {   # nothing of sluice on the gateway's interfaces, no links, no p
 	! tc -n "$G" filter show dev "slgs$id" egress 2>/dev/null | grep -q sluice &&
 	! ip -n "$G" link show dev "slgc$id" | grep -q "prog/xdp" &&
 	[ ! -e "$pin" ] || return 1
-	for l in $LINKS; do bpftool link show id "$l" >/dev/null 2>&1 && return 1; done
-	return 0
+	ids_gone link $LINKS
 }
 
 # --- 0. `ip netns exec` would give sluice a private /sys: it must refuse ------

@@ -127,7 +127,8 @@ unsolicited() {
 		echo "x$i" | ins socat -u - "UDP$fam-SENDTO:${dst/#*:*/[$dst]}:7000,bind=${src/#*:*/[$src]}:$sport" \
 			2>/dev/null
 	done
-	sleep 0.5
+	sleep 0.5       # what is dropped never comes; what passes may still be on its way:
+	for _ in $(seq 30); do [ "$(wc -l < "$TMP/recv.out")" -ge "$n" ] && break; sleep 0.1; done
 	kill $pid 2>/dev/null; wait $pid 2>/dev/null
 	wc -l < "$TMP/recv.out"
 }
@@ -139,8 +140,8 @@ echo_udp() {
 	b=${a/#*:*/[$a]}
 	ins timeout 10 socat "UDP$fam-RECVFROM:6000,bind=$b" SYSTEM:'read l; echo "pong $l"' 2>/dev/null &
 	local pid=$!
-	sleep 0.3
-	echo ping | inc timeout 5 socat -T 3 - "UDP$fam:$b:6000" 2>/dev/null
+	for _ in $(seq 100); do ins ss -Hlun 'sport = :6000' | grep -q . && break; sleep 0.05; done
+	echo ping | inc timeout 5 socat -T 3 -t 4 - "UDP$fam:$b:6000" 2>/dev/null
 	kill $pid 2>/dev/null; wait $pid 2>/dev/null
 }
 

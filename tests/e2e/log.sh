@@ -185,7 +185,10 @@ on_exit kill $fa $fb 2>/dev/null
 sleep 1
 send 198.51.100.2 6001 5
 send 203.0.113.2 7000 3
-sleep 1.5
+got8() { [ "$(jq -c 'select(.dport == 6001 or .dport == 7000)' "$TMP/fa.json" 2>/dev/null | wc -l)" -ge 8 ] &&
+	 [ "$(grep -cE ' -> (198\.51\.100\.2:6001|203\.0\.113\.2:7000) ' "$TMP/fb.txt")" -ge 8 ]; }
+wait_for 10 got8
+sleep 0.2       # nothing more arrives
 kill -INT $fa $fb; wait $fa $fb 2>/dev/null
 expect_eq "follower 1 (--json) got the 8 events" "$(jq -c 'select(.dport == 6001 or .dport == 7000)' "$TMP/fa.json" | wc -l)" 8
 expect_eq "follower 2 (text), at the same time, got them too" "$(grep -cE ' -> (198\.51\.100\.2:6001|203\.0\.113\.2:7000) ' "$TMP/fb.txt")" 8
@@ -193,13 +196,14 @@ expect_eq "--log-file holds them as JSON lines" "$(jq -c 'select(.dport == 6001 
 expect_eq "sluice log without --follow: run's backlog" "$("$SLUICE" log --json --instance "$inst" | jq -c 'select(.dport == 6001 or .dport == 7000)' | wc -l)" 8
 mv "$TMP/run.jsonl" "$TMP/run.jsonl.1"
 kill -USR1 $runpid
-sleep 0.5
+wait_for 10 test -e "$TMP/run.jsonl"
 send 198.51.100.2 6001 2
-sleep 1.5
+got2() { [ "$(jq -c 'select(.dport == 6001)' "$TMP/run.jsonl" 2>/dev/null | wc -l)" -ge 2 ]; }
+wait_for 10 got2
 expect_eq "after SIGUSR1 the log file is reopened: the 2 new events there" "$(jq -c 'select(.dport == 6001)' "$TMP/run.jsonl" 2>/dev/null | wc -l)" 2
 expect_eq "top --from the log file: 198.51.100.2 udp 6001 x5" \
 	"$("$SLUICE" top --from "$TMP/run.jsonl.1" --json | jq -r '.entries[0] | "\(.dst) \(.dport) \(.count)"')" "198.51.100.2 6001 5"
-"$SLUICE" top --window 1 --instance "$inst" > "$TMP/top.txt" &
+"$SLUICE" top --window 3 --instance "$inst" > "$TMP/top.txt" &
 tp=$!
 sleep 0.3
 send 203.0.113.2 7003 4

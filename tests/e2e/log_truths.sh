@@ -54,14 +54,15 @@ else
 fi
 w1=$(grep -c 'warning: ' "$TMP/run.err")
 check "the first load logs the pack's warning" test "$w1" -ge 1
-kill -HUP "$RUN_PID"; sleep 1.5
-kill -HUP "$RUN_PID"; sleep 1.5
+count_ge() { [ "$(grep -c -- "$1" "$2")" -ge "$3" ]; }   # PATTERN FILE N: N lines or more
+kill -HUP "$RUN_PID"; wait_for 10 count_ge 'as at the last load' "$TMP/run.err" 1
+kill -HUP "$RUN_PID"; wait_for 10 count_ge 'as at the last load' "$TMP/run.err" 2
 expect_eq "two reloads of the unchanged pack: its warning is not logged again" \
 	"$(grep -c 'warning: ' "$TMP/run.err")" "$w1"
 check "... each reload says the warnings are as at the last load" \
 	test "$(grep -c 'as at the last load' "$TMP/run.err")" -eq 2
 printf 'rule extra { allow udp 7000; to 192.0.2.0/25; }\n' >> "$TMP/site.rules"
-kill -HUP "$RUN_PID"; sleep 1.5
+kill -HUP "$RUN_PID"; wait_for 10 count_ge 'warning: ' "$TMP/run.err" $((w1 + 1))
 check "a changed pack with a new warning: the warnings are logged again" \
 	test "$(grep -c 'warning: ' "$TMP/run.err")" -gt "$w1"
 kill "$RUN_PID"; wait "$RUN_PID" 2>/dev/null

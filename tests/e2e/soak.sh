@@ -32,7 +32,7 @@ on_exit lab_down "$id"
 on_exit "$SLUICE" detach --all --instance "$inst"
 in_c "$id" ping -c 1 -W 1 -q 198.51.100.2 >/dev/null
 sl() { "$SLUICE" "$@" --instance "$inst"; }
-up() { in_c "$id" ping -c 1 -W 0.2 -q "$1" >/dev/null 2>&1 && echo 1 || echo 0; }
+up() { in_c "$id" ping -c 1 -W 0.6 -q "$1" >/dev/null 2>&1 && echo 1 || echo 0; }
 traffic() { case "$(up 198.51.100.2)$(up 203.0.113.2)" in 10) echo A ;; 01) echo B ;; 11) echo none ;; *) echo stacked ;; esac; }
 said() {
 	case "$(sl stats --json 2>/dev/null | jq -r '[.rules[].name] | sort | join(",")')" in
@@ -105,9 +105,10 @@ sl status > "$TMP/status" 2>&1
 expect_eq "status at the end exits 0" "$?" 0
 expect_eq "exactly one program on the hook" \
 	"$(( $(in_c "$id" "$HOOKQ" "$DEV" | grep -c ' sluice_') + $(tc -n "$C" filter show dev "$DEV" egress | grep -c sluice_) ))" 1
-sleep 1   # programs of the last old generation are freed after an RCU grace period
 att=$(bpftool -j map show pinned "$pin/att_counters" | jq ".id")
-progs=$(bpftool -j prog show | jq --argjson a "$att" '[.[] | select((.map_ids // []) | index($a))] | map(.id)')
+inst_progs() { progs=$(bpftool -j prog show | jq --argjson a "$att" '[.[] | select((.map_ids // []) | index($a))] | map(.id)'); }
+one_prog() { inst_progs; [ "$(jq length <<<"$progs")" = 1 ]; }
+wait_for 5 one_prog     # programs of the last old generation are freed after an RCU grace period
 expect_eq "no orphan program: one program of the instance is alive" "$(jq length <<<"$progs")" 1
 expect_eq "no orphan link: at most the one TCX link" \
 	"$(bpftool -j link show | jq --argjson p "$progs" '[.[] | select(.prog_id as $x | $p | index($x))] | length')" 1

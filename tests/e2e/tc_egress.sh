@@ -38,13 +38,13 @@ printf 'policy drop;\nrule broken { allow tcp 10,000-60,000; to 192.0.2.2; }\n' 
 tcp_ok() {   # ID ADDR PORT: a TCP exchange succeeds
 	local a="TCP:$2:$3"
 	[[ $2 == *:* ]] && a="TCP6:[$2]:$3"
-	in_c "$1" timeout 5 socat -T 2 - "$a,connect-timeout=2" <<<"ping" 2>/dev/null | grep -q ping
+	in_c "$1" timeout 5 socat -T 2 -t 4 - "$a,connect-timeout=2" <<<"ping" 2>/dev/null | grep -q ping
 }
 
 tcp_fails() { ! tcp_ok "$@"; }
 
 udp_count() {   # ID ADDR PORT N GAP: send N datagrams, print how many arrived
-	local id=$1 a=$2 p=$3 n=$4 gap=${5:-0} ready=$TMP/ready.$$.$RANDOM
+	local id=$1 a=$2 p=$3 n=$4 gap=${5:-0} ready=$(mktemp -u "$TMP/ready.XXXXXXXX")
 	in_s "$id" "$SLUDP" recv "$a" "$p" 300 "$ready" > "$TMP/recv.out" 2>/dev/null &
 	local pid=$!
 	for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.05; done
@@ -67,7 +67,8 @@ run_mode() {   # tcx | clsact
 	in_s "$id" socat TCP6-LISTEN:8080,fork,reuseaddr,bind=[2001:db8:1::2] EXEC:cat >/dev/null 2>&1 &
 	in_s "$id" socat TCP6-LISTEN:8080,fork,reuseaddr,bind=[2001:db8:2::2] EXEC:cat >/dev/null 2>&1 &
 	in_s "$id" socat TCP-LISTEN:8081,fork,reuseaddr,bind=192.0.2.2 EXEC:cat >/dev/null 2>&1 &
-	sleep 0.3
+	listening() { [ "$(in_s "$id" ss -Hltn 'sport = :8080 or sport = :8081' | wc -l)" -ge 4 ]; }
+	wait_for 5 listening
 	check "baseline tcp 192.0.2.2:8081 reachable without sluice" tcp_ok "$id" 192.0.2.2 8081
 
 	if ! "$SLUICE" apply "$TMP/rules" --dev "slc$id" --netns "sl-$id-c" --instance "$inst" \
@@ -197,7 +198,7 @@ run_mode() {   # tcx | clsact
 	check "detach" "$SLUICE" detach --dev "slc$id" --netns "sl-$id-c" --instance "$inst"
 	check "detach: pins gone" test ! -e "$pin"
 	if [ "$mode" = tcx ]; then
-		check "detach: the TCX link is gone" bash -c "! bpftool link show id $lid >/dev/null 2>&1"
+		check "detach: the TCX link is gone" ids_gone link "$lid"
 	else
 		check "detach: no filter on the interface" \
 			bash -c "! tc -n sl-$id-c filter show dev slc$id egress | grep -q sluice"

@@ -16,7 +16,7 @@ on_exit lab_down "$ID"
 on_exit "$SLUICE" detach --all --instance "$inst"
 
 udp_count() {   # ADDR PORT N: send N datagrams from the client, print how many arrived
-	local ready=$TMP/ready.$RANDOM
+	local ready=$(mktemp -u "$TMP/ready.XXXXXXXX")
 	in_s "$ID" "$SLUDP" recv "$1" "$2" 300 "$ready" > "$TMP/recv.out" 2>/dev/null &
 	local pid=$!
 	for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.05; done
