@@ -108,7 +108,7 @@ no_trace() {   # nothing of this run's network: no instance, no pins, no noted l
 	done
 	[ -e "$TMP/ids" ] || return 0
 	while read -r kind n; do
-		bpftool "$kind" show id "$n" >/dev/null 2>&1 && return 1
+		ids_gone "$kind" "$n" || return 1
 	done < "$TMP/ids"
 	return 0
 }
@@ -393,5 +393,54 @@ expect_eq "each veth runs its own container's program (10 programs on 10 veths)"
 	"$(for k in $(seq 10); do ip netns exec "$G" "$ROOT/build/sl-hookq" "slp$k$id" 2>/dev/null | grep -c sluice_; done | sort -u | tr -d '\n')" 1
 for k in $(seq 10); do par DEL "$k"; done; wait
 expect_eq "10 DELs at once: all exit 0" "$(cat "$TMP"/rc.DEL.* | sort -u | tr -d '\n')" 0
+check "nothing left" no_trace
+
+# --- ADDs while a writer rewrites the rules file in place ---------------------
+# An ADD reads the file once and checks it did not change only once the
+# verifier has loaded the program (its settle wait runs beside the load):
+# a changed file is read again, so no container ever runs half a file.
+T_PREFIX="cni_conformance/torn/"
+A1='policy drop;
+rule a-media { allow udp 6000; allow icmp; to 198.51.100.2; }
+'
+A2='rule a-block { deny any; to 198.51.100.0/24; }
+'
+B1='policy drop;
+rule b-media { allow udp 6000; allow icmp; to 198.51.100.2; }
+'
+B2='rule b-extra { allow udp 6002; to 198.51.100.2; }
+rule b-block { deny any; to 198.51.100.0/24; }
+'
+( while :; do
+	{ printf '%s' "$A1"; sleep 0.01; printf '%s' "$A2"; } > "$TMP/rules"
+	sleep 0.$((15 + RANDOM % 20))
+	{ printf '%s' "$B1"; sleep 0.01; printf '%s' "$B2"; } > "$TMP/rules"
+	sleep 0.$((15 + RANDOM % 20))
+  done ) &
+wpid=$!
+on_exit "kill $wpid"
+conf 1.0.0 > "$TMP/conf.torn"
+bad=0 ok=0 refused=0 again=0
+for k in $(seq 15); do
+	cni ADD "torn$k-$id" < "$TMP/conf.torn"
+	grep -q "changed while it was read (nothing was attached); reading it again" "$TMP/err" && again=$((again + 1))
+	if [ "$RC" -eq 0 ]; then
+		ok=$((ok + 1))
+		names=$("$SLUICE" stats --json --instance "$(inst_of "torn$k-$id")" | jq -r '[.rules[].name] | join(",")')
+		case $names in
+		a-media,a-block|b-media,b-extra,b-block) ;;
+		*) bad=$((bad + 1)); echo "    ADD $k runs: $names" ;;
+		esac
+		cni DEL "torn$k-$id" < "$TMP/conf.torn"
+	elif grep -q "no rules\|changed while it was read" "$TMP/out" "$TMP/err"; then
+		refused=$((refused + 1))
+	else
+		bad=$((bad + 1)); echo "    ADD $k: $(head -c 300 "$TMP/out")"
+	fi
+done
+kill $wpid; wait $wpid 2>/dev/null
+cp "$TMP/rules.orig" "$TMP/rules"
+expect_eq "15 ADDs under a rewriting writer: no container runs half a file (ok $ok, refused $refused, read again $again)" "$bad" 0
+expect_ge "... most ran a whole version" "$ok" 8
 check "nothing left" no_trace
 finish

@@ -55,8 +55,18 @@ static bool instance_exists(const char *inst)
 	return stat(p, &st) == 0;
 }
 
+int cni_settled(void *settle)
+{
+	struct cni_settle *st = settle;
+
+	st->changed = !sl_ruleset_settled(st->check);
+	st->check = NULL;
+	return !st->changed;
+}
+
 /* Load the rules file, apply the configuration's mode and host mode, compile for the digest. */
-int cni_load_rules(const struct cni_conf *c, const char *rules, struct sl_ruleset *rs, uint64_t *digest)
+int cni_load_rules(const struct cni_conf *c, const char *rules, struct sl_ruleset *rs, uint64_t *digest,
+		   struct sl_rcheck **check)
 {
 	struct sl_diags d = { 0 };
 	struct sl_image img;
@@ -66,7 +76,7 @@ int cni_load_rules(const struct cni_conf *c, const char *rules, struct sl_rulese
 		return cni_fail(CNI_ERR_CONFIG, "the configuration of sluice-cni needs \"rules\": the "
 				"path of a rules file, e.g. \"rules\": \"/etc/sluice/web.rules\"");
 	cni_capture_begin();
-	e = sl_ruleset_load(rules, rs, &d);
+	e = check ? sl_ruleset_load_unsettled(rules, rs, &d, check) : sl_ruleset_load(rules, rs, &d);
 	sl_diag_print(&d, stderr);
 	cni_capture_end();
 	sl_diag_free(&d);
@@ -82,6 +92,10 @@ int cni_load_rules(const struct cni_conf *c, const char *rules, struct sl_rulese
 	e = sl_compile(rs, NULL, 0, &img);
 	cni_capture_end();
 	if (e) {
+		if (check) {
+			sl_rcheck_free(*check);
+			*check = NULL;
+		}
 		sl_ruleset_free(rs);
 		return cni_fail(CNI_ERR_RULES, "%s: the rules do not compile: %s; see: sluice check %s",
 				rules, strerror(-e), rules);
@@ -185,22 +199,28 @@ int cni_add(const struct cni_env *env, const struct cni_conf *c)
 	const char *devs[1] = { dev };
 	struct sl_apply_opts ao = { .devs = devs, .ndevs = 1, .hook = c->hook };
 	struct cni_who w;
+	struct cni_settle st = { NULL, false };
 	const char *rules;
 	uint64_t digest;
+	bool settle_first = false;
 	int e, saved = -1;
 
 	if (c->share && c->hook == SL_HOOK_TC_INGRESS)
 		return cni_share_add(env, c);
-	if (cni_need_env(env, true) || cni_need_prev(c, "ADD") || cni_find_dev(env, c, dev))
+	if (cni_need_env(env, true) || cni_need_prev(c, "ADD") || cni_find_dev(env, c, dev) ||
+	    cni_who(env, c, &w) || cni_select_rules(c, &w, &rules))
 		return -1;
-	if (cni_who(env, c, &w) || cni_select_rules(c, &w, &rules) ||
-	    cni_load_rules(c, rules, &rs, &digest))
+	/* the settle wait of the stable read runs beside the verifier (still_valid);
+	 * a file that changed meanwhile is read again, the whole stable read */
+again:
+	if (cni_load_rules(c, rules, &rs, &digest, settle_first ? NULL : &st.check))
 		return -1;
 	cni_instance_name(c->name, env->containerid, env->ifname, inst);
 	ao.instance = inst;
 	/* left over from an ADD of this attachment without its DEL (runtime
 	 * restart, a container restarted under the same id): start clean */
 	if (instance_exists(inst) && (e = cni_remove(inst))) {
+		sl_rcheck_free(st.check);
 		sl_ruleset_free(&rs);
 		return cni_fail(CNI_ERR_ATTACH, "instance %s: cannot remove what an earlier ADD left: "
 				"%s; remove it with: sluice detach --all --instance %s",
@@ -222,21 +242,37 @@ int cni_add(const struct cni_env *env, const struct cni_conf *c)
 	e = sl_owner_set(inst, &o);
 	cni_capture_end();
 	if (e) {
+		sl_rcheck_free(st.check);
 		sl_ruleset_free(&rs);
 		return cni_fail(CNI_ERR_IO, "instance %s: cannot record its owner: %s (see details)",
 				inst, strerror(-e));
 	}
 	if (c->hook == SL_HOOK_TC_EGRESS && (e = sl_netns_enter_path(env->netns, &saved))) {
+		sl_rcheck_free(st.check);
 		sl_ruleset_free(&rs);
 		cni_remove(inst);
 		return cni_fail(CNI_ERR_CONTAINER, "CNI_NETNS %s: cannot enter: %s", env->netns,
 				strerror(-e));
+	}
+	if (st.check) {
+		ao.still_valid = cni_settled;
+		ao.still_valid_ctx = &st;
 	}
 	cni_capture_begin();
 	e = sl_apply(&rs, &ao, &rep);
 	cni_capture_end();
 	sl_netns_leave(saved);
 	sl_ruleset_free(&rs);
+	sl_rcheck_free(st.check);       /* not checked: the apply failed before its hook */
+	st.check = NULL;
+	if (e == -ESTALE && st.changed && !settle_first) {
+		fprintf(stderr, "sluice-cni: %s changed while it was read (nothing was attached); "
+			"reading it again\n", rules);
+		cni_remove(inst);       /* nothing was attached: read the file again */
+		settle_first = true;
+		saved = -1;
+		goto again;
+	}
 	if (e) {
 		cni_remove(inst);
 		return cni_fail(e == -EAGAIN || e == -EBUSY ? CNI_ERR_AGAIN : CNI_ERR_ATTACH,
@@ -326,7 +362,7 @@ int cni_check(const struct cni_env *env, const struct cni_conf *c)
 				"configuration asks for %s %s: re-create the container", inst, o.hook,
 				o.dev, sl_hook_name(c->hook), dev);
 	if (cni_who(env, c, &w) || cni_select_rules(c, &w, &rules) ||
-	    cni_load_rules(c, rules, &rs, &digest))
+	    cni_load_rules(c, rules, &rs, &digest, NULL))
 		return -1;
 	sl_ruleset_free(&rs);
 	if (digest != o.digest || strcmp(o.rules, rules))

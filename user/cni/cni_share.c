@@ -15,6 +15,7 @@
  * per container).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,20 +150,38 @@ static int instance_owner(const char *inst, const struct cni_env *env, const str
 	return e;
 }
 
-/* Join, or apply when there is nothing to join; *rec: the record. */
+/*
+ * Join, or apply when there is nothing to join; *rec: the record.  A file
+ * read without its settle wait (@st->check) is checked before a join, or by
+ * the apply once its programs are loaded (still_valid): -ESTALE with
+ * @st->changed if it changed, nothing attached.
+ */
 static int attach(const struct cni_conf *c, const struct sl_ruleset *rs, const char *inst,
-		  const char *dev, uint32_t *rec)
+		  const char *dev, uint32_t *rec, struct cni_settle *st)
 {
 	const char *devs[1] = { dev };
 	struct sl_apply_opts ao = { .instance = inst, .devs = devs, .ndevs = 1, .hook = c->hook,
 				    .join = true, .events_kib = c->events_kib,
 				    .size_to_rules = true };
 	struct sl_apply_report rep;
-	int e;
+	struct stat sb;
+	char dir[PATH_MAX];
+	int e = -ENOENT;
 
+	snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s/config", inst);
 	cni_capture_begin();
-	e = sl_attach_join(&ao, rec);
+	if (!st->check || stat(dir, &sb) == 0) {       /* something to join */
+		if (st->check && !cni_settled(st)) {
+			cni_capture_end();
+			return -ESTALE;
+		}
+		e = sl_attach_join(&ao, rec);
+	}
 	if (e == -ENOENT || e == -EAGAIN) {
+		if (st->check) {
+			ao.still_valid = cni_settled;
+			ao.still_valid_ctx = st;
+		}
 		e = sl_apply(rs, &ao, &rep);
 		if (!e)
 			e = sl_attach_record(inst, c->hook, dev, rec);
@@ -239,21 +258,46 @@ static int add_rules(const struct cni_env *env, const struct cni_conf *c, const 
 		     const char *dev, char inst[SL_INST_LEN + 1], uint32_t *rec)
 {
 	struct sl_ruleset rs;
+	struct cni_settle st = { NULL, false };
 	uint64_t digest, s0 = 0, s1 = 0;
-	bool stamped = rules_stamp(c, rules, &s0) == 0;
+	bool stamped = rules_stamp(c, rules, &s0) == 0, settle_first = false;
+	char torn[SL_INST_LEN + 1] = "";
 	int e;
 
-	if (cni_load_rules(c, rules, &rs, &digest))
+	/* the settle wait of the stable read runs beside the verifier (attach) */
+again:
+	if (cni_load_rules(c, rules, &rs, &digest, settle_first ? NULL : &st.check))
 		return -1;
 	share_name(c, digest, rs.host_pass, inst);
 	snprintf(cni_shared_inst, sizeof(cni_shared_inst), "%s", inst);
 	if ((e = instance_owner(inst, env, c, rules, dev, digest))) {
+		sl_rcheck_free(st.check);
 		sl_ruleset_free(&rs);
 		return cni_fail(CNI_ERR_IO, "instance %s: cannot record its owner: %s (see details)",
 				inst, strerror(-e));
 	}
-	e = attach(c, &rs, inst, dev, rec);
+	e = attach(c, &rs, inst, dev, rec, &st);
+	sl_rcheck_free(st.check);
+	st.check = NULL;
 	sl_ruleset_free(&rs);
+	if (e == -ESTALE && st.changed && !settle_first) {
+		/* changed while it was read: nothing attached; read it again, stably */
+		fprintf(stderr, "sluice-cni: %s changed while it was read (nothing was attached); "
+			"reading it again\n", rules);
+		snprintf(torn, sizeof(torn), "%s", inst);
+		settle_first = true;
+		goto again;
+	}
+	/* the owner record of an instance named after a read that changed under
+	 * it, and never loaded, goes (one of the same name is this ADD's own) */
+	if (torn[0] && strcmp(torn, inst)) {
+		char p[PATH_MAX];
+		struct stat sb;
+
+		snprintf(p, sizeof(p), SL_PIN_ROOT "/%s/config", torn);
+		if (stat(p, &sb) && errno == ENOENT)
+			sl_owner_clear(torn);
+	}
 	if (e)
 		return cni_fail(e == -EAGAIN || e == -EBUSY ? CNI_ERR_AGAIN : CNI_ERR_ATTACH,
 				"cannot attach sluice (%s, instance %s) to %s: %s; the container was not "
@@ -372,7 +416,7 @@ int cni_share_check(const struct cni_env *env, const struct cni_conf *c)
 		return cni_fail(CNI_ERR_NOT_ATTACHED, "instance %s is attached to %s, the container's "
 				"host side is %s now: re-create the container", inst, o.dev, dev);
 	if (cni_who(env, c, &w) || cni_select_rules(c, &w, &rules) ||
-	    cni_load_rules(c, rules, &rs, &digest))
+	    cni_load_rules(c, rules, &rs, &digest, NULL))
 		return -1;
 	share_name(c, digest, rs.host_pass, want);
 	sl_ruleset_free(&rs);
