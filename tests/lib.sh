@@ -59,6 +59,18 @@ trap 'exit 130' INT TERM
 
 finish() { run_cleanup; exit $T_FAILED; }
 
+# rewriter FILE A1 A2 B1 B2: rewrite FILE in place for ever, as an editor or
+# `cat new > file` does (truncate, the first piece, 10 ms, the second):
+# version A (A1 A2), then B, 150-350 ms apart.  Run it in the background.
+rewriter() {
+	while :; do
+		{ printf '%s' "$2"; sleep 0.01; printf '%s' "$3"; } > "$1"
+		sleep 0.$((15 + RANDOM % 20))
+		{ printf '%s' "$4"; sleep 0.01; printf '%s' "$5"; } > "$1"
+		sleep 0.$((15 + RANDOM % 20))
+	done
+}
+
 # wait_for SECONDS COMMAND...: poll (every 0.1 s) until COMMAND succeeds.
 wait_for() { local n=$(( $1 * 10 )); shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done; return 1; }
 

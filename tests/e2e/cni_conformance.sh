@@ -411,12 +411,7 @@ rule b-media { allow udp 6000; allow icmp; to 198.51.100.2; }
 B2='rule b-extra { allow udp 6002; to 198.51.100.2; }
 rule b-block { deny any; to 198.51.100.0/24; }
 '
-( while :; do
-	{ printf '%s' "$A1"; sleep 0.01; printf '%s' "$A2"; } > "$TMP/rules"
-	sleep 0.$((15 + RANDOM % 20))
-	{ printf '%s' "$B1"; sleep 0.01; printf '%s' "$B2"; } > "$TMP/rules"
-	sleep 0.$((15 + RANDOM % 20))
-  done ) &
+rewriter "$TMP/rules" "$A1" "$A2" "$B1" "$B2" &
 wpid=$!
 on_exit "kill $wpid"
 conf 1.0.0 > "$TMP/conf.torn"

@@ -68,12 +68,7 @@ expect_eq "... and udp 6001 passes now (policy allow, no rule)" "$(udp_count 192
 
 # --- applies while a writer rewrites the file in place (truncate, write a
 # piece, a pause, the rest): every committed generation is a whole version
-( while :; do
-	{ printf '%s' "$A1"; sleep 0.01; printf '%s' "$A2"; } > "$TMP/site.rules"
-	sleep 0.$((15 + RANDOM % 20))
-	{ printf '%s' "$B1"; sleep 0.01; printf '%s' "$B2"; } > "$TMP/site.rules"
-	sleep 0.$((15 + RANDOM % 20))
-  done ) &
+rewriter "$TMP/site.rules" "$A1" "$A2" "$B1" "$B2" &
 wpid=$!
 on_exit "kill $wpid"
 bad=0 ok=0 refused=0

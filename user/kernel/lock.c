@@ -86,7 +86,8 @@ void slk_lock_unlink(const char *inst)
  * (slk_same_file) and locks again, as with the instance lock.
  * 1: removed; 0: held, or not there; -errno.
  */
-static int sweep_lock(const char *path, const char *gone)
+/* @gone: only while that instance has no directory; @dry: only whether it could go */
+static int sweep_lock(const char *path, const char *gone, bool dry)
 {
 	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK), e = 0;
 
@@ -95,14 +96,14 @@ static int sweep_lock(const char *path, const char *gone)
 	if (flock(fd, LOCK_EX | LOCK_NB))
 		e = errno == EWOULDBLOCK ? 0 : -errno;
 	else if (slk_same_file(fd, path) && !(gone && slk_instance_dir_exists(gone)))
-		e = unlink(path) ? -errno : 1;
+		e = dry ? 1 : unlink(path) ? -errno : 1;
 	close(fd);
 	return e;
 }
 
 int slk_lock_path_sweep(const char *path)
 {
-	return sweep_lock(path, NULL);
+	return sweep_lock(path, NULL, false);
 }
 
 /* Whether a `sluice run` listens on the socket @path. */
@@ -155,31 +156,14 @@ int sl_run_dir_sweep(bool dry, void (*cb)(const char *path, void *arg), void *ar
 		if (!slk_valid_instance(inst))
 			continue;
 		snprintf(p, sizeof(p), SL_LOCK_DIR "/%s", de->d_name);
-		if (k == 0) {                           /* an events lock: held or not */
-			if (dry) {
-				int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-
-				r = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
-				if (fd >= 0)
-					close(fd);
-			} else {
-				r = sweep_lock(p, NULL);
-			}
-		} else if (slk_instance_dir_exists(inst)) {
+		if (k == 0)                             /* an events lock: held or not */
+			r = sweep_lock(p, NULL, dry);
+		else if (slk_instance_dir_exists(inst))
 			continue;
-		} else if (k == 1) {                    /* an instance lock: taken, then removed */
-			if (dry) {
-				int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-
-				r = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
-				if (fd >= 0)
-					close(fd);
-			} else {
-				r = sweep_lock(p, inst);
-			}
-		} else if (k == 2 || !sock_alive(p)) {
+		else if (k == 1)                        /* an instance lock: taken, then removed */
+			r = sweep_lock(p, inst, dry);
+		else if (k == 2 || !sock_alive(p))
 			r = dry || unlink(p) == 0;
-		}
 		if (r > 0) {
 			n++;
 			if (cb)
