@@ -28,15 +28,6 @@ rule b3 { allow tcp 8801-8802; to 203.0.113.3; }
 rule b4 { allow udp 8801-8810; to 203.0.113.4; }
 rule b5 { deny any; to 203.0.113.0/24; }
 '
-# writer FILE P1 P2 Q1 Q2: rewrites FILE in place with P1+P2, then Q1+Q2, ...
-writer() {
-	while :; do
-		{ printf '%s' "$2"; sleep 0.01; printf '%s' "$3"; } > "$1"
-		sleep 0.$((15 + RANDOM % 25))
-		{ printf '%s' "$4"; sleep 0.01; printf '%s' "$5"; } > "$1"
-		sleep 0.$((15 + RANDOM % 25))
-	done
-}
 
 # judge NAME FILE N-GOOD...: 60 checks while the writer runs; each must see a
 # whole version (N-GOOD rules) or refuse because the file changed.
@@ -59,7 +50,7 @@ judge() {
 	expect_ge "$name: most checks read a whole version" "$good" 30
 }
 
-writer "$TMP/site.rules" "$A1" "$A2" "$B1" "$B2" &
+rewriter "$TMP/site.rules" "$A1" "$A2" "$B1" "$B2" &
 wpid=$!
 on_exit "kill $wpid"
 sleep 0.3
@@ -68,7 +59,7 @@ kill $wpid; wait $wpid 2>/dev/null
 
 # an include rewritten while the ruleset is read: the parent is unchanged
 printf 'policy drop;\ninclude "inc.rules";\nrule last { deny any; to 192.0.2.0/24; }\n' > "$TMP/top.rules"
-writer "$TMP/inc.rules" "${A1#policy drop;}" "$A2" "${B1#policy drop;}" "$B2" &
+rewriter "$TMP/inc.rules" "${A1#policy drop;}" "$A2" "${B1#policy drop;}" "$B2" &
 wpid=$!
 on_exit "kill $wpid"
 sleep 0.3
