@@ -143,6 +143,17 @@ int sl_ruleset_load_unsettled(const char *path, struct sl_ruleset *rs, struct sl
  * time); 0: one changed, read the ruleset again.  Frees @check (NULL: 1). */
 int sl_ruleset_settled(struct sl_rcheck *check);
 void sl_rcheck_free(struct sl_rcheck *check);   /* without checking (NULL: nothing) */
+/*
+ * The check as sl_apply_opts.still_valid wants it (ctx: a struct sl_settle):
+ * 1 if the files are as read (check NULL: settled already), else 0 with
+ * changed set; check is consumed.  apply, run and sluice-cni read once, let
+ * the settle time run beside the verifier, and read again on a change.
+ */
+struct sl_settle {
+	struct sl_rcheck *check;
+	bool changed;
+};
+int sl_settle_check(void *settle);
 /* Same, from a buffer; @name is used in positions, includes are relative to cwd. */
 int sl_ruleset_parse(const char *name, const char *text, size_t len,
 		     struct sl_ruleset *rs, struct sl_diags *d);

@@ -162,24 +162,9 @@ static int load_failed(const char *file, struct sl_diags *d)
 	return EXIT_USAGE;
 }
 
-struct settle {
-	struct sl_rcheck *check;        /* the files as read (NULL: settled already) */
-	bool changed;
-};
-
-/* sl_apply_opts.still_valid: the rules files are as they were read. */
-static int settled(void *ctx)
-{
-	struct settle *st = ctx;
-
-	st->changed = !sl_ruleset_settled(st->check);
-	st->check = NULL;
-	return !st->changed;
-}
-
 int do_apply(int argc, char **argv)
 {
-	struct settle st = { NULL, false };
+	struct sl_settle st = { NULL, false };
 	const struct cmd *c = cli_find_cmd("apply");
 	const char *devs[SL_MAX_DEVS];
 	struct sl_apply_opts ao;
@@ -222,9 +207,7 @@ reload:
 	have_old = cli_loaded_source(ao.instance, &h, &old);    /* for the summary */
 	path = realpath(argv[optind], NULL);
 	ao.rules_path = path;
-	ao.still_valid = st.check ? settled : NULL;
-	ao.still_valid_ctx = &st;
-	e = sl_apply(&rs, &ao, &rep);
+	e = sl_apply_settled(&rs, &ao, &rep, &st);
 	free(path);
 	if (e == -ESTALE && st.changed) {
 		fprintf(stderr, "sluice: %s changed while it was applied (nothing was attached or "
@@ -322,7 +305,6 @@ reload:
 		sl_ruleset_free(&old);
 	sl_ruleset_free(&rs);
 	sl_diag_free(&d);
-	sl_rcheck_free(st.check);       /* an apply that failed before it checked */
 	return e == -ENODATA ? EXIT_USAGE : e ? EXIT_RUNTIME : 0;
 }
 

@@ -113,15 +113,10 @@ int cni_remove(const char *inst);
 /* Load, override and compile the rules file @rules (CNI_ERR_RULES on failure). */
 /* @check NULL: the stable read, settle wait included; else the files read and
  * stamped once, *@check what sl_ruleset_settled() verifies before anything is
- * attached (cni_settled, the apply's still_valid; NULL if settled already). */
+ * attached (sl_settle_check, the apply's still_valid; NULL if settled already). */
 int cni_load_rules(const struct cni_conf *c, const char *rules, struct sl_ruleset *rs, uint64_t *digest,
 		   struct sl_rcheck **check);
-/* sl_apply_opts.still_valid over a struct cni_settle: the files are as read. */
-struct cni_settle {
-	struct sl_rcheck *check;        /* NULL: settled (or checked) already */
-	bool changed;                   /* the check found a file changed since its read */
-};
-int cni_settled(void *settle);
+
 int cni_need_env(const struct cni_env *env, bool netns);
 int cni_need_prev(const struct cni_conf *c, const char *cmd);
 int cni_find_dev(const struct cni_env *env, const struct cni_conf *c, char dev[16]);

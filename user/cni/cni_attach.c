@@ -55,15 +55,6 @@ static bool instance_exists(const char *inst)
 	return stat(p, &st) == 0;
 }
 
-int cni_settled(void *settle)
-{
-	struct cni_settle *st = settle;
-
-	st->changed = !sl_ruleset_settled(st->check);
-	st->check = NULL;
-	return !st->changed;
-}
-
 /* Load the rules file, apply the configuration's mode and host mode, compile for the digest. */
 int cni_load_rules(const struct cni_conf *c, const char *rules, struct sl_ruleset *rs, uint64_t *digest,
 		   struct sl_rcheck **check)
@@ -199,7 +190,7 @@ int cni_add(const struct cni_env *env, const struct cni_conf *c)
 	const char *devs[1] = { dev };
 	struct sl_apply_opts ao = { .devs = devs, .ndevs = 1, .hook = c->hook };
 	struct cni_who w;
-	struct cni_settle st = { NULL, false };
+	struct sl_settle st = { NULL, false };
 	const char *rules;
 	uint64_t digest;
 	bool settle_first = false;
@@ -254,17 +245,11 @@ again:
 		return cni_fail(CNI_ERR_CONTAINER, "CNI_NETNS %s: cannot enter: %s", env->netns,
 				strerror(-e));
 	}
-	if (st.check) {
-		ao.still_valid = cni_settled;
-		ao.still_valid_ctx = &st;
-	}
 	cni_capture_begin();
-	e = sl_apply(&rs, &ao, &rep);
+	e = sl_apply_settled(&rs, &ao, &rep, &st);
 	cni_capture_end();
 	sl_netns_leave(saved);
 	sl_ruleset_free(&rs);
-	sl_rcheck_free(st.check);       /* not checked: the apply failed before its hook */
-	st.check = NULL;
 	if (e == -ESTALE && st.changed && !settle_first) {
 		fprintf(stderr, "sluice-cni: %s changed while it was read (nothing was attached); "
 			"reading it again\n", rules);

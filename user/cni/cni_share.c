@@ -157,7 +157,7 @@ static int instance_owner(const char *inst, const struct cni_env *env, const str
  * @st->changed if it changed, nothing attached.
  */
 static int attach(const struct cni_conf *c, const struct sl_ruleset *rs, const char *inst,
-		  const char *dev, uint32_t *rec, struct cni_settle *st)
+		  const char *dev, uint32_t *rec, struct sl_settle *st)
 {
 	const char *devs[1] = { dev };
 	struct sl_apply_opts ao = { .instance = inst, .devs = devs, .ndevs = 1, .hook = c->hook,
@@ -171,18 +171,14 @@ static int attach(const struct cni_conf *c, const struct sl_ruleset *rs, const c
 	snprintf(dir, sizeof(dir), SL_PIN_ROOT "/%s/config", inst);
 	cni_capture_begin();
 	if (!st->check || stat(dir, &sb) == 0) {       /* something to join */
-		if (st->check && !cni_settled(st)) {
+		if (st->check && !sl_settle_check(st)) {
 			cni_capture_end();
 			return -ESTALE;
 		}
 		e = sl_attach_join(&ao, rec);
 	}
 	if (e == -ENOENT || e == -EAGAIN) {
-		if (st->check) {
-			ao.still_valid = cni_settled;
-			ao.still_valid_ctx = st;
-		}
-		e = sl_apply(rs, &ao, &rep);
+		e = sl_apply_settled(rs, &ao, &rep, st);
 		if (!e)
 			e = sl_attach_record(inst, c->hook, dev, rec);
 	}
@@ -258,7 +254,7 @@ static int add_rules(const struct cni_env *env, const struct cni_conf *c, const 
 		     const char *dev, char inst[SL_INST_LEN + 1], uint32_t *rec)
 {
 	struct sl_ruleset rs;
-	struct cni_settle st = { NULL, false };
+	struct sl_settle st = { NULL, false };
 	uint64_t digest, s0 = 0, s1 = 0;
 	bool stamped = rules_stamp(c, rules, &s0) == 0, settle_first = false;
 	char torn[SL_INST_LEN + 1] = "";

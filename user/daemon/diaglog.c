@@ -1,12 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * diaglog.c - a rules file's diagnostics into sluice run's log (diaglog.h).
+ * diaglog.c - sluice run's log: its lines (sl_run_log, run.h) and a rules
+ * file's diagnostics (diaglog.h).
  */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 
 #include "daemon/diaglog.h"
 #include "daemon/run.h"
+
+void sl_run_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sluice run: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
 
 /* Severity and text, not position: a warning that moved down a line is the same warning. */
 static uint64_t warn_fp(const struct sl_diags *d)

@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,18 +42,6 @@
 #define RUN_TCP_MS      3000
 #define RUN_NEG_S       300     /* no such name / no address of the type: ask again after */
 #define RUN_RETRY_MAX_S 300     /* back-off cap when no resolver answers */
-
-void sl_run_log(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("sluice run: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stderr);
-}
 
 static uint64_t now_ms(void)
 {
@@ -567,16 +554,21 @@ static void pick_netns(struct run *r)
 	snprintf(r->netns, sizeof(r->netns), "%s", ns);
 }
 
-/* Load and apply the file; on any error the running ruleset stays. */
+/* Load and apply the file; on any error the running ruleset stays.  The
+ * file's settle wait runs beside the verifier (sl_settle_check); a file
+ * that changed meanwhile is read again, the whole stable read. */
 static int run_apply(struct run *r)
 {
+	struct sl_settle st = { NULL, false };
 	struct sl_ruleset rs;
 	struct sl_diags d = { 0 };
 	struct sl_apply_report rep;
+	bool stable = false;
 	int e;
 
+again:
 	memset(&rs, 0, sizeof(rs));
-	e = sl_ruleset_load(r->file, &rs, &d);
+	e = stable ? sl_ruleset_load(r->file, &rs, &d) : sl_ruleset_load_unsettled(r->file, &rs, &d, &st.check);
 	sl_run_log_diags(r->file, &d, &r->warn_fp);
 	if (e) {
 		sl_run_log("%s: %zu error%s; nothing was loaded, the running ruleset is unchanged", r->file,
@@ -586,7 +578,14 @@ static int run_apply(struct run *r)
 		return e;
 	}
 	sl_diag_free(&d);
-	e = sl_apply(&rs, &r->ao, &rep);
+	e = sl_apply_settled(&rs, &r->ao, &rep, &st);
+	if (e == -ESTALE && st.changed && !stable) {
+		sl_run_log("%s changed while it was applied (nothing was attached or switched); "
+			   "reading it again", r->file);
+		sl_ruleset_free(&rs);
+		stable = true;
+		goto again;
+	}
 	if (e) {
 		sl_run_log("%s: cannot apply (see above); the running ruleset is unchanged", r->file);
 		sl_ruleset_free(&rs);

@@ -194,6 +194,15 @@ int sl_ruleset_settled(struct sl_rcheck *c)
 	return ok;
 }
 
+int sl_settle_check(void *settle)
+{
+	struct sl_settle *st = settle;
+
+	st->changed = !sl_ruleset_settled(st->check);
+	st->check = NULL;
+	return !st->changed;
+}
+
 void sl_rcheck_free(struct sl_rcheck *c)
 {
 	if (c) {

@@ -190,6 +190,26 @@ struct sl_apply_report {
  */
 int sl_apply(const struct sl_ruleset *rs, const struct sl_apply_opts *o,
 	     struct sl_apply_report *rep);
+/*
+ * sl_apply() of rules read without their settle wait (st->check, from
+ * sl_ruleset_load_unsettled): checked once the verifier is done, before
+ * anything is attached; -ESTALE with st->changed if a file changed (read
+ * it again).  Consumes st->check; leaves @o as it was.
+ */
+static inline int sl_apply_settled(const struct sl_ruleset *rs, struct sl_apply_opts *o,
+				   struct sl_apply_report *rep, struct sl_settle *st)
+{
+	int e;
+
+	o->still_valid = st->check ? sl_settle_check : NULL;
+	o->still_valid_ctx = st;
+	e = sl_apply(rs, o, rep);
+	o->still_valid = NULL;
+	o->still_valid_ctx = NULL;
+	sl_rcheck_free(st->check);      /* an apply that failed before it checked */
+	st->check = NULL;
+	return e;
+}
 
 /*
  * Attach @o->devs[0] (one interface, tc or xdp) to running instance
