@@ -83,10 +83,10 @@ void slk_lock_unlink(const char *inst)
  * Remove the lock file @path if no process holds it: locked without
  * waiting, removed while locked.  A process that opened it before sees,
  * once it has the lock, that the path names another file or none
- * (slk_same_file) and locks again, as with the instance lock.
- * 1: removed; 0: held, or not there; -errno.
+ * (slk_same_file) and locks again, as with the instance lock.  @gone: only
+ * while that instance has no directory; @dry: only say whether it could go.
+ * 1: removed (or could be); 0: held, or not there; -errno.
  */
-/* @gone: only while that instance has no directory; @dry: only whether it could go */
 static int sweep_lock(const char *path, const char *gone, bool dry)
 {
 	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK), e = 0;
